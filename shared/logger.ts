@@ -1,0 +1,45 @@
+/** The one pino base logger per process, with secrets redacted wherever they appear. */
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  "password",
+  "*.password",
+  "SMTP_PASSWORD",
+  "*.SMTP_PASSWORD",
+  "SESSION_SECRET",
+  "*.SESSION_SECRET",
+  "card",
+  "*.card",
+  "secret",
+  "*.secret",
+  "token",
+  "*.token",
+  "csrf",
+  "*.csrf",
+  "_csrf",
+  "*._csrf",
+  "req.headers.cookie",
+  "req.headers.authorization",
+  'res.headers["set-cookie"]',
+  "headers.cookie",
+  "headers.authorization",
+];
+
+export interface LoggerOptions {
+  name: string;
+  level: string;
+  format: "json" | "pretty";
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  return pino({
+    name: opts.name,
+    level: opts.level,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    ...(opts.format === "pretty"
+      ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } }
+      : {}),
+  });
+}

@@ -1,0 +1,58 @@
+/** Order shapes at the two boundaries: the web form and the workflow's input. */
+import { z } from "zod";
+
+export const orderIdSchema = z.uuid({ version: "v7", message: "is not a valid order id" });
+
+export const skuSchema = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,31}$/, "is not a valid SKU");
+
+/** Stripe-style test payment methods: the browser never sends a card number to us. */
+export const paymentMethods = {
+  pm_card_visa: "Visa test card (succeeds)",
+  pm_card_mastercard: "Mastercard test card (succeeds)",
+} as const;
+export const paymentMethodSchema = z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods]);
+
+export const MAX_QUANTITY_PER_LINE = 20;
+
+export const orderLineSchema = z.object({
+  sku: skuSchema,
+  quantity: z.number().int().min(1).max(MAX_QUANTITY_PER_LINE),
+});
+export type OrderLine = z.infer<typeof orderLineSchema>;
+
+export const placeOrderInputSchema = z.object({
+  orderId: orderIdSchema,
+  email: z.email().max(254),
+  paymentMethod: paymentMethodSchema,
+  lines: z.array(orderLineSchema).min(1).max(20),
+});
+export type PlaceOrderInput = z.infer<typeof placeOrderInputSchema>;
+
+/** The HTML form: flat string fields, quantities named `qty[SKU]`. */
+export const orderFormSchema = z
+  .object({
+    orderId: orderIdSchema,
+    email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long").pipe(z.email("Enter a valid email address")),
+    paymentMethod: z.string().pipe(paymentMethodSchema.catch("__invalid__" as never)).refine((v) => v in paymentMethods, "Choose a payment method"),
+    quantities: z.record(
+      skuSchema,
+      z
+        .string()
+        .trim()
+        .regex(/^\d{0,3}$/, "Quantity must be a whole number")
+        .transform((v) => (v === "" ? 0 : Number(v)))
+        .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
+    ),
+  })
+  .transform(({ quantities, ...rest }) => ({
+    ...rest,
+    lines: Object.entries(quantities)
+      .filter(([, q]) => q > 0)
+      .map(([sku, quantity]) => ({ sku, quantity })),
+  }))
+  .refine((o) => o.lines.length > 0, { path: ["quantities"], message: "Choose at least one product" });
+
+export type OrderForm = z.output<typeof orderFormSchema>;
+
+export const orderStatusSchema = z.enum(["received", "reserved", "paid", "confirmed", "completed", "failed"]);
+export type OrderStatus = z.infer<typeof orderStatusSchema>;
