@@ -1,9 +1,9 @@
 /** `npm run migrate`: apply pending migrations to DATABASE_URL and exit. */
-import { loadConfig, migrateConfigSchema } from "../shared/config.ts";
+import { loadConfigOrExit, migrateConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { runMigrations } from "./runner.ts";
 
-const config = loadConfig(migrateConfigSchema);
+const config = loadConfigOrExit(migrateConfigSchema);
 const logger = createLogger({ name: "migrate", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
 try {
   const result = await runMigrations(config.DATABASE_URL, logger);

@@ -33,7 +33,7 @@ export const orderFormSchema = z
   .object({
     orderId: orderIdSchema,
     email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long").pipe(z.email("Enter a valid email address")),
-    paymentMethod: z.string().pipe(paymentMethodSchema.catch("__invalid__" as never)).refine((v) => v in paymentMethods, "Choose a payment method"),
+    paymentMethod: z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods], { error: "Choose a payment method" }),
     quantities: z.record(
       skuSchema,
       z

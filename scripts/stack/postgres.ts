@@ -1,0 +1,105 @@
+/**
+ * A throwaway or development PostgreSQL from the system's binaries (Debian: /usr/lib/postgresql/N/bin).
+ * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user.
+ */
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { startProcess, waitFor, type Managed } from "./processes.ts";
+
+export function findPostgresBin(): string {
+  const debianRoot = "/usr/lib/postgresql";
+  if (existsSync(debianRoot)) {
+    const versions = readdirSync(debianRoot)
+      .filter((v) => existsSync(path.join(debianRoot, v, "bin", "postgres")))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0]) return path.join(debianRoot, versions[0], "bin");
+  }
+  try {
+    return execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
+  } catch {
+    throw new Error("PostgreSQL server binaries not found. Install them: `apt-get install postgresql` (15 or newer).");
+  }
+}
+
+function runAsUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+    return { uid, gid };
+  } catch {
+    throw new Error("Running as root needs the `postgres` system user (created by `apt-get install postgresql`).");
+  }
+}
+
+export interface PostgresHandle extends Managed {
+  /** Superuser URL, for creating databases. */
+  adminUrl: string;
+  /** URL of the application database, owned by the application role. */
+  url: string;
+}
+
+export interface PostgresOptions {
+  port: number;
+  dataDir: string;
+  logFile: string;
+  database: string;
+  user: string;
+  /** Durability off: for throwaway test databases only. */
+  fast?: boolean;
+}
+
+export async function startPostgres(opts: PostgresOptions): Promise<PostgresHandle> {
+  const bin = findPostgresBin();
+  const as = runAsUser();
+  const dataDir = path.resolve(opts.dataDir);
+  const fresh = !existsSync(path.join(dataDir, "PG_VERSION"));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (as) chownSync(dataDir, as.uid, as.gid);
+  if (fresh) {
+    execFileSync(
+      path.join(bin, "initdb"),
+      ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+      { stdio: ["ignore", "ignore", "pipe"], ...(as ?? {}) },
+    );
+  }
+  const settings = [
+    `listen_addresses=127.0.0.1`,
+    `unix_socket_directories=`,
+    `max_connections=200`,
+    ...(opts.fast ? ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] : []),
+  ];
+  const proc = startProcess({
+    name: "postgres",
+    command: path.join(bin, "postgres"),
+    args: ["-D", dataDir, "-p", String(opts.port), ...settings.flatMap((s) => ["-c", s])],
+    output: opts.logFile,
+    ...(as ?? {}),
+  });
+  const adminUrl = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
+  await waitFor(
+    "postgres",
+    async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.end();
+      return true;
+    },
+    { proc, timeoutMs: 30_000, intervalMs: 100 },
+  );
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const role = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [opts.user]);
+    if (role.rowCount === 0) await admin.query(`CREATE ROLE ${pg.escapeIdentifier(opts.user)} LOGIN`);
+    const db = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [opts.database]);
+    if (db.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(opts.database)} OWNER ${pg.escapeIdentifier(opts.user)}`);
+    }
+  } finally {
+    await admin.end();
+  }
+  return { ...proc, adminUrl, url: `postgres://${opts.user}@127.0.0.1:${opts.port}/${opts.database}` };
+}

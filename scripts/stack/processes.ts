@@ -1,0 +1,109 @@
+/** Child processes for the local stack and the test harness: started, awaited, stopped by pid. */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface Managed {
+  name: string;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL and wait: a crash, for tests that prove durability. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export interface StartOptions extends Pick<SpawnOptions, "cwd" | "env" | "uid" | "gid"> {
+  name: string;
+  command: string;
+  args: string[];
+  /** Where stdout and stderr go: a file path, "inherit", or "ignore". */
+  output: string | "inherit" | "ignore";
+}
+
+export function startProcess(opts: StartOptions): Managed {
+  const toFile = opts.output !== "inherit" && opts.output !== "ignore";
+  const stream: "pipe" | "inherit" | "ignore" = opts.output === "inherit" || opts.output === "ignore" ? opts.output : "pipe";
+  const child: ChildProcess = spawn(opts.command, opts.args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    uid: opts.uid,
+    gid: opts.gid,
+    stdio: ["ignore", stream, stream],
+  });
+  if (toFile) {
+    const out = createWriteStream(opts.output, { flags: "a" });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
+    child.once("error", () => resolve(null));
+  });
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const signal = async (sig: NodeJS.Signals, graceMs: number) => {
+    if (!alive()) return;
+    child.kill(sig);
+    const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!done && alive()) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  return {
+    name: opts.name,
+    child,
+    exited,
+    stop: (graceMs = 10_000) => signal("SIGTERM", graceMs),
+    kill: () => signal("SIGKILL", 5_000),
+  };
+}
+
+/** A port nobody listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Polls `check` until it returns true; fails with `what` after `timeoutMs`, or early if `proc` exits. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  opts: { timeoutMs?: number; intervalMs?: number; proc?: Managed } = {},
+): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let exited = false;
+  void opts.proc?.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what}: process ${opts.proc?.name ?? ""} exited before it was ready`);
+    try {
+      if (await check()) return;
+    } catch {
+      // not ready yet
+    }
+    await sleep(opts.intervalMs ?? 100);
+  }
+  throw new Error(`${what}: not ready after ${opts.timeoutMs ?? 30_000} ms`);
+}
+
+export async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+  await res.body?.cancel();
+  return res.ok;
+}

@@ -1,0 +1,58 @@
+/** restate-server from the npm package `@restatedev/restate-server`, on ports of our choosing. */
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { httpOk, startProcess, waitFor, type Managed } from "./processes.ts";
+
+export interface RestatePorts {
+  ingress: number;
+  admin: number;
+  node: number;
+}
+
+export interface RestateHandle extends Managed {
+  ingressUrl: string;
+  adminUrl: string;
+}
+
+export function restateServerBin(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve(`@restatedev/restate-server-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}/package.json`);
+  return path.join(path.dirname(pkg), "bin", "restate-server");
+}
+
+export async function startRestate(opts: {
+  ports: RestatePorts;
+  baseDir: string;
+  logFile: string;
+  nodeName?: string;
+  partitions?: number;
+}): Promise<RestateHandle> {
+  mkdirSync(opts.baseDir, { recursive: true });
+  const proc = startProcess({
+    name: "restate-server",
+    command: restateServerBin(),
+    args: ["--no-logo"],
+    env: {
+      ...process.env,
+      RESTATE_BASE_DIR: path.resolve(opts.baseDir),
+      RESTATE_NODE_NAME: opts.nodeName ?? "quayside-dev",
+      RESTATE_LISTEN_MODE: "tcp",
+      RESTATE_BIND_ADDRESS: `127.0.0.1:${opts.ports.node}`,
+      RESTATE_ADVERTISED_ADDRESS: `http://127.0.0.1:${opts.ports.node}`,
+      RESTATE_ADMIN__BIND_ADDRESS: `127.0.0.1:${opts.ports.admin}`,
+      RESTATE_INGRESS__BIND_ADDRESS: `127.0.0.1:${opts.ports.ingress}`,
+      RESTATE_DISABLE_TELEMETRY: "true",
+      RESTATE_DEFAULT_NUM_PARTITIONS: String(opts.partitions ?? 4),
+      RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE: "512MiB",
+      RESTATE_LOG_FORMAT: "compact",
+      RESTATE_LOG_DISABLE_ANSI_CODES: "true",
+    },
+    output: opts.logFile,
+  });
+  const adminUrl = `http://127.0.0.1:${opts.ports.admin}`;
+  const ingressUrl = `http://127.0.0.1:${opts.ports.ingress}`;
+  await waitFor("restate admin", () => httpOk(`${adminUrl}/health`), { proc, timeoutMs: 60_000 });
+  await waitFor("restate ingress", () => httpOk(`${ingressUrl}/restate/health`), { proc, timeoutMs: 60_000 });
+  return { ...proc, adminUrl, ingressUrl };
+}

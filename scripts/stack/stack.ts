@@ -1,0 +1,148 @@
+/**
+ * The whole local system as processes: backing services (restate-server, PostgreSQL, Valkey, the
+ * SMTP catcher), migrations, then the worker (registered) and the web. Shared by `npm run dev`,
+ * the test harness and the benchmarks; each caller picks ports and a data folder.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runMigrations } from "../../migrations/runner.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
+import { startPostgres, type PostgresHandle } from "./postgres.ts";
+import { httpOk, startProcess, waitFor, type Managed } from "./processes.ts";
+import { startRestate, type RestateHandle } from "./restate.ts";
+import { startValkey } from "./valkey.ts";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface StackPorts {
+  web: number;
+  worker: number;
+  ingress: number;
+  admin: number;
+  restateNode: number;
+  postgres: number;
+  valkey: number;
+  smtp: number;
+  mailUi: number;
+}
+
+export interface BackingServices {
+  restate: RestateHandle;
+  postgres: PostgresHandle;
+  valkey: Managed;
+  mail: MailCatcher;
+  valkeyUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startBackingServices(opts: {
+  ports: StackPorts;
+  dataDir: string;
+  fast?: boolean;
+  logger: Logger;
+}): Promise<BackingServices> {
+  const { ports, dataDir } = opts;
+  const log = (name: string) => path.join(dataDir, `${name}.log`);
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const [restate, postgres, valkey, mail] = await Promise.all([
+      startRestate({
+        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
+        baseDir: path.join(dataDir, "restate"),
+        logFile: log("restate"),
+      }).then((h) => (started.push(h), h)),
+      startPostgres({
+        port: ports.postgres,
+        dataDir: path.join(dataDir, "postgres"),
+        logFile: log("postgres"),
+        database: "quayside",
+        user: "quayside",
+        fast: opts.fast ?? false,
+      }).then((h) => (started.push({ stop: () => h.stop() }), h)),
+      startValkey({ port: ports.valkey, dataDir: path.join(dataDir, "valkey"), logFile: log("valkey") }).then(
+        (h) => (started.push(h), h),
+      ),
+      startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }).then((h) => (started.push({ stop: () => h.close() }), h)),
+    ]);
+    await runMigrations(postgres.url, opts.logger);
+    return {
+      restate,
+      postgres,
+      valkey,
+      mail,
+      valkeyUrl: `redis://127.0.0.1:${ports.valkey}`,
+      async stop() {
+        await Promise.allSettled([mail.close(), valkey.stop(), postgres.stop(), restate.stop()]);
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+/** The environment the worker and web read, pointing at these services. */
+export function appEnv(ports: StackPorts, services: BackingServices, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    APP_PROFILE: "dev",
+    DATABASE_URL: services.postgres.url,
+    VALKEY_URL: services.valkeyUrl,
+    RESTATE_INGRESS_URL: services.restate.ingressUrl,
+    RESTATE_ADMIN_URL: services.restate.adminUrl,
+    RESTATE_UI_URL: services.restate.adminUrl,
+    WORKER_PORT: String(ports.worker),
+    WORKER_HOST: "127.0.0.1",
+    WORKER_PUBLIC_URL: `http://127.0.0.1:${ports.worker}`,
+    WEB_PORT: String(ports.web),
+    PUBLIC_WEB_URL: `http://127.0.0.1:${ports.web}`,
+    SMTP_HOST: "127.0.0.1",
+    SMTP_PORT: String(ports.smtp),
+    SMTP_TLS: "none",
+    MAIL_UI_URL: services.mail.uiUrl,
+    ...extra,
+  };
+}
+
+export async function startWorker(opts: {
+  env: NodeJS.ProcessEnv;
+  adminUrl: string;
+  output: string | "inherit";
+  waitForRegistration?: boolean;
+}): Promise<Managed> {
+  const proc = startProcess({
+    name: "worker",
+    command: process.execPath,
+    args: [path.join(ROOT, "worker/main.ts")],
+    cwd: ROOT,
+    env: opts.env,
+    output: opts.output,
+  });
+  if (opts.waitForRegistration ?? true) {
+    await waitFor(
+      "worker registration",
+      async () => {
+        const res = await fetch(`${opts.adminUrl}/services/OrderFulfilment`, { signal: AbortSignal.timeout(1_000) });
+        await res.body?.cancel();
+        return res.ok;
+      },
+      { proc, timeoutMs: 60_000, intervalMs: 100 },
+    );
+  }
+  return proc;
+}
+
+export async function startWeb(opts: { env: NodeJS.ProcessEnv; port: number; output: string | "inherit" }): Promise<Managed> {
+  const proc = startProcess({
+    name: "web",
+    command: process.execPath,
+    args: [path.join(ROOT, "web/main.ts")],
+    cwd: ROOT,
+    env: opts.env,
+    output: opts.output,
+  });
+  await waitFor("web", () => httpOk(`http://127.0.0.1:${opts.port}/ready`), { proc, timeoutMs: 60_000, intervalMs: 100 });
+  return proc;
+}

@@ -1,0 +1,39 @@
+/**
+ * Inventory (virtual object, key = SKU): the only writer of stock. Restate runs one exclusive
+ * handler per SKU at a time and the SQL is conditional on stock, so nothing is ever oversold.
+ *   reserve  take `quantity` units for an order (idempotent per order)
+ *   release  give an order's units back (idempotent per order)
+ *   available  shared read of the units left
+ */
+import * as restate from "@restatedev/restate-sdk";
+import { z } from "zod";
+import type { InventoryRepo } from "./adapters/inventory.repo.ts";
+import { asTerminalError, infraRetry } from "./errors.ts";
+
+const reserveInput = z.object({ orderId: z.uuid(), quantity: z.number().int().min(1) });
+const releaseInput = z.object({ orderId: z.uuid() });
+
+export function createInventoryObject(deps: { inventory: InventoryRepo }) {
+  return restate.object({
+    name: "Inventory",
+    handlers: {
+      reserve: restate.handlers.object.exclusive(
+        { input: restate.serde.schema(reserveInput) },
+        async (ctx: restate.ObjectContext, req) =>
+          ctx.run("reserve stock", () => deps.inventory.reserve(ctx.key, req.orderId, req.quantity), infraRetry),
+      ),
+      release: restate.handlers.object.exclusive(
+        { input: restate.serde.schema(releaseInput) },
+        async (ctx: restate.ObjectContext, req) =>
+          ctx.run("release stock", () => deps.inventory.release(ctx.key, req.orderId), infraRetry),
+      ),
+      available: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext) =>
+        ctx.run("read stock", () => deps.inventory.available(ctx.key), infraRetry),
+      ),
+    },
+    options: { asTerminalError },
+  });
+}
+
+export type Inventory = ReturnType<typeof createInventoryObject>;
+export const inventoryApi: Inventory = { name: "Inventory" };

@@ -1,0 +1,82 @@
+/** The worker process: wires adapters, serves the Restate endpoint over HTTP/2, owns shutdown. */
+import http2 from "node:http2";
+import * as restate from "@restatedev/restate-sdk";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
+import { createLogger } from "../shared/logger.ts";
+import { createInventoryRepo } from "./adapters/inventory.repo.ts";
+import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
+import { createOrdersRepo } from "./adapters/orders.repo.ts";
+import { createProgressPublisher } from "./adapters/progress-publisher.ts";
+import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts";
+import { createServices } from "./endpoint.ts";
+import { registerDeployment } from "./registration.ts";
+
+const config = loadConfigOrExit(workerConfigSchema);
+const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "quayside-worker" });
+pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
+// Publishing must never hang a step: no offline queue, short timeouts, quick reconnects.
+const redis = new Redis(config.VALKEY_URL, {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  commandTimeout: 1_000,
+  connectTimeout: 1_000,
+  retryStrategy: (times) => Math.min(times * 200, 2_000),
+});
+redis.on("error", (err) => logger.debug({ err }, "Valkey connection error"));
+const transport = createSmtpTransport({
+  host: config.SMTP_HOST,
+  port: config.SMTP_PORT,
+  tls: config.SMTP_TLS,
+  user: config.SMTP_USER,
+  password: config.SMTP_PASSWORD,
+  poolSize: config.SMTP_POOL_SIZE,
+  from: config.MAIL_FROM,
+});
+
+const services = createServices({
+  orders: createOrdersRepo(pool),
+  inventory: createInventoryRepo(pool),
+  payments: createLocalPaymentProvider(pool),
+  mailer: createSmtpMailer(pool, transport, config.MAIL_FROM),
+  progress: createProgressPublisher(redis, logger, {
+    maxLen: config.PROGRESS_STREAM_MAXLEN,
+    ttlSeconds: config.PROGRESS_STREAM_TTL_SECONDS,
+  }),
+  publicWebUrl: config.PUBLIC_WEB_URL,
+});
+
+const server = http2.createServer(restate.createEndpointHandler({ services }));
+server.listen(config.WORKER_PORT, config.WORKER_HOST, () => {
+  logger.info({ port: config.WORKER_PORT, host: config.WORKER_HOST }, "worker endpoint listening");
+  if (!config.WORKER_SELF_REGISTER) return;
+  registerDeployment(
+    { adminUrl: config.RESTATE_ADMIN_URL, endpointUrl: config.WORKER_PUBLIC_URL, force: config.WORKER_REGISTER_FORCE },
+    logger,
+  ).then(
+    (d) => logger.info({ deployment: d.id, services: d.services }, "registered with Restate"),
+    (err: unknown) => {
+      logger.fatal({ err }, "could not register with Restate");
+      process.exitCode = 1;
+      void shutdown("registration failed");
+    },
+  );
+});
+
+let stopping = false;
+async function shutdown(reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ reason }, "worker shutting down");
+  // In-flight invocations are left to Restate: it retries them on another (or the restarted) worker.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  transport.close();
+  await Promise.allSettled([pool.end(), redis.quit()]);
+  logger.info("worker stopped");
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,28 @@
+/**
+ * Durable progress for one resource inside a handler. `seq` comes from the handler's own control
+ * flow, which Restate replays identically, so the n-th event always has seq n. Each event is
+ * published in a named step (best-effort, never failing the handler) and kept as the durable
+ * snapshot in workflow state, which the shared `status` handler returns.
+ */
+import type * as restate from "@restatedev/restate-sdk";
+import type { ProgressDraft, ProgressSnapshot, ResourceRef } from "../shared/progress-event.ts";
+import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
+
+export const SNAPSHOT_STATE_KEY = "snapshot";
+
+export interface ProgressTracker {
+  emit(draft: Omit<ProgressDraft, "seq">): Promise<void>;
+}
+
+export function trackProgress(ctx: restate.WorkflowContext, resource: ResourceRef, publisher: ProgressPublisher): ProgressTracker {
+  let seq = 0;
+  const invocationId = ctx.request().id;
+  return {
+    async emit(draft) {
+      seq += 1;
+      const { event } = await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, { ...draft, seq }));
+      const snapshot: ProgressSnapshot = { ...draft, seq: event.seq, at: event.at, invocationId };
+      ctx.set(SNAPSHOT_STATE_KEY, snapshot);
+    },
+  };
+}
