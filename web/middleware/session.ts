@@ -1,0 +1,39 @@
+/**
+ * Browser sessions: a random id in a signed, HttpOnly, SameSite=Lax cookie (Koa's keygrip
+ * signing). The CSRF token is an HMAC of the session id, so it needs no storage of its own.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Middleware } from "koa";
+import type { AppState } from "../app-state.ts";
+
+export const SESSION_COOKIE = "qs_session";
+
+export function sessions(opts: { secret: string; ttlSeconds: number; secure: boolean }): Middleware<AppState> {
+  const csrfFor = (sid: string) => createHmac("sha256", opts.secret).update(`csrf:${sid}`).digest("base64url");
+  return async (ctx, next) => {
+    let sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    if (!sid || !/^[A-Za-z0-9_-]{22,64}$/.test(sid)) {
+      sid = randomBytes(18).toString("base64url");
+      ctx.cookies.set(SESSION_COOKIE, sid, {
+        signed: true,
+        httpOnly: true,
+        sameSite: "lax",
+        secure: opts.secure,
+        maxAge: opts.ttlSeconds * 1000,
+        overwrite: true,
+      });
+    }
+    const csrfToken = csrfFor(sid);
+    ctx.state.session = {
+      id: sid,
+      csrfToken,
+      csrfValid: (candidate: string | undefined) => {
+        if (!candidate) return false;
+        const a = Buffer.from(candidate);
+        const b = Buffer.from(csrfToken);
+        return a.length === b.length && timingSafeEqual(a, b);
+      },
+    };
+    await next();
+  };
+}

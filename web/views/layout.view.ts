@@ -1,0 +1,54 @@
+/**
+ * The page frame. Links and forms are boosted by htmx (it swaps the body of the full page it
+ * receives); a non-boosted htmx request gets only `<title>` and `<main>`. No inline script or style.
+ */
+import type { Context } from "koa";
+import { html, type SafeHtml } from "../../shared/html.ts";
+
+// htmx options come from a meta tag (no inline script): no injected indicator <style> (CSP), no
+// eval, and 4xx/5xx pages are swapped too so validation errors and 503 pages are shown.
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  historyCacheSize: 0,
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[2345]..", swap: true },
+  ],
+});
+
+export interface Page {
+  title: string;
+  body: SafeHtml;
+}
+
+export function isFragmentRequest(ctx: Context): boolean {
+  return ctx.get("hx-request") === "true" && ctx.get("hx-boosted") !== "true" && ctx.get("hx-history-restore-request") !== "true";
+}
+
+export function renderPage(ctx: Context, page: Page): string {
+  ctx.vary("HX-Request");
+  const main = html`<main id="main">${page.body}</main>`;
+  if (isFragmentRequest(ctx)) return html`<title>${page.title} · Quayside</title>${main}`.value;
+  return html`<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>${page.title} · Quayside</title>
+    <meta name="htmx-config" content="${HTMX_CONFIG}">
+    <link rel="stylesheet" href="/assets/app.css">
+    <script src="/assets/htmx.min.js" defer></script>
+    <script src="/assets/htmx-sse.js" defer></script>
+  </head>
+  <body hx-boost="true">
+    <header class="site-header">
+      <a class="brand" href="/">Quayside</a>
+      <nav><a href="/">Catalog</a><a href="/orders/new">Place an order</a></nav>
+    </header>
+    ${main}
+    <footer class="site-footer">Durable orders on Restate · progress over SSE</footer>
+  </body>
+</html>`.value;
+}
