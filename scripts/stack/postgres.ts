@@ -3,7 +3,7 @@
  * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user.
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { startProcess, waitFor, type Managed } from "./processes.ts";
@@ -34,6 +34,17 @@ function runAsUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** The `postgres` user must be able to walk down to its data folder. */
+function assertReachable(dir: string, uid: number): void {
+  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    const st = statSync(d);
+    const traversable = st.uid === uid || (st.mode & 0o001) !== 0;
+    if (!traversable) {
+      throw new Error(`PostgreSQL runs as the postgres user, which cannot enter ${d}; move the data folder or run \`chmod o+x ${d}\``);
+    }
+  }
+}
+
 export interface PostgresHandle extends Managed {
   /** Superuser URL, for creating databases. */
   adminUrl: string;
@@ -57,13 +68,21 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   const dataDir = path.resolve(opts.dataDir);
   const fresh = !existsSync(path.join(dataDir, "PG_VERSION"));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (as) chownSync(dataDir, as.uid, as.gid);
+  if (as) {
+    chownSync(dataDir, as.uid, as.gid);
+    assertReachable(dataDir, as.uid);
+  }
   if (fresh) {
-    execFileSync(
-      path.join(bin, "initdb"),
-      ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
-      { stdio: ["ignore", "ignore", "pipe"], ...(as ?? {}) },
-    );
+    try {
+      execFileSync(
+        path.join(bin, "initdb"),
+        ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+        { stdio: ["ignore", "ignore", "pipe"], ...(as ?? {}) },
+      );
+    } catch (err) {
+      const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`initdb failed for ${dataDir}: ${stderr || String(err)}`);
+    }
   }
   const settings = [
     `listen_addresses=127.0.0.1`,
@@ -76,6 +95,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
     command: path.join(bin, "postgres"),
     args: ["-D", dataDir, "-p", String(opts.port), ...settings.flatMap((s) => ["-c", s])],
     output: opts.logFile,
+    stopSignal: "SIGINT", // "fast" shutdown: SIGTERM would wait for every client to disconnect
     ...(as ?? {}),
   });
   const adminUrl = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;

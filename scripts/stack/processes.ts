@@ -1,6 +1,6 @@
 /** Child processes for the local stack and the test harness: started, awaited, stopped by pid. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -20,23 +20,22 @@ export interface StartOptions extends Pick<SpawnOptions, "cwd" | "env" | "uid" |
   args: string[];
   /** Where stdout and stderr go: a file path, "inherit", or "ignore". */
   output: string | "inherit" | "ignore";
+  /** The signal that asks this program to stop quickly and cleanly (PostgreSQL: SIGINT). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export function startProcess(opts: StartOptions): Managed {
-  const toFile = opts.output !== "inherit" && opts.output !== "ignore";
-  const stream: "pipe" | "inherit" | "ignore" = opts.output === "inherit" || opts.output === "ignore" ? opts.output : "pipe";
+  // A log file is handed to the child as its stdout/stderr: no pipe keeps this process waiting.
+  const fd = opts.output === "inherit" || opts.output === "ignore" ? null : openSync(opts.output, "a");
+  const out = fd ?? (opts.output as "inherit" | "ignore");
   const child: ChildProcess = spawn(opts.command, opts.args, {
     cwd: opts.cwd,
     env: opts.env,
     uid: opts.uid,
     gid: opts.gid,
-    stdio: ["ignore", stream, stream],
+    stdio: ["ignore", out, out],
   });
-  if (toFile) {
-    const out = createWriteStream(opts.output, { flags: "a" });
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
-  }
+  if (fd !== null) closeSync(fd);
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
     child.once("error", () => resolve(null));
@@ -45,7 +44,7 @@ export function startProcess(opts: StartOptions): Managed {
   const signal = async (sig: NodeJS.Signals, graceMs: number) => {
     if (!alive()) return;
     child.kill(sig);
-    const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    const done = await Promise.race([exited.then(() => true), sleep(graceMs, false, { ref: false })]);
     if (!done && alive()) {
       child.kill("SIGKILL");
       await exited;
@@ -55,7 +54,7 @@ export function startProcess(opts: StartOptions): Managed {
     name: opts.name,
     child,
     exited,
-    stop: (graceMs = 10_000) => signal("SIGTERM", graceMs),
+    stop: (graceMs = 10_000) => signal(opts.stopSignal ?? "SIGTERM", graceMs),
     kill: () => signal("SIGKILL", 5_000),
   };
 }

@@ -44,45 +44,54 @@ export async function startBackingServices(opts: {
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
   const log = (name: string) => path.join(dataDir, `${name}.log`);
-  const started: Array<{ stop(): Promise<void> }> = [];
-  try {
-    const [restate, postgres, valkey, mail] = await Promise.all([
-      startRestate({
-        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
-        baseDir: path.join(dataDir, "restate"),
-        logFile: log("restate"),
-      }).then((h) => (started.push(h), h)),
-      startPostgres({
-        port: ports.postgres,
-        dataDir: path.join(dataDir, "postgres"),
-        logFile: log("postgres"),
-        database: "quayside",
-        user: "quayside",
-        fast: opts.fast ?? false,
-      }).then((h) => (started.push({ stop: () => h.stop() }), h)),
-      startValkey({ port: ports.valkey, dataDir: path.join(dataDir, "valkey"), logFile: log("valkey") }).then(
-        (h) => (started.push(h), h),
-      ),
-      startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }).then((h) => (started.push({ stop: () => h.close() }), h)),
+  // Start all four at once; if any fails, stop the ones that did start before reporting it.
+  const results = await Promise.allSettled([
+    startRestate({
+      ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
+      baseDir: path.join(dataDir, "restate"),
+      logFile: log("restate"),
+    }),
+    startPostgres({
+      port: ports.postgres,
+      dataDir: path.join(dataDir, "postgres"),
+      logFile: log("postgres"),
+      database: "quayside",
+      user: "quayside",
+      fast: opts.fast ?? false,
+    }),
+    startValkey({ port: ports.valkey, dataDir: path.join(dataDir, "valkey"), logFile: log("valkey") }),
+    startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }),
+  ]);
+  const [restate, postgres, valkey, mail] = results;
+  if (restate.status === "rejected" || postgres.status === "rejected" || valkey.status === "rejected" || mail.status === "rejected") {
+    await Promise.allSettled([
+      restate.status === "fulfilled" ? restate.value.stop() : null,
+      postgres.status === "fulfilled" ? postgres.value.stop() : null,
+      valkey.status === "fulfilled" ? valkey.value.stop() : null,
+      mail.status === "fulfilled" ? mail.value.close() : null,
     ]);
-    await runMigrations(postgres.url, opts.logger);
-    return {
-      restate,
-      postgres,
-      valkey,
-      mail,
-      valkeyUrl: `redis://127.0.0.1:${ports.valkey}`,
-      async stop() {
-        await Promise.allSettled([mail.close(), valkey.stop(), postgres.stop(), restate.stop()]);
-      },
-    };
+    const reasons = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    throw new Error(`could not start the backing services:\n  ${reasons.join("\n  ")}`);
+  }
+  const services: BackingServices = {
+    restate: restate.value,
+    postgres: postgres.value,
+    valkey: valkey.value,
+    mail: mail.value,
+    valkeyUrl: `redis://127.0.0.1:${ports.valkey}`,
+    async stop() {
+      await Promise.allSettled([services.mail.close(), services.valkey.stop(), services.postgres.stop(), services.restate.stop()]);
+    },
+  };
+  try {
+    await runMigrations(services.postgres.url, opts.logger);
   } catch (err) {
-    await Promise.allSettled(started.map((s) => s.stop()));
+    await services.stop();
     throw err;
   }
+  return services;
 }
 
-/** The environment the worker and web read, pointing at these services. */
 export function appEnv(ports: StackPorts, services: BackingServices, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,

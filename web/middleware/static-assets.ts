@@ -7,6 +7,7 @@ import type { Middleware } from "koa";
 const require = createRequire(import.meta.url);
 
 const FILES: Record<string, { path: string; type: string }> = {
+  "favicon.svg": { path: new URL("../public/favicon.svg", import.meta.url).pathname, type: "image/svg+xml" },
   "app.css": { path: new URL("../public/app.css", import.meta.url).pathname, type: "text/css; charset=utf-8" },
   "htmx.min.js": { path: require.resolve("htmx.org/dist/htmx.min.js"), type: "text/javascript; charset=utf-8" },
   "htmx-sse.js": { path: require.resolve("htmx-ext-sse/sse.js"), type: "text/javascript; charset=utf-8" },

@@ -38,6 +38,7 @@ export function renderPage(ctx: Context, page: Page): string {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>${page.title} · Quayside</title>
     <meta name="htmx-config" content="${HTMX_CONFIG}">
+    <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
     <link rel="stylesheet" href="/assets/app.css">
     <script src="/assets/htmx.min.js" defer></script>
     <script src="/assets/htmx-sse.js" defer></script>

@@ -40,6 +40,26 @@ export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefi
   </div>`;
 }
 
+/** The order's lines; until the worker has saved them, a placeholder that reloads itself. */
+export function orderDetails(orderId: string, order: OrderView | null): SafeHtml {
+  if (!order) {
+    return html`<div class="order-details pending-note" hx-get="/orders/${orderId}" hx-trigger="every 1s" hx-select=".order-details"
+      hx-target="this" hx-swap="outerHTML" hx-push-url="false">Your order has been handed to a worker; its details appear here once saved.</div>`;
+  }
+  return html`<div class="order-details">
+    <table class="lines">
+      <thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead>
+      <tbody>
+        ${order.lines.map(
+          (l) => html`<tr><td>${l.name}</td><td>${l.quantity}</td><td>${formatMoney(l.quantity * l.unitPriceCents, order.currency)}</td></tr>`,
+        )}
+      </tbody>
+      <tfoot><tr><th colspan="2">Total</th><th>${formatMoney(order.totalCents, order.currency)}</th></tr></tfoot>
+    </table>
+    <p>Confirmation to <strong>${order.email}</strong>${order.statusReason ? html` · <span class="reason">${order.statusReason}</span>` : ""}</p>
+  </div>`;
+}
+
 export function orderPage(orderId: string, order: OrderView | null, snapshot: ProgressSnapshot, restateUiUrl: string | undefined): Page {
   const live = !isTerminal(snapshot);
   const panel = progressPanel(snapshot, restateUiUrl);
@@ -52,18 +72,7 @@ export function orderPage(orderId: string, order: OrderView | null, snapshot: Pr
             <div id="progress" sse-swap="progress" hx-swap="innerHTML" hx-target="this">${panel}</div>
           </div>`
         : html`<div id="progress">${panel}</div>`}
-      ${order
-        ? html`<table class="lines">
-            <thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead>
-            <tbody>
-              ${order.lines.map(
-                (l) => html`<tr><td>${l.name}</td><td>${l.quantity}</td><td>${formatMoney(l.quantity * l.unitPriceCents, order.currency)}</td></tr>`,
-              )}
-            </tbody>
-            <tfoot><tr><th colspan="2">Total</th><th>${formatMoney(order.totalCents, order.currency)}</th></tr></tfoot>
-          </table>
-          <p>Confirmation to <strong>${order.email}</strong>${order.statusReason ? html` · <span class="reason">${order.statusReason}</span>` : ""}</p>`
-        : html`<p class="pending-note">Your order has been handed to a worker; its details appear once it is saved.</p>`}
+      ${orderDetails(orderId, order)}
       <p><a href="/orders/new">Place another order</a></p>
     </section>`,
   };

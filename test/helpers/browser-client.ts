@@ -1,0 +1,126 @@
+/** A small cookie-keeping HTTP client for driving the web app like a browser without JavaScript. */
+
+export interface SseEvent {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+export class BrowserClient {
+  private readonly cookies = new Map<string, string>();
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  private remember(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair?.indexOf("=") ?? -1;
+      if (pair && eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+  }
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  get sessionId(): string | undefined {
+    return this.cookies.get("qs_session");
+  }
+
+  async request(pathname: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0) headers.set("cookie", this.cookieHeader());
+    const res = await fetch(new URL(pathname, this.baseUrl), { redirect: "manual", ...init, headers });
+    this.remember(res);
+    return res;
+  }
+
+  async get(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; html: string; res: Response }> {
+    const res = await this.request(pathname, { headers });
+    return { status: res.status, html: await res.text(), res };
+  }
+
+  async postForm(pathname: string, fields: Record<string, string> | Array<[string, string]>, headers: Record<string, string> = {}) {
+    const body = new URLSearchParams(fields as Record<string, string>).toString();
+    const res = await this.request(pathname, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    });
+    return { status: res.status, html: await res.text(), res };
+  }
+
+  /** Reads an SSE stream until it ends, `stopWhen` says so, or `timeoutMs` passes. */
+  async sse(
+    pathname: string,
+    opts: { lastEventId?: string; stopWhen?: (e: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number } = {},
+  ): Promise<{ status: number; events: SseEvent[]; ended: boolean; contentType: string | null }> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), opts.timeoutMs ?? 15_000);
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (opts.lastEventId !== undefined) headers["last-event-id"] = opts.lastEventId;
+    const events: SseEvent[] = [];
+    let ended = false;
+    try {
+      const res = await this.request(pathname, { headers, signal: controller.signal });
+      if (res.status !== 200 || !res.body) return { status: res.status, events, ended: true, contentType: res.headers.get("content-type") };
+      const decoder = new TextDecoder();
+      let buffer = "";
+      try {
+        for await (const chunk of res.body) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let split: number;
+          while ((split = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, split);
+            buffer = buffer.slice(split + 2);
+            const e: SseEvent = { id: null, event: "message", data: "" };
+            const data: string[] = [];
+            let meaningful = false;
+            for (const line of frame.split("\n")) {
+              if (line.startsWith(":")) continue;
+              const [field, ...rest] = line.split(":");
+              const value = rest.join(":").replace(/^ /, "");
+              if (field === "id") e.id = value;
+              else if (field === "event") e.event = value;
+              else if (field === "data") data.push(value);
+              else continue;
+              meaningful = true;
+            }
+            if (!meaningful) continue;
+            e.data = data.join("\n");
+            events.push(e);
+            if (opts.stopWhen?.(e, events)) {
+              controller.abort();
+              return { status: 200, events, ended: false, contentType: res.headers.get("content-type") };
+            }
+          }
+        }
+        ended = true;
+      } catch (err) {
+        if (!controller.signal.aborted) throw err;
+      }
+      return { status: 200, events, ended, contentType: res.headers.get("content-type") };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function extract(html: string, name: string): string {
+  const m = new RegExp(`name="${name.replace(/[[\]]/g, "\\$&")}" value="([^"]*)"`).exec(html);
+  if (!m?.[1]) throw new Error(`no ${name} field in the page`);
+  return m[1];
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A throwaway system for one test file: restate-server, PostgreSQL, Valkey and the SMTP catcher
+ * on free ports, migrations applied, the worker running and registered. Logs go to
+ * test-results/<name>/; everything is stopped (by pid) in `stop()`, which tests call from `after`.
+ */
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { createLogger } from "../../shared/logger.ts";
+import { freePort, type Managed } from "../../scripts/stack/processes.ts";
+import { appEnv, ROOT, startBackingServices, startWeb, startWorker, type BackingServices, type StackPorts } from "../../scripts/stack/stack.ts";
+
+export interface TestStack {
+  ports: StackPorts;
+  services: BackingServices;
+  env: NodeJS.ProcessEnv;
+  db: pg.Pool;
+  logDir: string;
+  worker: Managed | null;
+  web: Managed | null;
+  webUrl: string;
+  startWorker(): Promise<Managed>;
+  startWeb(): Promise<Managed>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<TestStack>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([...live].map((s) => s.stop())).then(() => process.exit(130));
+  });
+}
+
+export async function startTestStack(name: string, opts: { worker?: boolean; web?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+  const ports: StackPorts = {
+    web: await freePort(),
+    worker: await freePort(),
+    ingress: await freePort(),
+    admin: await freePort(),
+    restateNode: await freePort(),
+    postgres: await freePort(),
+    valkey: await freePort(),
+    smtp: await freePort(),
+    mailUi: await freePort(),
+  };
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `quayside-${name}-`));
+  chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
+  const logDir = path.join(ROOT, "test-results", name);
+  rmSync(logDir, { recursive: true, force: true });
+  mkdirSync(logDir, { recursive: true });
+  const logger = createLogger({ name: "test-stack", level: "warn", format: "json" });
+  const services = await startBackingServices({ ports, dataDir, fast: true, logger });
+  const env = appEnv(ports, services, { LOG_LEVEL: "debug", ...opts.env });
+  const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
+
+  let stopped = false;
+  const stack: TestStack = {
+    ports,
+    services,
+    env,
+    db,
+    logDir,
+    worker: null,
+    web: null,
+    webUrl: `http://127.0.0.1:${ports.web}`,
+    async startWorker() {
+      stack.worker = await startWorker({ env, adminUrl: services.restate.adminUrl, output: path.join(logDir, "worker.log") });
+      return stack.worker;
+    },
+    async startWeb() {
+      stack.web = await startWeb({ env, port: ports.web, output: path.join(logDir, "web.log") });
+      return stack.web;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      live.delete(stack);
+      await Promise.allSettled([stack.web?.stop(5_000), stack.worker?.stop(5_000)]);
+      await db.end().catch(() => undefined);
+      await services.stop();
+      // keep the service logs next to the app logs, for reading a failed run
+      for (const f of ["restate", "postgres", "valkey"]) {
+        try {
+          copyFileSync(path.join(dataDir, `${f}.log`), path.join(logDir, `${f}.log`));
+        } catch {
+          // a service that never started has no log
+        }
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  live.add(stack);
+  try {
+    if (opts.worker ?? true) await stack.startWorker();
+    if (opts.web) await stack.startWeb();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}

@@ -1,0 +1,163 @@
+/**
+ * OrderFulfilment through real restate-server, PostgreSQL, Valkey and the SMTP catcher, with the
+ * worker as its own process. Asserts what a shop owner would check: rows, stock, charges, emails.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { v7 as uuidv7 } from "uuid";
+import { createLogger } from "../shared/logger.ts";
+import { streamKey } from "../shared/progress-event.ts";
+import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+describe("order fulfilment workflow", () => {
+  let stack: TestStack;
+  let orders: ReturnType<typeof createOrdersClient>;
+  let redis: Redis;
+
+  before(async () => {
+    stack = await startTestStack("order-workflow");
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    redis = new Redis(stack.services.valkeyUrl, { maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined); // one test stops Valkey on purpose
+  });
+  after(async () => {
+    redis?.disconnect();
+    await stack?.stop();
+  });
+
+  const stockOf = async (sku: string) => Number((await stack.db.query("SELECT stock FROM products WHERE sku = $1", [sku])).rows[0].stock);
+  const count = async (sql: string, params: unknown[]) => Number((await stack.db.query(sql, params)).rows[0].n);
+  const result = (orderId: string) =>
+    fetch(`${stack.services.restate.ingressUrl}/restate/workflow/OrderFulfilment/${orderId}/attach`).then(async (r) => ({
+      status: r.status,
+      body: await r.text(),
+    }));
+
+  it("completes an order: stock taken once, one charge, one confirmation email", async () => {
+    const orderId = uuidv7();
+    const email = "ada@example.com";
+    const mugBefore = await stockOf("MUG-QUAY");
+    const mapBefore = await stockOf("MAP-PRINT");
+    const input = {
+      orderId,
+      email,
+      paymentMethod: "pm_card_visa" as const,
+      lines: [
+        { sku: "MUG-QUAY", quantity: 3 },
+        { sku: "MAP-PRINT", quantity: 1 },
+      ],
+    };
+    const first = await orders.submit(input);
+    assert.equal(first.alreadySubmitted, false);
+    const done = await result(orderId);
+    assert.equal(done.status, 200, done.body);
+    assert.equal(JSON.parse(done.body).status, "completed");
+
+    // Submitting the same order again is the same workflow, not a second order.
+    const again = await orders.submit(input);
+    assert.equal(again.alreadySubmitted, true);
+    assert.equal(again.invocationId, first.invocationId);
+
+    const row = (await stack.db.query("SELECT status, total_cents, invocation_id FROM orders WHERE id = $1", [orderId])).rows[0];
+    assert.equal(row.status, "completed");
+    assert.equal(row.total_cents, 3 * 1400 + 3200);
+    assert.equal(row.invocation_id, first.invocationId);
+    assert.equal(await stockOf("MUG-QUAY"), mugBefore - 3);
+    assert.equal(await stockOf("MAP-PRINT"), mapBefore - 1);
+    assert.equal(await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]), 2);
+    assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 1);
+    const payment = (await stack.db.query("SELECT amount_cents, idempotency_key FROM payments WHERE order_id = $1", [orderId])).rows[0];
+    assert.equal(payment.amount_cents, 3 * 1400 + 3200);
+    assert.equal(payment.idempotency_key, `order:${orderId}:charge`);
+
+    const mails = await waitUntil("the confirmation email", async () => {
+      const m = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
+      return m.length > 0 ? m : null;
+    });
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive right behind the first
+    const all = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
+    assert.equal(all.length, 1, "exactly one email");
+    assert.equal(mails[0]?.subject, `Order confirmed: ${orderId.slice(-12)}`);
+    assert.match(mails[0]?.html ?? "", /Quayside mug/);
+    assert.match(mails[0]?.text ?? "", /Total/);
+    const emailRow = (await stack.db.query("SELECT status, message_id FROM emails WHERE idempotency_key = $1", [`order:${orderId}:confirmation`])).rows[0];
+    assert.equal(emailRow.status, "sent");
+    assert.equal(emailRow.message_id, mails[0]?.messageId);
+
+    // The progress stream holds every step, seq 1..n, ending in the terminal event.
+    const entries = await redis.xrange(streamKey({ kind: "order", id: orderId }), "-", "+");
+    const events = entries.map(([, f]) => JSON.parse(f[1] ?? "{}"));
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+    );
+    assert.equal(events.at(-1)?.kind, "terminal");
+    assert.equal(events.at(-1)?.percent, 100);
+    assert.ok((await redis.ttl(streamKey({ kind: "order", id: orderId }))) > 0, "the stream expires");
+
+    const status = await orders.status(orderId);
+    assert.equal(status.status, "succeeded");
+    assert.equal(status.seq, events.length);
+    assert.equal(status.invocationId, first.invocationId);
+  });
+
+  it("rejects an order it cannot fill, releasing what it reserved and charging nothing", async () => {
+    const orderId = uuidv7();
+    const lampBefore = await stockOf("LAMP-HARBOUR");
+    const mugBefore = await stockOf("MUG-QUAY");
+    await orders.submit({
+      orderId,
+      email: "grace@example.com",
+      paymentMethod: "pm_card_visa",
+      lines: [
+        { sku: "MUG-QUAY", quantity: 1 },
+        { sku: "LAMP-HARBOUR", quantity: lampBefore + 1 },
+      ],
+    });
+    const done = await result(orderId);
+    assert.notEqual(done.status, 200);
+    assert.match(done.body, /Out of stock: Harbour lamp/);
+    assert.equal(await stockOf("LAMP-HARBOUR"), lampBefore);
+    assert.equal(await stockOf("MUG-QUAY"), mugBefore, "the mug reservation was released");
+    assert.equal(await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]), 0);
+    assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 0);
+    const row = (await stack.db.query("SELECT status, status_reason FROM orders WHERE id = $1", [orderId])).rows[0];
+    assert.equal(row.status, "failed");
+    assert.match(row.status_reason, /Out of stock/);
+    const status = await orders.status(orderId);
+    assert.equal(status.status, "failed");
+    assert.match(status.message, /Out of stock/);
+  });
+
+  it("a replayed publish of the same seq is a duplicate, not a new event", async () => {
+    const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), { maxLen: 100, ttlSeconds: 60 });
+    const resource = { kind: "order", id: uuidv7() } as const;
+    const draft = { seq: 1, kind: "step", step: "received", percent: 5, status: "running", message: "x" } as const;
+    assert.equal((await publisher.publish(resource, draft)).outcome, "appended");
+    assert.equal((await publisher.publish(resource, draft)).outcome, "duplicate");
+    assert.equal(await redis.xlen(streamKey(resource)), 1);
+  });
+
+  it("completes orders while Valkey is down: progress is best-effort, the order is not", async () => {
+    await stack.services.valkey.stop();
+    try {
+      const orderId = uuidv7();
+      await orders.submit({ orderId, email: "linus@example.com", paymentMethod: "pm_card_mastercard", lines: [{ sku: "KNOT-BOOK", quantity: 1 }] });
+      const done = await result(orderId);
+      assert.equal(done.status, 200, done.body);
+      const status = await orders.status(orderId);
+      assert.equal(status.status, "succeeded");
+      assert.equal(status.percent, 100);
+    } finally {
+      // restart on the same port so later tests (and teardown) find it
+      const { startValkey } = await import("../scripts/stack/valkey.ts");
+      const path = await import("node:path");
+      const fresh = await startValkey({ port: stack.ports.valkey, dataDir: path.join(stack.logDir, "valkey-data"), logFile: path.join(stack.logDir, "valkey-2.log") });
+      stack.services.valkey = fresh;
+    }
+  });
+});
