@@ -61,17 +61,29 @@ export function createProgressHub(deps: { subscriber: Redis; commands: Redis; lo
     }
   }
 
-  /** Events stored after `afterSeq`, oldest first. */
-  async function readSince(resource: ResourceRef, afterSeq: number): Promise<ProgressEvent[]> {
-    const entries = await deps.commands.xrange(streamKey(resource), `(${streamIdForSeq(Math.max(afterSeq, 0))}`, "+");
+  function parseEntries(entries: Array<[string, string[]]>): ProgressEvent[] {
     const events: ProgressEvent[] = [];
     for (const [, fields] of entries) {
       const idx = fields.indexOf("event");
       const raw = idx >= 0 ? fields[idx + 1] : undefined;
-      const parsed = raw ? progressEventSchema.safeParse(JSON.parse(raw)) : undefined;
-      if (parsed?.success) events.push(parsed.data);
+      try {
+        const parsed = raw ? progressEventSchema.safeParse(JSON.parse(raw)) : undefined;
+        if (parsed?.success) events.push(parsed.data);
+      } catch {
+        // not JSON: skipped like any malformed entry
+      }
     }
     return events;
+  }
+
+  /** Events stored after `afterSeq`, oldest first. */
+  async function readSince(resource: ResourceRef, afterSeq: number): Promise<ProgressEvent[]> {
+    return parseEntries(await deps.commands.xrange(streamKey(resource), `(${streamIdForSeq(Math.max(afterSeq, 0))}`, "+"));
+  }
+
+  /** The newest stored event, if any. */
+  async function latest(resource: ResourceRef): Promise<ProgressEvent | null> {
+    return parseEntries(await deps.commands.xrevrange(streamKey(resource), "+", "-", "COUNT", 1))[0] ?? null;
   }
 
   function stats() {
@@ -80,6 +92,6 @@ export function createProgressHub(deps: { subscriber: Redis; commands: Redis; lo
     return { channels: listeners.size, clients };
   }
 
-  return { subscribe, readSince, stats };
+  return { subscribe, readSince, latest, stats };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;

@@ -83,6 +83,9 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
     }
     try {
       for (const e of await deps.hub.readSince(resource, lastSeq)) deliver(e);
+      // A client resuming after the terminal event has nothing left to wait for.
+      const newest = sse.closed ? null : await deps.hub.latest(resource);
+      if (newest && isTerminal(newest) && newest.seq <= lastSeq) return finish();
     } catch (err) {
       log.warn({ err }, "could not replay progress from the stream");
     }

@@ -70,9 +70,8 @@ export function orderRoutes(deps: OrdersRouteDeps) {
     if (!parsed.success) {
       for (const issue of parsed.error.issues) errors[fieldName(issue.path)] ??= issue.message;
     }
-    for (const sku of Object.keys(values.quantities)) {
-      if (!known.has(sku)) errors[`qty[${sku}]`] = "Unknown product";
-    }
+    const unknown = Object.keys(values.quantities).filter((sku) => !known.has(sku));
+    if (unknown.length > 0) errors.quantities = `Unknown product: ${unknown.join(", ")}`;
     if (!parsed.success || Object.values(errors).some(Boolean)) {
       if (errors.orderId) values.orderId = uuidv7();
       for (const sku of Object.keys(values.quantities)) if (!known.has(sku)) delete values.quantities[sku];

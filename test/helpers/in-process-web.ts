@@ -1,0 +1,28 @@
+/** The web app in this process (real adapters, real services), listening on a free port. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadConfig, webConfigSchema } from "../../shared/config.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { createApp } from "../../web/app.ts";
+import { wireWeb } from "../../web/wiring.ts";
+
+export interface InProcessWeb {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startInProcessWeb(env: NodeJS.ProcessEnv): Promise<InProcessWeb> {
+  const config = loadConfig(webConfigSchema, env);
+  const wiring = wireWeb(config, createLogger({ name: "web-test", level: "silent", format: "json" }));
+  const server = http.createServer(createApp(wiring.deps).callback());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await wiring.close();
+    },
+  };
+}
