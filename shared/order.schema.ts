@@ -34,23 +34,25 @@ export const orderFormSchema = z
     orderId: orderIdSchema,
     email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long").pipe(z.email("Enter a valid email address")),
     paymentMethod: z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods], { error: "Choose a payment method" }),
-    quantities: z.record(
-      skuSchema,
-      z
-        .string()
-        .trim()
-        .regex(/^\d{0,3}$/, "Quantity must be a whole number")
-        .transform((v) => (v === "" ? 0 : Number(v)))
-        .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
-    ),
+    quantities: z
+      .record(
+        skuSchema,
+        z
+          .string()
+          .trim()
+          .regex(/^\d{0,3}$/, "Quantity must be a whole number")
+          .transform((v) => (v === "" ? 0 : Number(v)))
+          .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
+      )
+      // On the field itself, so it is reported together with the other fields' errors.
+      .refine((q) => Object.values(q).some((n) => n > 0), "Choose at least one product"),
   })
   .transform(({ quantities, ...rest }) => ({
     ...rest,
     lines: Object.entries(quantities)
       .filter(([, q]) => q > 0)
       .map(([sku, quantity]) => ({ sku, quantity })),
-  }))
-  .refine((o) => o.lines.length > 0, { path: ["quantities"], message: "Choose at least one product" });
+  }));
 
 export type OrderForm = z.output<typeof orderFormSchema>;
 

@@ -1,0 +1,88 @@
+/**
+ * End to end in Chromium: a customer places an order and watches the bar reach 100 % over SSE;
+ * the confirmation email arrives at the catcher. A screenshot is kept in test-results/browser/.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser } from "./helpers/browser.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+describe("browser", () => {
+  let stack: TestStack;
+  let browser: Browser;
+
+  before(async () => {
+    stack = await startTestStack("browser", { web: true });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  function watchProblems(page: Page): string[] {
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    return problems;
+  }
+
+  it("places an order and watches its progress bar reach 100 %", async () => {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(stack.webUrl);
+    await page.getByRole("link", { name: "Place an order" }).first().click();
+    await page.waitForURL(/\/orders\/new$/);
+    await page.fill("#qty-MUG-QUAY", "2");
+    await page.fill("#qty-KNOT-BOOK", "1");
+    await page.fill("#email", "browser@example.com");
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    const orderId = page.url().split("/").at(-1) ?? "";
+
+    // The bar moves as events arrive; record what the customer sees until it is full.
+    const seen = new Set<string>();
+    await waitUntil("the bar to reach 100 %", async () => {
+      const v = await page.locator("#order-progress").getAttribute("value");
+      if (v) seen.add(v);
+      return v === "100";
+    });
+    assert.match(await page.locator(".progress-message").innerText(), /100 %\s+Order complete/);
+    assert.equal(await page.locator(".step.done").count(), 6);
+    const link = page.getByRole("link", { name: "open in the Restate UI" });
+    assert.match((await link.getAttribute("href")) ?? "", /\/ui\/invocations\/inv_/);
+    // The details placeholder reloads itself once the worker has saved the order.
+    await page.locator(".order-details table").waitFor();
+    assert.match(await page.locator(".order-details").innerText(), /Quayside mug/);
+    await page.screenshot({ path: path.join(stack.logDir, "order-complete.png"), fullPage: true });
+
+    const mail = await waitUntil("the confirmation email", async () =>
+      stack.services.mail.messages.find((m) => m.envelopeTo.includes("browser@example.com")),
+    );
+    assert.equal(mail.subject, `Order confirmed: ${orderId.slice(-12)}`);
+    assert.deepEqual(problems, [], "no console errors, CSP violations or page errors");
+    await page.close();
+  });
+
+  it("shows field errors in place when the form is wrong, keeping what was typed", async () => {
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${stack.webUrl}/orders/new`);
+    await page.fill("#email", "not an email");
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.locator("#email-error").waitFor();
+    assert.equal(await page.locator("#email-error").innerText(), "Enter a valid email address");
+    assert.equal(await page.locator("#quantities-error").innerText(), "Choose at least one product");
+    assert.equal(await page.inputValue("#email"), "not an email");
+    assert.deepEqual(
+      problems.filter((p) => !/status of 422/.test(p)),
+      [],
+    );
+    await page.close();
+  });
+});
