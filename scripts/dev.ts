@@ -33,7 +33,7 @@ if (busy.length > 0) {
   process.exit(1);
 }
 
-const dataDir = path.join(ROOT, ".data");
+const dataDir = path.resolve(process.env.DEV_DATA_DIR ?? path.join(ROOT, ".data"));
 mkdirSync(dataDir, { recursive: true });
 let services: BackingServices | null = null;
 const apps: Managed[] = [];

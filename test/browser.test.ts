@@ -61,7 +61,7 @@ describe("browser", () => {
     assert.match(await page.locator(".order-details").innerText(), /Quayside mug/);
     await page.screenshot({ path: path.join(stack.logDir, "order-complete.png"), fullPage: true });
 
-    const mail = await waitUntil("the confirmation email", async () =>
+    const mail = await waitUntil("the confirmation email", () =>
       stack.services.mail.messages.find((m) => m.envelopeTo.includes("browser@example.com")),
     );
     assert.equal(mail.subject, `Order confirmed: ${orderId.slice(-12)}`);

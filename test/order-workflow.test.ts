@@ -74,7 +74,7 @@ describe("order fulfilment workflow", () => {
     assert.equal(payment.amount_cents, 3 * 1400 + 3200);
     assert.equal(payment.idempotency_key, `order:${orderId}:charge`);
 
-    const mails = await waitUntil("the confirmation email", async () => {
+    const mails = await waitUntil("the confirmation email", () => {
       const m = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
       return m.length > 0 ? m : null;
     });

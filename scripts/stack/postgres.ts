@@ -81,7 +81,7 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
       );
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(`initdb failed for ${dataDir}: ${stderr || String(err)}`);
+      throw new Error(`initdb failed for ${dataDir}: ${stderr || String(err)}`, { cause: err });
     }
   }
   const settings = [

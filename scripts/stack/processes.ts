@@ -19,7 +19,8 @@ export interface StartOptions extends Pick<SpawnOptions, "cwd" | "env" | "uid" |
   command: string;
   args: string[];
   /** Where stdout and stderr go: a file path, "inherit", or "ignore". */
-  output: string | "inherit" | "ignore";
+  /** A log file path, or "inherit" / "ignore". */
+  output: string;
   /** The signal that asks this program to stop quickly and cleanly (PostgreSQL: SIGINT). */
   stopSignal?: NodeJS.Signals;
 }

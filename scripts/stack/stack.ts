@@ -118,7 +118,7 @@ export function appEnv(ports: StackPorts, services: BackingServices, extra: Node
 export async function startWorker(opts: {
   env: NodeJS.ProcessEnv;
   adminUrl: string;
-  output: string | "inherit";
+  output: string;
   waitForRegistration?: boolean;
 }): Promise<Managed> {
   const proc = startProcess({
@@ -143,7 +143,7 @@ export async function startWorker(opts: {
   return proc;
 }
 
-export async function startWeb(opts: { env: NodeJS.ProcessEnv; port: number; output: string | "inherit" }): Promise<Managed> {
+export async function startWeb(opts: { env: NodeJS.ProcessEnv; port: number; output: string }): Promise<Managed> {
   const proc = startProcess({
     name: "web",
     command: process.execPath,

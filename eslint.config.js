@@ -1,0 +1,63 @@
+// One linter for the repository. Type-aware rules catch floating promises; durable handler files
+// (workflows, objects, services) may not import I/O libraries or read clocks and randomness.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const durableFiles = ["worker/**/*.workflow.ts", "worker/**/*.object.ts", "worker/**/*.service.ts", "worker/progress-tracker.ts"];
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".data/", "test-results/", "bench-results/", "web/public/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "suite"] }] },
+      ],
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false } }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      // pg rows and parsed JSON are `any` by the libraries' typing; values are checked where they enter.
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      "no-console": "error",
+    },
+  },
+  {
+    files: durableFiles,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: ["pg", "ioredis", "nodemailer", "openai", "@anthropic-ai/sdk", "node:fs", "node:net", "node:http", "node:crypto"].map((name) => ({
+            name,
+            message: "Durable handlers touch the world only through adapters called inside ctx.run.",
+          })),
+        },
+      ],
+      "no-restricted-properties": [
+        "error",
+        { object: "Date", property: "now", message: "Use ctx.date.now() in durable code." },
+        { object: "Math", property: "random", message: "Use ctx.rand in durable code." },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "Use ctx.date in durable code." },
+        { selector: "CallExpression[callee.object.name='Promise'][callee.property.name=/^(all|race|any|allSettled)$/]", message: "Combine durable promises with RestatePromise." },
+      ],
+    },
+  },
+  {
+    files: ["test/**/*.ts", "scripts/**/*.ts"],
+    rules: { "no-console": "off" },
+  },
+);
