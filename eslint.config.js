@@ -21,7 +21,10 @@ export default tseslint.config(
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false } }],
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-explicit-any": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       // pg rows and parsed JSON are `any` by the libraries' typing; values are checked where they enter.
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
@@ -38,7 +41,17 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: ["pg", "ioredis", "nodemailer", "openai", "@anthropic-ai/sdk", "node:fs", "node:net", "node:http", "node:crypto"].map((name) => ({
+          paths: [
+            "pg",
+            "ioredis",
+            "nodemailer",
+            "openai",
+            "@anthropic-ai/sdk",
+            "node:fs",
+            "node:net",
+            "node:http",
+            "node:crypto",
+          ].map((name) => ({
             name,
             message: "Durable handlers touch the world only through adapters called inside ctx.run.",
           })),
@@ -52,7 +65,10 @@ export default tseslint.config(
       "no-restricted-syntax": [
         "error",
         { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "Use ctx.date in durable code." },
-        { selector: "CallExpression[callee.object.name='Promise'][callee.property.name=/^(all|race|any|allSettled)$/]", message: "Combine durable promises with RestatePromise." },
+        {
+          selector: "CallExpression[callee.object.name='Promise'][callee.property.name=/^(all|race|any|allSettled)$/]",
+          message: "Combine durable promises with RestatePromise.",
+        },
       ],
     },
   },

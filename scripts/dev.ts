@@ -7,7 +7,15 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { createLogger } from "../shared/logger.ts";
 import { portIsFree, type Managed } from "./stack/processes.ts";
-import { appEnv, ROOT, startBackingServices, startWeb, startWorker, type BackingServices, type StackPorts } from "./stack/stack.ts";
+import {
+  appEnv,
+  ROOT,
+  startBackingServices,
+  startWeb,
+  startWorker,
+  type BackingServices,
+  type StackPorts,
+} from "./stack/stack.ts";
 
 const started = performance.now();
 const logger = createLogger({ name: "dev", level: "info", format: "pretty" });
@@ -29,7 +37,9 @@ const ports: StackPorts = {
 const busy: string[] = [];
 for (const [name, port] of Object.entries(ports)) if (!(await portIsFree(port))) busy.push(`${name} (${port})`);
 if (busy.length > 0) {
-  logger.fatal(`ports already in use: ${busy.join(", ")}. Stop what uses them or set DEV_<NAME>_PORT, e.g. DEV_POSTGRES_PORT=5433.`);
+  logger.fatal(
+    `ports already in use: ${busy.join(", ")}. Stop what uses them or set DEV_<NAME>_PORT, e.g. DEV_POSTGRES_PORT=5433.`,
+  );
   process.exit(1);
 }
 

@@ -6,9 +6,7 @@ import { z } from "zod";
 
 const DEV_SESSION_SECRET = "dev-only-session-secret-change-me-0123456789";
 
-const bool = z
-  .enum(["true", "false", "1", "0", "yes", "no"])
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -32,7 +30,11 @@ export const webConfigSchema = z
     RESTATE_UI_URL: z.url().optional(),
     MAIL_UI_URL: z.url().optional(),
     SESSION_SECRET: z.string().min(32, "must be at least 32 characters").default(DEV_SESSION_SECRET),
-    SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 86_400),
+    SESSION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(7 * 86_400),
     SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
     READY_CACHE_MS: z.coerce.number().int().min(0).default(2_000),
   })

@@ -32,7 +32,12 @@ export type PlaceOrderInput = z.infer<typeof placeOrderInputSchema>;
 export const orderFormSchema = z
   .object({
     orderId: orderIdSchema,
-    email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long").pipe(z.email("Enter a valid email address")),
+    email: z
+      .string()
+      .trim()
+      .min(1, "Enter your email address")
+      .max(254, "Email is too long")
+      .pipe(z.email("Enter a valid email address")),
     paymentMethod: z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods], { error: "Choose a payment method" }),
     quantities: z
       .record(
@@ -40,7 +45,7 @@ export const orderFormSchema = z
         z
           .string()
           .trim()
-          .regex(/^\d{0,3}$/, "Quantity must be a whole number")
+          .regex(/^\d{0,6}$/, "Quantity must be a whole number")
           .transform((v) => (v === "" ? 0 : Number(v)))
           .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
       )

@@ -29,7 +29,8 @@ describe("order fulfilment workflow", () => {
     await stack?.stop();
   });
 
-  const stockOf = async (sku: string) => Number((await stack.db.query("SELECT stock FROM products WHERE sku = $1", [sku])).rows[0].stock);
+  const stockOf = async (sku: string) =>
+    Number((await stack.db.query("SELECT stock FROM products WHERE sku = $1", [sku])).rows[0].stock);
   const count = async (sql: string, params: unknown[]) => Number((await stack.db.query(sql, params)).rows[0].n);
   const result = (orderId: string) =>
     fetch(`${stack.services.restate.ingressUrl}/restate/workflow/OrderFulfilment/${orderId}/attach`).then(async (r) => ({
@@ -68,9 +69,13 @@ describe("order fulfilment workflow", () => {
     assert.equal(row.invocation_id, first.invocationId);
     assert.equal(await stockOf("MUG-QUAY"), mugBefore - 3);
     assert.equal(await stockOf("MAP-PRINT"), mapBefore - 1);
-    assert.equal(await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]), 2);
+    assert.equal(
+      await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]),
+      2,
+    );
     assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 1);
-    const payment = (await stack.db.query("SELECT amount_cents, idempotency_key FROM payments WHERE order_id = $1", [orderId])).rows[0];
+    const payment = (await stack.db.query("SELECT amount_cents, idempotency_key FROM payments WHERE order_id = $1", [orderId]))
+      .rows[0];
     assert.equal(payment.amount_cents, 3 * 1400 + 3200);
     assert.equal(payment.idempotency_key, `order:${orderId}:charge`);
 
@@ -84,7 +89,9 @@ describe("order fulfilment workflow", () => {
     assert.equal(mails[0]?.subject, `Order confirmed: ${orderId.slice(-12)}`);
     assert.match(mails[0]?.html ?? "", /Quayside mug/);
     assert.match(mails[0]?.text ?? "", /Total/);
-    const emailRow = (await stack.db.query("SELECT status, message_id FROM emails WHERE idempotency_key = $1", [`order:${orderId}:confirmation`])).rows[0];
+    const emailRow = (
+      await stack.db.query("SELECT status, message_id FROM emails WHERE idempotency_key = $1", [`order:${orderId}:confirmation`])
+    ).rows[0];
     assert.equal(emailRow.status, "sent");
     assert.equal(emailRow.message_id, mails[0]?.messageId);
 
@@ -123,7 +130,10 @@ describe("order fulfilment workflow", () => {
     assert.match(done.body, /Out of stock: Harbour lamp/);
     assert.equal(await stockOf("LAMP-HARBOUR"), lampBefore);
     assert.equal(await stockOf("MUG-QUAY"), mugBefore, "the mug reservation was released");
-    assert.equal(await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]), 0);
+    assert.equal(
+      await count("SELECT count(*) AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]),
+      0,
+    );
     assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 0);
     const row = (await stack.db.query("SELECT status, status_reason FROM orders WHERE id = $1", [orderId])).rows[0];
     assert.equal(row.status, "failed");
@@ -134,7 +144,10 @@ describe("order fulfilment workflow", () => {
   });
 
   it("a replayed publish of the same seq is a duplicate, not a new event", async () => {
-    const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), { maxLen: 100, ttlSeconds: 60 });
+    const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), {
+      maxLen: 100,
+      ttlSeconds: 60,
+    });
     const resource = { kind: "order", id: uuidv7() } as const;
     const draft = { seq: 1, kind: "step", step: "received", percent: 5, status: "running", message: "x" } as const;
     assert.equal((await publisher.publish(resource, draft)).outcome, "appended");
@@ -146,7 +159,12 @@ describe("order fulfilment workflow", () => {
     await stack.services.valkey.stop();
     try {
       const orderId = uuidv7();
-      await orders.submit({ orderId, email: "linus@example.com", paymentMethod: "pm_card_mastercard", lines: [{ sku: "KNOT-BOOK", quantity: 1 }] });
+      await orders.submit({
+        orderId,
+        email: "linus@example.com",
+        paymentMethod: "pm_card_mastercard",
+        lines: [{ sku: "KNOT-BOOK", quantity: 1 }],
+      });
       const done = await result(orderId);
       assert.equal(done.status, 200, done.body);
       const status = await orders.status(orderId);
@@ -156,7 +174,11 @@ describe("order fulfilment workflow", () => {
       // restart on the same port so later tests (and teardown) find it
       const { startValkey } = await import("../scripts/stack/valkey.ts");
       const path = await import("node:path");
-      const fresh = await startValkey({ port: stack.ports.valkey, dataDir: path.join(stack.logDir, "valkey-data"), logFile: path.join(stack.logDir, "valkey-2.log") });
+      const fresh = await startValkey({
+        port: stack.ports.valkey,
+        dataDir: path.join(stack.logDir, "valkey-data"),
+        logFile: path.join(stack.logDir, "valkey-2.log"),
+      });
       stack.services.valkey = fresh;
     }
   });

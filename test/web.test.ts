@@ -63,7 +63,13 @@ describe("web", () => {
     const { csrf, orderId } = await openForm(client);
     const setCookie = (await client.request("/orders/new")).headers.getSetCookie().join(";");
     assert.equal(setCookie, "", "the session cookie is set once and reused");
-    const post = await client.postForm("/orders", { _csrf: csrf, orderId, email: "ada@example.com", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "2" });
+    const post = await client.postForm("/orders", {
+      _csrf: csrf,
+      orderId,
+      email: "ada@example.com",
+      paymentMethod: "pm_card_visa",
+      "qty[MUG-QUAY]": "2",
+    });
     assert.equal(post.status, 303);
     assert.equal(post.res.headers.get("location"), `/orders/${orderId}`);
     const done = await waitUntil("the order to complete", async () => {
@@ -86,7 +92,10 @@ describe("web", () => {
     assert.equal(b.status, 303);
     const again = await client.postForm("/orders", form);
     assert.equal(again.status, 303);
-    await waitUntil("completion", async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1);
+    await waitUntil(
+      "completion",
+      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1,
+    );
     assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 1);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(stack.services.mail.messages.filter((m) => m.envelopeTo.includes("twice@example.com")).length, 1);
@@ -108,9 +117,19 @@ describe("web", () => {
     ["a bad email", { email: "not-an-email", "qty[MUG-QUAY]": "1" }, "email", "Enter a valid email address"],
     ["no products", { email: "a@example.com" }, "quantities", "Choose at least one product"],
     ["an absurd quantity", { email: "a@example.com", "qty[MUG-QUAY]": "999" }, "qty[MUG-QUAY]", "At most 20 per product"],
-    ["a negative quantity", { email: "a@example.com", "qty[MUG-QUAY]": "-3" }, "qty[MUG-QUAY]", "Quantity must be a whole number"],
+    [
+      "a negative quantity",
+      { email: "a@example.com", "qty[MUG-QUAY]": "-3" },
+      "qty[MUG-QUAY]",
+      "Quantity must be a whole number",
+    ],
     ["an unknown product", { email: "a@example.com", "qty[NOPE-123]": "1" }, "quantities", "Unknown product: NOPE-123"],
-    ["an unknown payment method", { email: "a@example.com", "qty[MUG-QUAY]": "1", paymentMethod: "pm_free_money" }, "paymentMethod", "Choose a payment method"],
+    [
+      "an unknown payment method",
+      { email: "a@example.com", "qty[MUG-QUAY]": "1", paymentMethod: "pm_free_money" },
+      "paymentMethod",
+      "Choose a payment method",
+    ],
   ] as const) {
     it(`re-renders the form with 422 for ${name}, keeping the input and storing nothing`, async () => {
       const client = new BrowserClient(web.url);
@@ -130,11 +149,22 @@ describe("web", () => {
   it("refuses a state-changing request without the session's CSRF token", async () => {
     const victim = new BrowserClient(web.url);
     const { orderId } = await openForm(victim);
-    const forged = await victim.postForm("/orders", { orderId, email: "x@example.com", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" });
+    const forged = await victim.postForm("/orders", {
+      orderId,
+      email: "x@example.com",
+      paymentMethod: "pm_card_visa",
+      "qty[MUG-QUAY]": "1",
+    });
     assert.equal(forged.status, 403);
     const other = new BrowserClient(web.url);
     const { csrf: otherCsrf } = await openForm(other);
-    const crossSession = await victim.postForm("/orders", { _csrf: otherCsrf, orderId, email: "x@example.com", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" });
+    const crossSession = await victim.postForm("/orders", {
+      _csrf: otherCsrf,
+      orderId,
+      email: "x@example.com",
+      paymentMethod: "pm_card_visa",
+      "qty[MUG-QUAY]": "1",
+    });
     assert.equal(crossSession.status, 403);
     assert.equal(await redis.exists(`owner:order:${orderId}`), 0);
   });
@@ -151,7 +181,18 @@ describe("web", () => {
   it("shows an order and its stream only to the session that placed it", async () => {
     const owner = new BrowserClient(web.url);
     const { csrf, orderId } = await openForm(owner);
-    assert.equal((await owner.postForm("/orders", { _csrf: csrf, orderId, email: "own@example.com", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" })).status, 303);
+    assert.equal(
+      (
+        await owner.postForm("/orders", {
+          _csrf: csrf,
+          orderId,
+          email: "own@example.com",
+          paymentMethod: "pm_card_visa",
+          "qty[MUG-QUAY]": "1",
+        })
+      ).status,
+      303,
+    );
     const stranger = new BrowserClient(web.url);
     await stranger.get("/");
     assert.equal((await stranger.get(`/orders/${orderId}`)).status, 404);
@@ -167,7 +208,10 @@ describe("web", () => {
     const orderId = uuidv7(); // a resource this session owns, driven by the real publisher
     assert.ok(client.sessionId);
     await createOwnershipStore(redis, 600).claim("order", orderId, client.sessionId);
-    const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), { maxLen: 100, ttlSeconds: 600 });
+    const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), {
+      maxLen: 100,
+      ttlSeconds: 600,
+    });
     const resource = { kind: "order", id: orderId } as const;
     const step = (seq: number, terminal = false): ProgressDraft => ({
       seq,
@@ -184,7 +228,15 @@ describe("web", () => {
     for (const seq of [1, 2, 3]) await publisher.publish(resource, step(seq));
     const live = await first;
     assert.equal(live.contentType, "text/event-stream; charset=utf-8");
-    assert.deepEqual(live.events.map((e) => [e.event, e.id]), [["progress", "0"], ["progress", "1"], ["progress", "2"], ["progress", "3"]]);
+    assert.deepEqual(
+      live.events.map((e) => [e.event, e.id]),
+      [
+        ["progress", "0"],
+        ["progress", "1"],
+        ["progress", "2"],
+        ["progress", "3"],
+      ],
+    );
     assert.match(live.events[3]?.data ?? "", /value="30"/);
     // The last client left: the process unsubscribes.
     await waitUntil("the unsubscription", async () => (await redis.pubsub("NUMSUB", `progress:order:${orderId}`))[1] === 0);
@@ -195,25 +247,49 @@ describe("web", () => {
     await waitUntil("the resumed subscription", async () => (await redis.pubsub("NUMSUB", `progress:order:${orderId}`))[1] === 1);
     await publisher.publish(resource, step(6, true));
     const replay = await resumed;
-    assert.deepEqual(replay.events.map((e) => [e.event, e.id]), [["progress", "4"], ["progress", "5"], ["progress", "6"], ["done", null]]);
+    assert.deepEqual(
+      replay.events.map((e) => [e.event, e.id]),
+      [
+        ["progress", "4"],
+        ["progress", "5"],
+        ["progress", "6"],
+        ["done", null],
+      ],
+    );
     assert.equal(await redis.xlen(streamKey(resource)), 6);
 
     // After the terminal event, a reconnect gets nothing new, only the end.
     const late = await client.sse(`/orders/${orderId}/events`, { lastEventId: "6" });
     assert.ok(late.ended);
-    assert.deepEqual(late.events.map((e) => e.event), ["done"]);
+    assert.deepEqual(
+      late.events.map((e) => e.event),
+      ["done"],
+    );
   });
 
   it("streams a finished order as its terminal snapshot, then ends", async () => {
     const client = new BrowserClient(web.url);
     const { csrf, orderId } = await openForm(client);
-    await client.postForm("/orders", { _csrf: csrf, orderId, email: "fin@example.com", paymentMethod: "pm_card_visa", "qty[ROPE-COASTER]": "1" });
-    await waitUntil("completion", async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1);
+    await client.postForm("/orders", {
+      _csrf: csrf,
+      orderId,
+      email: "fin@example.com",
+      paymentMethod: "pm_card_visa",
+      "qty[ROPE-COASTER]": "1",
+    });
+    await waitUntil(
+      "completion",
+      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1,
+    );
     const res = await client.sse(`/orders/${orderId}/events`);
     assert.ok(res.ended, "the server closed the stream");
     assert.equal(res.events.at(-1)?.event, "done");
     const ids = res.events.filter((e) => e.id !== null).map((e) => Number(e.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "ids increase");
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      "ids increase",
+    );
     assert.match(res.events[0]?.data ?? "", /data-status="succeeded"/);
     const bad = await client.sse(`/orders/${orderId}/events`, { lastEventId: "abc" });
     assert.equal(bad.status, 400);
@@ -225,7 +301,13 @@ describe("web", () => {
     try {
       const client = new BrowserClient(broken.url);
       const { csrf, orderId } = await openForm(client);
-      const res = await client.postForm("/orders", { _csrf: csrf, orderId, email: "down@example.com", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" });
+      const res = await client.postForm("/orders", {
+        _csrf: csrf,
+        orderId,
+        email: "down@example.com",
+        paymentMethod: "pm_card_visa",
+        "qty[MUG-QUAY]": "1",
+      });
       assert.equal(res.status, 503);
       assert.match(res.html, /could not reach the order system, so your order was not placed/);
       assert.equal(await redis.exists(`owner:order:${orderId}`), 0);

@@ -21,12 +21,19 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   const commands = new Redis(config.VALKEY_URL, { ...redisOptions, commandTimeout: 2_000 });
   // One subscriber connection for the whole process, shared by every SSE stream.
   const subscriber = new Redis(config.VALKEY_URL, redisOptions);
-  for (const [name, conn] of [["commands", commands], ["subscriber", subscriber]] as const) {
+  for (const [name, conn] of [
+    ["commands", commands],
+    ["subscriber", subscriber],
+  ] as const) {
     conn.on("error", (err) => logger.debug({ err, connection: name }, "Valkey connection error"));
   }
 
   async function readiness(): Promise<Record<string, boolean>> {
-    const probe = async (fn: () => Promise<unknown>) => fn().then(() => true, () => false);
+    const probe = async (fn: () => Promise<unknown>) =>
+      fn().then(
+        () => true,
+        () => false,
+      );
     const [postgres, valkey, restate] = await Promise.all([
       probe(() => pool.query("SELECT 1")),
       probe(() => commands.ping()),

@@ -16,7 +16,8 @@ export class PermanentError extends Error {
 }
 
 export function asTerminalError(err: unknown): restate.TerminalError | undefined {
-  if (err instanceof PermanentError) return new restate.TerminalError(err.message, { errorCode: 409, metadata: { code: err.code } });
+  if (err instanceof PermanentError)
+    return new restate.TerminalError(err.message, { errorCode: 409, metadata: { code: err.code } });
   return undefined;
 }
 

@@ -40,7 +40,8 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
         { input: restate.serde.schema(placeOrderInputSchema) },
         async (ctx: restate.WorkflowContext, input): Promise<OrderOutcome> => {
           const orderId = ctx.key;
-          if (input.orderId !== orderId) throw new restate.TerminalError("The order id does not match the workflow key", { errorCode: 400 });
+          if (input.orderId !== orderId)
+            throw new restate.TerminalError("The order id does not match the workflow key", { errorCode: 400 });
           const progress = trackProgress(ctx, { kind: "order", id: orderId }, deps.progress);
           const undo: Array<{ name: string; action: () => Promise<unknown> }> = [];
 
@@ -91,10 +92,22 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                 lines: order.lines,
               },
             });
-            await progress.emit({ kind: "step", step: "emailed", percent: 90, status: "running", message: "Confirmation email sent" });
+            await progress.emit({
+              kind: "step",
+              step: "emailed",
+              percent: 90,
+              status: "running",
+              message: "Confirmation email sent",
+            });
 
             await ctx.run("complete order", () => deps.orders.setStatus(orderId, "completed"), infraRetry);
-            await progress.emit({ kind: "terminal", step: "completed", percent: 100, status: "succeeded", message: "Order complete" });
+            await progress.emit({
+              kind: "terminal",
+              step: "completed",
+              percent: 100,
+              status: "succeeded",
+              message: "Order complete",
+            });
             return { orderId, status: "completed", paymentRef: charge.providerRef };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;

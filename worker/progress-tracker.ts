@@ -14,7 +14,11 @@ export interface ProgressTracker {
   emit(draft: Omit<ProgressDraft, "seq">): Promise<void>;
 }
 
-export function trackProgress(ctx: restate.WorkflowContext, resource: ResourceRef, publisher: ProgressPublisher): ProgressTracker {
+export function trackProgress(
+  ctx: restate.WorkflowContext,
+  resource: ResourceRef,
+  publisher: ProgressPublisher,
+): ProgressTracker {
   let seq = 0;
   const invocationId = ctx.request().id;
   return {

@@ -97,7 +97,10 @@ export async function startMailCatcher(opts: { smtpPort: number; uiPort: number;
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     const rows = [...messages]
       .reverse()
-      .map((m) => `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.envelopeTo.join(", "))}</td><td><a href="/messages/${m.id}">${esc(m.subject)}</a></td></tr>`)
+      .map(
+        (m) =>
+          `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.envelopeTo.join(", "))}</td><td><a href="/messages/${m.id}">${esc(m.subject)}</a></td></tr>`,
+      )
       .join("");
     res.end(
       `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Mail catcher</title>` +
@@ -125,10 +128,7 @@ export async function startMailCatcher(opts: { smtpPort: number; uiPort: number;
     },
     async close() {
       ui.closeAllConnections();
-      await Promise.all([
-        new Promise<void>((r) => ui.close(() => r())),
-        new Promise<void>((r) => smtp.close(() => r())),
-      ]);
+      await Promise.all([new Promise<void>((r) => ui.close(() => r())), new Promise<void>((r) => smtp.close(() => r()))]);
     },
   };
 }

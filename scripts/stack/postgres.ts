@@ -40,7 +40,9 @@ function assertReachable(dir: string, uid: number): void {
     const st = statSync(d);
     const traversable = st.uid === uid || (st.mode & 0o001) !== 0;
     if (!traversable) {
-      throw new Error(`PostgreSQL runs as the postgres user, which cannot enter ${d}; move the data folder or run \`chmod o+x ${d}\``);
+      throw new Error(
+        `PostgreSQL runs as the postgres user, which cannot enter ${d}; move the data folder or run \`chmod o+x ${d}\``,
+      );
     }
   }
 }

@@ -17,7 +17,9 @@ export interface RestateHandle extends Managed {
 
 export function restateServerBin(): string {
   const require = createRequire(import.meta.url);
-  const pkg = require.resolve(`@restatedev/restate-server-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}/package.json`);
+  const pkg = require.resolve(
+    `@restatedev/restate-server-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}/package.json`,
+  );
   return path.join(path.dirname(pkg), "bin", "restate-server");
 }
 

@@ -63,14 +63,21 @@ export async function startBackingServices(opts: {
     startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }),
   ]);
   const [restate, postgres, valkey, mail] = results;
-  if (restate.status === "rejected" || postgres.status === "rejected" || valkey.status === "rejected" || mail.status === "rejected") {
+  if (
+    restate.status === "rejected" ||
+    postgres.status === "rejected" ||
+    valkey.status === "rejected" ||
+    mail.status === "rejected"
+  ) {
     await Promise.allSettled([
       restate.status === "fulfilled" ? restate.value.stop() : null,
       postgres.status === "fulfilled" ? postgres.value.stop() : null,
       valkey.status === "fulfilled" ? valkey.value.stop() : null,
       mail.status === "fulfilled" ? mail.value.close() : null,
     ]);
-    const reasons = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    const reasons = results.flatMap((r) =>
+      r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [],
+    );
     throw new Error(`could not start the backing services:\n  ${reasons.join("\n  ")}`);
   }
   const services: BackingServices = {
@@ -80,7 +87,12 @@ export async function startBackingServices(opts: {
     mail: mail.value,
     valkeyUrl: `redis://127.0.0.1:${ports.valkey}`,
     async stop() {
-      await Promise.allSettled([services.mail.close(), services.valkey.stop(), services.postgres.stop(), services.restate.stop()]);
+      await Promise.allSettled([
+        services.mail.close(),
+        services.valkey.stop(),
+        services.postgres.stop(),
+        services.restate.stop(),
+      ]);
     },
   };
   try {

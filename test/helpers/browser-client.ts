@@ -43,7 +43,11 @@ export class BrowserClient {
     return { status: res.status, html: await res.text(), res };
   }
 
-  async postForm(pathname: string, fields: Record<string, string> | Array<[string, string]>, headers: Record<string, string> = {}) {
+  async postForm(
+    pathname: string,
+    fields: Record<string, string> | Array<[string, string]>,
+    headers: Record<string, string> = {},
+  ) {
     const body = new URLSearchParams(fields as Record<string, string>).toString();
     const res = await this.request(pathname, {
       method: "POST",
@@ -66,7 +70,8 @@ export class BrowserClient {
     let ended = false;
     try {
       const res = await this.request(pathname, { headers, signal: controller.signal });
-      if (res.status !== 200 || !res.body) return { status: res.status, events, ended: true, contentType: res.headers.get("content-type") };
+      if (res.status !== 200 || !res.body)
+        return { status: res.status, events, ended: true, contentType: res.headers.get("content-type") };
       const decoder = new TextDecoder();
       let buffer = "";
       try {
@@ -115,7 +120,11 @@ export function extract(html: string, name: string): string {
   return m[1];
 }
 
-export async function waitUntil<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

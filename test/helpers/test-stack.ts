@@ -9,7 +9,15 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
 import { freePort, type Managed } from "../../scripts/stack/processes.ts";
-import { appEnv, ROOT, startBackingServices, startWeb, startWorker, type BackingServices, type StackPorts } from "../../scripts/stack/stack.ts";
+import {
+  appEnv,
+  ROOT,
+  startBackingServices,
+  startWeb,
+  startWorker,
+  type BackingServices,
+  type StackPorts,
+} from "../../scripts/stack/stack.ts";
 
 export interface TestStack {
   ports: StackPorts;
@@ -32,7 +40,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-export async function startTestStack(name: string, opts: { worker?: boolean; web?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+export async function startTestStack(
+  name: string,
+  opts: { worker?: boolean; web?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestStack> {
   const ports: StackPorts = {
     web: await freePort(),
     worker: await freePort(),

@@ -28,7 +28,8 @@ export function errorPages(): Middleware<AppState> {
       if (ctx.headerSent || !ctx.writable) return;
       ctx.status = status;
       if (err.headers && typeof err.headers === "object") ctx.set(err.headers as Record<string, string>);
-      const message = expose && typeof err.message === "string" ? err.message : "Something went wrong on our side. Please try again.";
+      const message =
+        expose && typeof err.message === "string" ? err.message : "Something went wrong on our side. Please try again.";
       ctx.type = "html";
       ctx.body = errorPage(ctx, status, message);
     }

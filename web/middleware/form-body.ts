@@ -9,7 +9,8 @@ export function formBody(opts: { limitBytes: number }): Middleware<AppState> {
   return async (ctx, next) => {
     if (!["POST", "PUT", "PATCH", "DELETE"].includes(ctx.method)) return next();
     const type = ctx.request.type;
-    if (type && type !== "application/x-www-form-urlencoded") ctx.throw(415, "Send the form as application/x-www-form-urlencoded");
+    if (type && type !== "application/x-www-form-urlencoded")
+      ctx.throw(415, "Send the form as application/x-www-form-urlencoded");
     const declared = Number(ctx.get("content-length") || 0);
     if (declared > opts.limitBytes) ctx.throw(413, "The form is too large");
     const chunks: Buffer[] = [];
@@ -22,7 +23,8 @@ export function formBody(opts: { limitBytes: number }): Middleware<AppState> {
     const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
     ctx.state.form = form;
     const token = form.get("_csrf") ?? (ctx.get("x-csrf-token") || undefined);
-    if (!ctx.state.session.csrfValid(token)) ctx.throw(403, "This form has expired or did not come from this site. Reload the page and try again.");
+    if (!ctx.state.session.csrfValid(token))
+      ctx.throw(403, "This form has expired or did not come from this site. Reload the page and try again.");
     await next();
   };
 }

@@ -36,7 +36,8 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
     }
     const orderId = id.data;
     const lastEventHeader = ctx.get("last-event-id").trim();
-    if (lastEventHeader !== "" && !/^\d{1,9}$/.test(lastEventHeader)) ctx.throw(400, "Last-Event-ID must be a progress sequence number.");
+    if (lastEventHeader !== "" && !/^\d{1,9}$/.test(lastEventHeader))
+      ctx.throw(400, "Last-Event-ID must be a progress sequence number.");
     const resumeFrom = lastEventHeader === "" ? null : Number(lastEventHeader);
     const resource = { kind: "order", id: orderId } as const;
     const log = ctx.state.log.child({ orderId });
@@ -78,7 +79,12 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
     }
     if (!unsubscribe) {
       // Without Valkey the browser polls by reconnecting: it gets a fresh snapshot each time.
-      sse.send({ event: "progress", id: lastSeq, data: progressPanel(snapshot, deps.restateUiUrl).value, retryMs: deps.retryMs ?? 3_000 });
+      sse.send({
+        event: "progress",
+        id: lastSeq,
+        data: progressPanel(snapshot, deps.restateUiUrl).value,
+        retryMs: deps.retryMs ?? 3_000,
+      });
       return sse.end();
     }
     try {

@@ -87,7 +87,10 @@ export function orderRoutes(deps: OrdersRouteDeps) {
     }
     try {
       const submitted = await deps.orders.submit(input);
-      ctx.state.log.info({ orderId: input.orderId, invocationId: submitted.invocationId, again: submitted.alreadySubmitted }, "order submitted");
+      ctx.state.log.info(
+        { orderId: input.orderId, invocationId: submitted.invocationId, again: submitted.alreadySubmitted },
+        "order submitted",
+      );
     } catch (err) {
       await deps.ownership.release("order", input.orderId, sessionId);
       if (err instanceof RestateUnavailableError) {
@@ -115,10 +118,7 @@ export function orderRoutes(deps: OrdersRouteDeps) {
       return ctx.throw(404, "We could not find that order.");
     }
     const orderId = id.data;
-    const [snapshot, order] = await Promise.all([
-      currentSnapshot(deps, orderId, ctx.state.log),
-      deps.catalog.findOrder(orderId),
-    ]);
+    const [snapshot, order] = await Promise.all([currentSnapshot(deps, orderId, ctx.state.log), deps.catalog.findOrder(orderId)]);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(ctx, orderPage(orderId, order, snapshot, deps.restateUiUrl));

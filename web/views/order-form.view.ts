@@ -56,7 +56,8 @@ export function orderFormPage(products: Product[], values: OrderFormValues, csrf
         <label for="paymentMethod">Payment</label>
         <select id="paymentMethod" name="paymentMethod">
           ${Object.entries(paymentMethods).map(
-            ([value, label]) => html`<option value="${value}" ${value === values.paymentMethod ? "selected" : ""}>${label}</option>`,
+            ([value, label]) =>
+              html`<option value="${value}" ${value === values.paymentMethod ? "selected" : ""}>${label}</option>`,
           )}
         </select>
         ${fieldError(errors, "paymentMethod")}

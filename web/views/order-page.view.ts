@@ -19,7 +19,8 @@ const ORDER_STEPS: ReadonlyArray<{ step: string; label: string; percent: number 
 
 export function invocationUrl(restateUiUrl: string | undefined, invocationId: string | null): string | null {
   if (!restateUiUrl || !invocationId) return null;
-  return new URL(`/ui/invocations/${encodeURIComponent(invocationId)}`, restateUiUrl).toString();
+  // Joined as text, so a UI served under a path prefix keeps it.
+  return `${restateUiUrl.replace(/\/+$/, "")}/ui/invocations/${encodeURIComponent(invocationId)}`;
 }
 
 export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefined): SafeHtml {
@@ -34,9 +35,11 @@ export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefi
         return html`<li class="step ${state}" data-step="${st.step}">${st.label}</li>`;
       })}
     </ol>
-    ${s.invocationId
-      ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
-      : ""}
+    ${
+      s.invocationId
+        ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
+        : ""
+    }
   </div>`;
 }
 
@@ -51,7 +54,8 @@ export function orderDetails(orderId: string, order: OrderView | null): SafeHtml
       <thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead>
       <tbody>
         ${order.lines.map(
-          (l) => html`<tr><td>${l.name}</td><td>${l.quantity}</td><td>${formatMoney(l.quantity * l.unitPriceCents, order.currency)}</td></tr>`,
+          (l) =>
+            html`<tr><td>${l.name}</td><td>${l.quantity}</td><td>${formatMoney(l.quantity * l.unitPriceCents, order.currency)}</td></tr>`,
         )}
       </tbody>
       <tfoot><tr><th colspan="2">Total</th><th>${formatMoney(order.totalCents, order.currency)}</th></tr></tfoot>
@@ -60,18 +64,25 @@ export function orderDetails(orderId: string, order: OrderView | null): SafeHtml
   </div>`;
 }
 
-export function orderPage(orderId: string, order: OrderView | null, snapshot: ProgressSnapshot, restateUiUrl: string | undefined): Page {
+export function orderPage(
+  orderId: string,
+  order: OrderView | null,
+  snapshot: ProgressSnapshot,
+  restateUiUrl: string | undefined,
+): Page {
   const live = !isTerminal(snapshot);
   const panel = progressPanel(snapshot, restateUiUrl);
   return {
     title: `Order ${orderId.slice(-12)}`,
     body: html`<section class="order" data-order-id="${orderId}">
       <h1>Order <code>${orderId}</code></h1>
-      ${live
-        ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${orderId}/events" sse-close="done">
+      ${
+        live
+          ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${orderId}/events" sse-close="done">
             <div id="progress" sse-swap="progress" hx-swap="innerHTML" hx-target="this">${panel}</div>
           </div>`
-        : html`<div id="progress">${panel}</div>`}
+          : html`<div id="progress">${panel}</div>`
+      }
       ${orderDetails(orderId, order)}
       <p><a href="/orders/new">Place another order</a></p>
     </section>`,

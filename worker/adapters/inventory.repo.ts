@@ -33,7 +33,10 @@ export function createInventoryRepo(pool: pg.Pool) {
 
   async function reserve(sku: string, orderId: string, quantity: number): Promise<ReservationResult> {
     return inTransaction(async (c) => {
-      const existing = await c.query(`SELECT status FROM stock_reservations WHERE order_id = $1 AND sku = $2 FOR UPDATE`, [orderId, sku]);
+      const existing = await c.query(`SELECT status FROM stock_reservations WHERE order_id = $1 AND sku = $2 FOR UPDATE`, [
+        orderId,
+        sku,
+      ]);
       if (existing.rows[0]) return { reserved: existing.rows[0].status === "reserved", stock: await stockOf(c, sku) };
       const taken = await c.query(
         `UPDATE products SET stock = stock - $2, updated_at = now() WHERE sku = $1 AND stock >= $2 RETURNING stock`,

@@ -23,12 +23,18 @@ export function createLocalPaymentProvider(pool: pg.Pool): PaymentProvider {
         `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
          VALUES ($1, $2, 'charge', $3, $4, $5, 'succeeded', $6)
          ON CONFLICT (idempotency_key) DO NOTHING`,
-        [req.idempotencyKey, req.orderId, req.amountCents, req.currency, req.paymentMethod, providerRef("ch", req.idempotencyKey)],
+        [
+          req.idempotencyKey,
+          req.orderId,
+          req.amountCents,
+          req.currency,
+          req.paymentMethod,
+          providerRef("ch", req.idempotencyKey),
+        ],
       );
-      const r = await pool.query(
-        `SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`,
-        [req.idempotencyKey],
-      );
+      const r = await pool.query(`SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`, [
+        req.idempotencyKey,
+      ]);
       const row = r.rows[0];
       if (!row) throw new Error(`charge ${req.idempotencyKey} not found after insert`);
       if (row.amount_cents !== req.amountCents) {

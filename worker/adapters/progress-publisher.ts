@@ -8,7 +8,14 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { channelName, streamIdForSeq, streamKey, type ProgressDraft, type ProgressEvent, type ResourceRef } from "../../shared/progress-event.ts";
+import {
+  channelName,
+  streamIdForSeq,
+  streamKey,
+  type ProgressDraft,
+  type ProgressEvent,
+  type ResourceRef,
+} from "../../shared/progress-event.ts";
 import type { Logger } from "../../shared/logger.ts";
 
 const APPEND_AND_ANNOUNCE = `

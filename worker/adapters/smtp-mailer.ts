@@ -42,7 +42,9 @@ export function createSmtpTransport(s: SmtpSettings) {
 export type SmtpTransport = ReturnType<typeof createSmtpTransport>;
 
 export function messageIdFor(idempotencyKey: string, from: string): string {
-  const domain = /@([^>\s]+)/.exec(from)?.[1] ?? "quayside.local";
+  // The address is the part in angle brackets when there is one (a display name may contain "@").
+  const address = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
+  const domain = /@([^@>\s"]+)\s*$/.exec(address)?.[1] ?? "quayside.local";
   return `<${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 32)}@${domain}>`;
 }
 
@@ -67,12 +69,22 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     if (status === "sent") return { messageId, status: "sent" };
     if (status === "bounced") throw new PermanentError("bounced", `Email ${req.idempotencyKey} bounced earlier`);
     try {
-      await transport.sendMail({ from, to: req.to, subject: rendered.subject, html: rendered.html, text: rendered.text, messageId });
+      await transport.sendMail({
+        from,
+        to: req.to,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        messageId,
+      });
     } catch (err) {
       const code = smtpCode(err);
       const message = err instanceof Error ? err.message : String(err);
       if (code !== undefined && code >= 500) {
-        await pool.query(`UPDATE emails SET status = 'bounced', error = $2 WHERE idempotency_key = $1`, [req.idempotencyKey, message]);
+        await pool.query(`UPDATE emails SET status = 'bounced', error = $2 WHERE idempotency_key = $1`, [
+          req.idempotencyKey,
+          message,
+        ]);
         throw new PermanentError("bounced", `The mail server refused the message (${code})`);
       }
       await pool.query(`UPDATE emails SET error = $2 WHERE idempotency_key = $1`, [req.idempotencyKey, message]);
