@@ -17,6 +17,8 @@ export interface WebWiring {
 export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "quayside-web" });
   pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
+  // A client the pool already let go of (during shutdown) must not crash the process either.
+  pool.on("connect", (client) => client.on("error", (err) => logger.debug({ err }, "PostgreSQL connection closed")));
   const redisOptions = { connectTimeout: 2_000, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(n * 200, 2_000) };
   const commands = new Redis(config.VALKEY_URL, { ...redisOptions, commandTimeout: 2_000 });
   // One subscriber connection for the whole process, shared by every SSE stream.

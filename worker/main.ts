@@ -18,6 +18,8 @@ const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, format: c
 
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "quayside-worker" });
 pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
+// A client the pool already let go of (during shutdown) must not crash the process either.
+pool.on("connect", (client) => client.on("error", (err) => logger.debug({ err }, "PostgreSQL connection closed")));
 // Publishing must never hang a step: no offline queue, short timeouts, quick reconnects.
 const redis = new Redis(config.VALKEY_URL, {
   enableOfflineQueue: false,

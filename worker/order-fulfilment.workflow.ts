@@ -50,16 +50,25 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             const order = await ctx.run("persist order", () => deps.orders.create(input, ctx.request().id), infraRetry);
             await progress.emit({ kind: "step", step: "persisted", percent: 15, status: "running", message: "Order saved" });
 
-            const reservations = await restate.RestatePromise.all(
+            // allSettled, so a line that was reserved is released even when another line's call failed.
+            const reservations = await restate.RestatePromise.allSettled(
               order.lines.map((l) => ctx.objectClient(inventoryApi, l.sku).reserve({ orderId, quantity: l.quantity })),
             );
             order.lines.forEach((l, i) => {
-              if (reservations[i]?.reserved) {
+              const r = reservations[i];
+              if (r?.status === "fulfilled" && r.value.reserved) {
                 undo.push({ name: `release ${l.sku}`, action: () => ctx.objectClient(inventoryApi, l.sku).release({ orderId }) });
               }
             });
-            const short = order.lines.filter((_, i) => !reservations[i]?.reserved).map((l) => l.name);
-            if (short.length > 0) throw new restate.TerminalError(`Out of stock: ${short.join(", ")}`, { errorCode: 409 });
+            const failed = reservations.find((r) => r.status === "rejected");
+            if (failed) throw failed.reason;
+            const short = order.lines.filter((_, i) => {
+              const r = reservations[i];
+              return !(r?.status === "fulfilled" && r.value.reserved);
+            });
+            if (short.length > 0) {
+              throw new restate.TerminalError(`Out of stock: ${short.map((l) => l.name).join(", ")}`, { errorCode: 409 });
+            }
             await ctx.run("mark reserved", () => deps.orders.setStatus(orderId, "reserved"), infraRetry);
             await progress.emit({ kind: "step", step: "reserved", percent: 40, status: "running", message: "Stock reserved" });
 

@@ -64,6 +64,9 @@ export async function startTestStack(
   const services = await startBackingServices({ ports, dataDir, fast: true, logger });
   const env = appEnv(ports, services, { LOG_LEVEL: "debug", ...opts.env });
   const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
+  // Connections cut by the database's own shutdown at teardown are expected, not failures.
+  db.on("error", () => undefined);
+  db.on("connect", (client) => client.on("error", () => undefined));
 
   let stopped = false;
   const stack: TestStack = {
