@@ -1,5 +1,5 @@
 /** The one pino base logger per process, with secrets redacted wherever they appear. */
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -31,15 +31,18 @@ export interface LoggerOptions {
   name: string;
   level: string;
   format: "json" | "pretty";
+  /** Where JSON lines go (stdout by default); tests pass a stream to read them back. */
+  destination?: DestinationStream;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  return pino({
+  const options = {
     name: opts.name,
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     ...(opts.format === "pretty"
       ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } }
       : {}),
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

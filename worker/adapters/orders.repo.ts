@@ -1,52 +1,14 @@
 /** Orders in PostgreSQL. Every write is keyed by the order id, so a replayed step is a no-op. */
 import type pg from "pg";
-import type { OrderLine, OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
+import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
+import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
 
-export interface StoredOrderLine extends OrderLine {
-  name: string;
-  unitPriceCents: number;
-}
-
-export interface StoredOrder {
-  id: string;
-  email: string;
-  paymentMethod: string;
-  totalCents: number;
-  currency: string;
-  status: OrderStatus;
-  statusReason: string | null;
-  invocationId: string | null;
-  createdAt: string;
-  lines: StoredOrderLine[];
-}
+export type StoredOrder = OrderRecord;
 
 export function createOrdersRepo(pool: pg.Pool) {
   async function find(id: string): Promise<StoredOrder | null> {
-    const o = await pool.query(
-      `SELECT id, email, payment_method, total_cents, currency, status, status_reason, invocation_id, created_at
-         FROM orders WHERE id = $1`,
-      [id],
-    );
-    const row = o.rows[0];
-    if (!row) return null;
-    const l = await pool.query(
-      `SELECT l.sku, l.quantity, l.unit_price_cents, p.name
-         FROM order_lines l JOIN products p USING (sku) WHERE l.order_id = $1 ORDER BY l.sku`,
-      [id],
-    );
-    return {
-      id: row.id,
-      email: row.email,
-      paymentMethod: row.payment_method,
-      totalCents: row.total_cents,
-      currency: row.currency.trim(),
-      status: row.status,
-      statusReason: row.status_reason,
-      invocationId: row.invocation_id,
-      createdAt: new Date(row.created_at).toISOString(),
-      lines: l.rows.map((r) => ({ sku: r.sku, quantity: r.quantity, unitPriceCents: r.unit_price_cents, name: r.name })),
-    };
+    return readOrder(pool, id);
   }
 
   /** Stores the order with prices from the catalog; a second call for the same id returns the first. */

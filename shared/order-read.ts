@@ -1,0 +1,48 @@
+/** Reads one order with its lines: the worker after saving it, the web to show it. */
+import type pg from "pg";
+import type { OrderLine, OrderStatus } from "./order.schema.ts";
+
+export interface OrderRecordLine extends OrderLine {
+  name: string;
+  unitPriceCents: number;
+}
+
+export interface OrderRecord {
+  id: string;
+  email: string;
+  paymentMethod: string;
+  totalCents: number;
+  currency: string;
+  status: OrderStatus;
+  statusReason: string | null;
+  invocationId: string | null;
+  createdAt: string;
+  lines: OrderRecordLine[];
+}
+
+export async function readOrder(db: pg.Pool | pg.PoolClient, id: string): Promise<OrderRecord | null> {
+  const o = await db.query(
+    `SELECT id, email, payment_method, total_cents, currency, status, status_reason, invocation_id, created_at
+       FROM orders WHERE id = $1`,
+    [id],
+  );
+  const row = o.rows[0];
+  if (!row) return null;
+  const l = await db.query(
+    `SELECT l.sku, l.quantity, l.unit_price_cents, p.name
+       FROM order_lines l JOIN products p USING (sku) WHERE l.order_id = $1 ORDER BY p.name`,
+    [id],
+  );
+  return {
+    id: row.id,
+    email: row.email,
+    paymentMethod: row.payment_method,
+    totalCents: row.total_cents,
+    currency: row.currency.trim(),
+    status: row.status,
+    statusReason: row.status_reason,
+    invocationId: row.invocation_id,
+    createdAt: new Date(row.created_at).toISOString(),
+    lines: l.rows.map((r) => ({ sku: r.sku, quantity: r.quantity, unitPriceCents: r.unit_price_cents, name: r.name })),
+  };
+}
