@@ -21,15 +21,20 @@ export type ProgressStatus = z.infer<typeof progressStatusSchema>;
 
 export const terminalStatuses: ReadonlySet<ProgressStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
+/** A small structured payload beside the message: counts, a text chunk, a per-item outcome. */
+export const progressDataSchema = z.record(z.string().max(64), z.union([z.string().max(4000), z.number(), z.boolean(), z.null()]));
+export type ProgressData = z.infer<typeof progressDataSchema>;
+
 export const progressEventSchema = z.object({
   seq: z.number().int().positive(),
-  /** `step` moves the bar; `terminal` is the last event of a resource. */
-  kind: z.enum(["step", "terminal"]),
+  /** `step` moves the bar; `text` carries streamed text in `data`; `terminal` is the last event of a resource. */
+  kind: z.enum(["step", "text", "terminal"]),
   step: z.string().min(1).max(64),
   percent: z.number().min(0).max(100),
   status: progressStatusSchema,
   message: z.string().max(500),
   at: z.iso.datetime(),
+  data: progressDataSchema.optional(),
 });
 export type ProgressEvent = z.infer<typeof progressEventSchema>;
 
@@ -45,6 +50,7 @@ export const progressSnapshotSchema = z.object({
   message: z.string(),
   at: z.iso.datetime().nullable(),
   invocationId: z.string().nullable(),
+  data: progressDataSchema.optional(),
 });
 export type ProgressSnapshot = z.infer<typeof progressSnapshotSchema>;
 
