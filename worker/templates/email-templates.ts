@@ -1,13 +1,18 @@
-/** Every email the system sends, by name: the EmailSender's request names one and passes its data. */
+/**
+ * Every email the system sends, by name: the EmailSender's request names a template and passes
+ * its data. Adding a template is one schema entry and one renderer entry.
+ */
 import { z } from "zod";
 import { orderConfirmationData, renderOrderConfirmation } from "./order-confirmation.template.ts";
+import { orderCancelledData, orderShippedData, renderOrderCancelled, renderOrderShipped } from "./order-status.template.ts";
 
-export const emailRequestSchema = z.object({
-  idempotencyKey: z.string().min(1).max(200),
-  to: z.email(),
-  template: z.literal("order-confirmation"),
-  data: orderConfirmationData,
-});
+const envelope = { idempotencyKey: z.string().min(1).max(200), to: z.email() };
+
+export const emailRequestSchema = z.discriminatedUnion("template", [
+  z.object({ ...envelope, template: z.literal("order-confirmation"), data: orderConfirmationData }),
+  z.object({ ...envelope, template: z.literal("order-cancelled"), data: orderCancelledData }),
+  z.object({ ...envelope, template: z.literal("order-shipped"), data: orderShippedData }),
+]);
 export type EmailRequest = z.infer<typeof emailRequestSchema>;
 
 export interface RenderedEmail {
@@ -20,5 +25,9 @@ export function renderEmail(req: EmailRequest): RenderedEmail {
   switch (req.template) {
     case "order-confirmation":
       return renderOrderConfirmation(req.data);
+    case "order-cancelled":
+      return renderOrderCancelled(req.data);
+    case "order-shipped":
+      return renderOrderShipped(req.data);
   }
 }

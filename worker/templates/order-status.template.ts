@@ -1,0 +1,48 @@
+/** "Your order was cancelled / not completed" and "Your order has shipped": HTML and plain text. */
+import { z } from "zod";
+import { html } from "../../shared/html.ts";
+import { formatMoney } from "../../shared/money.ts";
+import { emailLayout } from "./email-layout.template.ts";
+
+export const orderCancelledData = z.object({
+  orderId: z.string(),
+  orderUrl: z.url(),
+  reason: z.string().max(500),
+  refundedCents: z.number().int().min(0),
+  currency: z.string().length(3),
+});
+export type OrderCancelledData = z.infer<typeof orderCancelledData>;
+
+export function renderOrderCancelled(d: OrderCancelledData) {
+  const subject = `Order cancelled: ${d.orderId.slice(-12)}`;
+  const refund =
+    d.refundedCents > 0
+      ? `We refunded ${formatMoney(d.refundedCents, d.currency)} to your payment method.`
+      : "You were not charged.";
+  const body = html`<p style="margin:0 0 12px;">Your order could not be completed and has been cancelled.</p>
+    <p style="margin:0 0 12px;"><strong>Reason:</strong> ${d.reason}</p>
+    <p style="margin:0 0 12px;">${refund}</p>
+    <p style="margin:12px 0;"><a href="${d.orderUrl}" style="color:#12385b;">See your order</a></p>
+    <p style="margin:12px 0;color:#5b6875;font-size:13px;">Order ${d.orderId}</p>`;
+  const text = [
+    "Your order could not be completed and has been cancelled.",
+    `Reason: ${d.reason}`,
+    refund,
+    "",
+    `See your order: ${d.orderUrl}`,
+    `Order ${d.orderId}`,
+  ].join("\n");
+  return { subject, html: emailLayout(subject, body), text };
+}
+
+export const orderShippedData = z.object({ orderId: z.string(), orderUrl: z.url() });
+export type OrderShippedData = z.infer<typeof orderShippedData>;
+
+export function renderOrderShipped(d: OrderShippedData) {
+  const subject = `Order shipped: ${d.orderId.slice(-12)}`;
+  const body = html`<p style="margin:0 0 12px;">Good news: your order is on its way.</p>
+    <p style="margin:12px 0;"><a href="${d.orderUrl}" style="color:#12385b;">Follow your order</a></p>
+    <p style="margin:12px 0;color:#5b6875;font-size:13px;">Order ${d.orderId}</p>`;
+  const text = ["Good news: your order is on its way.", "", `Follow your order: ${d.orderUrl}`, `Order ${d.orderId}`].join("\n");
+  return { subject, html: emailLayout(subject, body), text };
+}
