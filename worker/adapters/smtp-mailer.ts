@@ -1,7 +1,9 @@
 /**
  * Sends email through one pooled nodemailer SMTP transport, recording one `emails` row per
- * idempotency key. A key that was already sent is not sent again; the Message-ID is derived from
- * the key, so even a resend after a crash at the worst moment is recognisable downstream.
+ * idempotency key (status, Message-ID, attempts, last error). A key that was already sent is not
+ * sent again; the Message-ID is derived from the key, so even a resend after a crash at the worst
+ * moment is recognisable downstream. SMTP replies are sorted here: a 5xx about the message or
+ * recipient is a bounce (PermanentError); 4xx, connection, TLS and login problems are retried.
  */
 import { createHash } from "node:crypto";
 import nodemailer from "nodemailer";
@@ -12,11 +14,11 @@ import { renderEmail, type EmailRequest } from "../templates/email-templates.ts"
 export interface SmtpSettings {
   host: string;
   port: number;
+  /** implicit: TLS from the first byte (465); starttls: upgrade required (587); none: the local catcher only. */
   tls: "none" | "starttls" | "implicit";
   user?: string | undefined;
   password?: string | undefined;
   poolSize: number;
-  from: string;
 }
 
 export interface SendResult {
@@ -33,6 +35,7 @@ export function createSmtpTransport(s: SmtpSettings) {
     secure: s.tls === "implicit",
     requireTLS: s.tls === "starttls",
     ignoreTLS: s.tls === "none",
+    tls: { minVersion: "TLSv1.2" },
     auth: s.user ? { user: s.user, pass: s.password ?? "" } : undefined,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
@@ -48,26 +51,51 @@ export function messageIdFor(idempotencyKey: string, from: string): string {
   return `<${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 32)}@${domain}>`;
 }
 
-function smtpCode(err: unknown): number | undefined {
-  const code = (err as { responseCode?: unknown } | null)?.responseCode;
-  return typeof code === "number" ? code : undefined;
+/** A failure worth retrying: SMTP 4xx, a dropped connection, a timeout, a login or TLS problem. */
+export class SmtpTemporaryError extends Error {
+  override name = "SmtpTemporaryError";
+}
+
+// 5xx replies to these commands are about our own setup (login, TLS, greeting), not the message:
+// retrying after the operator fixes it delivers the mail, calling it a bounce would lose it.
+const SETUP_COMMANDS = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH)/i;
+
+export type SmtpFailure = { permanent: boolean; code: number | null; message: string };
+
+/** Sorts a nodemailer error into permanent (bounced) or temporary. */
+export function classifySmtpError(err: unknown): SmtpFailure {
+  const e = (err ?? {}) as { responseCode?: unknown; response?: unknown; command?: unknown; code?: unknown; message?: unknown };
+  const code = typeof e.responseCode === "number" ? e.responseCode : null;
+  const command = typeof e.command === "string" ? e.command : "";
+  const detail = typeof e.response === "string" ? e.response : typeof e.message === "string" ? e.message : String(err);
+  const message = (code !== null ? detail : `${typeof e.code === "string" ? `${e.code}: ` : ""}${detail}`).slice(0, 500);
+  if (code !== null && code >= 500 && !SETUP_COMMANDS.test(command)) return { permanent: true, code, message };
+  // An envelope nodemailer itself refuses (no usable recipient) cannot get better by waiting.
+  if (code === null && e.code === "EENVELOPE") return { permanent: true, code, message };
+  return { permanent: false, code, message };
 }
 
 export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string) {
+  const record = (key: string, sets: string, params: unknown[] = []) =>
+    pool.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
+
   async function send(req: EmailRequest): Promise<SendResult> {
     const rendered = renderEmail(req);
     const messageId = messageIdFor(req.idempotencyKey, from);
+    const key = req.idempotencyKey;
     await pool.query(
       `INSERT INTO emails (idempotency_key, message_id, recipient, subject, template)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-      [req.idempotencyKey, messageId, req.to, rendered.subject, req.template],
+      [key, messageId, req.to, rendered.subject, req.template],
     );
-    const row = await pool.query(`UPDATE emails SET attempts = attempts + 1 WHERE idempotency_key = $1 RETURNING status`, [
-      req.idempotencyKey,
-    ]);
-    const status = row.rows[0]?.status as string | undefined;
-    if (status === "sent") return { messageId, status: "sent" };
-    if (status === "bounced") throw new PermanentError("bounced", `Email ${req.idempotencyKey} bounced earlier`);
+    const row = await pool.query(
+      `UPDATE emails SET attempts = attempts + 1, updated_at = now() WHERE idempotency_key = $1 RETURNING status, error`,
+      [key],
+    );
+    const stored = row.rows[0] as { status: string; error: string | null } | undefined;
+    if (stored?.status === "sent") return { messageId, status: "sent" };
+    if (stored?.status === "bounced" || stored?.status === "failed")
+      throw new PermanentError(stored.status, stored.error ?? `The message was ${stored.status} earlier`);
     try {
       await transport.sendMail({
         from,
@@ -78,24 +106,26 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
         messageId,
       });
     } catch (err) {
-      const code = smtpCode(err);
-      const message = err instanceof Error ? err.message : String(err);
-      if (code !== undefined && code >= 500) {
-        await pool.query(`UPDATE emails SET status = 'bounced', error = $2 WHERE idempotency_key = $1`, [
-          req.idempotencyKey,
-          message,
-        ]);
-        throw new PermanentError("bounced", `The mail server refused the message (${code})`);
+      const failure = classifySmtpError(err);
+      if (failure.permanent) {
+        await record(key, `status = 'bounced', error = $2, smtp_code = $3`, [failure.message, failure.code]);
+        throw new PermanentError("bounced", `The mail server refused the message: ${failure.message}`);
       }
-      await pool.query(`UPDATE emails SET error = $2 WHERE idempotency_key = $1`, [req.idempotencyKey, message]);
-      throw err;
+      await record(key, `error = $2, smtp_code = $3`, [failure.message, failure.code]);
+      throw new SmtpTemporaryError(`SMTP delivery will be retried: ${failure.message}`, { cause: err });
     }
-    await pool.query(`UPDATE emails SET status = 'sent', sent_at = now(), error = NULL WHERE idempotency_key = $1`, [
-      req.idempotencyKey,
-    ]);
+    await record(key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
     return { messageId, status: "sent" };
   }
 
-  return { send };
+  /** After the retries ran out: the row says so, unless the message went out or bounced meanwhile. */
+  async function markFailed(idempotencyKey: string, reason: string): Promise<void> {
+    await pool.query(
+      `UPDATE emails SET status = 'failed', error = $2, updated_at = now() WHERE idempotency_key = $1 AND status = 'pending'`,
+      [idempotencyKey, reason.slice(0, 500)],
+    );
+  }
+
+  return { send, markFailed };
 }
 export type Mailer = ReturnType<typeof createSmtpMailer>;

@@ -3,15 +3,18 @@
  * its data. Adding a template is one schema entry and one renderer entry.
  */
 import { z } from "zod";
+import { campaignEmailData, renderCampaignEmail } from "./campaign-email.template.ts";
 import { orderConfirmationData, renderOrderConfirmation } from "./order-confirmation.template.ts";
 import { orderCancelledData, orderShippedData, renderOrderCancelled, renderOrderShipped } from "./order-status.template.ts";
 
-const envelope = { idempotencyKey: z.string().min(1).max(200), to: z.email() };
+// Keys hold an address (campaign:<id>:<address>), so they may be as long as one.
+const envelope = { idempotencyKey: z.string().min(1).max(320), to: z.email().max(254) };
 
 export const emailRequestSchema = z.discriminatedUnion("template", [
   z.object({ ...envelope, template: z.literal("order-confirmation"), data: orderConfirmationData }),
   z.object({ ...envelope, template: z.literal("order-cancelled"), data: orderCancelledData }),
   z.object({ ...envelope, template: z.literal("order-shipped"), data: orderShippedData }),
+  z.object({ ...envelope, template: z.literal("campaign"), data: campaignEmailData }),
 ]);
 export type EmailRequest = z.infer<typeof emailRequestSchema>;
 
@@ -29,5 +32,7 @@ export function renderEmail(req: EmailRequest): RenderedEmail {
       return renderOrderCancelled(req.data);
     case "order-shipped":
       return renderOrderShipped(req.data);
+    case "campaign":
+      return renderCampaignEmail(req.data);
   }
 }

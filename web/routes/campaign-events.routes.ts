@@ -1,0 +1,71 @@
+/**
+ * `GET /emails/:id/events`: a campaign's progress as SSE (see progress-stream.ts). Each event
+ * sends the panel (bar and counts) and the one recipient row that changed; the first frame of a
+ * fresh stream also re-sends every row, read after the snapshot so nothing falls in between.
+ */
+import Router from "@koa/router";
+import { campaignIdSchema } from "../../shared/campaign.schema.ts";
+import type { ProgressEvent, ProgressSnapshot } from "../../shared/progress-event.ts";
+import { currentCampaignSnapshot } from "../adapters/campaign-snapshot.ts";
+import type { CampaignsClient } from "../adapters/campaigns-client.ts";
+import type { CampaignsRepo, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
+import type { OwnershipStore } from "../adapters/ownership.store.ts";
+import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { AppState } from "../app-state.ts";
+import { streamProgress, type SseFrame } from "../progress-stream.ts";
+import { campaignPanel, recipientRow, recipientRows } from "../views/campaign-page.view.ts";
+
+export interface CampaignEventsDeps {
+  campaigns: CampaignsClient;
+  campaignStore: CampaignsRepo;
+  ownership: OwnershipStore;
+  hub: ProgressHub;
+  restateUiUrl: string | undefined;
+  keepAliveMs: number;
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set<RecipientStatus>(["sent", "bounced", "failed"]);
+
+/** The recipient an event reports on, if it is a per-recipient event. */
+export function recipientFromEvent(e: ProgressEvent): RecipientView | null {
+  const { index, address, outcome, error } = e.data ?? {};
+  if (typeof index !== "number" || typeof address !== "string" || typeof outcome !== "string" || !OUTCOMES.has(outcome))
+    return null;
+  return { position: index, address, status: outcome as RecipientStatus, error: typeof error === "string" ? error : null };
+}
+
+export function campaignEventRoutes(deps: CampaignEventsDeps) {
+  const router = new Router<AppState>();
+
+  router.get("/emails/:id/events", async (ctx) => {
+    const id = campaignIdSchema.safeParse(ctx.params.id);
+    if (!id.success || !(await deps.ownership.owns("campaign", id.data, ctx.state.session.id))) {
+      return ctx.throw(404, "We could not find that campaign.");
+    }
+    const campaignId = id.data;
+    const log = ctx.state.log.child({ campaignId });
+    const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
+    let rows: RecipientView[] | null = null;
+    const loadSnapshot = async (): Promise<ProgressSnapshot> => {
+      const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
+      rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
+      return snapshot;
+    };
+    await streamProgress(ctx, {
+      resource: { kind: "campaign", id: campaignId },
+      hub: deps.hub,
+      log,
+      keepAliveMs: deps.keepAliveMs,
+      loadSnapshot,
+      render: (shown, event) => {
+        const frames: SseFrame[] = [{ event: "progress", data: campaignPanel(campaignId, shown, opts).value }];
+        const changed = event ? recipientFromEvent(event) : null;
+        if (changed) frames.push({ event: `rcpt-${changed.position}`, data: recipientRow(changed, true).value });
+        if (!event && rows) frames.push({ event: "recipients", data: recipientRows(rows, true).value });
+        return frames;
+      },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,110 @@
+/**
+ * One campaign: a live panel (bar, "k of N sent", counts, stop button) and a per-recipient table.
+ * The panel and each row are also what the SSE stream sends, so page and stream share this code.
+ */
+import { html, type SafeHtml } from "../../shared/html.ts";
+import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import type { CampaignView, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
+import type { Page } from "./layout.view.ts";
+import { invocationUrl } from "./order-page.view.ts";
+
+export interface CampaignPageOptions {
+  csrfToken: string;
+  restateUiUrl: string | undefined;
+  /** The dev mail catcher's UI; undefined in prod. */
+  mailUiUrl: string | undefined;
+}
+
+const STATUS_LABELS: Record<RecipientStatus, string> = {
+  pending: "Pending",
+  sent: "Sent",
+  bounced: "Bounced",
+  failed: "Failed",
+  cancelled: "Not sent (cancelled)",
+};
+
+const count = (s: ProgressSnapshot, name: string): number => {
+  const v = s.data?.[name];
+  return typeof v === "number" ? v : 0;
+};
+
+export function campaignPanel(campaignId: string, s: ProgressSnapshot, opts: CampaignPageOptions): SafeHtml {
+  const link = invocationUrl(opts.restateUiUrl, s.invocationId);
+  const counts = (["sent", "bounced", "failed", "pending"] as const).map((name) => ({ name, value: count(s, name) }));
+  return html`<div class="progress-panel campaign-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-percent="${s.percent}" data-sent="${count(s, "sent")}" data-total="${count(s, "total")}">
+    <progress id="campaign-bar" max="100" value="${s.percent}" aria-label="Campaign progress">${s.percent} %</progress>
+    <p class="progress-message" role="status"><strong>${s.percent} %</strong> ${s.message}</p>
+    <dl class="counts">
+      ${counts.map((c) => html`<div class="count ${c.name}"><dt>${c.name}</dt><dd data-count="${c.name}">${c.value}</dd></div>`)}
+    </dl>
+    ${
+      isTerminal(s)
+        ? ""
+        : html`<form method="post" action="/emails/${campaignId}/cancel" class="cancel-form">
+            <input type="hidden" name="_csrf" value="${opts.csrfToken}">
+            <button type="submit" class="secondary">Stop sending</button>
+          </form>`
+    }
+    ${
+      s.invocationId
+        ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
+        : ""
+    }
+  </div>`;
+}
+
+export function recipientRow(r: RecipientView, live: boolean): SafeHtml {
+  const swap = live ? html` sse-swap="rcpt-${r.position}" hx-swap="outerHTML"` : "";
+  return html`<tr id="rcpt-${r.position}" class="rcpt ${r.status}" data-status="${r.status}"${swap}>
+    <td>${r.position + 1}</td><td>${r.address}</td><td>${STATUS_LABELS[r.status]}</td><td class="detail">${r.error ?? ""}</td>
+  </tr>`;
+}
+
+export function recipientRows(recipients: RecipientView[], live: boolean): SafeHtml {
+  return html`${recipients.map((r) => recipientRow(r, live))}`;
+}
+
+/** The recipients; until the worker has saved the campaign, a placeholder that reloads itself. */
+export function recipientsTable(campaignId: string, campaign: CampaignView | null, live: boolean): SafeHtml {
+  if (!campaign) {
+    return html`<div class="campaign-recipients pending-note" hx-get="/emails/${campaignId}" hx-trigger="every 1s" hx-select=".campaign-recipients"
+      hx-target="this" hx-swap="outerHTML" hx-push-url="false">The campaign has been handed to a worker; its recipients appear here once saved.</div>`;
+  }
+  return html`<div class="campaign-recipients">
+    <table class="lines recipients">
+      <thead><tr><th>#</th><th>Recipient</th><th>Outcome</th><th>Detail</th></tr></thead>
+      <tbody id="recipients"${live ? html` sse-swap="recipients" hx-swap="innerHTML"` : ""}>${recipientRows(campaign.recipients, live)}</tbody>
+    </table>
+  </div>`;
+}
+
+export function campaignPage(
+  campaignId: string,
+  campaign: CampaignView | null,
+  snapshot: ProgressSnapshot,
+  opts: CampaignPageOptions,
+): Page {
+  const live = !isTerminal(snapshot);
+  const panel = campaignPanel(campaignId, snapshot, opts);
+  const table = recipientsTable(campaignId, campaign, live);
+  return {
+    title: campaign ? `Campaign: ${campaign.subject}` : "Campaign",
+    body: html`<section class="campaign" data-campaign-id="${campaignId}">
+      <h1>${campaign ? html`Campaign <q>${campaign.subject}</q>` : html`Campaign <code>${campaignId}</code>`}</h1>
+      ${
+        live
+          ? html`<div class="live" hx-ext="sse" sse-connect="/emails/${campaignId}/events" sse-close="done">
+              <div id="campaign-progress" sse-swap="progress" hx-swap="innerHTML" hx-target="this">${panel}</div>
+              ${table}
+            </div>`
+          : html`<div id="campaign-progress">${panel}</div>${table}`
+      }
+      ${
+        opts.mailUiUrl
+          ? html`<p class="dev-note">Development: every message lands in the <a href="${opts.mailUiUrl}" target="_blank" rel="noopener" hx-boost="false">mail catcher</a>.</p>`
+          : ""
+      }
+      <p><a href="/emails">My campaigns</a> · <a href="/emails/new">New campaign</a></p>
+    </section>`,
+  };
+}
