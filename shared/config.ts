@@ -5,6 +5,7 @@
 import { z } from "zod";
 
 const DEV_SESSION_SECRET = "dev-only-session-secret-change-me-0123456789";
+const DEV_OPS_PASSWORD = "ops-dev-password";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 
@@ -19,6 +20,8 @@ const common = {
   RESTATE_ADMIN_URL: z.url().default("http://127.0.0.1:9070"),
   PROGRESS_STREAM_MAXLEN: z.coerce.number().int().min(10).default(1000),
   PROGRESS_STREAM_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  // The web refuses larger campaigns with a 422; the worker refuses them as invalid input.
+  CAMPAIGN_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(1_000),
 };
 
 export const webConfigSchema = z
@@ -37,17 +40,67 @@ export const webConfigSchema = z
       .default(7 * 86_400),
     SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
     READY_CACHE_MS: z.coerce.number().int().min(0).default(2_000),
+    OPS_PASSWORD: z.string().min(12, "must be at least 12 characters").default(DEV_OPS_PASSWORD),
+    APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(1).default(50_000),
+    ORDER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+    LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
   })
   .superRefine((c, ctx) => {
     if (c.APP_PROFILE === "prod" && c.SESSION_SECRET === DEV_SESSION_SECRET) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "the development default is refused in prod" });
     }
+    if (c.APP_PROFILE === "prod" && c.OPS_PASSWORD === DEV_OPS_PASSWORD) {
+      ctx.addIssue({ code: "custom", path: ["OPS_PASSWORD"], message: "the development default is refused in prod" });
+    }
   });
 export type WebConfig = z.infer<typeof webConfigSchema>;
+
+// Content generation: which model provider, how fast we may call it, what it costs (see README).
+const llm = {
+  LLM_PROVIDER: z.enum(["openai", "anthropic", "offline"]).default("offline"),
+  LLM_MODEL: z.string().min(1).optional(),
+  // OpenAI: any OpenAI-compatible server (Ollama, vLLM), ending in /v1. Anthropic: the API root.
+  LLM_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
+  LLM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  LLM_REQUESTS_PER_MINUTE: z.coerce.number().positive().default(50),
+  LLM_TOKENS_PER_MINUTE: z.coerce.number().positive().default(40_000),
+  // How many seconds of allowance a quiet bucket saves up: the largest burst sent at once.
+  LLM_BURST_SECONDS: z.coerce.number().positive().max(60).default(10),
+  // Estimated price in US cents per 1,000 tokens; unset = the built-in table for known models.
+  LLM_PRICE_INPUT_CENTS_PER_1K: z.coerce.number().min(0).optional(),
+  LLM_PRICE_OUTPUT_CENTS_PER_1K: z.coerce.number().min(0).optional(),
+  ALLOW_OFFLINE_LLM: bool.optional(),
+};
+
+function refineLlmConfig(
+  c: {
+    APP_PROFILE: string;
+    LLM_PROVIDER: string;
+    LLM_BASE_URL?: string | undefined;
+    ALLOW_OFFLINE_LLM?: boolean | undefined;
+  } & Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): void {
+  if (c.APP_PROFILE === "prod" && c.LLM_PROVIDER === "offline" && c.ALLOW_OFFLINE_LLM !== true) {
+    const message = "the offline provider writes placeholder text and is refused in prod unless ALLOW_OFFLINE_LLM=true";
+    ctx.addIssue({ code: "custom", path: ["LLM_PROVIDER"], message });
+  }
+  // An OpenAI-compatible server of our own (LLM_BASE_URL) may need no key; the hosted APIs do.
+  if (c.LLM_PROVIDER === "openai" && !c.OPENAI_API_KEY && !c.LLM_BASE_URL) {
+    ctx.addIssue({ code: "custom", path: ["OPENAI_API_KEY"], message: "is required with LLM_PROVIDER=openai" });
+  }
+  if (c.LLM_PROVIDER === "anthropic" && !c.ANTHROPIC_API_KEY) {
+    ctx.addIssue({ code: "custom", path: ["ANTHROPIC_API_KEY"], message: "is required with LLM_PROVIDER=anthropic" });
+  }
+}
 
 export const workerConfigSchema = z
   .object({
     ...common,
+    ...llm,
     WORKER_HOST: z.string().min(1).default("0.0.0.0"),
     WORKER_PORT: port.default(9080),
     WORKER_PUBLIC_URL: z.url().default("http://127.0.0.1:9080"),
@@ -55,15 +108,40 @@ export const workerConfigSchema = z
     WORKER_REGISTER_FORCE: bool.optional(),
     SMTP_HOST: z.string().min(1).default("127.0.0.1"),
     SMTP_PORT: port.default(1025),
-    SMTP_TLS: z.enum(["none", "starttls", "implicit"]).default("none"),
+    // Default: none in dev (the local catcher), starttls in prod.
+    SMTP_TLS: z.enum(["none", "starttls", "implicit"]).optional(),
     SMTP_USER: z.string().optional(),
     SMTP_PASSWORD: z.string().optional(),
     SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+    ALLOW_PLAINTEXT_SMTP: bool.optional(),
+    // SMTP 4xx and connection errors are retried from this interval up to the max, for at most EMAIL_GIVE_UP_AFTER_MS.
+    EMAIL_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(1_000),
+    EMAIL_RETRY_MAX_MS: z.coerce.number().int().min(10).default(300_000),
+    EMAIL_GIVE_UP_AFTER_MS: z.coerce.number().int().min(1_000).default(86_400_000),
+    CAMPAIGN_SENDS_PER_SECOND: z.coerce.number().positive().max(1_000).default(5),
     MAIL_FROM: z.string().min(3).default("Quayside <orders@quayside.test>"),
     PUBLIC_WEB_URL: z.url().default("http://127.0.0.1:3000"),
+    // Orders at or above this total wait for an operator; undecided after the timeout, they are rejected.
+    APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(1).default(50_000),
+    APPROVAL_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(24 * 3_600_000),
+    SHIPPING_DELAY_MS: z.coerce.number().int().min(0).default(10_000),
+    PAYMENT_LATENCY_MS: z.coerce.number().int().min(0).default(0),
+    PAYMENT_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
   })
+  .superRefine((c, ctx) => {
+    if (c.APP_PROFILE === "prod" && c.SMTP_TLS === "none" && c.ALLOW_PLAINTEXT_SMTP !== true) {
+      const message = "plaintext SMTP is refused in prod: use starttls or implicit, or set ALLOW_PLAINTEXT_SMTP=true";
+      ctx.addIssue({ code: "custom", path: ["SMTP_TLS"], message });
+    }
+  })
+  .superRefine(refineLlmConfig)
   .transform((c) => ({
     ...c,
+    SMTP_TLS: c.SMTP_TLS ?? (c.APP_PROFILE === "prod" ? "starttls" : "none"),
     // Self-registration is a development convenience; production registers as an explicit step.
     WORKER_SELF_REGISTER: c.WORKER_SELF_REGISTER ?? c.APP_PROFILE === "dev",
     WORKER_REGISTER_FORCE: c.WORKER_REGISTER_FORCE ?? c.APP_PROFILE === "dev",

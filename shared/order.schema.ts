@@ -9,7 +9,10 @@ export const skuSchema = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,31}$/, "is not a
 export const paymentMethods = {
   pm_card_visa: "Visa test card (succeeds)",
   pm_card_mastercard: "Mastercard test card (succeeds)",
+  pm_card_flaky: "Test card: the provider times out twice, then it succeeds",
+  pm_card_chargeDeclined: "Test card: declined",
 } as const;
+export type PaymentMethod = keyof typeof paymentMethods;
 export const paymentMethodSchema = z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods]);
 
 export const MAX_QUANTITY_PER_LINE = 20;
@@ -61,5 +64,16 @@ export const orderFormSchema = z
 
 export type OrderForm = z.output<typeof orderFormSchema>;
 
-export const orderStatusSchema = z.enum(["received", "reserved", "paid", "confirmed", "completed", "failed"]);
+export const orderStatusSchema = z.enum([
+  "received",
+  "reserved",
+  "paid",
+  "awaiting_approval",
+  "confirmed",
+  "shipped",
+  "fulfilled",
+  "rejected",
+  "cancelled",
+  "failed",
+]);
 export type OrderStatus = z.infer<typeof orderStatusSchema>;

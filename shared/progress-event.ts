@@ -22,7 +22,10 @@ export type ProgressStatus = z.infer<typeof progressStatusSchema>;
 export const terminalStatuses: ReadonlySet<ProgressStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 /** A small structured payload beside the message: counts, a text chunk, a per-item outcome. */
-export const progressDataSchema = z.record(z.string().max(64), z.union([z.string().max(4000), z.number(), z.boolean(), z.null()]));
+export const progressDataSchema = z.record(
+  z.string().max(64),
+  z.union([z.string().max(4000), z.number(), z.boolean(), z.null()]),
+);
 export type ProgressData = z.infer<typeof progressDataSchema>;
 
 export const progressEventSchema = z.object({

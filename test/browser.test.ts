@@ -52,8 +52,10 @@ describe("browser", () => {
       if (v) seen.add(v);
       return v === "100";
     });
-    assert.match(await page.locator(".progress-message").innerText(), /100 %\s+Order complete/);
-    assert.equal(await page.locator(".step.done").count(), 6);
+    assert.match(await page.locator(".progress-message").innerText(), /Fulfilled\s+Order fulfilled/);
+    // The timeline lists every step with its time, appended live as events arrived.
+    const steps = await page.locator("#timeline .event").evaluateAll((els) => els.map((e) => e.getAttribute("data-step")));
+    assert.deepEqual(steps, ["received", "persisted", "reserved", "paid", "confirmed", "shipped", "fulfilled"]);
     const link = page.getByRole("link", { name: "open in the Restate UI" });
     assert.match((await link.getAttribute("href")) ?? "", /\/ui\/invocations\/inv_/);
     // The details placeholder reloads itself once the worker has saved the order.

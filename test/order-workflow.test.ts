@@ -38,7 +38,7 @@ describe("order fulfilment workflow", () => {
       body: await r.text(),
     }));
 
-  it("completes an order: stock taken once, one charge, one confirmation email", async () => {
+  it("fulfils an order: stock taken once, one charge, one confirmation and one shipped email", async () => {
     const orderId = uuidv7();
     const email = "ada@example.com";
     const mugBefore = await stockOf("MUG-QUAY");
@@ -56,7 +56,7 @@ describe("order fulfilment workflow", () => {
     assert.equal(first.alreadySubmitted, false);
     const done = await result(orderId);
     assert.equal(done.status, 200, done.body);
-    assert.equal(JSON.parse(done.body).status, "completed");
+    assert.equal(JSON.parse(done.body).outcome, "fulfilled");
 
     // Submitting the same order again is the same workflow, not a second order.
     const again = await orders.submit(input);
@@ -64,7 +64,7 @@ describe("order fulfilment workflow", () => {
     assert.equal(again.invocationId, first.invocationId);
 
     const row = (await stack.db.query("SELECT status, total_cents, invocation_id FROM orders WHERE id = $1", [orderId])).rows[0];
-    assert.equal(row.status, "completed");
+    assert.equal(row.status, "fulfilled");
     assert.equal(row.total_cents, 3 * 1400 + 3200);
     assert.equal(row.invocation_id, first.invocationId);
     assert.equal(await stockOf("MUG-QUAY"), mugBefore - 3);
@@ -79,13 +79,17 @@ describe("order fulfilment workflow", () => {
     assert.equal(payment.amount_cents, 3 * 1400 + 3200);
     assert.equal(payment.idempotency_key, `order:${orderId}:charge`);
 
-    const mails = await waitUntil("the confirmation email", () => {
+    const mails = await waitUntil("the emails", () => {
       const m = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
-      return m.length > 0 ? m : null;
+      return m.length >= 2 ? m : null;
     });
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive right behind the first
     const all = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
-    assert.equal(all.length, 1, "exactly one email");
+    assert.deepEqual(
+      all.map((m) => m.subject),
+      [`Order confirmed: ${orderId.slice(-12)}`, `Order shipped: ${orderId.slice(-12)}`],
+      "exactly one confirmation, then one shipped email",
+    );
     assert.equal(mails[0]?.subject, `Order confirmed: ${orderId.slice(-12)}`);
     assert.match(mails[0]?.html ?? "", /Quayside mug/);
     assert.match(mails[0]?.text ?? "", /Total/);
@@ -126,8 +130,8 @@ describe("order fulfilment workflow", () => {
       ],
     });
     const done = await result(orderId);
-    assert.notEqual(done.status, 200);
-    assert.match(done.body, /Out of stock: Harbour lamp/);
+    assert.equal(done.status, 200, done.body);
+    assert.deepEqual(JSON.parse(done.body), { orderId, outcome: "rejected", reason: "Out of stock: Harbour lamp" });
     assert.equal(await stockOf("LAMP-HARBOUR"), lampBefore);
     assert.equal(await stockOf("MUG-QUAY"), mugBefore, "the mug reservation was released");
     assert.equal(
@@ -136,11 +140,16 @@ describe("order fulfilment workflow", () => {
     );
     assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 0);
     const row = (await stack.db.query("SELECT status, status_reason FROM orders WHERE id = $1", [orderId])).rows[0];
-    assert.equal(row.status, "failed");
+    assert.equal(row.status, "rejected");
     assert.match(row.status_reason, /Out of stock/);
     const status = await orders.status(orderId);
     assert.equal(status.status, "failed");
     assert.match(status.message, /Out of stock/);
+    const mail = await waitUntil("the cancellation email", () =>
+      stack.services.mail.messages.find((m) => m.envelopeTo.includes("grace@example.com")),
+    );
+    assert.equal(mail.subject, `Order cancelled: ${orderId.slice(-12)}`);
+    assert.match(mail.text ?? "", /You were not charged/);
   });
 
   it("a replayed publish of the same seq is a duplicate, not a new event", async () => {

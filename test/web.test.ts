@@ -94,11 +94,14 @@ describe("web", () => {
     assert.equal(again.status, 303);
     await waitUntil(
       "completion",
-      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1,
+      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'fulfilled'", [orderId])) === 1,
     );
     assert.equal(await count("SELECT count(*) AS n FROM payments WHERE order_id = $1", [orderId]), 1);
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(stack.services.mail.messages.filter((m) => m.envelopeTo.includes("twice@example.com")).length, 1);
+    const confirmations = stack.services.mail.messages.filter(
+      (m) => m.envelopeTo.includes("twice@example.com") && m.subject.startsWith("Order confirmed"),
+    );
+    assert.equal(confirmations.length, 1);
   });
 
   it("answers htmx submissions with HX-Redirect", async () => {
@@ -279,7 +282,7 @@ describe("web", () => {
     });
     await waitUntil(
       "completion",
-      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'completed'", [orderId])) === 1,
+      async () => (await count("SELECT count(*) AS n FROM orders WHERE id = $1 AND status = 'fulfilled'", [orderId])) === 1,
     );
     const res = await client.sse(`/orders/${orderId}/events`);
     assert.ok(res.ended, "the server closed the stream");

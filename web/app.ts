@@ -1,19 +1,31 @@
 /** `createApp(deps)`: the Koa application, never listening; `main.ts` owns the server. */
 import Koa from "koa";
 import type { Logger } from "../shared/logger.ts";
+import type { CampaignsClient } from "./adapters/campaigns-client.ts";
+import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
 import type { CatalogRepo } from "./adapters/catalog.repo.ts";
+import type { ContentClient } from "./adapters/content-client.ts";
+import type { ContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
+import type { OperatorSessions } from "./adapters/operator-sessions.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./adapters/progress-hub.ts";
+import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { AppState } from "./app-state.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { sessions } from "./middleware/session.ts";
 import { staticAssets } from "./middleware/static-assets.ts";
+import { campaignEventRoutes } from "./routes/campaign-events.routes.ts";
+import { campaignRoutes } from "./routes/campaigns.routes.ts";
 import { catalogRoutes } from "./routes/catalog.routes.ts";
+import { contentEventRoutes } from "./routes/content-events.routes.ts";
+import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
+import { opsRoutes } from "./routes/ops.routes.ts";
 import { orderEventRoutes } from "./routes/order-events.routes.ts";
+import { orderPageRoutes } from "./routes/order-page.routes.ts";
 import { orderRoutes } from "./routes/orders.routes.ts";
 
 export interface AppDeps {
@@ -22,14 +34,27 @@ export interface AppDeps {
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
+  campaigns: CampaignsClient;
+  campaignStore: CampaignsRepo;
+  content: ContentClient;
+  contentJobs: ContentJobsReader;
+  limiter: RateLimiter;
+  operators: OperatorSessions;
   readiness: ReadinessCheck;
   config: {
     profile: "dev" | "prod";
     sessionSecret: string;
     sessionTtlSeconds: number;
     restateUiUrl: string | undefined;
+    /** The dev mail catcher's UI, linked from campaign pages in dev only. */
+    mailUiUrl: string | undefined;
+    campaignMaxRecipients: number;
     sseKeepAliveMs: number;
     readyCacheMs: number;
+    opsPassword: string;
+    ordersPerMinute: number;
+    loginsPerMinute: number;
+    approvalThresholdCents: number;
   };
 }
 
@@ -40,8 +65,35 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const secure = deps.config.profile === "prod";
   const routes = [
     catalogRoutes(deps),
-    orderRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, formLimitBytes: 16 * 1024 }),
+    contentRoutes({
+      ...deps,
+      restateUiUrl: deps.config.restateUiUrl,
+      formLimitBytes: 16 * 1024,
+      jobsPerMinute: deps.config.ordersPerMinute,
+    }),
+    contentEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    orderRoutes({
+      ...deps,
+      ordersPerMinute: deps.config.ordersPerMinute,
+      approvalThresholdCents: deps.config.approvalThresholdCents,
+      formLimitBytes: 16 * 1024,
+    }),
+    orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
+    opsRoutes({
+      ...deps,
+      password: deps.config.opsPassword,
+      loginsPerMinute: deps.config.loginsPerMinute,
+      restateUiUrl: deps.config.restateUiUrl,
+    }),
     orderEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    campaignRoutes({
+      ...deps,
+      maxRecipients: deps.config.campaignMaxRecipients,
+      campaignsPerMinute: 10,
+      restateUiUrl: deps.config.restateUiUrl,
+      mailUiUrl: deps.config.profile === "dev" ? deps.config.mailUiUrl : undefined,
+    }),
+    campaignEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
   ];
 
   app.use(requestContext(deps.logger));

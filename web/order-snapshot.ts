@@ -9,9 +9,14 @@ import type { OrdersClient } from "./adapters/orders-client.ts";
 
 const ROW_PROGRESS: Record<string, Pick<ProgressSnapshot, "percent" | "status" | "step" | "message">> = {
   received: { percent: 15, status: "running", step: "persisted", message: "Order saved" },
-  reserved: { percent: 40, status: "running", step: "reserved", message: "Stock reserved" },
-  paid: { percent: 65, status: "running", step: "paid", message: "Payment taken" },
-  completed: { percent: 100, status: "succeeded", step: "completed", message: "Order complete" },
+  reserved: { percent: 30, status: "running", step: "reserved", message: "Stock reserved" },
+  paid: { percent: 45, status: "running", step: "paid", message: "Payment taken" },
+  awaiting_approval: { percent: 50, status: "waiting", step: "awaiting_approval", message: "Awaiting approval" },
+  confirmed: { percent: 70, status: "running", step: "confirmed", message: "Confirmed: preparing shipment" },
+  shipped: { percent: 90, status: "running", step: "shipped", message: "Shipped" },
+  fulfilled: { percent: 100, status: "succeeded", step: "fulfilled", message: "Order fulfilled" },
+  rejected: { percent: 100, status: "failed", step: "rejected", message: "Order rejected" },
+  cancelled: { percent: 100, status: "cancelled", step: "cancelled", message: "Order cancelled" },
   failed: { percent: 100, status: "failed", step: "failed", message: "Order failed" },
 };
 
@@ -19,7 +24,7 @@ export function snapshotFromRow(order: OrderView): ProgressSnapshot {
   const p = ROW_PROGRESS[order.status] ?? ROW_PROGRESS.received!;
   return {
     ...p,
-    message: order.status === "failed" && order.statusReason ? order.statusReason : p.message,
+    message: order.statusReason ?? p.message,
     seq: 0,
     at: null,
     invocationId: order.invocationId,

@@ -27,9 +27,13 @@ export interface ProgressStreamOptions {
   render(shown: ProgressSnapshot, event: ProgressEvent | null): SseFrame[];
 }
 
-/** Parses Last-Event-ID: null when absent; throws 400 when it is not a sequence number. */
+/**
+ * Where to resume: the Last-Event-ID header a reconnecting browser sends, else `?after=` (the last
+ * seq the page already shows). null = a fresh client; 400 when it is not a sequence number.
+ */
 export function lastEventId(ctx: Context): number | null {
-  const raw = ctx.get("last-event-id").trim();
+  const header = ctx.get("last-event-id").trim();
+  const raw = header !== "" ? header : typeof ctx.query.after === "string" ? ctx.query.after.trim() : "";
   if (raw === "") return null;
   if (!/^\d{1,9}$/.test(raw)) ctx.throw(400, "Last-Event-ID must be a progress sequence number.");
   return Number(raw);

@@ -46,7 +46,9 @@ export function openSse(ctx: Context, opts: { keepAliveMs: number }): SseStream 
       if (retryMs !== undefined) frame += `retry: ${retryMs}\n`;
       if (id !== undefined) frame += `id: ${id}\n`;
       if (event) frame += `event: ${event}\n`;
-      for (const line of data.split(/\r?\n/)) frame += `data: ${line}\n`;
+      // Every line ending the browser's parser knows (CRLF, CR, LF) starts a new data line, so no
+      // payload can smuggle in an id: or event: field.
+      for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
       body.write(`${frame}\n`);
     },
     end: close,

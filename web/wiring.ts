@@ -3,10 +3,16 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import type { WebConfig } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import { createCampaignsClient } from "./adapters/campaigns-client.ts";
+import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createCatalogRepo } from "./adapters/catalog.repo.ts";
+import { createContentClient } from "./adapters/content-client.ts";
+import { createContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import { createOrdersClient } from "./adapters/orders-client.ts";
+import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./adapters/progress-hub.ts";
+import { createRateLimiter } from "./adapters/rate-limiter.ts";
 import type { AppDeps } from "./app.ts";
 
 export interface WebWiring {
@@ -55,14 +61,26 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
       hub: createProgressHub({ subscriber, commands, logger }),
+      campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
+      campaignStore: createCampaignsRepo(pool),
+      content: createContentClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
+      contentJobs: createContentJobsReader(pool),
+      limiter: createRateLimiter(commands),
+      operators: createOperatorSessions(commands),
       readiness,
       config: {
         profile: config.APP_PROFILE,
         sessionSecret: config.SESSION_SECRET,
         sessionTtlSeconds: config.SESSION_TTL_SECONDS,
         restateUiUrl: config.RESTATE_UI_URL,
+        mailUiUrl: config.MAIL_UI_URL,
+        campaignMaxRecipients: config.CAMPAIGN_MAX_RECIPIENTS,
         sseKeepAliveMs: config.SSE_KEEPALIVE_MS,
         readyCacheMs: config.READY_CACHE_MS,
+        opsPassword: config.OPS_PASSWORD,
+        ordersPerMinute: config.ORDER_RATE_LIMIT_PER_MINUTE,
+        loginsPerMinute: config.LOGIN_RATE_LIMIT_PER_MINUTE,
+        approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
       },
     },
     async close() {

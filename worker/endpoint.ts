@@ -1,26 +1,37 @@
 /** Everything this worker serves, built from its adapters. */
 import type { Mailer } from "./adapters/smtp-mailer.ts";
+import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
 import type { InventoryRepo } from "./adapters/inventory.repo.ts";
 import type { OrdersRepo } from "./adapters/orders.repo.ts";
 import type { PaymentProvider } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
-import { createEmailSenderService } from "./email-sender.service.ts";
+import { createEmailCampaignWorkflow } from "./email-campaign.workflow.ts";
+import { createEmailSenderService, type EmailRetryPolicy } from "./email-sender.service.ts";
 import { createInventoryObject } from "./inventory.object.ts";
 import { createOrderFulfilmentWorkflow } from "./order-fulfilment.workflow.ts";
+import { createContentGenerationWorkflow, type ContentGenerationDeps } from "./content-generation.workflow.ts";
+import { createLlmQuotaObject, type QuotaLimits } from "./llm-quota.object.ts";
 
 export interface WorkerDeps {
   orders: OrdersRepo;
   inventory: InventoryRepo;
   payments: PaymentProvider;
   mailer: Mailer;
+  campaigns: CampaignsRepo;
+  emailPolicy: { retry: EmailRetryPolicy; maxRecipients: number; sendsPerSecond: number };
   progress: ProgressPublisher;
   publicWebUrl: string;
+  content: Omit<ContentGenerationDeps, "progress"> & { quota: QuotaLimits };
+  orderPolicy: { approvalThresholdCents: number; approvalTimeoutMs: number; shippingDelayMs: number };
 }
 
 export function createServices(deps: WorkerDeps) {
   return [
-    createOrderFulfilmentWorkflow(deps),
+    createOrderFulfilmentWorkflow({ ...deps, ...deps.orderPolicy }),
     createInventoryObject({ inventory: deps.inventory }),
-    createEmailSenderService({ mailer: deps.mailer }),
+    createContentGenerationWorkflow({ ...deps.content, progress: deps.progress }),
+    createLlmQuotaObject({ limits: deps.content.quota }),
+    createEmailSenderService({ mailer: deps.mailer, retry: deps.emailPolicy.retry }),
+    createEmailCampaignWorkflow({ campaigns: deps.campaigns, progress: deps.progress, ...deps.emailPolicy }),
   ];
 }

@@ -9,7 +9,11 @@ import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
 import { createProgressPublisher } from "./adapters/progress-publisher.ts";
+import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts";
+import { createContentJobsRepo } from "./adapters/content-jobs.repo.ts";
+import { priceFor } from "./adapters/llm-prices.ts";
+import { createLlmProvider } from "./adapters/llm-provider.ts";
 import { createServices } from "./endpoint.ts";
 import { registerDeployment } from "./registration.ts";
 
@@ -36,19 +40,54 @@ const transport = createSmtpTransport({
   user: config.SMTP_USER,
   password: config.SMTP_PASSWORD,
   poolSize: config.SMTP_POOL_SIZE,
-  from: config.MAIL_FROM,
 });
+// Only a warning: mail waits in the retry queue until the server is reachable.
+transport.verify().then(
+  () => logger.info({ host: config.SMTP_HOST, port: config.SMTP_PORT, tls: config.SMTP_TLS }, "SMTP server reachable"),
+  (err: unknown) => logger.warn({ err, host: config.SMTP_HOST, port: config.SMTP_PORT }, "SMTP server not reachable yet"),
+);
 
+const llm = createLlmProvider(config);
+logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
 const services = createServices({
   orders: createOrdersRepo(pool),
   inventory: createInventoryRepo(pool),
-  payments: createLocalPaymentProvider(pool),
+  payments: createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE }),
   mailer: createSmtpMailer(pool, transport, config.MAIL_FROM),
+  campaigns: createCampaignsRepo(pool),
+  emailPolicy: {
+    retry: {
+      initialMs: config.EMAIL_RETRY_INITIAL_MS,
+      maxMs: config.EMAIL_RETRY_MAX_MS,
+      giveUpAfterMs: config.EMAIL_GIVE_UP_AFTER_MS,
+    },
+    maxRecipients: config.CAMPAIGN_MAX_RECIPIENTS,
+    sendsPerSecond: config.CAMPAIGN_SENDS_PER_SECOND,
+  },
   progress: createProgressPublisher(redis, logger, {
     maxLen: config.PROGRESS_STREAM_MAXLEN,
     ttlSeconds: config.PROGRESS_STREAM_TTL_SECONDS,
   }),
   publicWebUrl: config.PUBLIC_WEB_URL,
+  content: {
+    jobs: createContentJobsRepo(pool),
+    llm,
+    price: priceFor(llm.model, {
+      inputCentsPer1k: config.LLM_PRICE_INPUT_CENTS_PER_1K,
+      outputCentsPer1k: config.LLM_PRICE_OUTPUT_CENTS_PER_1K,
+    }),
+    maxAttempts: config.LLM_MAX_ATTEMPTS,
+    quota: {
+      requestsPerMinute: config.LLM_REQUESTS_PER_MINUTE,
+      tokensPerMinute: config.LLM_TOKENS_PER_MINUTE,
+      burstSeconds: config.LLM_BURST_SECONDS,
+    },
+  },
+  orderPolicy: {
+    approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
+    approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
+    shippingDelayMs: config.SHIPPING_DELAY_MS,
+  },
 });
 
 const server = http2.createServer(restate.createEndpointHandler({ services }));

@@ -1,35 +1,44 @@
 /**
  * OrderFulfilment (workflow, key = order id)
  *   1. persist order       the order and its lines at catalog prices (idempotent on the order id)
- *   2. reserve stock       Inventory.reserve for every line, in parallel (one object per SKU)
- *   3. charge payment      idempotency key `order:<id>:charge`
- *   4. confirmation email  EmailSender.send, idempotency key `order:<id>:confirmation`
- *   5. complete order
- * A permanent failure (unknown product, out of stock, declined card) releases what was reserved,
- * marks the order failed and ends the workflow with that reason. Every step publishes progress.
+ *   2. reserve stock       Inventory.reserve per line, in parallel (one virtual object per SKU)
+ *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order
+ *   4. approval            orders >= APPROVAL_THRESHOLD wait for an operator (durable promise),
+ *                          rejected automatically after APPROVAL_TIMEOUT (durable timer)
+ *   5. confirmation email  EmailSender, idempotency key `order:<id>:confirmation`
+ *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: shipped
+ *   7. shipped email, fulfilled
+ * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
+ * compensations in reverse (refund, release stock), sends a cancellation email, records the final
+ * status and reason, and publishes a terminal event. Shared handlers: status, cancel, approve, reject.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
-import { emptySnapshot, type ProgressSnapshot } from "../shared/progress-event.ts";
 import type { OrdersRepo } from "./adapters/orders.repo.ts";
 import type { PaymentProvider } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
+import type { EmailRequest } from "./templates/email-templates.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import { inventoryApi } from "./inventory.object.ts";
-import { SNAPSHOT_STATE_KEY, trackProgress } from "./progress-tracker.ts";
+import { orderControlHandlers, type ApprovalDecision } from "./order-controls.handlers.ts";
+import { OrderStop, outcomeOf, type OrderOutcome } from "./order-stop.ts";
+import { trackProgress } from "./progress-tracker.ts";
 
 export interface OrderFulfilmentDeps {
   orders: OrdersRepo;
   payments: PaymentProvider;
   progress: ProgressPublisher;
   publicWebUrl: string;
+  approvalThresholdCents: number;
+  approvalTimeoutMs: number;
+  shippingDelayMs: number;
 }
 
-export interface OrderOutcome {
+export interface OrderResult {
   orderId: string;
-  status: "completed";
-  paymentRef: string;
+  outcome: Exclude<OrderOutcome, "failed">;
+  reason: string | null;
 }
 
 export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
@@ -38,17 +47,42 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
     handlers: {
       run: restate.handlers.workflow.workflow(
         { input: restate.serde.schema(placeOrderInputSchema) },
-        async (ctx: restate.WorkflowContext, input): Promise<OrderOutcome> => {
+        async (ctx: restate.WorkflowContext, input): Promise<OrderResult> => {
           const orderId = ctx.key;
           if (input.orderId !== orderId)
             throw new restate.TerminalError("The order id does not match the workflow key", { errorCode: 400 });
+          const orderUrl = new URL(`/orders/${orderId}`, deps.publicWebUrl).toString();
           const progress = trackProgress(ctx, { kind: "order", id: orderId }, deps.progress);
-          const undo: Array<{ name: string; action: () => Promise<unknown> }> = [];
+          const cancelRequest = ctx.promise<string>("cancel");
+          const phase = (p: string) => ctx.set("phase", p);
+          const undo: Array<() => Promise<unknown>> = [];
+          let refundedCents = 0;
+          let email = "";
+          let currency = "EUR";
+          // Emails are notifications: one that cannot be delivered does not undo a paid order.
+          const notify = async (req: EmailRequest) => {
+            try {
+              await ctx.serviceClient(emailSenderApi).send(req);
+              return true;
+            } catch (err) {
+              if (!(err instanceof restate.TerminalError)) throw err;
+              ctx.console.warn(`email ${req.idempotencyKey} not delivered: ${err.message}`);
+              return false;
+            }
+          };
+          const stopIfCancelled = async () => {
+            const reason = await cancelRequest.peek();
+            if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
+          };
 
+          phase("processing");
           await progress.emit({ kind: "step", step: "received", percent: 5, status: "running", message: "Order received" });
           try {
             const order = await ctx.run("persist order", () => deps.orders.create(input, ctx.request().id), infraRetry);
+            email = order.email;
+            currency = order.currency;
             await progress.emit({ kind: "step", step: "persisted", percent: 15, status: "running", message: "Order saved" });
+            await stopIfCancelled();
 
             // allSettled, so a line that was reserved is released even when another line's call failed.
             const reservations = await restate.RestatePromise.allSettled(
@@ -56,9 +90,8 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             );
             order.lines.forEach((l, i) => {
               const r = reservations[i];
-              if (r?.status === "fulfilled" && r.value.reserved) {
-                undo.push({ name: `release ${l.sku}`, action: () => ctx.objectClient(inventoryApi, l.sku).release({ orderId }) });
-              }
+              if (r?.status === "fulfilled" && r.value.reserved)
+                undo.push(() => ctx.objectClient(inventoryApi, l.sku).release({ orderId }));
             });
             const failed = reservations.find((r) => r.status === "rejected");
             if (failed) throw failed.reason;
@@ -66,11 +99,10 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               const r = reservations[i];
               return !(r?.status === "fulfilled" && r.value.reserved);
             });
-            if (short.length > 0) {
-              throw new restate.TerminalError(`Out of stock: ${short.map((l) => l.name).join(", ")}`, { errorCode: 409 });
-            }
+            if (short.length > 0) throw new OrderStop("rejected", `Out of stock: ${short.map((l) => l.name).join(", ")}`);
             await ctx.run("mark reserved", () => deps.orders.setStatus(orderId, "reserved"), infraRetry);
-            await progress.emit({ kind: "step", step: "reserved", percent: 40, status: "running", message: "Stock reserved" });
+            await progress.emit({ kind: "step", step: "reserved", percent: 30, status: "running", message: "Stock reserved" });
+            await stopIfCancelled();
 
             const charge = await ctx.run(
               "charge payment",
@@ -87,51 +119,121 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               },
               infraRetry,
             );
-            await progress.emit({ kind: "step", step: "paid", percent: 65, status: "running", message: "Payment taken" });
+            undo.push(async () => {
+              await ctx.run(
+                "refund payment",
+                () =>
+                  deps.payments.refund({
+                    idempotencyKey: `order:${orderId}:refund`,
+                    orderId,
+                    chargeRef: charge.providerRef,
+                    amountCents: charge.amountCents,
+                    currency: charge.currency,
+                  }),
+                infraRetry,
+              );
+              refundedCents = charge.amountCents;
+            });
+            await progress.emit({ kind: "step", step: "paid", percent: 45, status: "running", message: "Payment taken" });
 
-            await ctx.serviceClient(emailSenderApi).send({
+            if (order.totalCents >= deps.approvalThresholdCents) {
+              phase("awaiting_approval");
+              await ctx.run("mark awaiting approval", () => deps.orders.markAwaitingApproval(orderId), infraRetry);
+              await progress.emit({
+                kind: "step",
+                step: "awaiting_approval",
+                percent: 50,
+                status: "waiting",
+                message: "Awaiting approval",
+              });
+              const decision = await restate.RestatePromise.race([
+                ctx.promise<ApprovalDecision>("approval").get(),
+                cancelRequest.get().map((reason): ApprovalDecision => ({ decision: "cancelled", reason: reason ?? "" })),
+                ctx.sleep(deps.approvalTimeoutMs).map((): ApprovalDecision => ({ decision: "timed_out", reason: "" })),
+              ]);
+              phase("processing");
+              const verdict = decision.decision;
+              if (verdict === "cancelled") throw new OrderStop("cancelled", decision.reason || "Cancelled by the customer");
+              await ctx.run("record approval", () => deps.orders.recordApproval(orderId, verdict), infraRetry);
+              if (verdict === "timed_out") throw new OrderStop("rejected", "No operator approved the order in time");
+              if (verdict === "rejected") {
+                throw new OrderStop("rejected", `Rejected by an operator${decision.reason ? `: ${decision.reason}` : ""}`);
+              }
+              await progress.emit({ kind: "step", step: "approved", percent: 60, status: "running", message: "Approved" });
+            }
+            await stopIfCancelled();
+
+            await notify({
               idempotencyKey: `order:${orderId}:confirmation`,
               to: order.email,
               template: "order-confirmation",
-              data: {
-                orderId,
-                orderUrl: new URL(`/orders/${orderId}`, deps.publicWebUrl).toString(),
-                totalCents: order.totalCents,
-                currency: order.currency,
-                lines: order.lines,
-              },
+              data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
             });
+            await ctx.run("mark confirmed", () => deps.orders.setStatus(orderId, "confirmed"), infraRetry);
             await progress.emit({
               kind: "step",
-              step: "emailed",
-              percent: 90,
+              step: "confirmed",
+              percent: 70,
               status: "running",
-              message: "Confirmation email sent",
+              message: "Confirmed: preparing shipment",
             });
 
-            await ctx.run("complete order", () => deps.orders.setStatus(orderId, "completed"), infraRetry);
+            phase("preparing_shipment");
+            const shipping = await restate.RestatePromise.race([
+              ctx.sleep(deps.shippingDelayMs).map(() => null),
+              cancelRequest.get().map((reason) => reason ?? ""),
+            ]);
+            if (shipping !== null) throw new OrderStop("cancelled", shipping || "Cancelled by the customer");
+            // The point of no return: from here on, cancel is refused.
+            phase("shipped");
+            await ctx.run("mark shipped", () => deps.orders.markShipped(orderId), infraRetry);
+            await progress.emit({ kind: "step", step: "shipped", percent: 90, status: "running", message: "Shipped" });
+            await notify({
+              idempotencyKey: `order:${orderId}:shipped`,
+              to: order.email,
+              template: "order-shipped",
+              data: { orderId, orderUrl },
+            });
+
+            await ctx.run("mark fulfilled", () => deps.orders.setStatus(orderId, "fulfilled"), infraRetry);
+            phase("done");
             await progress.emit({
               kind: "terminal",
-              step: "completed",
+              step: "fulfilled",
               percent: 100,
               status: "succeeded",
-              message: "Order complete",
+              message: "Order fulfilled",
             });
-            return { orderId, status: "completed", paymentRef: charge.providerRef };
+            return { orderId, outcome: "fulfilled", reason: null };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
-            for (const step of undo.reverse()) await step.action();
-            await ctx.run("mark failed", () => deps.orders.setStatus(orderId, "failed", err.message), infraRetry);
-            await progress.emit({ kind: "terminal", step: "failed", percent: 100, status: "failed", message: err.message });
-            throw err;
+            const outcome = outcomeOf(err);
+            phase("compensating");
+            for (const step of undo.reverse()) await step();
+            if (email) {
+              await notify({
+                idempotencyKey: `order:${orderId}:cancelled`,
+                to: email,
+                template: "order-cancelled",
+                data: { orderId, orderUrl, reason: err.message, refundedCents, currency },
+              });
+            }
+            await ctx.run(`mark ${outcome}`, () => deps.orders.setStatus(orderId, outcome, err.message), infraRetry);
+            phase("done");
+            await progress.emit({
+              kind: "terminal",
+              step: outcome,
+              percent: 100,
+              status: outcome === "cancelled" ? "cancelled" : "failed",
+              message: err.message,
+              data: { outcome, refundedCents },
+            });
+            if (outcome === "failed") throw err;
+            return { orderId, outcome, reason: err.message };
           }
         },
       ),
-
-      status: restate.handlers.workflow.shared(
-        async (ctx: restate.WorkflowSharedContext): Promise<ProgressSnapshot> =>
-          (await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY)) ?? emptySnapshot,
-      ),
+      ...orderControlHandlers(),
     },
     options: { asTerminalError, workflowRetention: { days: 7 } },
   });

@@ -107,3 +107,19 @@ export async function httpOk(url: string): Promise<boolean> {
   await res.body?.cancel();
   return res.ok;
 }
+
+export async function tcpOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, host);
+    sock.setTimeout(1_000);
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+    sock.once("timeout", () => {
+      sock.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -9,7 +9,7 @@ import { runMigrations } from "../../migrations/runner.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
 import { startPostgres, type PostgresHandle } from "./postgres.ts";
-import { httpOk, startProcess, waitFor, type Managed } from "./processes.ts";
+import { httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
 import { startValkey } from "./valkey.ts";
 
@@ -142,6 +142,9 @@ export async function startWorker(opts: {
     output: opts.output,
   });
   if (opts.waitForRegistration ?? true) {
+    // Listening, and its services known to Restate (on a restart they already are).
+    const port = Number(new URL(opts.env.WORKER_PUBLIC_URL ?? "http://127.0.0.1:9080").port);
+    await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 50 });
     await waitFor(
       "worker registration",
       async () => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
 import { freePort, type Managed } from "../../scripts/stack/processes.ts";
+import { startRestate } from "../../scripts/stack/restate.ts";
 import {
   appEnv,
   ROOT,
@@ -30,6 +31,8 @@ export interface TestStack {
   webUrl: string;
   startWorker(): Promise<Managed>;
   startWeb(): Promise<Managed>;
+  /** Stops restate-server (gracefully, or with SIGKILL) and starts it again on the same data and ports. */
+  restartRestate(opts?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +65,13 @@ export async function startTestStack(
   mkdirSync(logDir, { recursive: true });
   const logger = createLogger({ name: "test-stack", level: "warn", format: "json" });
   const services = await startBackingServices({ ports, dataDir, fast: true, logger });
-  const env = appEnv(ports, services, { LOG_LEVEL: "debug", ...opts.env });
+  // Short waits and generous limits by default; a test that is about them sets its own.
+  const env = appEnv(ports, services, {
+    LOG_LEVEL: "debug",
+    SHIPPING_DELAY_MS: "200",
+    ORDER_RATE_LIMIT_PER_MINUTE: "1000",
+    ...opts.env,
+  });
   const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
   // Connections cut by the database's own shutdown at teardown are expected, not failures.
   db.on("error", () => undefined);
@@ -85,6 +94,14 @@ export async function startTestStack(
     async startWeb() {
       stack.web = await startWeb({ env, port: ports.web, output: path.join(logDir, "web.log") });
       return stack.web;
+    },
+    async restartRestate(o = {}) {
+      await (o.kill ? services.restate.kill() : services.restate.stop());
+      services.restate = await startRestate({
+        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
+        baseDir: path.join(dataDir, "restate"),
+        logFile: path.join(dataDir, "restate.log"),
+      });
     },
     async stop() {
       if (stopped) return;

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+
+/** A prod worker environment that acknowledges the offline LLM provider (prod refuses it by default). */
+const PROD_WORKER = { APP_PROFILE: "prod", ALLOW_OFFLINE_LLM: "true" } as const;
 import { ConfigError, loadConfig, migrateConfigSchema, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
 
 const DEV_SECRET = "dev-only-session-secret-change-me-0123456789";
@@ -91,6 +94,7 @@ describe("loadConfig(webConfigSchema)", () => {
     const c = loadConfig(webConfigSchema, {
       APP_PROFILE: "prod",
       SESSION_SECRET: secret,
+      OPS_PASSWORD: "a real operator password",
     });
     assert.equal(c.APP_PROFILE, "prod");
     assert.equal(c.SESSION_SECRET, secret);
@@ -143,7 +147,7 @@ describe("loadConfig(workerConfigSchema)", () => {
   });
 
   it("turns self-registration off by default in prod", () => {
-    const c = loadConfig(workerConfigSchema, { APP_PROFILE: "prod" });
+    const c = loadConfig(workerConfigSchema, PROD_WORKER);
     assert.equal(c.WORKER_SELF_REGISTER, false);
     assert.equal(c.WORKER_REGISTER_FORCE, false);
   });
@@ -152,14 +156,14 @@ describe("loadConfig(workerConfigSchema)", () => {
     assert.equal(loadConfig(workerConfigSchema, { WORKER_SELF_REGISTER: "false" }).WORKER_SELF_REGISTER, false);
     assert.equal(
       loadConfig(workerConfigSchema, {
-        APP_PROFILE: "prod",
+        ...PROD_WORKER,
         WORKER_SELF_REGISTER: "true",
       }).WORKER_SELF_REGISTER,
       true,
     );
     assert.equal(
       loadConfig(workerConfigSchema, {
-        APP_PROFILE: "prod",
+        ...PROD_WORKER,
         WORKER_SELF_REGISTER: "1",
       }).WORKER_SELF_REGISTER,
       true,
@@ -171,7 +175,7 @@ describe("loadConfig(workerConfigSchema)", () => {
     assert.equal(loadConfig(workerConfigSchema, { WORKER_SELF_REGISTER: "" }).WORKER_SELF_REGISTER, true);
     assert.equal(
       loadConfig(workerConfigSchema, {
-        APP_PROFILE: "prod",
+        ...PROD_WORKER,
         WORKER_SELF_REGISTER: "",
       }).WORKER_SELF_REGISTER,
       false,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import { invocationUrl, progressPanel } from "../../web/views/order-page.view.ts";
+import type { ProgressSnapshot } from "../../shared/progress-event.ts";
+import { invocationUrl, progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
 
 const UI = "http://ui.example";
 
@@ -16,11 +16,6 @@ function snapshot(patch: Partial<ProgressSnapshot> = {}): ProgressSnapshot {
     invocationId: "inv_123",
     ...patch,
   };
-}
-
-/** step name -> state class, in render order. */
-function stepStates(markup: string): Array<[string, string]> {
-  return [...markup.matchAll(/<li class="step (\w+)" data-step="(\w+)">/g)].map((m) => [m[2] ?? "", m[1] ?? ""]);
 }
 
 describe("invocationUrl", () => {
@@ -47,6 +42,26 @@ describe("invocationUrl", () => {
 });
 
 describe("progressPanel", () => {
+  it("offers the cancel button only while the order can still be cancelled", () => {
+    const controls = { orderId: "0199", csrfToken: "tok" };
+    assert.match(progressPanel(snapshot(), UI, controls).value, /action="\/orders\/0199\/cancel"/);
+    assert.match(progressPanel(snapshot(), UI, controls).value, /name="_csrf" value="tok"/);
+    assert.doesNotMatch(progressPanel(snapshot({ step: "shipped" }), UI, controls).value, /Cancel order/);
+    assert.doesNotMatch(progressPanel(snapshot({ status: "succeeded", step: "fulfilled" }), UI, controls).value, /Cancel order/);
+    assert.doesNotMatch(progressPanel(snapshot(), UI).value, /Cancel order/, "no controls, no button");
+  });
+
+  it("labels a finished order with its outcome", () => {
+    assert.match(
+      progressPanel(snapshot({ status: "failed", step: "rejected", message: "Out of stock: Mug" }), UI).value,
+      /<strong>Rejected<\/strong> Out of stock: Mug/,
+    );
+    assert.match(
+      progressPanel(snapshot({ status: "cancelled", step: "cancelled", message: "changed my mind" }), UI).value,
+      /<strong>Cancelled<\/strong>/,
+    );
+  });
+
   it("renders the progress bar and data attributes from the snapshot", () => {
     const out = progressPanel(snapshot(), UI).value;
     assert.match(out, /<progress [^>]*value="40"/);
@@ -55,41 +70,6 @@ describe("progressPanel", () => {
     assert.ok(out.includes('data-status="running"'));
     assert.ok(out.includes('class="progress-panel status-running"'));
     assert.ok(out.includes("<strong>40 %</strong> Stock reserved"));
-  });
-
-  it("marks steps done up to the percent and pending after", () => {
-    assert.deepEqual(stepStates(progressPanel(snapshot(), UI).value), [
-      ["received", "done"],
-      ["persisted", "done"],
-      ["reserved", "done"],
-      ["paid", "pending"],
-      ["emailed", "pending"],
-      ["completed", "pending"],
-    ]);
-  });
-
-  it("marks every step done at 100 %", () => {
-    const states = stepStates(progressPanel(snapshot({ percent: 100, status: "succeeded", step: "completed" }), UI).value);
-    assert.equal(states.length, 6);
-    assert.ok(states.every(([, s]) => s === "done"));
-  });
-
-  it("marks nothing done for the empty snapshot (seq 0)", () => {
-    const out = progressPanel(emptySnapshot, UI).value;
-    assert.ok(stepStates(out).every(([, s]) => s === "pending"));
-    assert.match(out, /value="0"/);
-    assert.doesNotMatch(out, /class="invocation"/);
-  });
-
-  it("marks the remaining steps skipped when the order failed", () => {
-    assert.deepEqual(stepStates(progressPanel(snapshot({ percent: 65, status: "failed" }), UI).value), [
-      ["received", "done"],
-      ["persisted", "done"],
-      ["reserved", "done"],
-      ["paid", "done"],
-      ["emailed", "skipped"],
-      ["completed", "skipped"],
-    ]);
   });
 
   it("links the invocation in the Restate UI when both url and id are set", () => {
@@ -120,5 +100,24 @@ describe("progressPanel", () => {
     assert.doesNotMatch(out, /<script|<img/);
     assert.ok(out.includes("&lt;img src=x onerror=alert(1)&gt;&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert.ok(out.includes("<code>&quot;&gt;&lt;script&gt;x&lt;/script&gt;</code>"));
+  });
+});
+
+describe("timeline", () => {
+  it("renders an event with its time, escaped, and as an out-of-band append for SSE", () => {
+    const e = {
+      seq: 4,
+      kind: "step",
+      step: "paid",
+      percent: 45,
+      status: "running",
+      message: "<b>paid</b>",
+      at: "2026-01-02T03:04:05.000Z",
+    } as const;
+    assert.equal(
+      timelineItem(e).value,
+      '<li class="event status-running" data-seq="4" data-step="paid"><time datetime="2026-01-02T03:04:05.000Z">03:04:05</time> &lt;b&gt;paid&lt;/b&gt;</li>',
+    );
+    assert.match(timelineAppend(e).value, /^<ol hx-swap-oob="beforeend:#timeline"><li /);
   });
 });

@@ -12,6 +12,7 @@ export interface Product {
 }
 
 export type OrderView = OrderRecord;
+export type OrderSummary = Omit<OrderRecord, "lines" | "paymentMethod">;
 
 export function createCatalogRepo(pool: pg.Pool) {
   async function listProducts(): Promise<Product[]> {
@@ -30,6 +31,26 @@ export function createCatalogRepo(pool: pg.Pool) {
     return readOrder(pool, id);
   }
 
-  return { listProducts, findOrder };
+  /** Orders newest first: those with the given ids, or with the given status, or all. */
+  async function listOrders(filter: { ids?: string[]; status?: string; limit?: number } = {}): Promise<OrderSummary[]> {
+    const r = await pool.query(
+      `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at FROM orders
+        WHERE ($1::uuid[] IS NULL OR id = ANY($1::uuid[])) AND ($2::text IS NULL OR status = $2)
+        ORDER BY created_at DESC LIMIT $3`,
+      [filter.ids ?? null, filter.status ?? null, filter.limit ?? 100],
+    );
+    return r.rows.map((o) => ({
+      id: o.id,
+      email: o.email,
+      totalCents: o.total_cents,
+      currency: o.currency.trim(),
+      status: o.status,
+      statusReason: o.status_reason,
+      invocationId: o.invocation_id,
+      createdAt: new Date(o.created_at).toISOString(),
+    }));
+  }
+
+  return { listProducts, findOrder, listOrders };
 }
 export type CatalogRepo = ReturnType<typeof createCatalogRepo>;

@@ -5,6 +5,7 @@
 import * as clients from "@restatedev/restate-sdk-clients";
 import type { PlaceOrderInput } from "../../shared/order.schema.ts";
 import { progressSnapshotSchema, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
 import type { OrderFulfilment } from "../../worker/order-fulfilment.workflow.ts";
 
 const orderFulfilment: OrderFulfilment = { name: "OrderFulfilment" };
@@ -35,6 +36,19 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
     return progressSnapshotSchema.parse(raw);
   }
 
-  return { submit, status };
+  /** A control on a running order (cancel by the customer, approve/reject by an operator). */
+  async function control(orderId: string, action: "cancel" | "approve" | "reject", reason = ""): Promise<ControlAnswer> {
+    const wf = ingress.workflowClient(orderFulfilment, orderId);
+    const opts = clients.rpc.opts<{ reason: string }, ControlAnswer>({ timeout });
+    try {
+      if (action === "cancel") return await wf.cancel({ reason }, opts);
+      if (action === "approve") return await wf.approve({ reason }, opts);
+      return await wf.reject({ reason }, opts);
+    } catch (err) {
+      throw new RestateUnavailableError(`Restate did not take the ${action} request`, { cause: err });
+    }
+  }
+
+  return { submit, status, control };
 }
 export type OrdersClient = ReturnType<typeof createOrdersClient>;

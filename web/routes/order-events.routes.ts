@@ -8,7 +8,8 @@ import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
 import { currentSnapshot } from "../order-snapshot.ts";
 import { streamProgress } from "../progress-stream.ts";
-import { progressPanel } from "../views/order-page.view.ts";
+import { html } from "../../shared/html.ts";
+import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
 export interface OrderEventsDeps {
   catalog: CatalogRepo;
@@ -35,7 +36,13 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
       log,
       keepAliveMs: deps.keepAliveMs,
       loadSnapshot: () => currentSnapshot(deps, orderId, log),
-      render: (shown) => [{ event: "progress", data: progressPanel(shown, deps.restateUiUrl).value }],
+      render: (shown, event) => [
+        {
+          event: "progress",
+          data: html`${progressPanel(shown, deps.restateUiUrl, { orderId, csrfToken: ctx.state.session.csrfToken })}${event ? timelineAppend(event) : ""}`
+            .value,
+        },
+      ],
     });
   });
 

@@ -1,25 +1,28 @@
 /**
- * Orders: the form, its submission (validate → claim the id for this session → submit the
- * workflow → redirect), and the order page.
+ * Placing an order: the form, and its submission (rate limit → validate → claim the id for this
+ * session → submit the workflow → redirect to the order page).
  */
 import Router from "@koa/router";
 import { v7 as uuidv7 } from "uuid";
-import { orderFormSchema, orderIdSchema, paymentMethods } from "../../shared/order.schema.ts";
+import { orderFormSchema, paymentMethods } from "../../shared/order.schema.ts";
 import type { CatalogRepo } from "../adapters/catalog.repo.ts";
-import { RestateUnavailableError, type OrdersClient } from "../adapters/orders-client.ts";
+import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
+import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
+import { submitClaimed } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { currentSnapshot } from "../order-snapshot.ts";
+import { rateLimit } from "../middleware/rate-limit.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { orderFormPage, type FieldErrors, type OrderFormValues } from "../views/order-form.view.ts";
-import { orderPage } from "../views/order-page.view.ts";
 
 export interface OrdersRouteDeps {
   catalog: CatalogRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
-  restateUiUrl: string | undefined;
+  limiter: RateLimiter;
+  ordersPerMinute: number;
+  approvalThresholdCents: number;
   formLimitBytes: number;
 }
 
@@ -58,10 +61,23 @@ export function orderRoutes(deps: OrdersRouteDeps) {
     };
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
-    ctx.body = renderPage(ctx, orderFormPage(products, values, ctx.state.session.csrfToken));
+    ctx.body = renderPage(
+      ctx,
+      orderFormPage(products, values, {
+        csrfToken: ctx.state.session.csrfToken,
+        approvalThresholdCents: deps.approvalThresholdCents,
+      }),
+    );
   });
 
-  router.post("/orders", formBody({ limitBytes: deps.formLimitBytes }), async (ctx) => {
+  const limited = rateLimit({
+    limiter: deps.limiter,
+    name: "orders",
+    perMinute: deps.ordersPerMinute,
+    message: "You are placing orders too quickly. Please wait a minute and try again.",
+  });
+
+  router.post("/orders", formBody({ limitBytes: deps.formLimitBytes }), limited, async (ctx) => {
     const values = readForm(ctx.state.form);
     const products = await deps.catalog.listProducts();
     const known = new Set(products.map((p) => p.sku));
@@ -77,51 +93,27 @@ export function orderRoutes(deps: OrdersRouteDeps) {
       for (const sku of Object.keys(values.quantities)) if (!known.has(sku)) delete values.quantities[sku];
       ctx.status = 422;
       ctx.type = "html";
-      ctx.body = renderPage(ctx, orderFormPage(products, values, ctx.state.session.csrfToken, errors));
+      ctx.body = renderPage(
+        ctx,
+        orderFormPage(
+          products,
+          values,
+          { csrfToken: ctx.state.session.csrfToken, approvalThresholdCents: deps.approvalThresholdCents },
+          errors,
+        ),
+      );
       return;
     }
     const input = parsed.data;
-    const sessionId = ctx.state.session.id;
-    if (!(await deps.ownership.claim("order", input.orderId, sessionId))) {
-      ctx.throw(409, "This order was already placed from another browser session.");
-    }
-    try {
-      const submitted = await deps.orders.submit(input);
-      ctx.state.log.info(
-        { orderId: input.orderId, invocationId: submitted.invocationId, again: submitted.alreadySubmitted },
-        "order submitted",
-      );
-    } catch (err) {
-      await deps.ownership.release("order", input.orderId, sessionId);
-      if (err instanceof RestateUnavailableError) {
-        ctx.state.log.error({ err, orderId: input.orderId }, "order submission failed");
-        ctx.throw(503, "We could not reach the order system, so your order was not placed. Please try again in a moment.", {
-          expose: true,
-        });
-      }
-      throw err;
-    }
-    const location = `/orders/${input.orderId}`;
-    if (ctx.get("hx-request") === "true") {
-      ctx.set("HX-Redirect", location);
-      ctx.status = 200;
-      ctx.body = "";
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(location);
-  });
-
-  router.get("/orders/:id", async (ctx) => {
-    const id = orderIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("order", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that order.");
-    }
-    const orderId = id.data;
-    const [snapshot, order] = await Promise.all([currentSnapshot(deps, orderId, ctx.state.log), deps.catalog.findOrder(orderId)]);
-    ctx.set("Cache-Control", "no-store");
-    ctx.type = "html";
-    ctx.body = renderPage(ctx, orderPage(orderId, order, snapshot, deps.restateUiUrl));
+    await submitClaimed(ctx, {
+      ownership: deps.ownership,
+      kind: "order",
+      id: input.orderId,
+      submit: () => deps.orders.submit(input),
+      takenMessage: "This order was already placed from another browser session.",
+      unavailableMessage: "We could not reach the order system, so your order was not placed. Please try again in a moment.",
+      location: `/orders/${input.orderId}`,
+    });
   });
 
   return router;

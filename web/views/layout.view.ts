@@ -46,10 +46,10 @@ export function renderPage(ctx: Context, page: Page): string {
   <body hx-boost="true">
     <header class="site-header">
       <a class="brand" href="/">Quayside</a>
-      <nav><a href="/">Catalog</a><a href="/orders/new">Place an order</a></nav>
+      <nav><a href="/">Catalog</a><a href="/orders/new">Place an order</a><a href="/orders">My orders</a><a href="/content/new">Product copy</a><a href="/emails/new">Email campaign</a></nav>
     </header>
     ${main}
-    <footer class="site-footer">Durable orders on Restate · progress over SSE</footer>
+    <footer class="site-footer"><a href="/ops">Operations</a> · Durable orders on Restate · progress over SSE</footer>
   </body>
 </html>`.value;
 }

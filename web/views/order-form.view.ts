@@ -19,14 +19,25 @@ function fieldError(errors: FieldErrors, name: string) {
   return message ? html`<p class="field-error" id="${name}-error">${message}</p>` : "";
 }
 
-export function orderFormPage(products: Product[], values: OrderFormValues, csrfToken: string, errors: FieldErrors = {}): Page {
+export interface OrderFormContext {
+  csrfToken: string;
+  approvalThresholdCents: number;
+}
+
+export function orderFormPage(
+  products: Product[],
+  values: OrderFormValues,
+  form: OrderFormContext,
+  errors: FieldErrors = {},
+): Page {
+  const currency = products[0]?.currency ?? "EUR";
   const hasErrors = Object.values(errors).some(Boolean);
   return {
     title: "Place an order",
     body: html`<h1>Place an order</h1>
       ${hasErrors ? html`<p class="form-error" role="alert">Please correct the fields marked below.</p>` : ""}
       <form method="post" action="/orders" class="order-form" novalidate>
-        <input type="hidden" name="_csrf" value="${csrfToken}">
+        <input type="hidden" name="_csrf" value="${form.csrfToken}">
         <input type="hidden" name="orderId" value="${values.orderId}">
         ${fieldError(errors, "orderId")}
         <fieldset>
@@ -61,6 +72,8 @@ export function orderFormPage(products: Product[], values: OrderFormValues, csrf
           )}
         </select>
         ${fieldError(errors, "paymentMethod")}
+        <p class="hint">Orders of ${formatMoney(form.approvalThresholdCents, currency)} or more wait for an operator's approval.
+          The test cards let you try a decline or a provider that times out.</p>
         <button type="submit">Place order</button>
       </form>`,
   };

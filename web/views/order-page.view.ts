@@ -1,21 +1,20 @@
 /**
- * One order: its lines, and a live progress panel. The panel is also the SSE payload, so the page
- * and the stream render progress with the same code.
+ * One order: a live progress panel (bar, status, cancel button while it can be cancelled), a
+ * timeline of its steps with times, and its lines. The panel and the timeline entries are also
+ * what the SSE stream sends, so the page and the stream render with the same code.
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
-import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { OrderView } from "../adapters/catalog.repo.ts";
 import type { Page } from "./layout.view.ts";
 
-const ORDER_STEPS: ReadonlyArray<{ step: string; label: string; percent: number }> = [
-  { step: "received", label: "Received", percent: 5 },
-  { step: "persisted", label: "Saved", percent: 15 },
-  { step: "reserved", label: "Stock reserved", percent: 40 },
-  { step: "paid", label: "Paid", percent: 65 },
-  { step: "emailed", label: "Confirmation emailed", percent: 90 },
-  { step: "completed", label: "Complete", percent: 100 },
-];
+export const OUTCOME_LABELS: Record<string, string> = {
+  fulfilled: "Fulfilled",
+  rejected: "Rejected",
+  cancelled: "Cancelled",
+  failed: "Failed",
+};
 
 export function invocationUrl(restateUiUrl: string | undefined, invocationId: string | null): string | null {
   if (!restateUiUrl || !invocationId) return null;
@@ -23,24 +22,49 @@ export function invocationUrl(restateUiUrl: string | undefined, invocationId: st
   return `${restateUiUrl.replace(/\/+$/, "")}/ui/invocations/${encodeURIComponent(invocationId)}`;
 }
 
-export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefined): SafeHtml {
-  const failed = s.status === "failed" || s.status === "cancelled";
+/** A customer may cancel until the order ships. */
+export function isCancellable(s: ProgressSnapshot): boolean {
+  return !isTerminal(s) && s.step !== "shipped";
+}
+
+export interface PanelControls {
+  orderId: string;
+  csrfToken: string;
+}
+
+export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefined, controls?: PanelControls): SafeHtml {
   const link = invocationUrl(restateUiUrl, s.invocationId);
-  return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-percent="${s.percent}">
+  const outcome = isTerminal(s) ? (OUTCOME_LABELS[s.step] ?? s.step) : null;
+  return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-step="${s.step}" data-percent="${s.percent}">
     <progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress>
-    <p class="progress-message" role="status"><strong>${s.percent} %</strong> ${s.message}</p>
-    <ol class="steps">
-      ${ORDER_STEPS.map((st) => {
-        const state = failed && st.percent > s.percent ? "skipped" : st.percent <= s.percent && s.seq > 0 ? "done" : "pending";
-        return html`<li class="step ${state}" data-step="${st.step}">${st.label}</li>`;
-      })}
-    </ol>
+    <p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>
     ${
       s.invocationId
         ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
         : ""
     }
+    ${
+      controls && isCancellable(s)
+        ? html`<form method="post" action="/orders/${controls.orderId}/cancel" class="cancel-form">
+          <input type="hidden" name="_csrf" value="${controls.csrfToken}">
+          <button type="submit" class="secondary">Cancel order</button>
+        </form>`
+        : ""
+    }
   </div>`;
+}
+
+function clock(at: string | null): string {
+  return at ? new Date(at).toISOString().slice(11, 19) : "";
+}
+
+export function timelineItem(e: Pick<ProgressEvent, "seq" | "step" | "message" | "at" | "status">): SafeHtml {
+  return html`<li class="event status-${e.status}" data-seq="${e.seq}" data-step="${e.step}"><time datetime="${e.at}">${clock(e.at)}</time> ${e.message}</li>`;
+}
+
+/** Appends one entry to the page's timeline (an htmx out-of-band swap inside an SSE frame). */
+export function timelineAppend(e: ProgressEvent): SafeHtml {
+  return html`<ol hx-swap-oob="beforeend:#timeline">${timelineItem(e)}</ol>`;
 }
 
 /** The order's lines; until the worker has saved them, a placeholder that reloads itself. */
@@ -60,31 +84,41 @@ export function orderDetails(orderId: string, order: OrderView | null): SafeHtml
       </tbody>
       <tfoot><tr><th colspan="2">Total</th><th>${formatMoney(order.totalCents, order.currency)}</th></tr></tfoot>
     </table>
-    <p>Confirmation to <strong>${order.email}</strong>${order.statusReason ? html` · <span class="reason">${order.statusReason}</span>` : ""}</p>
+    <p>Confirmation to <strong>${order.email}</strong> · placed ${order.createdAt.slice(0, 16).replace("T", " ")} UTC</p>
   </div>`;
 }
 
-export function orderPage(
-  orderId: string,
-  order: OrderView | null,
-  snapshot: ProgressSnapshot,
-  restateUiUrl: string | undefined,
-): Page {
-  const live = !isTerminal(snapshot);
-  const panel = progressPanel(snapshot, restateUiUrl);
+export interface OrderPageModel {
+  orderId: string;
+  order: OrderView | null;
+  snapshot: ProgressSnapshot;
+  events: ProgressEvent[];
+  restateUiUrl: string | undefined;
+  csrfToken: string;
+  notice?: string | undefined;
+}
+
+export function orderPage(m: OrderPageModel): Page {
+  const live = !isTerminal(m.snapshot);
+  const panel = progressPanel(m.snapshot, m.restateUiUrl, { orderId: m.orderId, csrfToken: m.csrfToken });
+  // The stream resumes after the last event already on the page, so nothing is shown twice.
+  const after = m.events.at(-1)?.seq ?? m.snapshot.seq;
   return {
-    title: `Order ${orderId.slice(-12)}`,
-    body: html`<section class="order" data-order-id="${orderId}">
-      <h1>Order <code>${orderId}</code></h1>
+    title: `Order ${m.orderId.slice(-12)}`,
+    body: html`<section class="order" data-order-id="${m.orderId}">
+      <h1>Order <code>${m.orderId}</code></h1>
+      ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${
         live
-          ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${orderId}/events" sse-close="done">
+          ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${m.orderId}/events?after=${after}" sse-close="done">
             <div id="progress" sse-swap="progress" hx-swap="innerHTML" hx-target="this">${panel}</div>
           </div>`
           : html`<div id="progress">${panel}</div>`
       }
-      ${orderDetails(orderId, order)}
-      <p><a href="/orders/new">Place another order</a></p>
+      <h2>Timeline</h2>
+      <ol id="timeline" class="timeline">${m.events.map(timelineItem)}</ol>
+      ${orderDetails(m.orderId, m.order)}
+      <p><a href="/orders">My orders</a> · <a href="/orders/new">Place another order</a></p>
     </section>`,
   };
 }

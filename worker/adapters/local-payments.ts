@@ -1,46 +1,108 @@
 /**
  * The local payment provider: a ledger in PostgreSQL with a unique idempotency key, so charging
- * twice with one key returns the first charge. Payment methods are Stripe-style test tokens.
+ * twice with one key returns the first outcome (including a decline). Payment methods are
+ * Stripe-style test tokens; `pm_card_flaky` fails twice with a simulated provider error before it
+ * succeeds. Latency and random transient faults can be injected by config.
  */
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { paymentMethodSchema } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
-import type { Charge, ChargeRequest, PaymentProvider } from "./payment-provider.ts";
+import {
+  TransientPaymentError,
+  type Charge,
+  type ChargeRequest,
+  type PaymentProvider,
+  type Refund,
+  type RefundRequest,
+} from "./payment-provider.ts";
+
+export interface LocalPaymentOptions {
+  latencyMs: number;
+  /** Probability (0–1) that a call fails with a simulated provider 503 before doing anything. */
+  faultRate: number;
+}
+
+const FLAKY_FAILURES = 2;
 
 function providerRef(prefix: string, key: string): string {
   return `${prefix}_${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
 }
 
-export function createLocalPaymentProvider(pool: pg.Pool): PaymentProvider {
-  return {
-    name: "local",
-    async charge(req: ChargeRequest): Promise<Charge> {
-      if (!paymentMethodSchema.safeParse(req.paymentMethod).success) {
-        throw new PermanentError("unknown_payment_method", `Unknown payment method ${req.paymentMethod}`);
-      }
+export function createLocalPaymentProvider(
+  pool: pg.Pool,
+  opts: LocalPaymentOptions = { latencyMs: 0, faultRate: 0 },
+): PaymentProvider {
+  async function simulateNetwork(): Promise<void> {
+    if (opts.latencyMs > 0) await sleep(opts.latencyMs);
+    if (opts.faultRate > 0 && Math.random() < opts.faultRate)
+      throw new TransientPaymentError("payment provider unavailable (simulated 503)");
+  }
+
+  async function flakyAttempt(key: string): Promise<void> {
+    const r = await pool.query(
+      `INSERT INTO payment_attempts (idempotency_key, attempts) VALUES ($1, 1)
+       ON CONFLICT (idempotency_key) DO UPDATE SET attempts = payment_attempts.attempts + 1, updated_at = now()
+       RETURNING attempts`,
+      [key],
+    );
+    if (Number(r.rows[0].attempts) <= FLAKY_FAILURES)
+      throw new TransientPaymentError("payment provider timed out (test card pm_card_flaky)");
+  }
+
+  async function existing(key: string) {
+    const r = await pool.query(`SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`, [
+      key,
+    ]);
+    return r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
+  }
+
+  async function charge(req: ChargeRequest): Promise<Charge> {
+    await simulateNetwork();
+    if (!paymentMethodSchema.safeParse(req.paymentMethod).success) {
+      throw new PermanentError("unknown_payment_method", `Unknown payment method ${req.paymentMethod}`);
+    }
+    let row = await existing(req.idempotencyKey);
+    if (!row) {
+      if (req.paymentMethod === "pm_card_flaky") await flakyAttempt(req.idempotencyKey);
+      const declined = req.paymentMethod === "pm_card_chargeDeclined";
       await pool.query(
         `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
-         VALUES ($1, $2, 'charge', $3, $4, $5, 'succeeded', $6)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
+         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING`,
         [
           req.idempotencyKey,
           req.orderId,
           req.amountCents,
           req.currency,
           req.paymentMethod,
-          providerRef("ch", req.idempotencyKey),
+          declined ? "declined" : "succeeded",
+          providerRef(declined ? "dc" : "ch", req.idempotencyKey),
         ],
       );
-      const r = await pool.query(`SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`, [
-        req.idempotencyKey,
-      ]);
-      const row = r.rows[0];
-      if (!row) throw new Error(`charge ${req.idempotencyKey} not found after insert`);
-      if (row.amount_cents !== req.amountCents) {
-        throw new PermanentError("idempotency_mismatch", "The idempotency key was used for a different amount");
-      }
-      return { providerRef: row.provider_ref, amountCents: row.amount_cents, currency: row.currency.trim(), status: "succeeded" };
-    },
-  };
+      row = await existing(req.idempotencyKey);
+    }
+    if (!row) throw new Error(`charge ${req.idempotencyKey} not found after insert`);
+    if (row.amount_cents !== req.amountCents) {
+      throw new PermanentError("idempotency_mismatch", "The idempotency key was used for a different amount");
+    }
+    if (row.status === "declined") throw new PermanentError("card_declined", "Your card was declined");
+    return { providerRef: row.provider_ref, amountCents: row.amount_cents, currency: row.currency.trim() };
+  }
+
+  async function refund(req: RefundRequest): Promise<Refund> {
+    await simulateNetwork();
+    await pool.query(
+      `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
+       SELECT $1, order_id, 'refund', $3, currency, payment_method, 'succeeded', $4
+         FROM payments WHERE provider_ref = $2 AND kind = 'charge' AND status = 'succeeded'
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [req.idempotencyKey, req.chargeRef, req.amountCents, providerRef("re", req.idempotencyKey)],
+    );
+    const row = await existing(req.idempotencyKey);
+    if (!row) throw new PermanentError("no_such_charge", `No successful charge ${req.chargeRef} to refund`);
+    return { providerRef: row.provider_ref, amountCents: row.amount_cents };
+  }
+
+  return { name: "local", charge, refund };
 }

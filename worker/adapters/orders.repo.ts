@@ -56,7 +56,29 @@ export function createOrdersRepo(pool: pg.Pool) {
     await pool.query(`UPDATE orders SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1`, [id, status, reason]);
   }
 
-  return { find, create, setStatus };
+  async function markAwaitingApproval(id: string): Promise<void> {
+    await pool.query(
+      `UPDATE orders SET status = 'awaiting_approval', approval_required = true, updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  async function recordApproval(id: string, decision: "approved" | "rejected" | "timed_out"): Promise<void> {
+    await pool.query(
+      `UPDATE orders SET approval_decision = $2, approval_decided_at = COALESCE(approval_decided_at, now()), updated_at = now()
+        WHERE id = $1`,
+      [id, decision],
+    );
+  }
+
+  async function markShipped(id: string): Promise<void> {
+    await pool.query(
+      `UPDATE orders SET status = 'shipped', shipped_at = COALESCE(shipped_at, now()), updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped };
 }
 
 export type OrdersRepo = ReturnType<typeof createOrdersRepo>;

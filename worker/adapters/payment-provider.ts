@@ -1,7 +1,8 @@
 /**
- * What the order workflow needs from a payment provider. A Stripe-style provider fits behind it:
- * `charge` maps to a PaymentIntent created and confirmed with the same `Idempotency-Key` header,
- * declines become `PermanentError`, timeouts and 5xx stay ordinary (retried) errors.
+ * What the order workflow needs from a payment provider. A Stripe-style provider is a drop-in:
+ * `charge` = create + confirm a PaymentIntent and `refund` = create a Refund, each sent with our
+ * key as its `Idempotency-Key` header; a card decline becomes `PermanentError`; timeouts, 429 and
+ * 5xx stay ordinary errors, which Restate retries with backoff.
  */
 export interface ChargeRequest {
   idempotencyKey: string;
@@ -15,10 +16,28 @@ export interface Charge {
   providerRef: string;
   amountCents: number;
   currency: string;
-  status: "succeeded";
+}
+
+export interface RefundRequest {
+  idempotencyKey: string;
+  orderId: string;
+  chargeRef: string;
+  amountCents: number;
+  currency: string;
+}
+
+export interface Refund {
+  providerRef: string;
+  amountCents: number;
 }
 
 export interface PaymentProvider {
   readonly name: string;
   charge(req: ChargeRequest): Promise<Charge>;
+  refund(req: RefundRequest): Promise<Refund>;
+}
+
+/** A failure worth retrying: the provider did not answer, or answered 429/5xx. */
+export class TransientPaymentError extends Error {
+  override name = "TransientPaymentError";
 }

@@ -1,0 +1,197 @@
+/**
+ * The order saga under real failures: declined and flaky cards, approval (approve, reject,
+ * timeout), customer cancel before and after shipping, the last units of a SKU under concurrency,
+ * and crashes: the worker SIGKILLed after the charge, restate-server restarted during shipping.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { v7 as uuidv7 } from "uuid";
+import type { PaymentMethod } from "../shared/order.schema.ts";
+import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+describe("order saga", () => {
+  let stack: TestStack;
+  let orders: ReturnType<typeof createOrdersClient>;
+
+  before(async () => {
+    stack = await startTestStack("order-saga", {
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: "1500", SHIPPING_DELAY_MS: "1500" },
+    });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const q = async (sql: string, params: unknown[] = []) => (await stack.db.query(sql, params)).rows;
+  const stockOf = async (sku: string) => Number((await q("SELECT stock FROM products WHERE sku = $1", [sku]))[0].stock);
+  const mailsTo = (email: string) => stack.services.mail.messages.filter((m) => m.envelopeTo.includes(email));
+  const result = async (orderId: string) => {
+    const r = await fetch(`${stack.services.restate.ingressUrl}/restate/workflow/OrderFulfilment/${orderId}/attach`);
+    assert.equal(r.status, 200, await r.clone().text());
+    return (await r.json()) as { outcome: string; reason: string | null };
+  };
+  const place = async (email: string, paymentMethod: PaymentMethod, lines: Array<{ sku: string; quantity: number }>) => {
+    const orderId = uuidv7();
+    await orders.submit({ orderId, email, paymentMethod, lines });
+    return orderId;
+  };
+  const waitForStep = (orderId: string, step: string) =>
+    waitUntil(`step ${step}`, async () => (await orders.status(orderId)).step === step);
+
+  it("a declined card rejects the order: nothing stays reserved, nothing charged, one cancellation email", async () => {
+    const before = await stockOf("TEE-ANCHOR");
+    const orderId = await place("declined@example.com", "pm_card_chargeDeclined", [{ sku: "TEE-ANCHOR", quantity: 2 }]);
+    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "Your card was declined" });
+    assert.equal(await stockOf("TEE-ANCHOR"), before);
+    assert.deepEqual(await q("SELECT status FROM stock_reservations WHERE order_id = $1", [orderId]), [{ status: "released" }]);
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "declined" },
+    ]);
+    const mails = await waitUntil("the cancellation email", () =>
+      mailsTo("declined@example.com").length > 0 ? mailsTo("declined@example.com") : null,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      mailsTo("declined@example.com").map((m) => m.subject),
+      [`Order cancelled: ${orderId.slice(-12)}`],
+    );
+    assert.match(mails[0]?.text ?? "", /Your card was declined/);
+    assert.match(mails[0]?.text ?? "", /You were not charged/);
+    const status = await orders.status(orderId);
+    assert.equal(status.status, "failed");
+    assert.equal(status.step, "rejected");
+  });
+
+  it("a card that fails transiently is retried until it succeeds, and charged once", async () => {
+    const orderId = await place("flaky@example.com", "pm_card_flaky", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "succeeded" },
+    ]);
+    assert.deepEqual(await q("SELECT attempts FROM payment_attempts WHERE idempotency_key = $1", [`order:${orderId}:charge`]), [
+      { attempts: 3 },
+    ]);
+  });
+
+  it("a large order waits for approval, and an operator's approval lets it through", async () => {
+    const orderId = await place("big@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    await waitForStep(orderId, "awaiting_approval");
+    const waiting = await orders.status(orderId);
+    assert.equal(waiting.status, "waiting");
+    assert.equal(waiting.message, "Awaiting approval");
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "awaiting_approval");
+    assert.deepEqual(await orders.control(orderId, "approve"), { accepted: true, message: "Order approved." });
+    assert.deepEqual(await orders.control(orderId, "approve"), {
+      accepted: false,
+      message: "This order is not waiting for approval.",
+    });
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "approved");
+  });
+
+  it("an operator's rejection refunds, releases stock and tells the customer", async () => {
+    const before = await stockOf("LAMP-HARBOUR");
+    const orderId = await place("rejected@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    await waitForStep(orderId, "awaiting_approval");
+    assert.equal(await stockOf("LAMP-HARBOUR"), before - 2);
+    assert.equal((await orders.control(orderId, "reject", "not approved")).accepted, true);
+    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "Rejected by an operator: not approved" });
+    assert.equal(await stockOf("LAMP-HARBOUR"), before);
+    const ledger = await q("SELECT kind, amount_cents FROM payments WHERE order_id = $1 ORDER BY id", [orderId]);
+    assert.deepEqual(ledger, [
+      { kind: "charge", amount_cents: 17800 },
+      { kind: "refund", amount_cents: 17800 },
+    ]);
+    const mail = await waitUntil("the cancellation email", () => mailsTo("rejected@example.com")[0]);
+    assert.match(mail.text ?? "", /refunded €178\.00/);
+  });
+
+  it("an order nobody approves in time is rejected automatically", async () => {
+    const orderId = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "No operator approved the order in time" });
+    assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "timed_out");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND kind = 'refund'", [orderId]))[0].n, 1);
+  });
+
+  it("the customer can cancel before shipping (refund, stock back) but not after", async () => {
+    const before = await stockOf("MUG-QUAY");
+    const orderId = await place("cancel@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 1 }]);
+    await waitForStep(orderId, "confirmed");
+    assert.deepEqual(await orders.control(orderId, "cancel", "changed my mind"), {
+      accepted: true,
+      message: "Cancellation requested.",
+    });
+    assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "changed my mind" });
+    assert.equal(await stockOf("MUG-QUAY"), before);
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "cancelled");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND kind = 'refund'", [orderId]))[0].n, 1);
+    assert.equal((await orders.status(orderId)).status, "cancelled");
+
+    const shipped = await place("late@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 1 }]);
+    assert.equal((await result(shipped)).outcome, "fulfilled");
+    const refused = await orders.control(shipped, "cancel");
+    assert.equal(refused.accepted, false);
+    assert.match(refused.message, /already shipped/);
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [shipped]))[0].status, "fulfilled");
+  });
+
+  it("20 concurrent orders for the last 5 units: exactly 5 are fulfilled and stock ends at 0", async () => {
+    await q("INSERT INTO products (sku, name, price_cents, stock) VALUES ('LAST-FIVE', 'Last five', 500, 5)");
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => place(`race${i}@example.com`, "pm_card_visa", [{ sku: "LAST-FIVE", quantity: 1 }])),
+    );
+    const outcomes = await Promise.all(ids.map(result));
+    assert.equal(outcomes.filter((o) => o.outcome === "fulfilled").length, 5);
+    assert.equal(outcomes.filter((o) => o.outcome === "rejected" && o.reason === "Out of stock: Last five").length, 15);
+    assert.equal(await stockOf("LAST-FIVE"), 0);
+    const held = await q("SELECT count(*)::int AS n FROM stock_reservations WHERE sku = 'LAST-FIVE' AND status = 'reserved'");
+    assert.equal(held[0].n, 5);
+    const charges = await q(
+      "SELECT count(*)::int AS n FROM payments p JOIN order_lines l USING (order_id) WHERE l.sku = 'LAST-FIVE' AND p.kind = 'charge'",
+    );
+    assert.equal(charges[0].n, 5, "rejected orders were never charged");
+  });
+
+  it("survives a worker SIGKILL between the charge and the email: one charge, one confirmation", async () => {
+    const orderId = await place("crash@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    // The approval wait holds the order exactly between its charge and its confirmation email.
+    await waitForStep(orderId, "awaiting_approval");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+    await stack.worker?.kill();
+    await stack.startWorker();
+    assert.equal((await orders.control(orderId, "approve")).accepted, true);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const confirmations = mailsTo("crash@example.com").filter((m) => m.subject.startsWith("Order confirmed"));
+    assert.equal(confirmations.length, 1);
+  });
+
+  it("survives a worker SIGKILL the moment the charge is written", async () => {
+    const orderId = await place("crash2@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
+    await waitUntil(
+      "the charge row",
+      async () => (await q("SELECT 1 FROM payments WHERE order_id = $1", [orderId])).length > 0,
+      20_000,
+    );
+    await stack.worker?.kill();
+    await stack.startWorker();
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(mailsTo("crash2@example.com").filter((m) => m.subject.startsWith("Order confirmed")).length, 1);
+  });
+
+  it("completes when restate-server restarts during the shipping sleep", async () => {
+    const orderId = await place("restart@example.com", "pm_card_visa", [{ sku: "MAP-PRINT", quantity: 1 }]);
+    await waitForStep(orderId, "confirmed");
+    await stack.restartRestate({ kill: true });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "fulfilled");
+    await waitUntil("the shipped email", () => mailsTo("restart@example.com").find((m) => m.subject.startsWith("Order shipped")));
+  });
+});

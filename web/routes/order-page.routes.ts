@@ -1,0 +1,89 @@
+/** An order's page, the customer's cancel button, and "My orders" for this browser session. */
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { orderIdSchema } from "../../shared/order.schema.ts";
+import type { CatalogRepo } from "../adapters/catalog.repo.ts";
+import { RestateUnavailableError, type OrdersClient } from "../adapters/orders-client.ts";
+import type { OwnershipStore } from "../adapters/ownership.store.ts";
+import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { AppState } from "../app-state.ts";
+import { redirectAfterPost } from "../claimed-submission.ts";
+import { formBody } from "../middleware/form-body.ts";
+import { currentSnapshot } from "../order-snapshot.ts";
+import { renderPage } from "../views/layout.view.ts";
+import { myOrdersPage } from "../views/my-orders.view.ts";
+import { orderPage } from "../views/order-page.view.ts";
+
+export interface OrderPageDeps {
+  catalog: CatalogRepo;
+  orders: OrdersClient;
+  ownership: OwnershipStore;
+  hub: ProgressHub;
+  restateUiUrl: string | undefined;
+}
+
+const NOTICES: Record<string, string> = {
+  requested: "Cancellation requested: the order is being cancelled and anything charged will be refunded.",
+  refused: "This order has already shipped or finished, so it can no longer be cancelled.",
+};
+
+export function orderPageRoutes(deps: OrderPageDeps) {
+  const router = new Router<AppState>();
+
+  /** The order id from the path, if this session owns it; 404 otherwise (page, stream and actions alike). */
+  const ownedOrder = async (ctx: { params: Record<string, string | undefined>; state: AppState; throw: Context["throw"] }) => {
+    const id = orderIdSchema.safeParse(ctx.params.id);
+    if (!id.success || !(await deps.ownership.owns("order", id.data, ctx.state.session.id))) {
+      return ctx.throw(404, "We could not find that order.");
+    }
+    return id.data;
+  };
+
+  router.get("/orders", async (ctx) => {
+    const ids = await deps.ownership.list("order", ctx.state.session.id);
+    const orders = await deps.catalog.listOrders({ ids });
+    ctx.set("Cache-Control", "no-store");
+    ctx.type = "html";
+    ctx.body = renderPage(ctx, myOrdersPage(ids, orders));
+  });
+
+  router.get("/orders/:id", async (ctx) => {
+    const orderId = await ownedOrder(ctx);
+    const [snapshot, order, events] = await Promise.all([
+      currentSnapshot(deps, orderId, ctx.state.log),
+      deps.catalog.findOrder(orderId),
+      deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => []),
+    ]);
+    ctx.set("Cache-Control", "no-store");
+    ctx.type = "html";
+    ctx.body = renderPage(
+      ctx,
+      orderPage({
+        orderId,
+        order,
+        snapshot,
+        events,
+        restateUiUrl: deps.restateUiUrl,
+        csrfToken: ctx.state.session.csrfToken,
+        notice: typeof ctx.query.cancel === "string" ? NOTICES[ctx.query.cancel] : undefined,
+      }),
+    );
+  });
+
+  router.post("/orders/:id/cancel", formBody({ limitBytes: 4 * 1024 }), async (ctx) => {
+    const orderId = await ownedOrder(ctx);
+    let accepted: boolean;
+    try {
+      accepted = (await deps.orders.control(orderId, "cancel", "Cancelled by the customer")).accepted;
+    } catch (err) {
+      if (!(err instanceof RestateUnavailableError)) throw err;
+      ctx.state.log.error({ err, orderId }, "cancel failed");
+      return ctx.throw(503, "We could not reach the order system, so the order was not cancelled. Please try again.", {
+        expose: true,
+      });
+    }
+    redirectAfterPost(ctx, `/orders/${orderId}?cancel=${accepted ? "requested" : "refused"}`);
+  });
+
+  return router;
+}
