@@ -1,0 +1,21 @@
+/**
+ * `npm run register`: registers WORKER_PUBLIC_URL with the Restate admin API and exits. The
+ * production step (a one-shot job) that replaces the worker's own registration in dev. Use a
+ * versioned URL per release, so invocations in flight finish on the deployment that started them.
+ */
+import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
+import { createLogger } from "../shared/logger.ts";
+import { registerDeployment } from "./registration.ts";
+
+const config = loadConfigOrExit(workerConfigSchema);
+const logger = createLogger({ name: "register", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+try {
+  const d = await registerDeployment(
+    { adminUrl: config.RESTATE_ADMIN_URL, endpointUrl: config.WORKER_PUBLIC_URL, force: config.WORKER_REGISTER_FORCE },
+    logger,
+  );
+  logger.info({ deployment: d.id, services: d.services, uri: config.WORKER_PUBLIC_URL }, "registered with Restate");
+} catch (err) {
+  logger.fatal({ err }, "registration failed");
+  process.exitCode = 1;
+}
