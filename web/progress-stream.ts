@@ -9,6 +9,10 @@ import type { Logger } from "../shared/logger.ts";
 import { isTerminal, type ProgressEvent, type ProgressSnapshot, type ResourceRef } from "../shared/progress-event.ts";
 import type { ProgressHub } from "./adapters/progress-hub.ts";
 import { openSse } from "./sse-response.ts";
+import type { SseStreams } from "./sse-streams.ts";
+
+/** Live events held back while a replay is still being written; beyond this the client is not keeping up. */
+const MAX_PENDING = 1_000;
 
 export interface SseFrame {
   event: string;
@@ -19,7 +23,10 @@ export interface ProgressStreamOptions {
   resource: ResourceRef;
   hub: ProgressHub;
   log: Logger;
+  /** Keep-alive interval when no `streams` tracker is given (the tracker has its own). */
   keepAliveMs: number;
+  /** The process's open streams: limits (429), keep-alive, maximum duration, buffer limit, shutdown. */
+  streams?: SseStreams | undefined;
   /** How long the browser waits before reconnecting when live delivery is unavailable. */
   retryMs?: number;
   loadSnapshot(): Promise<ProgressSnapshot>;
@@ -41,38 +48,53 @@ export function lastEventId(ctx: Context): number | null {
 
 export async function streamProgress(ctx: Context, opts: ProgressStreamOptions): Promise<void> {
   const resumeFrom = lastEventId(ctx);
-  const sse = openSse(ctx, { keepAliveMs: opts.keepAliveMs });
+  const sse = opts.streams ? opts.streams.open(ctx) : openSse(ctx, { keepAliveMs: opts.keepAliveMs });
+  const metrics = opts.streams?.metrics;
   // The latest state the client has seen: the base every next frame is rendered from.
   let shown: ProgressSnapshot | null = null;
   let lastSeq = resumeFrom ?? 0;
   const pending: ProgressEvent[] = [];
   let replaying = true;
 
-  const send = (id: number, frames: SseFrame[], retryMs?: number) => {
-    frames.forEach((f, i) => sse.send({ ...f, id, ...(i === 0 && retryMs !== undefined ? { retryMs } : {}) }));
+  const send = (id: number, frames: SseFrame[], retryMs?: number, paced = false) => {
+    frames.forEach((f, i) => sse.send({ ...f, id, ...(i === 0 && retryMs !== undefined ? { retryMs } : {}) }, { paced }));
   };
   const finish = () => {
     sse.send({ event: "done", data: "done" });
     sse.end();
   };
-  const deliver = (e: ProgressEvent) => {
+  const deliver = (e: ProgressEvent, paced = false) => {
     if (sse.closed || e.seq <= lastSeq) return;
     lastSeq = e.seq;
     shown = { ...(shown ?? { invocationId: null }), ...e };
-    send(e.seq, opts.render(shown, e));
+    send(e.seq, opts.render(shown, e), undefined, paced);
+    metrics?.delivered();
     if (isTerminal(e)) finish();
   };
 
   let unsubscribe: (() => void) | null = null;
   sse.onClose(() => unsubscribe?.());
   try {
-    unsubscribe = await opts.hub.subscribe(opts.resource, (e) => (replaying ? pending.push(e) : deliver(e)));
+    unsubscribe = await opts.hub.subscribe(opts.resource, (e) => {
+      if (!replaying) return deliver(e);
+      // Live events wait while the replay is paced to the client; a client that takes none is cut off.
+      if (pending.push(e) > MAX_PENDING) sse.abort();
+    });
+    // The client may have left while we subscribed: its close handler ran before there was anything to undo.
+    if (sse.closed) return unsubscribe();
   } catch (err) {
     opts.log.warn({ err }, "live progress unavailable; sending the snapshot only");
   }
 
   // The snapshot tells a fresh client where things stand, and every client the invocation.
-  const snapshot = await opts.loadSnapshot();
+  let snapshot: ProgressSnapshot;
+  try {
+    snapshot = await opts.loadSnapshot();
+  } catch (err) {
+    // The response is already open (200), so no error page: the browser retries in a moment.
+    opts.log.warn({ err }, "progress snapshot unavailable; the browser will retry");
+    return sse.endWithRetry(opts.retryMs ?? 3_000, "done");
+  }
   shown = snapshot;
   if (resumeFrom === null) {
     lastSeq = snapshot.seq;
@@ -84,19 +106,33 @@ export async function streamProgress(ctx: Context, opts: ProgressStreamOptions):
     send(lastSeq, opts.render(snapshot, null), opts.retryMs ?? 3_000);
     return sse.end();
   }
-  try {
-    for (const e of await opts.hub.readSince(opts.resource, lastSeq)) deliver(e);
-    // A client resuming after the terminal event has nothing left to wait for.
-    const newest = sse.closed ? null : await opts.hub.latest(opts.resource);
-    if (newest && isTerminal(newest) && newest.seq <= lastSeq) return finish();
-  } catch (err) {
-    opts.log.warn({ err }, "could not replay progress from the stream");
-  }
-  replaying = false;
-  for (const e of pending.splice(0)) deliver(e);
-  if (!sse.closed && isTerminal(snapshot)) {
-    // The terminal event may have been dropped from the stream; the snapshot still has it.
-    if (lastSeq < snapshot.seq) deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
-    else finish();
-  }
+  // The replay goes on after the handler returns: only then does Koa pipe the body to the client,
+  // and a paced replay needs the client to be reading.
+  const catchUp = async () => {
+    try {
+      const missed = await opts.hub.readSince(opts.resource, lastSeq);
+      if (resumeFrom !== null) metrics?.replayed();
+      // Paced: a long replay waits for the client instead of queueing all of it at once.
+      for (const e of missed) {
+        await sse.ready();
+        deliver(e, true);
+      }
+      // A client resuming after the terminal event has nothing left to wait for.
+      const newest = sse.closed ? null : await opts.hub.latest(opts.resource);
+      if (newest && isTerminal(newest) && newest.seq <= lastSeq) return finish();
+    } catch (err) {
+      opts.log.warn({ err }, "could not replay progress from the stream");
+    }
+    replaying = false;
+    for (const e of pending.splice(0)) deliver(e);
+    if (!sse.closed && isTerminal(snapshot)) {
+      // The terminal event may have been dropped from the stream; the snapshot still has it.
+      if (lastSeq < snapshot.seq) deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
+      else finish();
+    }
+  };
+  void catchUp().catch((err: unknown) => {
+    opts.log.warn({ err }, "progress stream failed");
+    sse.end();
+  });
 }

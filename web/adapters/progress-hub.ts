@@ -17,48 +17,112 @@ import {
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
-export function createProgressHub(deps: { subscriber: Redis; commands: Redis; logger: Logger }) {
-  const listeners = new Map<string, Set<ProgressListener>>();
+export interface ProgressHubDeps {
+  subscriber: Redis;
+  commands: Redis;
+  logger: Logger;
+  /**
+   * Bench-only (SSE_NAIVE_SUBSCRIBER): opens one subscriber connection per listener instead of
+   * sharing `subscriber`, so `npm run bench` can measure what the shared connection saves.
+   */
+  naiveSubscriber?: (() => Redis) | undefined;
+}
 
-  deps.subscriber.on("message", (channel: string, message: string) => {
-    const set = listeners.get(channel);
-    if (!set || !resourceFromChannel(channel)) return;
-    let parsed: ProgressEvent;
+interface Channel {
+  listeners: Set<ProgressListener>;
+  /** Settles when SUBSCRIBE has been acknowledged: every listener waits for it, not only the first. */
+  ready: Promise<unknown>;
+}
+
+export function createProgressHub(deps: ProgressHubDeps) {
+  const channels = new Map<string, Channel>();
+  let naiveConnections = 0;
+
+  const parseMessage = (channel: string, message: string): ProgressEvent | null => {
+    if (!resourceFromChannel(channel)) return null;
     try {
-      parsed = progressEventSchema.parse(JSON.parse(message));
+      return progressEventSchema.parse(JSON.parse(message));
     } catch (err) {
       deps.logger.warn({ err, channel }, "ignored a malformed progress message");
-      return;
+      return null;
     }
-    for (const l of set) l(parsed);
+  };
+
+  const fanOut = (listeners: Iterable<ProgressListener>, event: ProgressEvent) => {
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        // One broken stream must not keep the event from the others.
+        deps.logger.warn({ err }, "a progress listener failed");
+      }
+    }
+  };
+
+  deps.subscriber.on("message", (channel: string, message: string) => {
+    const ch = channels.get(channel);
+    if (!ch) return;
+    const event = parseMessage(channel, message);
+    if (event) fanOut(ch.listeners, event);
   });
 
   /** Starts delivering live events for `resource` to `listener`; resolves once subscribed. */
   async function subscribe(resource: ResourceRef, listener: ProgressListener): Promise<() => void> {
+    if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, listener);
     const channel = channelName(resource);
-    let set = listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      listeners.set(channel, set);
+    let ch = channels.get(channel);
+    if (!ch) {
+      const ready = deps.subscriber.subscribe(channel);
+      ch = { listeners: new Set(), ready };
+      channels.set(channel, ch);
+      const created = ch;
+      // A failed SUBSCRIBE forgets the channel, so the next client tries again.
+      ready.catch(() => channels.get(channel) === created && channels.delete(channel));
     }
-    set.add(listener);
+    ch.listeners.add(listener);
     try {
-      if (set.size === 1) await deps.subscriber.subscribe(channel);
+      await ch.ready;
     } catch (err) {
-      remove(channel, listener);
+      ch.listeners.delete(listener);
       throw err;
     }
     return () => remove(channel, listener);
   }
 
   function remove(channel: string, listener: ProgressListener): void {
-    const set = listeners.get(channel);
-    if (!set) return;
-    set.delete(listener);
-    if (set.size === 0) {
-      listeners.delete(channel);
+    const ch = channels.get(channel);
+    if (!ch) return;
+    ch.listeners.delete(listener);
+    if (ch.listeners.size === 0) {
+      channels.delete(channel);
       deps.subscriber.unsubscribe(channel).catch((err: unknown) => deps.logger.debug({ err, channel }, "unsubscribe failed"));
     }
+  }
+
+  async function subscribeNaive(connect: () => Redis, resource: ResourceRef, listener: ProgressListener) {
+    const channel = channelName(resource);
+    const conn = connect();
+    naiveConnections++;
+    conn.on("error", (err) => deps.logger.debug({ err, channel }, "naive subscriber connection error"));
+    conn.on("message", (ch: string, message: string) => {
+      const event = ch === channel ? parseMessage(ch, message) : null;
+      if (event) fanOut([listener], event);
+    });
+    const close = () => {
+      naiveConnections--;
+      conn.disconnect();
+    };
+    try {
+      await conn.subscribe(channel);
+    } catch (err) {
+      close();
+      throw err;
+    }
+    let closed = false;
+    return () => {
+      if (!closed) close();
+      closed = true;
+    };
   }
 
   function parseEntries(entries: Array<[string, string[]]>): ProgressEvent[] {
@@ -86,10 +150,11 @@ export function createProgressHub(deps: { subscriber: Redis; commands: Redis; lo
     return parseEntries(await deps.commands.xrevrange(streamKey(resource), "+", "-", "COUNT", 1))[0] ?? null;
   }
 
+  /** Channels subscribed on the shared connection and the listeners behind them (for tests and the bench). */
   function stats() {
     let clients = 0;
-    for (const s of listeners.values()) clients += s.size;
-    return { channels: listeners.size, clients };
+    for (const ch of channels.values()) clients += ch.listeners.size;
+    return { channels: channels.size, clients, naiveConnections };
   }
 
   return { subscribe, readSince, latest, stats };

@@ -12,6 +12,7 @@ import type { CampaignsRepo, RecipientStatus, RecipientView } from "../adapters/
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
+import type { SseStreams } from "../sse-streams.ts";
 import { streamProgress, type SseFrame } from "../progress-stream.ts";
 import { campaignPanel, recipientRow, recipientRows } from "../views/campaign-page.view.ts";
 
@@ -22,6 +23,7 @@ export interface CampaignEventsDeps {
   hub: ProgressHub;
   restateUiUrl: string | undefined;
   keepAliveMs: number;
+  sseStreams?: SseStreams | undefined;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<RecipientStatus>(["sent", "bounced", "failed"]);
@@ -56,6 +58,7 @@ export function campaignEventRoutes(deps: CampaignEventsDeps) {
       hub: deps.hub,
       log,
       keepAliveMs: deps.keepAliveMs,
+      streams: deps.sseStreams,
       loadSnapshot,
       render: (shown, event) => {
         const frames: SseFrame[] = [{ event: "progress", data: campaignPanel(campaignId, shown, opts).value }];

@@ -7,6 +7,7 @@ import type { ContentJobsReader } from "../adapters/content-jobs.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
+import type { SseStreams } from "../sse-streams.ts";
 import { streamProgress, type SseFrame } from "../progress-stream.ts";
 import { contentPanel, resultLoader } from "../views/content-page.view.ts";
 import { contentSnapshot } from "./content.routes.ts";
@@ -18,6 +19,7 @@ export interface ContentEventsDeps {
   hub: ProgressHub;
   restateUiUrl: string | undefined;
   keepAliveMs: number;
+  sseStreams?: SseStreams | undefined;
 }
 
 export function contentEventRoutes(deps: ContentEventsDeps) {
@@ -35,6 +37,7 @@ export function contentEventRoutes(deps: ContentEventsDeps) {
       hub: deps.hub,
       log,
       keepAliveMs: deps.keepAliveMs,
+      streams: deps.sseStreams,
       loadSnapshot: () => contentSnapshot(deps, jobId, log),
       render: (shown) => {
         const frames: SseFrame[] = [{ event: "progress", data: contentPanel(shown, deps.restateUiUrl).value }];

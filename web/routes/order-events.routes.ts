@@ -6,6 +6,7 @@ import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
+import type { SseStreams } from "../sse-streams.ts";
 import { currentSnapshot } from "../order-snapshot.ts";
 import { streamProgress } from "../progress-stream.ts";
 import { html } from "../../shared/html.ts";
@@ -18,6 +19,7 @@ export interface OrderEventsDeps {
   hub: ProgressHub;
   restateUiUrl: string | undefined;
   keepAliveMs: number;
+  sseStreams?: SseStreams | undefined;
 }
 
 export function orderEventRoutes(deps: OrderEventsDeps) {
@@ -35,6 +37,7 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
       hub: deps.hub,
       log,
       keepAliveMs: deps.keepAliveMs,
+      streams: deps.sseStreams,
       loadSnapshot: () => currentSnapshot(deps, orderId, log),
       render: (shown, event) => [
         {

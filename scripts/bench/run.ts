@@ -1,0 +1,333 @@
+/**
+ * `npm run bench`: starts its own stack (free ports, temporary data folder), runs each scenario
+ * beside its raw-Restate baseline measured in the same run, prints markdown tables and writes them
+ * (and the JSON) to bench-results/. It never fails on the targets; it stops by itself.
+ *
+ * Knobs (environment): BENCH_DURATION_MS per load step (8000), BENCH_SSE_CLIENTS (see README),
+ * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
+ * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_ONLY=orders,ingest,sse,startup,
+ * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/).
+ */
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { createLogger } from "../../shared/logger.ts";
+import { findPostgresBin } from "../stack/postgres.ts";
+import { freePort, startProcess, tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
+import {
+  appEnv,
+  ROOT,
+  startBackingServices,
+  startWeb,
+  startWorker,
+  type BackingServices,
+  type StackPorts,
+} from "../stack/stack.ts";
+import { withCpu } from "./cpu.ts";
+import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } from "./orders.scenario.ts";
+import { renderMarkdown, type BenchResults } from "./report.ts";
+import { sseFanout } from "./sse-fanout.scenario.ts";
+import { devStartup, restartUntilServing } from "./startup.scenario.ts";
+
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DURATION_MS = num("BENCH_DURATION_MS", 8_000);
+const SSE_CLIENTS = num("BENCH_SSE_CLIENTS", 10_000);
+const SSE_NAIVE_CLIENTS = Math.min(SSE_CLIENTS, num("BENCH_SSE_NAIVE_CLIENTS", 2_000));
+const SSE_ORDERS = num("BENCH_SSE_ORDERS", 1_000);
+const SSE_RATE = num("BENCH_SSE_RATE", 200);
+const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,ingest").split(",").map((s) => s.trim()));
+const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
+const TIMEOUT_MS = num("BENCH_TIMEOUT_MS", 9.5 * 60_000);
+
+const logger = createLogger({ name: "bench", level: "warn", format: "json" });
+const say = (msg: string) => process.stderr.write(`[bench +${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
+const t0 = performance.now();
+const resultsDir = path.join(ROOT, "bench-results");
+const logDir = path.join(resultsDir, "logs");
+rmSync(logDir, { recursive: true, force: true });
+mkdirSync(logDir, { recursive: true });
+const profDir = path.join(resultsDir, "profiles");
+mkdirSync(profDir, { recursive: true });
+
+/** Asks the web for a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
+async function heapSnapshot(web: Managed): Promise<void> {
+  const before = new Set(readdirSync(profDir));
+  web.child.kill("SIGUSR2");
+  await waitFor(
+    "heap snapshot",
+    () => Promise.resolve(readdirSync(profDir).some((f) => !before.has(f) && f.endsWith(".heapsnapshot"))),
+    {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    },
+  );
+  await sleep(3_000);
+}
+
+const version = (cmd: string, args: string[]) => {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8" }).trim().split("\n")[0] ?? "?";
+  } catch {
+    return "?";
+  }
+};
+const results: BenchResults = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpu: `${os.cpus()[0]?.model.trim() ?? "?"} × ${os.availableParallelism()}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    postgres: version(path.join(findPostgresBin(), "postgres"), ["--version"]),
+    valkey: version("sh", ["-c", "valkey-server --version 2>/dev/null || redis-server --version"]).split(" sha=")[0] ?? "?",
+    "restate-server": JSON.parse(readFileSync(path.join(ROOT, "node_modules/@restatedev/restate-server/package.json"), "utf8"))
+      .version,
+  },
+  settings: {
+    durationPerStepMs: DURATION_MS,
+    sseClients: SSE_CLIENTS,
+    sseNaiveClients: SSE_NAIVE_CLIENTS,
+    sseOrders: SSE_ORDERS,
+    sseEventsPerSecond: SSE_RATE,
+    sseSeconds: SSE_SECONDS,
+    logLevel: "info",
+  },
+};
+
+// Everything started here is stopped here, on success, failure, Ctrl+C or the overall time limit.
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-bench-"));
+chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when root
+let services: BackingServices | null = null;
+const procs = new Set<Managed>();
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.allSettled([...procs].map((p) => p.stop(10_000)));
+    await services?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void cleanup().then(() => process.exit(130)));
+setTimeout(() => {
+  say(`overall time limit (${TIMEOUT_MS} ms) reached: stopping`);
+  void cleanup().then(() => process.exit(2));
+}, TIMEOUT_MS).unref();
+
+function track(p: Managed): Managed {
+  procs.add(p);
+  void p.exited.then(() => procs.delete(p));
+  return p;
+}
+
+async function main(): Promise<void> {
+  if (ONLY.has("startup")) {
+    say("start-up: npm run dev (cold, warm) on free ports, restate-server alone");
+    results.startup = { ...(await devStartup(logDir)), workerServingMs: NaN, workerRegisteredMs: NaN, rawEndpointServingMs: NaN };
+  }
+
+  const ports: StackPorts = {
+    web: await freePort(),
+    worker: await freePort(),
+    ingress: await freePort(),
+    admin: await freePort(),
+    restateNode: await freePort(),
+    postgres: await freePort(),
+    valkey: await freePort(),
+    smtp: await freePort(),
+    mailUi: await freePort(),
+    webMetrics: await freePort(),
+    workerMetrics: await freePort(),
+  };
+  say("starting the stack");
+  services = await startBackingServices({ ports, dataDir, logger });
+  const prof = (name: string) =>
+    CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-name=${name}-\${pid}.cpuprofile` } : {};
+  const env = appEnv(ports, services, {
+    LOG_LEVEL: "info",
+    SHIPPING_DELAY_MS: "0",
+    APPROVAL_THRESHOLD_CENTS: "2000000000",
+    ORDER_RATE_LIMIT_PER_MINUTE: "1000000000",
+    SSE_MAX_PER_SESSION: "1000000",
+    SSE_MAX_PER_IP: "1000000",
+  });
+  const workerEnv = { ...env, ...prof("worker") };
+  const webEnv = (extra: NodeJS.ProcessEnv = {}) => ({
+    ...env,
+    ...prof("web"),
+    ...(HEAP_SNAPSHOT ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${profDir}` } : {}),
+    ...extra,
+  });
+  let worker = track(
+    await startWorker({ env: workerEnv, adminUrl: services.restate.adminUrl, output: path.join(logDir, "worker.log") }),
+  );
+  let web = track(await startWeb({ env: webEnv(), port: ports.web, output: path.join(logDir, "web.log") }));
+
+  const noopPort = await freePort();
+  const startNoop = () =>
+    track(
+      startProcess({
+        name: "bench-noop",
+        command: process.execPath,
+        args: [path.join(ROOT, "scripts/bench/noop-endpoint.ts")],
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, BENCH_NOOP_PORT: String(noopPort) },
+        output: path.join(logDir, "noop-endpoint.log"),
+      }),
+    );
+  let noop = startNoop();
+  await waitFor("raw endpoint", () => tcpOpen(noopPort), { proc: noop, timeoutMs: 30_000, intervalMs: 50 });
+  const reg = await fetch(`${services.restate.adminUrl}/deployments`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ uri: `http://127.0.0.1:${noopPort}`, force: true }),
+  });
+  if (!reg.ok) throw new Error(`registering the raw endpoint: ${reg.status} ${await reg.text()}`);
+
+  // Bench fixture: stock for every order the run places.
+  const db = new pg.Pool({ connectionString: services.postgres.url, max: 1 });
+  await db.query("UPDATE products SET stock = 1000000000");
+  const skus = (await db.query<{ sku: string }>("SELECT sku FROM products ORDER BY sku")).rows.map((r) => r.sku);
+  await db.end();
+  const targets: Targets = { webUrl: `http://127.0.0.1:${ports.web}`, ingressUrl: services.restate.ingressUrl, skus };
+
+  // Warm-up: JIT, connection pools, Restate partitions.
+  await ordersEndToEnd(targets, 4, 1_500);
+  await rawWorkflows(targets, 4, 1_000);
+
+  const pids = () => ({
+    "restate-server": services?.restate.child.pid,
+    worker: worker.child.pid,
+    web: web.child.pid,
+    postgres: services?.postgres.child.pid,
+    valkey: services?.valkey.child.pid,
+    "raw endpoint": noop.child.pid,
+    "bench client": process.pid,
+  });
+  if (ONLY.has("orders")) {
+    results.orders = [];
+    for (const c of [1, 8, 64]) {
+      say(`orders end to end, concurrency ${c}`);
+      const webRun = await withCpu(pids, () => ordersEndToEnd(targets, c, DURATION_MS));
+      await sleep(1_000);
+      const raw = await withCpu(pids, () => rawWorkflows(targets, c, DURATION_MS));
+      await sleep(1_000);
+      results.orders.push({ web: webRun.value, raw: raw.value, cpu: { web: webRun.cpu, raw: raw.cpu } });
+    }
+  }
+
+  if (ONLY.has("sse")) {
+    const redis = new Redis(services.valkeyUrl);
+    const fan = async (clients: number) => {
+      say(`SSE fan-out: ${clients} clients over ${SSE_ORDERS} orders, ${SSE_RATE} events/s for ${SSE_SECONDS} s`);
+      return sseFanout({
+        webUrl: targets.webUrl,
+        webPid: web.child.pid!,
+        redis,
+        clients,
+        orders: SSE_ORDERS,
+        eventsPerSecond: SSE_RATE,
+        durationMs: SSE_SECONDS * 1_000,
+        ...(HEAP_SNAPSHOT ? { afterConnected: () => heapSnapshot(web) } : {}),
+      });
+    };
+    const restartWeb = async (extra: NodeJS.ProcessEnv) => {
+      await web.stop(15_000);
+      web = track(await startWeb({ env: webEnv(extra), port: ports.web, output: path.join(logDir, "web.log") }));
+    };
+    // A fresh web process for each measurement, so RSS per connection starts from the same place.
+    await restartWeb({});
+    const shared = await fan(SSE_CLIENTS);
+    results.sse = { shared };
+    if (SSE_NAIVE_CLIENTS > 0) {
+      if (SSE_NAIVE_CLIENTS !== SSE_CLIENTS) {
+        await restartWeb({});
+        results.sse.sharedAtNaiveLoad = await fan(SSE_NAIVE_CLIENTS);
+      }
+      say("SSE fan-out, naive design (SSE_NAIVE_SUBSCRIBER=true)");
+      await restartWeb({ SSE_NAIVE_SUBSCRIBER: "true" });
+      results.sse.naive = await fan(SSE_NAIVE_CLIENTS);
+      await restartWeb({});
+    }
+    redis.disconnect();
+  }
+
+  if (ONLY.has("startup")) {
+    say("worker restart and raw endpoint restart");
+    const probe = `${targets.ingressUrl}/OrderFulfilment/bench-probe/status`;
+    const workerLog = path.join(logDir, "worker-restart.log");
+    const restarted = await restartUntilServing(
+      worker,
+      () =>
+        track(
+          startProcess({
+            name: "worker",
+            command: process.execPath,
+            args: [path.join(ROOT, "worker/main.ts")],
+            cwd: ROOT,
+            env: workerEnv,
+            output: workerLog,
+          }),
+        ),
+      probe,
+      () => {
+        try {
+          return readFileSync(workerLog, "utf8").includes("registered with Restate");
+        } catch {
+          return false;
+        }
+      },
+    );
+    worker = restarted.proc;
+    const rawRestart = await restartUntilServing(noop, startNoop, `${targets.ingressUrl}/BenchNoop/bench-probe/ping`);
+    noop = rawRestart.proc;
+    results.startup = {
+      ...results.startup!,
+      workerServingMs: restarted.servingMs,
+      workerRegisteredMs: restarted.registeredMs ?? NaN,
+      rawEndpointServingMs: rawRestart.servingMs,
+    };
+  }
+
+  if (ONLY.has("ingest")) {
+    // Raw first: the orders the web ingests keep the worker busy afterwards, which must not slow the baseline.
+    say("form ingest vs raw submit");
+    const raw = await withCpu(pids, () => rawIngest(targets, 32, Math.min(DURATION_MS, 5_000)));
+    await sleep(3_000);
+    const webRun = await withCpu(pids, () => formIngest(targets, 32, Math.min(DURATION_MS, 5_000)));
+    results.ingest = { web: webRun.value, raw: raw.value, cpu: { web: webRun.cpu, raw: raw.cpu } };
+    // The same with both endpoints stopped: Restate accepts and queues, nothing executes, so only the ingest paths compete.
+    say("form ingest vs raw submit, endpoints stopped");
+    await Promise.all([worker.stop(10_000), noop.stop(10_000)]);
+    const rawOnly = await withCpu(pids, () => rawIngest(targets, 32, Math.min(DURATION_MS, 5_000)));
+    await sleep(2_000);
+    const webOnly = await withCpu(pids, () => formIngest(targets, 32, Math.min(DURATION_MS, 5_000)));
+    results.ingestOnly = { web: webOnly.value, raw: rawOnly.value, cpu: { web: webOnly.cpu, raw: rawOnly.cpu } };
+  }
+}
+
+let failed = false;
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  say("stopping the stack");
+  await cleanup();
+}
+results.totalSeconds = (performance.now() - t0) / 1000;
+const markdown = renderMarkdown(results);
+process.stdout.write(`\n${markdown}\n`);
+const stamp = results.startedAt.replace(/[:.]/g, "-");
+writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(results, null, 2));
+writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify(results, null, 2));
+writeFileSync(path.join(resultsDir, "latest.md"), `${markdown}\n`);
+say(`results written to ${path.relative(ROOT, resultsDir)}/ (latest.md, latest.json)`);
+process.exit(failed ? 1 : 0);

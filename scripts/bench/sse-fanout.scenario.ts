@@ -1,0 +1,179 @@
+/**
+ * Scenario 3: N SSE clients on one web process spread over many orders, progress events published
+ * at a fixed rate through the worker's own publisher (Valkey stream + pub/sub). Measures
+ * publish → client latency, the web's RSS per connection and CPU, and Valkey's connection count.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { v7 as uuidv7 } from "uuid";
+import { createLogger } from "../../shared/logger.ts";
+import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
+import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
+import { newSession } from "./http.ts";
+import { summarize, type Summary } from "./stats.ts";
+
+export interface FanoutOptions {
+  webUrl: string;
+  webPid: number;
+  redis: Redis;
+  clients: number;
+  orders: number;
+  eventsPerSecond: number;
+  durationMs: number;
+  /** Called once every client is connected (the bench takes a heap snapshot here with BENCH_HEAP_SNAPSHOT=1). */
+  afterConnected?: () => Promise<void>;
+}
+
+export interface FanoutResult {
+  clients: number;
+  connected: number;
+  orders: number;
+  eventsPerSecond: number;
+  connectSeconds: number;
+  published: number;
+  expectedDeliveries: number;
+  delivered: number;
+  latency: Summary;
+  webRssMb: number;
+  rssPerConnectionKb: number;
+  rssPerConnectionAfterConnectKb: number;
+  webCpuPercent: number;
+  valkeyConnections: number;
+}
+
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+/** utime + stime of a process, in seconds. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+const valkeyClients = async (redis: Redis) => Number(/connected_clients:(\d+)/.exec(await redis.info("clients"))?.[1] ?? NaN);
+
+const MARK = /bench@(\d+\.\d+)@/;
+
+export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
+  const logger = createLogger({ name: "bench", level: "warn", format: "json" });
+  const session = await newSession(o.webUrl);
+  const sessionId = /qs_session=([^;]+)/.exec(session.cookie)?.[1];
+  if (!sessionId) throw new Error("no session id");
+  const ownership = createOwnershipStore(o.redis, 3600);
+  const orderIds = Array.from({ length: o.orders }, () => uuidv7());
+  for (let i = 0; i < orderIds.length; i += 100)
+    await Promise.all(orderIds.slice(i, i + 100).map((id) => ownership.claim("order", id, sessionId)));
+
+  await sleep(500);
+  const rssBefore = rssKb(o.webPid);
+  const latencies: number[] = [];
+  let measuring = false;
+  const sockets: http.ClientRequest[] = [];
+  let connected = 0;
+
+  const connectOne = (orderId: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.get(`${o.webUrl}/orders/${orderId}/events`, {
+        agent: false,
+        headers: { accept: "text/event-stream", cookie: session.cookie },
+      });
+      sockets.push(req);
+      req.once("error", reject);
+      req.once("response", (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
+        let buffer = "";
+        let first = true;
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          const now = performance.now();
+          buffer += chunk;
+          let split: number;
+          while ((split = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, split);
+            buffer = buffer.slice(split + 2);
+            if (first) {
+              first = false;
+              connected++;
+              resolve();
+            }
+            const mark = MARK.exec(frame);
+            if (mark && measuring) latencies.push(now - Number(mark[1]));
+          }
+        });
+        res.on("error", () => undefined);
+      });
+    });
+
+  const connectStarted = performance.now();
+  const parallel = 100;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < o.clients) {
+        const i = next++;
+        await connectOne(orderIds[i % orderIds.length]!);
+      }
+    }),
+  );
+  const connectSeconds = (performance.now() - connectStarted) / 1000;
+  await sleep(2_000);
+  const rssConnected = rssKb(o.webPid);
+  await o.afterConnected?.();
+  const valkeyConnections = await valkeyClients(o.redis);
+
+  // Publish at a fixed rate: each tick sends the events that are due, round-robin over the orders.
+  const publisher = createProgressPublisher(o.redis, logger, { maxLen: 100, ttlSeconds: 600 });
+  const seqs = new Map<string, number>();
+  let published = 0;
+  measuring = true;
+  const cpuBefore = cpuSeconds(o.webPid);
+  const started = performance.now();
+  const inFlight: Array<Promise<unknown>> = [];
+  while (performance.now() - started < o.durationMs) {
+    const due = Math.floor(((performance.now() - started) / 1000) * o.eventsPerSecond);
+    while (published < due) {
+      const id = orderIds[published % orderIds.length]!;
+      const seq = (seqs.get(id) ?? 0) + 1;
+      seqs.set(id, seq);
+      published++;
+      inFlight.push(
+        publisher.publish(
+          { kind: "order", id },
+          { seq, kind: "step", step: "bench", percent: 50, status: "running", message: `bench@${performance.now().toFixed(3)}@` },
+        ),
+      );
+    }
+    await sleep(2);
+  }
+  await Promise.all(inFlight);
+  const cpu = cpuSeconds(o.webPid) - cpuBefore;
+  // RSS with every connection open after the publishing phase: the steady state, garbage from the connection burst collected or not.
+  const rssSteady = rssKb(o.webPid);
+  const seconds = (performance.now() - started) / 1000;
+  await sleep(1_000);
+  measuring = false;
+
+  const perOrder = new Map<string, number>();
+  for (let i = 0; i < o.clients; i++)
+    perOrder.set(orderIds[i % orderIds.length]!, (perOrder.get(orderIds[i % orderIds.length]!) ?? 0) + 1);
+  let expected = 0;
+  for (const [id, events] of seqs) expected += events * (perOrder.get(id) ?? 0);
+
+  for (const req of sockets) req.destroy();
+  await sleep(1_000);
+  return {
+    clients: o.clients,
+    connected,
+    orders: o.orders,
+    eventsPerSecond: o.eventsPerSecond,
+    connectSeconds,
+    published,
+    expectedDeliveries: expected,
+    delivered: latencies.length,
+    latency: summarize(latencies),
+    webRssMb: rssSteady / 1024,
+    rssPerConnectionKb: (rssSteady - rssBefore) / o.clients,
+    rssPerConnectionAfterConnectKb: (rssConnected - rssBefore) / o.clients,
+    webCpuPercent: (cpu / seconds) * 100,
+    valkeyConnections,
+  };
+}
