@@ -1,0 +1,160 @@
+/**
+ * Hostile and malformed input, generated: wrong types, missing fields, huge and deeply nested
+ * bodies, unicode edge cases, absurd quantities, unknown SKUs, forged ids, bad Last-Event-ID.
+ * Every answer is a clear 4xx (never a 5xx), nothing is written, and the process stays healthy.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
+import { BrowserClient, extract } from "./helpers/browser-client.ts";
+import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+
+/** Strings people and attackers type: unicode edge cases, markup, SQL, control characters, long runs. */
+const nasty = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "\uFEFF",
+    "\u202E",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%00",
+    "../../etc/passwd",
+    "\r\nid: 9",
+  ),
+  fc.integer().map(String),
+  fc.double().map(String),
+  fc.constantFrom("-1", "0", "1e9", "NaN", "Infinity", "99999999999", "1.5", "0x10"),
+  fc.nat({ max: 3000 }).map((n) => "x".repeat(n)),
+);
+
+/** An id that is never a valid v7 UUID, so no generated submission can be a real one. */
+const forgedId = fc.oneof(
+  nasty,
+  fc.uuid({ version: 4 }),
+  fc.constantFrom("00000000-0000-0000-0000-000000000000", "../admin", "01a1fcb6-a627-7126-a4b4-821b5f62877"),
+);
+
+describe("hostile input", () => {
+  let stack: TestStack;
+  let web: InProcessWeb;
+  let client: BrowserClient;
+  let csrf = "";
+
+  before(async () => {
+    stack = await startTestStack("fuzz", { env: { ORDER_RATE_LIMIT_PER_MINUTE: "100000" } });
+    web = await startInProcessWeb(stack.env);
+    client = new BrowserClient(web.url);
+    csrf = extract((await client.get("/orders/new")).html, "_csrf");
+  });
+  after(async () => {
+    await web?.close();
+    await stack?.stop();
+  });
+
+  const rows = async () =>
+    (
+      await stack.db.query(
+        "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM content_jobs) + (SELECT count(*) FROM email_campaigns) AS n",
+      )
+    ).rows[0].n as string;
+
+  function assertClear4xx(status: number, html: string, what: string): void {
+    assert.ok(status >= 400 && status < 500, `${what}: got ${status}`);
+    assert.ok(html.length > 0, `${what}: the ${status} says why`);
+  }
+
+  it("form submissions of every kind get a 4xx with a reason and write nothing", async () => {
+    const before = await rows();
+    const submission = fc.record({
+      path: fc.constantFrom("/orders", "/content", "/emails"),
+      fields: fc.dictionary(
+        fc.oneof(
+          fc.constantFrom(
+            "email",
+            "paymentMethod",
+            "productName",
+            "details",
+            "languages",
+            "subject",
+            "body",
+            "format",
+            "recipients",
+          ),
+          fc.constantFrom("MUG-QUAY", "NOPE-1", "mug-quay", "A".repeat(40), "]", "[").map((sku) => `qty[${sku}]`),
+          nasty,
+        ),
+        nasty,
+        { maxKeys: 12 },
+      ),
+      id: forgedId,
+    });
+    await fc.assert(
+      fc.asyncProperty(submission, async ({ path, fields, id }) => {
+        const idField = path === "/orders" ? "orderId" : path === "/content" ? "jobId" : "campaignId";
+        const res = await client.postForm(path, { ...fields, _csrf: csrf, [idField]: id });
+        assertClear4xx(res.status, res.html, `POST ${path}`);
+      }),
+      { numRuns: RUNS },
+    );
+    assert.equal(await rows(), before, "no row was written");
+  });
+
+  it("forged ids on pages, streams and actions are 4xx, whatever Last-Event-ID comes with them", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        forgedId.filter((id) => id !== ""),
+        fc.constantFrom("orders", "content", "emails"),
+        nasty,
+        async (id, kind, lastEventId) => {
+          const safe = encodeURIComponent(id);
+          const page = await client.get(`/${kind}/${safe}`);
+          assert.ok([400, 404].includes(page.status), `GET /${kind}/${id}: ${page.status}`);
+          const events = await client.request(`/${kind}/${safe}/events`, {
+            headers: { "last-event-id": lastEventId.replace(/[^\x20-\x7e]/g, "?") },
+          });
+          await events.body?.cancel();
+          assert.ok(events.status >= 400 && events.status < 500, `events ${events.status}`);
+          const action = await client.postForm(`/${kind === "content" ? "orders" : kind}/${safe}/cancel`, { _csrf: csrf });
+          assert.ok([400, 404].includes(action.status), `cancel: ${action.status}`);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("huge, deeply nested and mistyped bodies and oversized headers are refused without a 5xx", async () => {
+    const nested = `${"a[".repeat(5000)}x${"]".repeat(5000)}=1&_csrf=${csrf}`;
+    for (const [what, init] of [
+      [
+        "a deeply nested body",
+        { method: "POST", body: nested, headers: { "content-type": "application/x-www-form-urlencoded" } },
+      ],
+      [
+        "a 5 MB body",
+        { method: "POST", body: "x=".padEnd(5_000_000, "y"), headers: { "content-type": "application/x-www-form-urlencoded" } },
+      ],
+      ["JSON", { method: "POST", body: JSON.stringify({ email: { $ne: 1 } }), headers: { "content-type": "application/json" } }],
+      [
+        "a multipart body",
+        { method: "POST", body: "--b\r\n\r\n", headers: { "content-type": "multipart/form-data; boundary=b" } },
+      ],
+      ["a 64 KB header", { method: "GET", headers: { "x-big": "h".repeat(64 * 1024) } }],
+      ["an unknown method", { method: "PATCH", body: "", headers: {} }],
+    ] as const) {
+      const res = await client.request("/orders", init).catch(() => null);
+      const status = res?.status ?? 431;
+      await res?.body?.cancel();
+      assert.ok(status >= 400 && status < 500, `${what}: got ${status}`);
+    }
+    assert.equal((await client.get("/live")).status, 200, "the process is still healthy");
+    assert.equal((await client.get("/ready")).status, 200);
+  });
+});
