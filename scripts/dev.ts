@@ -32,6 +32,8 @@ const ports: StackPorts = {
   valkey: envPort("DEV_VALKEY_PORT", 6379),
   smtp: envPort("DEV_SMTP_PORT", 1025),
   mailUi: envPort("DEV_MAIL_UI_PORT", 1080),
+  webMetrics: envPort("DEV_WEB_METRICS_PORT", 9464),
+  workerMetrics: envPort("DEV_WORKER_METRICS_PORT", 9465),
 };
 
 const busy: string[] = [];
@@ -74,6 +76,7 @@ try {
       `  app          http://127.0.0.1:${ports.web}`,
       `  Restate UI   ${services.restate.adminUrl}/ui/`,
       `  mail UI      ${services.mail.uiUrl}`,
+      `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
       `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
       "Ctrl+C stops everything.",
     ].join("\n"),

@@ -20,9 +20,31 @@ const common = {
   RESTATE_ADMIN_URL: z.url().default("http://127.0.0.1:9070"),
   PROGRESS_STREAM_MAXLEN: z.coerce.number().int().min(10).default(1000),
   PROGRESS_STREAM_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  // SIGTERM: how long in-flight work may take to finish before the process exits (below the 30 s grace).
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(25_000),
+  // The operations port (metrics, and probes for the worker) listens here; 0 turns it off.
+  OPS_HOST: z.string().min(1).default("0.0.0.0"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  ALLOW_PRETTY_LOGS: bool.optional(),
   // The web refuses larger campaigns with a 422; the worker refuses them as invalid input.
   CAMPAIGN_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(1_000),
 };
+
+/** Prod logs are JSON for the log pipeline, unless traces go to a collector or it is acknowledged. */
+function refineLogging(
+  c: {
+    APP_PROFILE: string;
+    LOG_FORMAT: string;
+    OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+    ALLOW_PRETTY_LOGS?: boolean | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.APP_PROFILE === "prod" && c.LOG_FORMAT !== "json" && !c.OTEL_EXPORTER_OTLP_ENDPOINT && c.ALLOW_PRETTY_LOGS !== true) {
+    const message = "non-JSON logs without OTLP are refused in prod: use LOG_FORMAT=json, or set ALLOW_PRETTY_LOGS=true";
+    ctx.addIssue({ code: "custom", path: ["LOG_FORMAT"], message });
+  }
+}
 
 export const webConfigSchema = z
   .object({
@@ -39,13 +61,41 @@ export const webConfigSchema = z
       .min(60)
       .default(7 * 86_400),
     SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
+    // SSE hardening (web/sse-streams.ts): streams end after about this long and the browser reconnects.
+    SSE_MAX_DURATION_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(15 * 60_000),
+    // Bytes allowed to wait for a client that does not read; past it the stream is closed (it replays on reconnect).
+    SSE_MAX_BUFFER_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(256 * 1024),
+    // The `retry:` hint sent when the server ends a stream early (maximum duration, shutdown).
+    SSE_RETRY_MS: z.coerce.number().int().min(0).default(2_000),
+    SSE_MAX_PER_SESSION: z.coerce.number().int().min(1).default(6),
+    SSE_MAX_PER_IP: z.coerce.number().int().min(1).default(200),
+    // Bench only: one Valkey subscriber connection per SSE stream, to measure the shared one against it.
+    SSE_NAIVE_SUBSCRIBER: bool.default(false),
     READY_CACHE_MS: z.coerce.number().int().min(0).default(2_000),
     OPS_PASSWORD: z.string().min(12, "must be at least 12 characters").default(DEV_OPS_PASSWORD),
     APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(1).default(50_000),
     ORDER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
+    WEB_METRICS_PORT: port.default(9464),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+    WEB_AUTO_MIGRATE: bool.default(false),
+    ALLOW_WEB_AUTO_MIGRATE: bool.optional(),
   })
+  .superRefine(refineLogging)
   .superRefine((c, ctx) => {
+    if (c.APP_PROFILE === "prod" && c.WEB_AUTO_MIGRATE && c.ALLOW_WEB_AUTO_MIGRATE !== true) {
+      const message =
+        "migrating from the web is refused in prod (run `npm run migrate` as its own step) unless ALLOW_WEB_AUTO_MIGRATE=true";
+      ctx.addIssue({ code: "custom", path: ["WEB_AUTO_MIGRATE"], message });
+    }
     if (c.APP_PROFILE === "prod" && c.SESSION_SECRET === DEV_SESSION_SECRET) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "the development default is refused in prod" });
     }
@@ -131,8 +181,17 @@ export const workerConfigSchema = z
     SHIPPING_DELAY_MS: z.coerce.number().int().min(0).default(10_000),
     PAYMENT_LATENCY_MS: z.coerce.number().int().min(0).default(0),
     PAYMENT_FAULT_RATE: z.coerce.number().min(0).max(1).default(0),
+    WORKER_METRICS_PORT: port.default(9465),
+    ALLOW_REGISTER_FORCE: bool.optional(),
   })
+  .superRefine(refineLogging)
   .superRefine((c, ctx) => {
+    const selfRegisters = c.WORKER_SELF_REGISTER ?? c.APP_PROFILE === "dev";
+    if (c.APP_PROFILE === "prod" && selfRegisters && c.WORKER_REGISTER_FORCE === true && c.ALLOW_REGISTER_FORCE !== true) {
+      const message =
+        "forced self-registration is refused in prod (it can break in-flight invocations) unless ALLOW_REGISTER_FORCE=true";
+      ctx.addIssue({ code: "custom", path: ["WORKER_REGISTER_FORCE"], message });
+    }
     if (c.APP_PROFILE === "prod" && c.SMTP_TLS === "none" && c.ALLOW_PLAINTEXT_SMTP !== true) {
       const message = "plaintext SMTP is refused in prod: use starttls or implicit, or set ALLOW_PLAINTEXT_SMTP=true";
       ctx.addIssue({ code: "custom", path: ["SMTP_TLS"], message });

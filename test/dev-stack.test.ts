@@ -21,7 +21,19 @@ describe("npm run dev", () => {
   });
 
   it("starts everything, serves the app, and stops everything on Ctrl+C", async () => {
-    const names = ["WEB", "WORKER", "INGRESS", "ADMIN", "RESTATE_NODE", "POSTGRES", "VALKEY", "SMTP", "MAIL_UI"];
+    const names = [
+      "WEB",
+      "WORKER",
+      "INGRESS",
+      "ADMIN",
+      "RESTATE_NODE",
+      "POSTGRES",
+      "VALKEY",
+      "SMTP",
+      "MAIL_UI",
+      "WEB_METRICS",
+      "WORKER_METRICS",
+    ];
     const ports: Record<string, number> = {};
     for (const n of names) ports[n] = await freePort();
     const logFile = path.join(dataDir, "dev.log");

@@ -53,9 +53,13 @@ describe("web", () => {
     assert.ok(res.res.headers.get("x-request-id"));
     assert.doesNotMatch(res.html, /<script(?![^>]*\bsrc=)[^>]*>/, "no inline script");
     assert.doesNotMatch(res.html, /\sstyle=/, "no inline style");
-    const htmx = await client.get("/assets/htmx.min.js");
+    const htmxUrl = /<script src="(\/assets\/htmx\.min\.[0-9a-f]{12}\.js)"/.exec(res.html)?.[1];
+    assert.ok(htmxUrl, "htmx is linked under a content-hashed name");
+    const htmx = await client.get(htmxUrl);
     assert.equal(htmx.status, 200);
     assert.match(htmx.res.headers.get("content-type") ?? "", /javascript/);
+    assert.equal(htmx.res.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assert.equal(res.res.headers.get("cache-control"), "no-store", "pages are never stored by shared caches");
   });
 
   it("places an order: form → 303 → order page that reaches 100 %", async () => {

@@ -12,11 +12,14 @@ import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./adapters/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { AppState } from "./app-state.ts";
+import type { SseStreams } from "./sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { sessions } from "./middleware/session.ts";
-import { staticAssets } from "./middleware/static-assets.ts";
+import { compression, defaultCacheControl, requestTimeout } from "./middleware/http-hygiene.ts";
+import type { WebMetrics } from "./metrics.ts";
+import { staticAssets } from "./static-assets.ts";
 import { campaignEventRoutes } from "./routes/campaign-events.routes.ts";
 import { campaignRoutes } from "./routes/campaigns.routes.ts";
 import { catalogRoutes } from "./routes/catalog.routes.ts";
@@ -41,6 +44,12 @@ export interface AppDeps {
   limiter: RateLimiter;
   operators: OperatorSessions;
   readiness: ReadinessCheck;
+  /** The process's open SSE streams (limits, keep-alive, max duration, buffer limit); `closeAll()` on SIGTERM. */
+  sseStreams?: SseStreams;
+  /** RED metrics per route template; absent in tests that do not read them. */
+  metrics?: WebMetrics;
+  /** True once SIGTERM arrived: readiness fails first, so load balancers stop sending traffic. */
+  draining?: () => boolean;
   config: {
     profile: "dev" | "prod";
     sessionSecret: string;
@@ -55,13 +64,14 @@ export interface AppDeps {
     ordersPerMinute: number;
     loginsPerMinute: number;
     approvalThresholdCents: number;
+    requestTimeoutMs?: number;
   };
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {
   const app = new Koa<AppState>({ keys: [deps.config.sessionSecret], proxy: deps.config.profile === "prod" });
   app.silent = true; // errors are logged by the error middleware, with the request id
-  const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs });
+  const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs, draining: deps.draining });
   const secure = deps.config.profile === "prod";
   const routes = [
     catalogRoutes(deps),
@@ -97,8 +107,17 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ];
 
   app.use(requestContext(deps.logger));
+  // While draining, every response closes its connection, so keep-alive sockets do not hold shutdown open.
+  app.use(async (ctx, next) => {
+    if (deps.draining?.()) ctx.set("Connection", "close");
+    await next();
+  });
+  if (deps.metrics) app.use(deps.metrics.middleware);
   app.use(securityHeaders({ hsts: secure }));
+  app.use(compression());
+  app.use(defaultCacheControl());
   app.use(errorPages());
+  app.use(requestTimeout(deps.config.requestTimeoutMs ?? 15_000));
   app.use(health.routes());
   app.use(staticAssets());
   app.use(sessions({ secret: deps.config.sessionSecret, ttlSeconds: deps.config.sessionTtlSeconds, secure }));

@@ -1,29 +1,56 @@
 /** The web process: wires adapters into `createApp`, listens, owns shutdown. */
 import http from "node:http";
+import { Registry } from "prom-client";
+import { runMigrations } from "../migrations/runner.ts";
 import { loadConfigOrExit, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
+import { startOpsServer } from "../shared/metrics-server.ts";
 import { createApp } from "./app.ts";
+import { createWebMetrics } from "./metrics.ts";
 import { wireWeb } from "./wiring.ts";
 
 const config = loadConfigOrExit(webConfigSchema);
 const logger = createLogger({ name: "web", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+// Production migrates as its own step; this is for single-process setups (refused in prod unless allowed).
+if (config.WEB_AUTO_MIGRATE) await runMigrations(config.DATABASE_URL, logger);
+
+let draining = false;
+const metrics = createWebMetrics();
 const wiring = wireWeb(config, logger);
-const server = http.createServer(createApp(wiring.deps).callback());
+// SSE delivery counts its own metrics; one endpoint serves them all.
+const registry = Registry.merge([metrics.registry, wiring.deps.sseRegistry]);
+const server = http.createServer(createApp({ ...wiring.deps, metrics, draining: () => draining }).callback());
+// Keep-alive sockets of idle browsers must not hold shutdown open.
+server.keepAliveTimeout = 5_000;
+const opsServer =
+  config.WEB_METRICS_PORT > 0
+    ? await startOpsServer({ host: config.OPS_HOST, port: config.WEB_METRICS_PORT, registry, ready: () => !draining })
+    : null;
 server.listen(config.WEB_PORT, config.WEB_HOST, () => {
-  logger.info({ url: `http://${config.WEB_HOST}:${config.WEB_PORT}` }, "web listening");
+  logger.info({ url: `http://${config.WEB_HOST}:${config.WEB_PORT}`, opsPort: config.WEB_METRICS_PORT }, "web listening");
 });
 
-let stopping = false;
+/**
+ * SIGTERM: readiness fails first, new connections are refused, requests in flight finish, SSE
+ * streams are ended (browsers reconnect, to another replica, and resume by Last-Event-ID), pools
+ * close; everything within SHUTDOWN_DRAIN_MS, after which what is left is cut off.
+ */
 async function shutdown(reason: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ reason }, "web shutting down");
+  if (draining) return;
+  draining = true;
+  const deadline = Date.now() + config.SHUTDOWN_DRAIN_MS;
+  logger.info({ reason, drainMs: config.SHUTDOWN_DRAIN_MS }, "web shutting down");
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  // SSE streams are long-lived: end them so browsers reconnect (to another replica, or to us again).
-  setTimeout(() => server.closeAllConnections(), 2_000).unref();
-  await closed;
+  const ended = wiring.endStreams();
+  logger.info({ streams: ended }, "SSE streams ended");
+  // Connections go idle as their last response ends (streams just now, POSTs as they finish): close them as they do.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+  clearInterval(sweep);
+  server.closeAllConnections();
   await wiring.close();
+  await new Promise((r) => (opsServer ? opsServer.close(r) : r(null)));
   logger.info("web stopped");
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,6 +1,7 @@
 /** Builds the web's adapters from config: used by `main.ts` and by tests that run the app in-process. */
 import { Redis } from "ioredis";
 import pg from "pg";
+import { Registry } from "prom-client";
 import type { WebConfig } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createCampaignsClient } from "./adapters/campaigns-client.ts";
@@ -13,10 +14,14 @@ import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./adapters/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
+import { createSseMetrics } from "./sse-metrics.ts";
+import { createSseStreams } from "./sse-streams.ts";
 import type { AppDeps } from "./app.ts";
 
 export interface WebWiring {
-  deps: AppDeps;
+  deps: AppDeps & { sseRegistry: Registry };
+  /** SIGTERM: refuses new SSE streams and ends the open ones with a `retry:` hint; returns how many. */
+  endStreams(): number;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,20 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   ] as const) {
     conn.on("error", (err) => logger.debug({ err, connection: name }, "Valkey connection error"));
   }
+
+  // SSE metrics on their own registry for now, to be merged into the process registry (Registry.merge).
+  const sseRegistry = new Registry();
+  const sseStreams = createSseStreams({
+    keepAliveMs: config.SSE_KEEPALIVE_MS,
+    maxDurationMs: config.SSE_MAX_DURATION_MS,
+    maxBufferBytes: config.SSE_MAX_BUFFER_BYTES,
+    retryMs: config.SSE_RETRY_MS,
+    maxPerSession: config.SSE_MAX_PER_SESSION,
+    maxPerIp: config.SSE_MAX_PER_IP,
+    metrics: createSseMetrics(sseRegistry),
+  });
+  // Bench-only switch (SSE_NAIVE_SUBSCRIBER): one subscriber connection per stream, to measure against.
+  const naiveSubscriber = config.SSE_NAIVE_SUBSCRIBER ? () => new Redis(config.VALKEY_URL, redisOptions) : undefined;
 
   async function readiness(): Promise<Record<string, boolean>> {
     const probe = async (fn: () => Promise<unknown>) =>
@@ -60,7 +79,9 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       catalog: createCatalogRepo(pool),
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
-      hub: createProgressHub({ subscriber, commands, logger }),
+      hub: createProgressHub({ subscriber, commands, logger, naiveSubscriber }),
+      sseStreams,
+      sseRegistry,
       campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       campaignStore: createCampaignsRepo(pool),
       content: createContentClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
@@ -77,12 +98,14 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         campaignMaxRecipients: config.CAMPAIGN_MAX_RECIPIENTS,
         sseKeepAliveMs: config.SSE_KEEPALIVE_MS,
         readyCacheMs: config.READY_CACHE_MS,
+        requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
         opsPassword: config.OPS_PASSWORD,
         ordersPerMinute: config.ORDER_RATE_LIMIT_PER_MINUTE,
         loginsPerMinute: config.LOGIN_RATE_LIMIT_PER_MINUTE,
         approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
       },
     },
+    endStreams: () => sseStreams.closeAll(),
     async close() {
       await Promise.allSettled([pool.end(), commands.quit(), subscriber.quit()]);
     },

@@ -15,6 +15,8 @@ import { createContentJobsRepo } from "./adapters/content-jobs.repo.ts";
 import { priceFor } from "./adapters/llm-prices.ts";
 import { createLlmProvider } from "./adapters/llm-provider.ts";
 import { createServices } from "./endpoint.ts";
+import { createWorkerMetrics, instrumentMailer, instrumentProgress, metricsHooks, recordLlmUsage } from "./metrics.ts";
+import { startOpsServer } from "../shared/metrics-server.ts";
 import { registerDeployment } from "./registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
@@ -47,13 +49,15 @@ transport.verify().then(
   (err: unknown) => logger.warn({ err, host: config.SMTP_HOST, port: config.SMTP_PORT }, "SMTP server not reachable yet"),
 );
 
+const metrics = createWorkerMetrics();
 const llm = createLlmProvider(config);
+const contentJobs = createContentJobsRepo(pool);
 logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
 const services = createServices({
   orders: createOrdersRepo(pool),
   inventory: createInventoryRepo(pool),
   payments: createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE }),
-  mailer: createSmtpMailer(pool, transport, config.MAIL_FROM),
+  mailer: instrumentMailer(createSmtpMailer(pool, transport, config.MAIL_FROM), metrics),
   campaigns: createCampaignsRepo(pool),
   emailPolicy: {
     retry: {
@@ -64,13 +68,22 @@ const services = createServices({
     maxRecipients: config.CAMPAIGN_MAX_RECIPIENTS,
     sendsPerSecond: config.CAMPAIGN_SENDS_PER_SECOND,
   },
-  progress: createProgressPublisher(redis, logger, {
-    maxLen: config.PROGRESS_STREAM_MAXLEN,
-    ttlSeconds: config.PROGRESS_STREAM_TTL_SECONDS,
-  }),
+  progress: instrumentProgress(
+    createProgressPublisher(redis, logger, {
+      maxLen: config.PROGRESS_STREAM_MAXLEN,
+      ttlSeconds: config.PROGRESS_STREAM_TTL_SECONDS,
+    }),
+    metrics,
+  ),
   publicWebUrl: config.PUBLIC_WEB_URL,
   content: {
-    jobs: createContentJobsRepo(pool),
+    jobs: {
+      ...contentJobs,
+      async complete(...args: Parameters<typeof contentJobs.complete>) {
+        await contentJobs.complete(...args);
+        recordLlmUsage(metrics, llm.name, args[2], args[3]);
+      },
+    },
     llm,
     price: priceFor(llm.model, {
       inputCentsPer1k: config.LLM_PRICE_INPUT_CENTS_PER_1K,
@@ -90,9 +103,30 @@ const services = createServices({
   },
 });
 
-const server = http2.createServer(restate.createEndpointHandler({ services }));
+const server = http2.createServer(
+  restate.createEndpointHandler({ services, defaultServiceOptions: { hooks: [metricsHooks(metrics)] } }),
+);
+const sessions = new Set<http2.ServerHttp2Session>();
+server.on("session", (session) => {
+  sessions.add(session);
+  session.once("close", () => sessions.delete(session));
+});
+let stopping = false;
+const opsServer =
+  config.WORKER_METRICS_PORT > 0
+    ? await startOpsServer({
+        host: config.OPS_HOST,
+        port: config.WORKER_METRICS_PORT,
+        registry: metrics.registry,
+        ready: () => !stopping,
+      })
+    : null;
+
 server.listen(config.WORKER_PORT, config.WORKER_HOST, () => {
-  logger.info({ port: config.WORKER_PORT, host: config.WORKER_HOST }, "worker endpoint listening");
+  logger.info(
+    { port: config.WORKER_PORT, host: config.WORKER_HOST, opsPort: config.WORKER_METRICS_PORT },
+    "worker endpoint listening",
+  );
   if (!config.WORKER_SELF_REGISTER) return;
   registerDeployment(
     { adminUrl: config.RESTATE_ADMIN_URL, endpointUrl: config.WORKER_PUBLIC_URL, force: config.WORKER_REGISTER_FORCE },
@@ -107,16 +141,22 @@ server.listen(config.WORKER_PORT, config.WORKER_HOST, () => {
   );
 });
 
-let stopping = false;
+/**
+ * SIGTERM: readiness fails, no new connections, each HTTP/2 connection gets GOAWAY (Restate opens
+ * no new invocation streams on it), in-flight invocations get until the drain deadline; whatever
+ * is still running then is cut off and Restate retries it (on another replica, or on us again).
+ */
 async function shutdown(reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ reason }, "worker shutting down");
-  // In-flight invocations are left to Restate: it retries them on another (or the restarted) worker.
+  const deadline = Date.now() + config.SHUTDOWN_DRAIN_MS;
+  logger.info({ reason, drainMs: config.SHUTDOWN_DRAIN_MS }, "worker shutting down");
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  for (const s of sessions) s.close();
+  await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+  for (const s of sessions) s.destroy();
   transport.close();
-  await Promise.allSettled([pool.end(), redis.quit()]);
+  await Promise.allSettled([pool.end(), redis.quit(), new Promise((r) => (opsServer ? opsServer.close(r) : r(null)))]);
   logger.info("worker stopped");
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

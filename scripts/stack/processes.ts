@@ -60,17 +60,17 @@ export function startProcess(opts: StartOptions): Managed {
   };
 }
 
-/** A port nobody listens on right now (the kernel picks it). */
+/**
+ * A port nobody listens on right now, chosen below Linux's ephemeral range (32768–60999): a port
+ * the kernel hands out could be taken as the source port of some outgoing connection before the
+ * service that is meant to listen on it starts.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error("no free port between 20000 and 32000");
 }
 
 export async function portIsFree(port: number, host = "127.0.0.1"): Promise<boolean> {

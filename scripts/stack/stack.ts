@@ -25,6 +25,9 @@ export interface StackPorts {
   valkey: number;
   smtp: number;
   mailUi: number;
+  /** Operations ports (metrics, worker probes); the processes' defaults (9464, 9465) when absent. */
+  webMetrics?: number;
+  workerMetrics?: number;
 }
 
 export interface BackingServices {
@@ -123,6 +126,9 @@ export function appEnv(ports: StackPorts, services: BackingServices, extra: Node
     SMTP_PORT: String(ports.smtp),
     SMTP_TLS: "none",
     MAIL_UI_URL: services.mail.uiUrl,
+    ...(ports.webMetrics !== undefined ? { WEB_METRICS_PORT: String(ports.webMetrics) } : {}),
+    ...(ports.workerMetrics !== undefined ? { WORKER_METRICS_PORT: String(ports.workerMetrics) } : {}),
+    OPS_HOST: "127.0.0.1",
     ...extra,
   };
 }

@@ -57,6 +57,8 @@ export async function startTestStack(
     valkey: await freePort(),
     smtp: await freePort(),
     mailUi: await freePort(),
+    webMetrics: await freePort(),
+    workerMetrics: await freePort(),
   };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `quayside-${name}-`));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root

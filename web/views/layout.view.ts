@@ -4,6 +4,7 @@
  */
 import type { Context } from "koa";
 import { html, type SafeHtml } from "../../shared/html.ts";
+import { assetUrl } from "../static-assets.ts";
 
 // htmx options come from a meta tag (no inline script): no injected indicator <style> (CSP), no
 // eval, and 4xx/5xx pages are swapped too so validation errors and 503 pages are shown.
@@ -38,10 +39,10 @@ export function renderPage(ctx: Context, page: Page): string {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>${page.title} · Quayside</title>
     <meta name="htmx-config" content="${HTMX_CONFIG}">
-    <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-    <link rel="stylesheet" href="/assets/app.css">
-    <script src="/assets/htmx.min.js" defer></script>
-    <script src="/assets/htmx-sse.js" defer></script>
+    <link rel="icon" href="${assetUrl("favicon.svg")}" type="image/svg+xml">
+    <link rel="stylesheet" href="${assetUrl("app.css")}">
+    <script src="${assetUrl("htmx.min.js")}" defer></script>
+    <script src="${assetUrl("htmx-sse.js")}" defer></script>
   </head>
   <body hx-boost="true">
     <header class="site-header">

@@ -1,0 +1,91 @@
+/**
+ * APP_PROFILE=prod refuses every unsafe default, naming it, unless an explicit ALLOW_… flag
+ * acknowledges it; dev accepts them.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+
+const SAFE_WEB = { APP_PROFILE: "prod", SESSION_SECRET: "s".repeat(40), OPS_PASSWORD: "a proper operator password" };
+const SAFE_WORKER = { APP_PROFILE: "prod", LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test" };
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.message;
+  }
+  assert.fail("expected the configuration to be refused");
+}
+
+describe("prod profile", () => {
+  it("accepts a safe production configuration", () => {
+    assert.equal(loadConfig(webConfigSchema, SAFE_WEB).APP_PROFILE, "prod");
+    const worker = loadConfig(workerConfigSchema, SAFE_WORKER);
+    assert.equal(worker.SMTP_TLS, "starttls", "TLS by default in prod");
+    assert.equal(worker.WORKER_SELF_REGISTER, false);
+  });
+
+  const cases: Array<[string, "web" | "worker", Record<string, string>, RegExp, Record<string, string>]> = [
+    ["the default session secret", "web", { SESSION_SECRET: "" }, /SESSION_SECRET: the development default/, {}],
+    ["the default operator password", "web", { OPS_PASSWORD: "" }, /OPS_PASSWORD: the development default/, {}],
+    ["pretty logs without OTLP", "web", { LOG_FORMAT: "pretty" }, /LOG_FORMAT: non-JSON logs/, { ALLOW_PRETTY_LOGS: "true" }],
+    [
+      "web auto-migration",
+      "web",
+      { WEB_AUTO_MIGRATE: "true" },
+      /WEB_AUTO_MIGRATE: migrating from the web/,
+      { ALLOW_WEB_AUTO_MIGRATE: "true" },
+    ],
+    [
+      "the offline LLM provider",
+      "worker",
+      { LLM_PROVIDER: "offline" },
+      /LLM_PROVIDER: the offline provider/,
+      { ALLOW_OFFLINE_LLM: "true" },
+    ],
+    ["SMTP without TLS", "worker", { SMTP_TLS: "none" }, /SMTP_TLS: plaintext SMTP is refused/, { ALLOW_PLAINTEXT_SMTP: "true" }],
+    [
+      "forced self-registration",
+      "worker",
+      { WORKER_SELF_REGISTER: "true", WORKER_REGISTER_FORCE: "true" },
+      /WORKER_REGISTER_FORCE: forced self-registration/,
+      { ALLOW_REGISTER_FORCE: "true" },
+    ],
+    [
+      "pretty worker logs without OTLP",
+      "worker",
+      { LOG_FORMAT: "pretty" },
+      /LOG_FORMAT: non-JSON logs/,
+      { ALLOW_PRETTY_LOGS: "true" },
+    ],
+  ];
+
+  for (const [what, process, unsafe, message, allow] of cases) {
+    it(`refuses ${what}, naming it${Object.keys(allow).length ? ", unless acknowledged" : ""}`, () => {
+      const schema = process === "web" ? webConfigSchema : workerConfigSchema;
+      const base = process === "web" ? SAFE_WEB : SAFE_WORKER;
+      assert.match(
+        refusal(() => loadConfig(schema, { ...base, ...unsafe })),
+        message,
+      );
+      if (Object.keys(allow).length) assert.doesNotThrow(() => loadConfig(schema, { ...base, ...unsafe, ...allow }));
+      assert.doesNotThrow(() => loadConfig(schema, { ...base, ...unsafe, APP_PROFILE: "dev" }), "dev accepts it");
+    });
+  }
+
+  it("pretty logs are fine in prod when traces go to a collector", () => {
+    assert.doesNotThrow(() =>
+      loadConfig(webConfigSchema, { ...SAFE_WEB, LOG_FORMAT: "pretty", OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318" }),
+    );
+  });
+
+  it("names every problem at once", () => {
+    const message = refusal(() =>
+      loadConfig(workerConfigSchema, { APP_PROFILE: "prod", LLM_PROVIDER: "offline", SMTP_TLS: "none" }),
+    );
+    assert.match(message, /LLM_PROVIDER/);
+    assert.match(message, /SMTP_TLS/);
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * The web's Prometheus metrics: RED per route template (rate, errors, duration; the template, never
+ * the path with its ids) plus process defaults. Probes and assets are left out.
+ */
+import type { Middleware } from "koa";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+const UNMEASURED = /^\/(live|ready|startup|assets\/)/;
+
+export function createWebMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "quayside_web_" });
+  const requests = new Counter({
+    name: "quayside_http_requests_total",
+    help: "HTTP requests by method, route template and status",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "quayside_http_request_duration_seconds",
+    help: "Time to the end of the handler (for SSE: until the stream is set up), by method and route template",
+    labelNames: ["method", "route"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const middleware: Middleware = async (ctx, next) => {
+    if (UNMEASURED.test(ctx.path)) return next();
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const labels = { method: ctx.method, route: typeof route === "string" ? route : "unmatched" };
+      requests.inc({ ...labels, status: String(ctx.status) });
+      duration.observe(labels, (performance.now() - started) / 1000);
+    }
+  };
+  return { registry, middleware };
+}
+export type WebMetrics = ReturnType<typeof createWebMetrics>;
