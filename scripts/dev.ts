@@ -65,7 +65,11 @@ process.on("SIGTERM", () => void stopAll(0));
 
 try {
   services = await startBackingServices({ ports, dataDir, logger });
-  const env = appEnv(ports, services, { LOG_FORMAT: "pretty", LOG_LEVEL: process.env.LOG_LEVEL ?? "info" });
+  const env = appEnv(ports, services, {
+    LOG_FORMAT: "pretty",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+  });
   apps.push(await startWorker({ env, adminUrl: services.restate.adminUrl, output: "inherit" }));
   apps.push(await startWeb({ env, port: ports.web, output: "inherit" }));
   for (const p of apps) void p.exited.then((code) => !stopping && (logger.error(`${p.name} exited (${code})`), stopAll(1)));

@@ -1,5 +1,6 @@
 /** The one pino base logger per process, with secrets redacted wherever they appear. */
 import { pino, type DestinationStream, type Logger } from "pino";
+import { activeTraceIds } from "./telemetry.ts";
 
 export type { Logger };
 
@@ -48,6 +49,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     name: opts.name,
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    // Inside a traced request or step, every line carries trace_id and span_id.
+    mixin: activeTraceIds,
     ...(opts.format === "pretty"
       ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } }
       : {}),

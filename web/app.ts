@@ -16,6 +16,7 @@ import type { SseStreams } from "./sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
+import { tracing } from "./middleware/tracing.ts";
 import { sessions } from "./middleware/session.ts";
 import { compression, defaultCacheControl, requestTimeout } from "./middleware/http-hygiene.ts";
 import type { WebMetrics } from "./metrics.ts";
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     campaignEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
   ];
 
+  app.use(tracing());
   app.use(requestContext(deps.logger));
   // While draining, every response closes its connection, so keep-alive sockets do not hold shutdown open.
   app.use(async (ctx, next) => {

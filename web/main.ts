@@ -5,12 +5,14 @@ import { runMigrations } from "../migrations/runner.ts";
 import { loadConfigOrExit, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
+import { startTelemetry } from "../shared/telemetry.ts";
 import { createApp } from "./app.ts";
 import { createWebMetrics } from "./metrics.ts";
 import { wireWeb } from "./wiring.ts";
 
 const config = loadConfigOrExit(webConfigSchema);
 const logger = createLogger({ name: "web", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+const telemetry = await startTelemetry({ serviceName: "quayside-web", endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 // Production migrates as its own step; this is for single-process setups (refused in prod unless allowed).
 if (config.WEB_AUTO_MIGRATE) await runMigrations(config.DATABASE_URL, logger);
 
@@ -49,7 +51,7 @@ async function shutdown(reason: string): Promise<void> {
   await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
   clearInterval(sweep);
   server.closeAllConnections();
-  await wiring.close();
+  await Promise.allSettled([wiring.close(), telemetry.shutdown()]);
   await new Promise((r) => (opsServer ? opsServer.close(r) : r(null)));
   logger.info("web stopped");
 }

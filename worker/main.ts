@@ -17,10 +17,13 @@ import { createLlmProvider } from "./adapters/llm-provider.ts";
 import { createServices } from "./endpoint.ts";
 import { createWorkerMetrics, instrumentMailer, instrumentProgress, metricsHooks, recordLlmUsage } from "./metrics.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
+import { startTelemetry } from "../shared/telemetry.ts";
+import { tracingHooks } from "./tracing.ts";
 import { registerDeployment } from "./registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
 const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+const telemetry = await startTelemetry({ serviceName: "quayside-worker", endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "quayside-worker" });
 pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
@@ -104,7 +107,10 @@ const services = createServices({
 });
 
 const server = http2.createServer(
-  restate.createEndpointHandler({ services, defaultServiceOptions: { hooks: [metricsHooks(metrics)] } }),
+  restate.createEndpointHandler({
+    services,
+    defaultServiceOptions: { hooks: [metricsHooks(metrics), ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? [tracingHooks()] : [])] },
+  }),
 );
 const sessions = new Set<http2.ServerHttp2Session>();
 server.on("session", (session) => {
@@ -156,7 +162,12 @@ async function shutdown(reason: string): Promise<void> {
   await Promise.race([closed, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
   for (const s of sessions) s.destroy();
   transport.close();
-  await Promise.allSettled([pool.end(), redis.quit(), new Promise((r) => (opsServer ? opsServer.close(r) : r(null)))]);
+  await Promise.allSettled([
+    pool.end(),
+    redis.quit(),
+    telemetry.shutdown(),
+    new Promise((r) => (opsServer ? opsServer.close(r) : r(null))),
+  ]);
   logger.info("worker stopped");
 }
 process.once("SIGTERM", () => void shutdown("SIGTERM"));

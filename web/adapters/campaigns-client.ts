@@ -3,6 +3,7 @@
  * worker's *types* are imported; the workflow runs in the worker process.
  */
 import * as clients from "@restatedev/restate-sdk-clients";
+import { traceHeaders } from "../../shared/telemetry.ts";
 import type { CampaignInput } from "../../shared/campaign.schema.ts";
 import { progressSnapshotSchema, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { EmailCampaign } from "../../worker/email-campaign.workflow.ts";
@@ -19,7 +20,7 @@ export function createCampaignsClient(opts: { ingressUrl: string; timeoutMs?: nu
     try {
       const sub = await ingress
         .workflowClient(emailCampaign, input.campaignId)
-        .workflowSubmit(input, clients.rpc.sendOpts({ timeout }));
+        .workflowSubmit(input, clients.rpc.sendOpts({ timeout, headers: traceHeaders() }));
       return { invocationId: sub.invocationId, alreadySubmitted: sub.status === "PreviouslyAccepted" };
     } catch (err) {
       throw new RestateUnavailableError("Restate did not accept the campaign", { cause: err });
@@ -28,14 +29,18 @@ export function createCampaignsClient(opts: { ingressUrl: string; timeoutMs?: nu
 
   /** The workflow's durable snapshot (seq 0 before its first step). */
   async function status(campaignId: string): Promise<ProgressSnapshot> {
-    const raw = await ingress.workflowClient(emailCampaign, campaignId).status(clients.rpc.opts({ timeout }));
+    const raw = await ingress
+      .workflowClient(emailCampaign, campaignId)
+      .status(clients.rpc.opts({ timeout, headers: traceHeaders() }));
     return progressSnapshotSchema.parse(raw);
   }
 
   /** Asks the campaign to stop after the message being sent; false when it had already ended. */
   async function cancel(campaignId: string): Promise<boolean> {
     try {
-      const r = await ingress.workflowClient(emailCampaign, campaignId).cancel(clients.rpc.opts({ timeout }));
+      const r = await ingress
+        .workflowClient(emailCampaign, campaignId)
+        .cancel(clients.rpc.opts({ timeout, headers: traceHeaders() }));
       return r.cancelling;
     } catch (err) {
       throw new RestateUnavailableError("Restate did not accept the cancellation", { cause: err });

@@ -3,6 +3,7 @@
  * worker's *types* imported.
  */
 import * as clients from "@restatedev/restate-sdk-clients";
+import { traceHeaders } from "../../shared/telemetry.ts";
 import type { ContentJobInput } from "../../shared/content-job.schema.ts";
 import { progressSnapshotSchema, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentGeneration } from "../../worker/content-generation.workflow.ts";
@@ -19,7 +20,7 @@ export function createContentClient(opts: { ingressUrl: string; timeoutMs?: numb
     try {
       const sub = await ingress
         .workflowClient(contentGeneration, input.jobId)
-        .workflowSubmit(input, clients.rpc.sendOpts({ timeout }));
+        .workflowSubmit(input, clients.rpc.sendOpts({ timeout, headers: traceHeaders() }));
       return { invocationId: sub.invocationId, alreadySubmitted: sub.status === "PreviouslyAccepted" };
     } catch (err) {
       throw new RestateUnavailableError("Restate did not accept the content job", { cause: err });
@@ -28,7 +29,9 @@ export function createContentClient(opts: { ingressUrl: string; timeoutMs?: numb
 
   /** The workflow's durable snapshot (seq 0 before its first step). */
   async function status(jobId: string): Promise<ProgressSnapshot> {
-    const raw = await ingress.workflowClient(contentGeneration, jobId).status(clients.rpc.opts({ timeout }));
+    const raw = await ingress
+      .workflowClient(contentGeneration, jobId)
+      .status(clients.rpc.opts({ timeout, headers: traceHeaders() }));
     return progressSnapshotSchema.parse(raw);
   }
 

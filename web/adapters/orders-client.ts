@@ -3,6 +3,7 @@
  * are imported; the workflow runs in the worker process.
  */
 import * as clients from "@restatedev/restate-sdk-clients";
+import { traceHeaders } from "../../shared/telemetry.ts";
 import type { PlaceOrderInput } from "../../shared/order.schema.ts";
 import { progressSnapshotSchema, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
@@ -23,7 +24,7 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
     try {
       const sub = await ingress
         .workflowClient(orderFulfilment, input.orderId)
-        .workflowSubmit(input, clients.rpc.sendOpts({ timeout }));
+        .workflowSubmit(input, clients.rpc.sendOpts({ timeout, headers: traceHeaders() }));
       return { invocationId: sub.invocationId, alreadySubmitted: sub.status === "PreviouslyAccepted" };
     } catch (err) {
       throw new RestateUnavailableError("Restate did not accept the order", { cause: err });
@@ -32,14 +33,16 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
 
   /** The workflow's durable snapshot (seq 0 before its first step). */
   async function status(orderId: string): Promise<ProgressSnapshot> {
-    const raw = await ingress.workflowClient(orderFulfilment, orderId).status(clients.rpc.opts({ timeout }));
+    const raw = await ingress
+      .workflowClient(orderFulfilment, orderId)
+      .status(clients.rpc.opts({ timeout, headers: traceHeaders() }));
     return progressSnapshotSchema.parse(raw);
   }
 
   /** A control on a running order (cancel by the customer, approve/reject by an operator). */
   async function control(orderId: string, action: "cancel" | "approve" | "reject", reason = ""): Promise<ControlAnswer> {
     const wf = ingress.workflowClient(orderFulfilment, orderId);
-    const opts = clients.rpc.opts<{ reason: string }, ControlAnswer>({ timeout });
+    const opts = clients.rpc.opts<{ reason: string }, ControlAnswer>({ timeout, headers: traceHeaders() });
     try {
       if (action === "cancel") return await wf.cancel({ reason }, opts);
       if (action === "approve") return await wf.approve({ reason }, opts);
