@@ -100,8 +100,10 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               return !(r?.status === "fulfilled" && r.value.reserved);
             });
             if (short.length > 0) throw new OrderStop("rejected", `Out of stock: ${short.map((l) => l.name).join(", ")}`);
-            await ctx.run("mark reserved", () => deps.orders.setStatus(orderId, "reserved"), infraRetry);
-            await progress.emit({ kind: "step", step: "reserved", percent: 30, status: "running", message: "Stock reserved" });
+            await progress.emit(
+              { kind: "step", step: "reserved", percent: 30, status: "running", message: "Stock reserved" },
+              () => deps.orders.setStatus(orderId, "reserved"),
+            );
             await stopIfCancelled();
 
             const charge = await ctx.run(
@@ -138,14 +140,10 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
 
             if (order.totalCents >= deps.approvalThresholdCents) {
               phase("awaiting_approval");
-              await ctx.run("mark awaiting approval", () => deps.orders.markAwaitingApproval(orderId), infraRetry);
-              await progress.emit({
-                kind: "step",
-                step: "awaiting_approval",
-                percent: 50,
-                status: "waiting",
-                message: "Awaiting approval",
-              });
+              await progress.emit(
+                { kind: "step", step: "awaiting_approval", percent: 50, status: "waiting", message: "Awaiting approval" },
+                () => deps.orders.markAwaitingApproval(orderId),
+              );
               const decision = await restate.RestatePromise.race([
                 ctx.promise<ApprovalDecision>("approval").get(),
                 cancelRequest.get().map((reason): ApprovalDecision => ({ decision: "cancelled", reason: reason ?? "" })),
@@ -169,25 +167,26 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               template: "order-confirmation",
               data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
             });
-            await ctx.run("mark confirmed", () => deps.orders.setStatus(orderId, "confirmed"), infraRetry);
-            await progress.emit({
-              kind: "step",
-              step: "confirmed",
-              percent: 70,
-              status: "running",
-              message: "Confirmed: preparing shipment",
-            });
+            await progress.emit(
+              { kind: "step", step: "confirmed", percent: 70, status: "running", message: "Confirmed: preparing shipment" },
+              () => deps.orders.setStatus(orderId, "confirmed"),
+            );
 
             phase("preparing_shipment");
-            const shipping = await restate.RestatePromise.race([
-              ctx.sleep(deps.shippingDelayMs).map(() => null),
-              cancelRequest.get().map((reason) => reason ?? ""),
-            ]);
-            if (shipping !== null) throw new OrderStop("cancelled", shipping || "Cancelled by the customer");
+            if (deps.shippingDelayMs > 0) {
+              const shipping = await restate.RestatePromise.race([
+                ctx.sleep(deps.shippingDelayMs).map(() => null),
+                cancelRequest.get().map((reason) => reason ?? ""),
+              ]);
+              if (shipping !== null) throw new OrderStop("cancelled", shipping || "Cancelled by the customer");
+            } else {
+              await stopIfCancelled();
+            }
             // The point of no return: from here on, cancel is refused.
             phase("shipped");
-            await ctx.run("mark shipped", () => deps.orders.markShipped(orderId), infraRetry);
-            await progress.emit({ kind: "step", step: "shipped", percent: 90, status: "running", message: "Shipped" });
+            await progress.emit({ kind: "step", step: "shipped", percent: 90, status: "running", message: "Shipped" }, () =>
+              deps.orders.markShipped(orderId),
+            );
             await notify({
               idempotencyKey: `order:${orderId}:shipped`,
               to: order.email,
@@ -195,15 +194,11 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               data: { orderId, orderUrl },
             });
 
-            await ctx.run("mark fulfilled", () => deps.orders.setStatus(orderId, "fulfilled"), infraRetry);
             phase("done");
-            await progress.emit({
-              kind: "terminal",
-              step: "fulfilled",
-              percent: 100,
-              status: "succeeded",
-              message: "Order fulfilled",
-            });
+            await progress.emit(
+              { kind: "terminal", step: "fulfilled", percent: 100, status: "succeeded", message: "Order fulfilled" },
+              () => deps.orders.setStatus(orderId, "fulfilled"),
+            );
             return { orderId, outcome: "fulfilled", reason: null };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
@@ -218,16 +213,18 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                 data: { orderId, orderUrl, reason: err.message, refundedCents, currency },
               });
             }
-            await ctx.run(`mark ${outcome}`, () => deps.orders.setStatus(orderId, outcome, err.message), infraRetry);
             phase("done");
-            await progress.emit({
-              kind: "terminal",
-              step: outcome,
-              percent: 100,
-              status: outcome === "cancelled" ? "cancelled" : "failed",
-              message: err.message,
-              data: { outcome, refundedCents },
-            });
+            await progress.emit(
+              {
+                kind: "terminal",
+                step: outcome,
+                percent: 100,
+                status: outcome === "cancelled" ? "cancelled" : "failed",
+                message: err.message,
+                data: { outcome, refundedCents },
+              },
+              () => deps.orders.setStatus(orderId, outcome, err.message),
+            );
             if (outcome === "failed") throw err;
             return { orderId, outcome, reason: err.message };
           }

@@ -11,7 +11,12 @@ import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 export const SNAPSHOT_STATE_KEY = "snapshot";
 
 export interface ProgressTracker {
-  emit(draft: Omit<ProgressDraft, "seq">): Promise<void>;
+  /**
+   * Publishes the next event. `record`, when given, is the step's own bookkeeping (an idempotent
+   * write such as the order's status); it runs first, in the same durable step, saving a journal
+   * entry and a round trip per step.
+   */
+  emit(draft: Omit<ProgressDraft, "seq">, record?: () => Promise<unknown>): Promise<void>;
 }
 
 export function trackProgress(
@@ -22,9 +27,19 @@ export function trackProgress(
   let seq = 0;
   const invocationId = ctx.request().id;
   return {
-    async emit(draft) {
+    async emit(draft, record) {
       seq += 1;
-      const { event } = await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, { ...draft, seq }));
+      const n = seq;
+      const { event } = record
+        ? await ctx.run(
+            `record ${draft.step}`,
+            async () => {
+              await record();
+              return publisher.publish(resource, { ...draft, seq: n });
+            },
+            { initialRetryInterval: { milliseconds: 100 }, maxRetryInterval: { seconds: 10 } },
+          )
+        : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, { ...draft, seq: n }));
       const snapshot: ProgressSnapshot = { ...draft, seq: event.seq, at: event.at, invocationId };
       ctx.set(SNAPSHOT_STATE_KEY, snapshot);
     },

@@ -27,6 +27,17 @@ export function createCatalogRepo(pool: pg.Pool) {
     }));
   }
 
+  // The set of SKUs changes with a migration, not per request: validating a form need not ask the database.
+  let skus: { at: number; value: Promise<Set<string>> } | null = null;
+  function knownSkus(): Promise<Set<string>> {
+    if (!skus || Date.now() - skus.at > 10_000) {
+      const value = pool.query(`SELECT sku FROM products`).then((r) => new Set(r.rows.map((p) => p.sku as string)));
+      value.catch(() => (skus = null));
+      skus = { at: Date.now(), value };
+    }
+    return skus.value;
+  }
+
   async function findOrder(id: string): Promise<OrderView | null> {
     return readOrder(pool, id);
   }
@@ -51,6 +62,6 @@ export function createCatalogRepo(pool: pg.Pool) {
     }));
   }
 
-  return { listProducts, findOrder, listOrders };
+  return { listProducts, knownSkus, findOrder, listOrders };
 }
 export type CatalogRepo = ReturnType<typeof createCatalogRepo>;

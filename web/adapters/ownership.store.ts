@@ -6,18 +6,33 @@
 import type { Redis } from "ioredis";
 import type { ResourceKind } from "../../shared/progress-event.ts";
 
+// Claim the id if nobody has (and list it for the session), then answer who owns it.
+const CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  return ARGV[1]
+end
+return redis.call('GET', KEYS[1])
+`;
+
 export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
   const ownerKey = (kind: ResourceKind, id: string) => `owner:${kind}:${id}`;
   const listKey = (sessionId: string, kind: ResourceKind) => `session:${sessionId}:${kind}`;
 
-  /** True when the id is now (or already was) owned by this session. */
+  /** True when the id is now (or already was) owned by this session. One round trip. */
   async function claim(kind: ResourceKind, id: string, sessionId: string): Promise<boolean> {
-    const set = await redis.set(ownerKey(kind, id), sessionId, "EX", ttlSeconds, "NX");
-    if (set === "OK") {
-      await redis.multi().zadd(listKey(sessionId, kind), Date.now(), id).expire(listKey(sessionId, kind), ttlSeconds).exec();
-      return true;
-    }
-    return (await redis.get(ownerKey(kind, id))) === sessionId;
+    const owner = await redis.eval(
+      CLAIM,
+      2,
+      ownerKey(kind, id),
+      listKey(sessionId, kind),
+      sessionId,
+      String(ttlSeconds),
+      id,
+      String(Date.now()),
+    );
+    return owner === sessionId;
   }
 
   async function release(kind: ResourceKind, id: string, sessionId: string): Promise<void> {

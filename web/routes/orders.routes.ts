@@ -79,8 +79,7 @@ export function orderRoutes(deps: OrdersRouteDeps) {
 
   router.post("/orders", formBody({ limitBytes: deps.formLimitBytes }), limited, async (ctx) => {
     const values = readForm(ctx.state.form);
-    const products = await deps.catalog.listProducts();
-    const known = new Set(products.map((p) => p.sku));
+    const known = await deps.catalog.knownSkus();
     const errors: FieldErrors = {};
     const parsed = orderFormSchema.safeParse(values);
     if (!parsed.success) {
@@ -91,6 +90,7 @@ export function orderRoutes(deps: OrdersRouteDeps) {
     if (!parsed.success || Object.values(errors).some(Boolean)) {
       if (errors.orderId) values.orderId = uuidv7();
       for (const sku of Object.keys(values.quantities)) if (!known.has(sku)) delete values.quantities[sku];
+      const products = await deps.catalog.listProducts();
       ctx.status = 422;
       ctx.type = "html";
       ctx.body = renderPage(

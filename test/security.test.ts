@@ -1,0 +1,609 @@
+/**
+ * Web security at the HTTP level, against the real stack: cross-site and token-less POSTs to every
+ * state-changing route are refused and write nothing; another session sees 404 for every page,
+ * stream and action of someone else's order, job and campaign; every page has a strict CSP and
+ * no inline script, style or handler; content and campaign submissions are rate-limited (429 with
+ * Retry-After); /ops needs the password; the session cookie is HttpOnly, SameSite=Lax and signed.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { v7 as uuidv7 } from "uuid";
+import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { clearOfMinuteEdge, headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+const OPS_PASSWORD = "security-test operator password";
+const CSRF_REFUSED = /did not come from this site/;
+/** Markup in user input: every page that echoes it must escape it, so the static checks stay clean. */
+const PAYLOAD = `<img src=x onerror="alert(1)"><script>alert(2)</script>"><svg onload=alert(3)>`;
+
+describe("web security", () => {
+  let stack: TestStack;
+  let web: InProcessWeb;
+  let redis: Redis;
+  /** The customer who owns everything below; `bob` is another browser; `operator` is signed in to /ops. */
+  let alice: BrowserClient;
+  let bob: BrowserClient;
+  let operator: BrowserClient;
+  let orderId = "";
+  let jobId = "";
+  let campaignId = "";
+
+  const tokenOf = async (client: BrowserClient, path = "/orders/new") => extract((await client.get(path)).html, "_csrf");
+  const one = async (sql: string, params: unknown[] = []) =>
+    (await stack.db.query(sql, params)).rows[0] as Record<string, unknown>;
+  const orderStatus = async (id: string) => (await one("SELECT status FROM orders WHERE id = $1", [id]))?.status;
+
+  async function placeOrder(client: BrowserClient, qty: Record<string, string>, email: string): Promise<string> {
+    const form = await client.get("/orders/new");
+    const id = extract(form.html, "orderId");
+    const fields: Record<string, string> = {
+      _csrf: extract(form.html, "_csrf"),
+      orderId: id,
+      email,
+      paymentMethod: "pm_card_visa",
+    };
+    for (const [sku, n] of Object.entries(qty)) fields[`qty[${sku}]`] = n;
+    const res = await client.postForm("/orders", fields);
+    assert.equal(res.status, 303, res.html);
+    return id;
+  }
+  async function startJob(client: BrowserClient, productName: string): Promise<string> {
+    const form = await client.get("/content/new");
+    const id = extract(form.html, "jobId");
+    const res = await client.postForm("/content", [
+      ["_csrf", extract(form.html, "_csrf")],
+      ["jobId", id],
+      ["productName", productName],
+      ["details", `Brass, 40 cm ${PAYLOAD}`],
+      ["languages", "fr"],
+    ]);
+    assert.equal(res.status, 303, res.html);
+    return id;
+  }
+  async function startCampaign(client: BrowserClient, subject: string, recipients: string): Promise<string> {
+    const form = await client.get("/emails/new");
+    const id = extract(form.html, "campaignId");
+    const res = await client.postForm("/emails", {
+      _csrf: extract(form.html, "_csrf"),
+      campaignId: id,
+      subject,
+      format: "markdown",
+      body: `Hello ${PAYLOAD} [x](javascript:alert(4))`,
+      recipients,
+    });
+    assert.equal(res.status, 303, res.html);
+    return id;
+  }
+  async function signIn(client: BrowserClient): Promise<void> {
+    const res = await client.postForm("/ops/login", { _csrf: await tokenOf(client, "/ops"), password: OPS_PASSWORD });
+    assert.equal(res.status, 303);
+  }
+
+  before(async () => {
+    stack = await startTestStack("security", {
+      // Two harbour lamps (€178) wait for approval, so the order stays cancellable and approvable for the whole file.
+      // One send a second keeps the campaign running while forged stop requests arrive.
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", OPS_PASSWORD, CAMPAIGN_SENDS_PER_SECOND: "1" },
+    });
+    web = await startInProcessWeb(stack.env);
+    redis = new Redis(stack.services.valkeyUrl);
+    alice = new BrowserClient(web.url);
+    bob = new BrowserClient(web.url);
+    operator = new BrowserClient(web.url);
+    await bob.get("/");
+    orderId = await placeOrder(alice, { "LAMP-HARBOUR": "2" }, "alice@security.example");
+    jobId = await startJob(alice, `Lamp ${PAYLOAD}`);
+    campaignId = await startCampaign(alice, `News ${PAYLOAD}`, "r1@security.example r2@security.example r3@security.example r4@security.example");
+    await signIn(operator);
+    await waitUntil("the order to wait for approval", async () => (await orderStatus(orderId)) === "awaiting_approval");
+  });
+  after(async () => {
+    redis?.disconnect();
+    await web?.close();
+    await stack?.stop();
+  });
+
+  describe("CSRF: every state-changing route refuses a request without this session's token", () => {
+    /** What could be written: rows created by submissions, claims, operator grants, the order's state. */
+    async function writes() {
+      const counts = await one(
+        `SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM content_jobs) AS jobs,
+                (SELECT count(*) FROM email_campaigns) AS campaigns,
+                (SELECT count(*) FROM campaign_recipients WHERE status = 'cancelled') AS cancelled,
+                (SELECT count(*) FROM payments WHERE kind = 'refund') AS refunds`,
+      );
+      return {
+        ...counts,
+        owners: (await redis.keys("owner:*")).sort(),
+        operators: (await redis.keys("operator:*")).sort(),
+        order: await orderStatus(orderId),
+      };
+    }
+
+    /** Each route, the session whose cookie a forged request would ride on, and an otherwise valid form. */
+    const routes = (): Array<{ path: string; as: BrowserClient; fields: Record<string, string> }> => [
+      {
+        path: "/orders",
+        as: alice,
+        fields: { orderId: uuidv7(), email: "forged@security.example", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" },
+      },
+      { path: `/orders/${orderId}/cancel`, as: alice, fields: {} },
+      { path: "/content", as: alice, fields: { jobId: uuidv7(), productName: "Forged", details: "x" } },
+      {
+        path: "/emails",
+        as: alice,
+        fields: { campaignId: uuidv7(), subject: "Forged", format: "text", body: "x", recipients: "f@security.example" },
+      },
+      { path: `/emails/${campaignId}/cancel`, as: alice, fields: {} },
+      { path: "/ops/login", as: alice, fields: { password: OPS_PASSWORD } },
+      { path: "/ops/logout", as: operator, fields: {} },
+      { path: `/ops/orders/${orderId}/approve`, as: operator, fields: {} },
+      { path: `/ops/orders/${orderId}/reject`, as: operator, fields: {} },
+    ];
+
+    it("covers every state-changing route the routers declare", async () => {
+      const declared = readdirSync(new URL("../web/routes/", import.meta.url))
+        .flatMap((f) => [
+          ...readFileSync(new URL(`../web/routes/${f}`, import.meta.url), "utf8").matchAll(
+            /router\.(post|put|patch|delete)\("([^"]+)"/g,
+          ),
+        ])
+        .map((m) => m[2] ?? "")
+        .sort();
+      assert.deepEqual(
+        declared,
+        [
+          "/content",
+          "/emails",
+          "/emails/:id/cancel",
+          "/ops/login",
+          "/ops/logout",
+          "/ops/orders/:id/:action",
+          "/orders",
+          "/orders/:id/cancel",
+        ].sort(),
+      );
+    });
+
+    it("no token, another session's token, a tampered token, or a cross-site request: 403 and nothing written", async () => {
+      const before = await writes();
+      const bobsToken = await tokenOf(bob);
+      const alicesToken = await tokenOf(alice);
+      const operatorsToken = await tokenOf(operator);
+      const crossSite = {
+        origin: "https://evil.example",
+        referer: "https://evil.example/attack.html",
+        "sec-fetch-site": "cross-site",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "document",
+      };
+      for (const r of routes()) {
+        const own = r.as === operator ? operatorsToken : alicesToken;
+        const tampered = `${own.slice(0, -1)}${own.endsWith("A") ? "B" : "A"}`;
+        const attempts: Array<[string, Record<string, string>, Record<string, string>]> = [
+          ["no token", r.fields, {}],
+          ["an empty token", { ...r.fields, _csrf: "" }, {}],
+          ["another session's token", { ...r.fields, _csrf: bobsToken }, {}],
+          ["another session's token as a header", r.fields, { "x-csrf-token": bobsToken }],
+          ["a tampered token", { ...r.fields, _csrf: tampered }, {}],
+          ["a cross-site POST without a token", r.fields, crossSite],
+          ["a cross-site POST with another session's token", { ...r.fields, _csrf: bobsToken }, crossSite],
+        ];
+        for (const [what, fields, headers] of attempts) {
+          const res = await r.as.postForm(r.path, fields, headers);
+          assert.equal(res.status, 403, `${r.path} with ${what}: ${res.status}`);
+          assert.match(res.html, CSRF_REFUSED, `${r.path} with ${what} is refused for its CSRF token`);
+          assert.deepEqual(headerProblems(res.res.headers), [], `${r.path} 403 page headers`);
+        }
+        // The htmx flavour of the same forgery.
+        const hx = await r.as.postForm(r.path, r.fields, { "hx-request": "true", ...crossSite });
+        assert.equal(hx.status, 403, `${r.path} as htmx`);
+        assert.equal(hx.res.headers.get("hx-redirect"), null);
+      }
+      // Forged stops and cancels had their chance while the campaign was sending and the order waiting.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(await writes(), before, "nothing was written by any refused request");
+      assert.match((await alice.get("/ops")).html, /Operator sign-in/, "the forged sign-in did not make alice an operator");
+      assert.match((await operator.get("/ops")).html, /Awaiting approval/, "the forged sign-out did not sign the operator out");
+      await waitUntil(
+        "the campaign to finish",
+        async () => (await one("SELECT status FROM email_campaigns WHERE id = $1", [campaignId]))?.status === "completed",
+      );
+      assert.equal(
+        Number(
+          (await one("SELECT count(*) AS n FROM campaign_recipients WHERE campaign_id = $1 AND status = 'sent'", [campaignId])).n,
+        ),
+        4,
+        "every recipient got the campaign: the forged stop did nothing",
+      );
+    });
+
+    it("with the session's own token the same request gets past the check (the 403s above are CSRF, not routing)", async () => {
+      const res = await alice.postForm("/ops/login", { _csrf: await tokenOf(alice), password: "not the password" });
+      assert.equal(res.status, 401);
+    });
+  });
+
+  describe("ownership: another session gets 404 for someone else's order, job and campaign", () => {
+    it("pages, streams and actions: 404 for bob (and for the operator's browser session), 200 for alice", async () => {
+      const bobsToken = await tokenOf(bob);
+      const operatorsToken = await tokenOf(operator);
+      const pages = [`/orders/${orderId}`, `/content/${jobId}`, `/emails/${campaignId}`];
+      const streams = [`/orders/${orderId}/events`, `/content/${jobId}/events`, `/emails/${campaignId}/events`];
+      const actions = [`/orders/${orderId}/cancel`, `/emails/${campaignId}/cancel`];
+      for (const [who, client, token] of [
+        ["bob", bob, bobsToken],
+        ["the operator", operator, operatorsToken],
+      ] as const) {
+        for (const path of pages) {
+          const res = await client.get(path);
+          assert.equal(res.status, 404, `${who}: GET ${path}`);
+          assert.ok(
+            !res.html.includes("alice@security.example") && !res.html.includes("News &lt;img"),
+            `${who}: ${path} leaks nothing`,
+          );
+          // A fragment request (htmx) and a boosted one are the same 404.
+          assert.equal((await client.get(path, { "hx-request": "true" })).status, 404, `${who}: htmx GET ${path}`);
+        }
+        for (const path of streams) {
+          const res = await client.sse(path, { timeoutMs: 5_000 });
+          assert.equal(res.status, 404, `${who}: stream ${path}`);
+          assert.equal((await client.sse(`${path}?after=0`, { lastEventId: "0", timeoutMs: 5_000 })).status, 404);
+        }
+        for (const path of actions) {
+          const res = await client.postForm(path, { _csrf: token });
+          assert.equal(res.status, 404, `${who}: POST ${path} with their own valid token`);
+        }
+        for (const list of ["/orders", "/content", "/emails"]) {
+          const html = (await client.get(list)).html;
+          for (const id of [orderId, jobId, campaignId]) assert.ok(!html.includes(id), `${who}: ${list} does not list ${id}`);
+        }
+      }
+      // Submitting a form with alice's id does not take it over: 409, and bob still gets 404.
+      const takeovers: Array<[string, Record<string, string>]> = [
+        ["/orders", { orderId, email: "bob@security.example", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" }],
+        ["/content", { jobId, productName: "Mine now", details: "x" }],
+        ["/emails", { campaignId, subject: "Mine now", format: "text", body: "x", recipients: "bob@security.example" }],
+      ];
+      for (const [path, fields] of takeovers) {
+        const res = await bob.postForm(path, { _csrf: bobsToken, ...fields });
+        assert.equal(res.status, 409, `bob re-submitting alice's id to ${path}`);
+      }
+      for (const path of pages) assert.equal((await bob.get(path)).status, 404, `still 404 after the attempt: ${path}`);
+
+      for (const path of pages) assert.equal((await alice.get(path)).status, 200, `alice: GET ${path}`);
+      for (const path of streams) {
+        const res = await alice.sse(path, { stopWhen: () => true, timeoutMs: 10_000 });
+        assert.equal(res.status, 200, `alice: stream ${path}`);
+        assert.match(res.contentType ?? "", /text\/event-stream/);
+        assert.ok(res.events.length > 0, `alice: ${path} sends its snapshot`);
+      }
+      // Alice's own cancel (with her token) works; it is the last thing done to the order in this file.
+      const cancel = await alice.postForm(`/orders/${orderId}/cancel`, { _csrf: await tokenOf(alice) });
+      assert.equal(cancel.status, 303);
+      assert.equal(cancel.res.headers.get("location"), `/orders/${orderId}?cancel=requested`);
+    });
+
+    it("ids that are not ours, not v7 or not ids at all are 404 too, never 500", async () => {
+      for (const id of [
+        uuidv7(),
+        "00000000-0000-0000-0000-000000000000",
+        "..%2F..%2Fops",
+        "%3Cscript%3E",
+        orderId.toUpperCase(),
+      ]) {
+        for (const path of [`/orders/${id}`, `/content/${id}`, `/emails/${id}`, `/orders/${id}/events`, `/emails/${id}/events`]) {
+          const res = await bob.get(path);
+          assert.equal(res.status, 404, `${path}: ${res.status}`);
+          assert.ok(!/<script>/i.test(res.html), `${path}: the id is not reflected as markup`);
+        }
+      }
+    });
+  });
+
+  describe("CSP and markup", () => {
+    it("every page has a strict CSP and no inline script, style, handler or javascript: URL, even with markup in the input", async () => {
+      const pages: Array<[string, BrowserClient, string]> = [
+        ["/", alice, "catalog"],
+        ["/orders/new", alice, "order form"],
+        ["/orders", alice, "my orders"],
+        [`/orders/${orderId}`, alice, "order page"],
+        ["/content/new", alice, "content form"],
+        ["/content", alice, "my jobs"],
+        [`/content/${jobId}`, alice, "job page"],
+        ["/emails/new", alice, "campaign form"],
+        ["/emails", alice, "my campaigns"],
+        [`/emails/${campaignId}`, alice, "campaign page"],
+        ["/ops", alice, "ops sign-in"],
+        ["/ops", operator, "ops dashboard"],
+        ["/ops?done=approve", operator, "ops dashboard with a notice"],
+        [`/orders/${orderId}?cancel=requested`, alice, "order page with a notice"],
+        ["/no-such-page", alice, "404 page"],
+        [`/orders/${uuidv7()}`, alice, "404 for an unknown order"],
+      ];
+      await waitUntil(
+        "the job to complete",
+        async () => (await one("SELECT status FROM content_jobs WHERE id = $1", [jobId]))?.status === "completed",
+      );
+      for (const [path, client, name] of pages) {
+        for (const headers of [{}, { "hx-request": "true" }, { "hx-request": "true", "hx-boosted": "true" }]) {
+          const res = await client.get(path, headers);
+          const what = `${name} (${path}${headers["hx-request"] ? ", htmx" : ""})`;
+          assert.ok([200, 404].includes(res.status), `${what}: ${res.status}`);
+          assert.match(res.res.headers.get("content-type") ?? "", /^text\/html/, what);
+          assert.deepEqual(headerProblems(res.res.headers), [], what);
+          assert.deepEqual(inlineCodeProblems(res.html), [], what);
+        }
+      }
+      const stored = (await alice.get(`/content/${jobId}`)).html;
+      assert.ok(stored.includes("Lamp &lt;img src=x onerror=&quot;alert(1)&quot;&gt;"), "the product name is shown, escaped");
+
+      const csrf = await tokenOf(alice);
+      const rejected: Array<[string, Record<string, string> | Array<[string, string]>]> = [
+        ["/orders", { _csrf: csrf, orderId: uuidv7(), email: PAYLOAD, paymentMethod: PAYLOAD, [`qty[${PAYLOAD}]`]: PAYLOAD }],
+        [
+          "/content",
+          [
+            ["_csrf", csrf],
+            ["jobId", PAYLOAD],
+            ["productName", PAYLOAD],
+            ["details", `</textarea>${PAYLOAD}`],
+            ["languages", PAYLOAD],
+          ],
+        ],
+        [
+          "/emails",
+          {
+            _csrf: csrf,
+            campaignId: uuidv7(),
+            subject: `${PAYLOAD}\nSecond line`,
+            format: PAYLOAD,
+            body: `</textarea>${PAYLOAD} [x](javascript:alert(5))`,
+            recipients: `ok@security.example, <img/src=x/onerror=alert(6)>, "><svg/onload=alert(7)>`,
+          },
+        ],
+        ["/ops/login", { _csrf: csrf, password: PAYLOAD }],
+      ];
+      for (const [path, fields] of rejected) {
+        const res = await alice.postForm(path, fields);
+        assert.ok([401, 422].includes(res.status), `${path}: ${res.status}`);
+        assert.deepEqual(headerProblems(res.res.headers), [], `${path} ${res.status}`);
+        assert.deepEqual(inlineCodeProblems(res.html), [], `${path} ${res.status} re-render`);
+        assert.ok(!res.html.includes("<img") && !res.html.includes("<svg"), `${path}: no markup from the input`);
+      }
+    });
+
+    it("every SSE frame carries markup without inline script, style or handlers", async () => {
+      const streams = [`/orders/${orderId}/events`, `/content/${jobId}/events`, `/emails/${campaignId}/events`];
+      for (const path of streams) {
+        const res = await alice.sse(path, { lastEventId: "0", timeoutMs: 5_000 });
+        assert.equal(res.status, 200, path);
+        assert.ok(res.events.length > 0, path);
+        for (const e of res.events) assert.deepEqual(inlineCodeProblems(e.data), [], `${path} event ${e.event} #${e.id}`);
+        assert.ok(!res.events.some((e) => /<img|<svg|<script>/.test(e.data)), `${path}: no markup from the input`);
+      }
+    });
+
+    it("static assets are served as what they are, with nosniff", async () => {
+      const page = (await alice.get("/")).html;
+      const urls = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1] ?? "");
+      assert.ok(urls.length >= 3, urls.join(", "));
+      for (const url of urls) {
+        const res = await alice.get(url);
+        assert.equal(res.status, 200, url);
+        assert.equal(res.res.headers.get("x-content-type-options"), "nosniff", url);
+        const type = res.res.headers.get("content-type") ?? "";
+        if (url.endsWith(".js")) assert.match(type, /^text\/javascript/, url);
+        if (url.endsWith(".css")) assert.match(type, /^text\/css/, url);
+        if (url.endsWith(".svg")) assert.match(type, /^image\/svg\+xml/, url);
+      }
+    });
+
+    it(
+      "query-string notices only show known messages (no lookup of Object.prototype keys)",
+      {
+        todo: "NOTICES[ctx.query.x] reads inherited keys: ?done=constructor / ?cancel=toString render 'function Object() { [native code] }' (web/routes/ops.routes.ts:54, web/routes/order-page.routes.ts:68)",
+      },
+      async () => {
+        for (const key of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+          const ops = await operator.get(`/ops?done=${key}`);
+          assert.doesNotMatch(ops.html, /native code|class="notice"/, `/ops?done=${key}`);
+          const order = await alice.get(`/orders/${orderId}?cancel=${key}`);
+          assert.doesNotMatch(order.html, /native code|class="notice"/, `?cancel=${key}`);
+        }
+      },
+    );
+  });
+
+  describe("rate limits", () => {
+    // ops.test.ts proves the sign-in limit and the order limit; these are the content and campaign limits.
+    it("content submissions: 429 with a numeric Retry-After past the limit, and nothing started", async () => {
+      const strict = await startInProcessWeb({ ...stack.env, ORDER_RATE_LIMIT_PER_MINUTE: "2" });
+      try {
+        await clearOfMinuteEdge(15);
+        const client = new BrowserClient(strict.url);
+        await startJob(client, "Allowed one");
+        await startJob(client, "Allowed two");
+        const form = await client.get("/content/new");
+        const third = extract(form.html, "jobId");
+        const res = await client.postForm("/content", {
+          _csrf: extract(form.html, "_csrf"),
+          jobId: third,
+          productName: "Too many",
+          details: "x",
+        });
+        assert.equal(res.status, 429);
+        assert.match(res.html, /starting jobs too quickly/);
+        const retryAfter = res.res.headers.get("retry-after") ?? "";
+        assert.match(retryAfter, /^\d+$/);
+        assert.ok(Number(retryAfter) >= 1 && Number(retryAfter) <= 60, retryAfter);
+        assert.deepEqual(headerProblems(res.res.headers), []);
+        assert.equal(await redis.exists(`owner:content:${third}`), 0, "nothing claimed");
+        assert.equal((await one("SELECT count(*) AS n FROM content_jobs WHERE id = $1", [third])).n, "0");
+        // The limit is per session (and, ten times higher, per address): another browser may still start a job.
+        const fresh = new BrowserClient(strict.url);
+        await startJob(fresh, "Another browser");
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it("campaign submissions: the 11th in a minute is 429 with a numeric Retry-After, and nothing is sent", async () => {
+      await clearOfMinuteEdge(20);
+      const client = new BrowserClient(web.url);
+      for (let i = 0; i < 10; i++) await startCampaign(client, `Limit ${i}`, `limit-${i}@security.example`);
+      const form = await client.get("/emails/new");
+      const eleventh = extract(form.html, "campaignId");
+      const res = await client.postForm("/emails", {
+        _csrf: extract(form.html, "_csrf"),
+        campaignId: eleventh,
+        subject: "One too many",
+        format: "text",
+        body: "x",
+        recipients: "eleventh@security.example",
+      });
+      assert.equal(res.status, 429);
+      assert.match(res.html, /starting campaigns too quickly/);
+      assert.match(res.res.headers.get("retry-after") ?? "", /^\d+$/);
+      assert.ok(Number(res.res.headers.get("retry-after")) >= 1);
+      assert.equal(await redis.exists(`owner:campaign:${eleventh}`), 0, "nothing claimed");
+      assert.equal((await one("SELECT count(*) AS n FROM email_campaigns WHERE id = $1", [eleventh])).n, "0");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(!stack.services.mail.messages.some((m) => m.envelopeTo.includes("eleventh@security.example")));
+    });
+  });
+
+  describe("operator pages", () => {
+    it("without signing in, /ops shows only the sign-in form and every ops action is 403", async () => {
+      const stranger = new BrowserClient(web.url);
+      for (const path of ["/ops", "/ops?done=approve", "/ops/"]) {
+        const page = await stranger.get(path);
+        assert.equal(page.status, 200, path);
+        assert.match(page.html, /Operator sign-in/, path);
+        assert.doesNotMatch(page.html, /Awaiting approval|All orders|alice@security\.example|action="\/ops\/orders/, path);
+      }
+      const csrf = await tokenOf(stranger, "/ops");
+      for (const action of ["approve", "reject"]) {
+        const res = await stranger.postForm(`/ops/orders/${orderId}/${action}`, { _csrf: csrf });
+        assert.equal(res.status, 403, action);
+        assert.match(res.html, /Sign in as an operator first/);
+        assert.equal((await stranger.get(`/ops/orders/${orderId}/${action}`)).status >= 400, true, `GET ${action}`);
+      }
+      assert.equal(
+        (await stranger.postForm("/ops/logout", { _csrf: csrf })).status,
+        303,
+        "signing out when not signed in is harmless",
+      );
+      assert.match((await stranger.get("/ops")).html, /Operator sign-in/);
+    });
+
+    it("a wrong password is 401 with the form again, and the password is never echoed", async () => {
+      const stranger = new BrowserClient(web.url);
+      const csrf = await tokenOf(stranger, "/ops");
+      for (const password of [
+        "",
+        "ops-dev-password",
+        OPS_PASSWORD.toUpperCase(),
+        `${OPS_PASSWORD} `,
+        OPS_PASSWORD.slice(0, -1),
+      ]) {
+        const res = await stranger.postForm("/ops/login", { _csrf: csrf, password });
+        assert.equal(res.status, 401, JSON.stringify(password));
+        assert.match(res.html, /Wrong password/);
+        if (password) assert.ok(!res.html.includes(password.trim()), "not echoed");
+        assert.doesNotMatch(res.html, /type="password"[^>]*value=/);
+      }
+    });
+
+    it("signing out ends the operator's rights for that session", async () => {
+      const op = new BrowserClient(web.url);
+      await signIn(op);
+      assert.match((await op.get("/ops")).html, /Awaiting approval/);
+      assert.equal((await op.postForm("/ops/logout", { _csrf: await tokenOf(op, "/ops") })).status, 303);
+      assert.match((await op.get("/ops")).html, /Operator sign-in/);
+      const res = await op.postForm(`/ops/orders/${uuidv7()}/approve`, { _csrf: await tokenOf(op, "/ops") });
+      assert.equal(res.status, 403);
+    });
+
+    it(
+      "signing in issues a fresh session id (no session fixation)",
+      {
+        todo: "POST /ops/login grants operator rights to the existing session id instead of rotating it (web/routes/ops.routes.ts:61-71)",
+      },
+      async () => {
+        const op = new BrowserClient(web.url);
+        await op.get("/ops");
+        const before = op.sessionId;
+        await signIn(op);
+        assert.notEqual(op.sessionId, before, "a session cookie planted before sign-in must not become an operator session");
+      },
+    );
+  });
+
+  describe("session cookie", () => {
+    it("is HttpOnly, SameSite=Lax, scoped to /, and signed", async () => {
+      const res = await fetch(`${web.url}/`);
+      const cookies = res.headers.getSetCookie();
+      const session = cookies.find((c) => c.startsWith("qs_session="));
+      const sig = cookies.find((c) => c.startsWith("qs_session.sig="));
+      assert.ok(session && sig, cookies.join(" | "));
+      for (const c of [session, sig]) {
+        assert.match(c, /;\s*httponly/i);
+        assert.match(c, /;\s*samesite=lax/i);
+        assert.match(c, /;\s*path=\//i);
+        assert.doesNotMatch(c, /;\s*domain=/i, "host-only");
+      }
+      const sid = /^qs_session=([^;]+)/.exec(session)?.[1] ?? "";
+      assert.ok(sid.length >= 22, "at least 128 bits of randomness");
+    });
+
+    it("a tampered or unsigned cookie gets a fresh session, never the old one's orders", async () => {
+      const cookie = alice.cookieHeader();
+      const sid = /qs_session=([^;]+)/.exec(cookie)?.[1] ?? "";
+      const sig = /qs_session\.sig=([^;]+)/.exec(cookie)?.[1] ?? "";
+      assert.ok(sid && sig);
+      const flip = (s: string) => `${s.slice(0, -1)}${s.endsWith("A") ? "B" : "A"}`;
+      const forgeries = {
+        "the id changed, signature kept": `qs_session=${flip(sid)}; qs_session.sig=${sig}`,
+        "the signature changed": `qs_session=${sid}; qs_session.sig=${flip(sig)}`,
+        "no signature": `qs_session=${sid}`,
+        "bob's signature": `qs_session=${sid}; qs_session.sig=${/qs_session\.sig=([^;]+)/.exec(bob.cookieHeader())?.[1] ?? ""}`,
+      };
+      for (const [what, header] of Object.entries(forgeries)) {
+        const page = await fetch(`${web.url}/orders/${orderId}`, { headers: { cookie: header }, redirect: "manual" });
+        assert.equal(page.status, 404, `${what}: alice's order is not shown`);
+        const fresh = page.headers.getSetCookie().find((c) => c.startsWith("qs_session="));
+        assert.ok(fresh, `${what}: a fresh session cookie is issued`);
+        assert.notEqual(/^qs_session=([^;]+)/.exec(fresh)?.[1], sid, what);
+        const list = await (await fetch(`${web.url}/orders`, { headers: { cookie: header } })).text();
+        assert.ok(!list.includes(orderId), `${what}: my orders does not list alice's order`);
+        const csrf = extract(await (await fetch(`${web.url}/orders/new`, { headers: { cookie: header } })).text(), "_csrf");
+        assert.notEqual(csrf, await tokenOf(alice), `${what}: not alice's CSRF token`);
+      }
+      assert.equal((await alice.get(`/orders/${orderId}`)).status, 200, "alice's real cookie still works");
+    });
+
+    it("in prod, behind TLS, the cookie is Secure and HSTS is sent", async () => {
+      const prod = await startInProcessWeb({
+        ...stack.env,
+        APP_PROFILE: "prod",
+        LOG_FORMAT: "json",
+        SESSION_SECRET: "a-long-random-production-session-secret-0123456789",
+        OPS_PASSWORD,
+      });
+      try {
+        const res = await fetch(`${prod.url}/`, { headers: { "x-forwarded-proto": "https" } });
+        assert.equal(res.status, 200);
+        const session = res.headers.getSetCookie().find((c) => c.startsWith("qs_session="));
+        assert.match(session ?? "", /;\s*secure/i);
+        assert.match(res.headers.get("strict-transport-security") ?? "", /max-age=\d{7,}/);
+      } finally {
+        await prod.close();
+      }
+    });
+  });
+});
