@@ -97,7 +97,11 @@ describe("web security", () => {
     await bob.get("/");
     orderId = await placeOrder(alice, { "LAMP-HARBOUR": "2" }, "alice@security.example");
     jobId = await startJob(alice, `Lamp ${PAYLOAD}`);
-    campaignId = await startCampaign(alice, `News ${PAYLOAD}`, "r1@security.example r2@security.example r3@security.example r4@security.example");
+    campaignId = await startCampaign(
+      alice,
+      `News ${PAYLOAD}`,
+      "r1@security.example r2@security.example r3@security.example r4@security.example",
+    );
     await signIn(operator);
     await waitUntil("the order to wait for approval", async () => (await orderStatus(orderId)) === "awaiting_approval");
   });
@@ -105,6 +109,26 @@ describe("web security", () => {
     redis?.disconnect();
     await web?.close();
     await stack?.stop();
+  });
+
+  it("the markup and header checks catch what they look for (so their empty answers mean something)", () => {
+    for (const bad of [
+      "<script>alert(1)</script>",
+      "<style>p{}</style>",
+      '<p style="color:red">',
+      "<img src=x onerror=alert(1)>",
+      '<svg/onload="alert(1)">',
+      '<a href=" jav&#x61;script:alert(1)">',
+      '<a href="java\tscript:alert(1)">',
+      '<button hx-on:click="alert(1)">',
+      '<form action="javascript:alert(1)">',
+    ]) {
+      assert.notDeepEqual(inlineCodeProblems(bad), [], bad);
+    }
+    assert.deepEqual(inlineCodeProblems('<script src="/assets/x.js" defer></script><p class="x">one=two onion</p>'), []);
+    const weak = new Headers({ "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline'" });
+    assert.ok(headerProblems(weak).some((p) => /weak CSP/.test(p)));
+    assert.ok(headerProblems(new Headers()).length > 0);
   });
 
   describe("CSRF: every state-changing route refuses a request without this session's token", () => {
@@ -145,7 +169,7 @@ describe("web security", () => {
       { path: `/ops/orders/${orderId}/reject`, as: operator, fields: {} },
     ];
 
-    it("covers every state-changing route the routers declare", async () => {
+    it("covers every state-changing route the routers declare", () => {
       const declared = readdirSync(new URL("../web/routes/", import.meta.url))
         .flatMap((f) => [
           ...readFileSync(new URL(`../web/routes/${f}`, import.meta.url), "utf8").matchAll(
@@ -330,7 +354,9 @@ describe("web security", () => {
         async () => (await one("SELECT status FROM content_jobs WHERE id = $1", [jobId]))?.status === "completed",
       );
       for (const [path, client, name] of pages) {
-        for (const headers of [{}, { "hx-request": "true" }, { "hx-request": "true", "hx-boosted": "true" }]) {
+        for (const headers of [{}, { "hx-request": "true" }, { "hx-request": "true", "hx-boosted": "true" }] as Array<
+          Record<string, string>
+        >) {
           const res = await client.get(path, headers);
           const what = `${name} (${path}${headers["hx-request"] ? ", htmx" : ""})`;
           assert.ok([200, 404].includes(res.status), `${what}: ${res.status}`);
@@ -403,20 +429,14 @@ describe("web security", () => {
       }
     });
 
-    it(
-      "query-string notices only show known messages (no lookup of Object.prototype keys)",
-      {
-        todo: "NOTICES[ctx.query.x] reads inherited keys: ?done=constructor / ?cancel=toString render 'function Object() { [native code] }' (web/routes/ops.routes.ts:54, web/routes/order-page.routes.ts:68)",
-      },
-      async () => {
-        for (const key of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
-          const ops = await operator.get(`/ops?done=${key}`);
-          assert.doesNotMatch(ops.html, /native code|class="notice"/, `/ops?done=${key}`);
-          const order = await alice.get(`/orders/${orderId}?cancel=${key}`);
-          assert.doesNotMatch(order.html, /native code|class="notice"/, `?cancel=${key}`);
-        }
-      },
-    );
+    it("query-string notices only show known messages (no lookup of Object.prototype keys)", async () => {
+      for (const key of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+        const ops = await operator.get(`/ops?done=${key}`);
+        assert.doesNotMatch(ops.html, /native code|class="notice"/, `/ops?done=${key}`);
+        const order = await alice.get(`/orders/${orderId}?cancel=${key}`);
+        assert.doesNotMatch(order.html, /native code|class="notice"/, `?cancel=${key}`);
+      }
+    });
   });
 
   describe("rate limits", () => {
@@ -424,7 +444,7 @@ describe("web security", () => {
     it("content submissions: 429 with a numeric Retry-After past the limit, and nothing started", async () => {
       const strict = await startInProcessWeb({ ...stack.env, ORDER_RATE_LIMIT_PER_MINUTE: "2" });
       try {
-        await clearOfMinuteEdge(15);
+        await clearOfMinuteEdge(5);
         const client = new BrowserClient(strict.url);
         await startJob(client, "Allowed one");
         await startJob(client, "Allowed two");
@@ -453,7 +473,7 @@ describe("web security", () => {
     });
 
     it("campaign submissions: the 11th in a minute is 429 with a numeric Retry-After, and nothing is sent", async () => {
-      await clearOfMinuteEdge(20);
+      await clearOfMinuteEdge(5);
       const client = new BrowserClient(web.url);
       for (let i = 0; i < 10; i++) await startCampaign(client, `Limit ${i}`, `limit-${i}@security.example`);
       const form = await client.get("/emails/new");
@@ -474,6 +494,44 @@ describe("web security", () => {
       assert.equal((await one("SELECT count(*) AS n FROM email_campaigns WHERE id = $1", [eleventh])).n, "0");
       await new Promise((r) => setTimeout(r, 300));
       assert.ok(!stack.services.mail.messages.some((m) => m.envelopeTo.includes("eleventh@security.example")));
+    });
+  });
+
+  describe("rate limits behind a proxy (prod)", () => {
+    async function signInAttempts(xff: (i: number) => string, n: number): Promise<number[]> {
+      const prod = await startInProcessWeb({
+        ...stack.env,
+        APP_PROFILE: "prod",
+        LOG_FORMAT: "json",
+        SESSION_SECRET: "a-long-random-production-session-secret-0123456789",
+        OPS_PASSWORD,
+        LOGIN_RATE_LIMIT_PER_MINUTE: "1",
+      });
+      try {
+        await clearOfMinuteEdge(5);
+        const statuses: number[] = [];
+        // Per address the limit is 10 a minute; a fresh browser (cookie) for each attempt.
+        for (let i = 0; i < n; i++) {
+          const proxyHeaders = { "x-forwarded-proto": "https", "x-forwarded-for": xff(i) };
+          const client = new BrowserClient(prod.url);
+          const csrf = extract((await client.get("/ops", proxyHeaders)).html, "_csrf");
+          statuses.push((await client.postForm("/ops/login", { _csrf: csrf, password: `guess-${i}` }, proxyHeaders)).status);
+        }
+        return statuses;
+      } finally {
+        await prod.close();
+      }
+    }
+
+    it("fresh cookies from one address still meet the per-address sign-in limit", async () => {
+      const statuses = await signInAttempts(() => "203.0.113.9", 12);
+      assert.deepEqual(statuses, [...Array<number>(10).fill(401), 429, 429]);
+    });
+
+    it("a client cannot reset the sign-in limit by dropping its cookie and making up X-Forwarded-For", async () => {
+      // The proxy appends the real peer (10.0.0.1); the client wrote everything before it.
+      const statuses = await signInAttempts((i) => `198.51.100.${i + 1}, 10.0.0.1`, 15);
+      assert.ok(statuses.includes(429), `statuses: ${statuses.join(",")}`);
     });
   });
 
@@ -529,19 +587,13 @@ describe("web security", () => {
       assert.equal(res.status, 403);
     });
 
-    it(
-      "signing in issues a fresh session id (no session fixation)",
-      {
-        todo: "POST /ops/login grants operator rights to the existing session id instead of rotating it (web/routes/ops.routes.ts:61-71)",
-      },
-      async () => {
-        const op = new BrowserClient(web.url);
-        await op.get("/ops");
-        const before = op.sessionId;
-        await signIn(op);
-        assert.notEqual(op.sessionId, before, "a session cookie planted before sign-in must not become an operator session");
-      },
-    );
+    it("signing in issues a fresh session id (no session fixation)", async () => {
+      const op = new BrowserClient(web.url);
+      await op.get("/ops");
+      const before = op.sessionId;
+      await signIn(op);
+      assert.notEqual(op.sessionId, before, "a session cookie planted before sign-in must not become an operator session");
+    });
   });
 
   describe("session cookie", () => {

@@ -5,6 +5,8 @@ export interface SessionState {
   id: string;
   csrfToken: string;
   csrfValid(candidate: string | undefined): boolean;
+  /** Replaces the session id (and cookie, and CSRF token), e.g. when privileges change; returns the new id. */
+  rotate(): string;
 }
 
 export interface AppState {

@@ -70,7 +70,9 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {
-  const app = new Koa<AppState>({ keys: [deps.config.sessionSecret], proxy: deps.config.profile === "prod" });
+  // Behind one reverse proxy in prod: trust only the address it appends to X-Forwarded-For, never
+  // the entries a client wrote itself (rate limits are keyed on ctx.ip).
+  const app = new Koa<AppState>({ keys: [deps.config.sessionSecret], proxy: deps.config.profile === "prod", maxIpsCount: 1 });
   app.silent = true; // errors are logged by the error middleware, with the request id
   const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs, draining: deps.draining });
   const secure = deps.config.profile === "prod";

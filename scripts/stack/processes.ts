@@ -1,6 +1,8 @@
 /** Child processes for the local stack and the test harness: started, awaited, stopped by pid. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmdirSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -60,15 +62,39 @@ export function startProcess(opts: StartOptions): Managed {
   };
 }
 
+const PORT_CLAIMS = path.join(os.tmpdir(), "quayside-ports");
+const CLAIM_TTL_MS = 15 * 60_000;
+
+/** Reserves `port` across processes (an atomic mkdir); false if another reservation is still fresh. */
+function reservePort(port: number): boolean {
+  mkdirSync(PORT_CLAIMS, { recursive: true });
+  const dir = path.join(PORT_CLAIMS, String(port));
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch {
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < CLAIM_TTL_MS) return false;
+      rmdirSync(dir);
+      mkdirSync(dir);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
 /**
  * A port nobody listens on right now, chosen below Linux's ephemeral range (32768–60999): a port
  * the kernel hands out could be taken as the source port of some outgoing connection before the
- * service that is meant to listen on it starts.
+ * service that is meant to listen on it starts. Stacks starting at the same time in other
+ * processes (test files run in parallel) cannot be handed the same port: each pick is reserved
+ * for a quarter of an hour.
  */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 500; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await portIsFree(port)) return port;
+    if (reservePort(port) && (await portIsFree(port))) return port;
   }
   throw new Error("no free port between 20000 and 32000");
 }

@@ -11,9 +11,10 @@ export function inlineCodeProblems(html: string): string[] {
   }
   if (/<style[\s>]/i.test(html)) problems.push("a <style> element");
   // Text and attribute values are escaped by `html`, so a raw `<` always starts a tag.
-  for (const tag of html.matchAll(/<([a-zA-Z][^\s/>]*)((?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>"']+))?)*)\s*\/?>/g)) {
+  // Like browsers, a `/` between attributes counts as a space (`<svg/onload=…>`).
+  for (const tag of html.matchAll(/<([a-zA-Z][^\s/>]*)((?:[\s/]+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>"']+))?)*)[\s/]*>/g)) {
     const element = (tag[1] ?? "").toLowerCase();
-    for (const attr of (tag[2] ?? "").matchAll(/\s+([^\s=/>]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?/g)) {
+    for (const attr of (tag[2] ?? "").matchAll(/[\s/]+([^\s=/>]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?/g)) {
       const name = (attr[1] ?? "").toLowerCase();
       const value = decodeEntities((attr[2] ?? "").replace(/^["']|["']$/g, ""));
       if (name === "style") problems.push(`style= on <${element}>`);
@@ -22,7 +23,7 @@ export function inlineCodeProblems(html: string): string[] {
       if (/^(data-)?hx-vals$/.test(name) && /^\s*js:/i.test(value)) problems.push(`hx-vals js: on <${element}>`);
       if (/^(href|src|action|formaction|xlink:href|(data-)?hx-(get|post|put|patch|delete)|sse-connect)$/.test(name)) {
         // Browsers drop tabs and newlines inside URLs, so `java\tscript:` counts too.
-        if (/^javascript:/i.test(value.replace(/[\s\u0000-\u001f]/g, ""))) problems.push(`${name}="${value}" on <${element}>`);
+        if (/^javascript:/i.test(value.replace(/[\s\p{Cc}]/gu, ""))) problems.push(`${name}="${value}" on <${element}>`);
       }
     }
   }

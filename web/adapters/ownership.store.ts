@@ -16,6 +16,22 @@ end
 return redis.call('GET', KEYS[1])
 `;
 
+// For each kind: every id listed for the old session gets the new owner, then the list moves.
+const TRANSFER = `
+for i = 1, #KEYS, 2 do
+  local kind = ARGV[3 + (i + 1) / 2]
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+    local owner = 'owner:' .. kind .. ':' .. id
+    if redis.call('GET', owner) == ARGV[1] then redis.call('SET', owner, ARGV[2], 'KEEPTTL') end
+  end
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    redis.call('EXPIRE', KEYS[i + 1], ARGV[3])
+  end
+end
+return 1
+`;
+
 export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
   const ownerKey = (kind: ResourceKind, id: string) => `owner:${kind}:${id}`;
   const listKey = (sessionId: string, kind: ResourceKind) => `session:${sessionId}:${kind}`;
@@ -48,6 +64,20 @@ export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
     return redis.zrevrange(listKey(sessionId, kind), 0, limit - 1);
   }
 
-  return { claim, release, owns, list };
+  /** Moves everything one session owns to another (a session id replaced at sign-in). */
+  async function transfer(from: string, to: string): Promise<void> {
+    const kinds: ResourceKind[] = ["order", "content", "campaign"];
+    await redis.eval(
+      TRANSFER,
+      kinds.length * 2,
+      ...kinds.flatMap((k) => [listKey(from, k), listKey(to, k)]),
+      from,
+      to,
+      String(ttlSeconds),
+      ...kinds,
+    );
+  }
+
+  return { claim, release, owns, list, transfer };
 }
 export type OwnershipStore = ReturnType<typeof createOwnershipStore>;

@@ -4,17 +4,16 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Middleware } from "koa";
-import type { AppState } from "../app-state.ts";
+import type { AppState, SessionState } from "../app-state.ts";
 
 export const SESSION_COOKIE = "qs_session";
 
 export function sessions(opts: { secret: string; ttlSeconds: number; secure: boolean }): Middleware<AppState> {
   const csrfFor = (sid: string) => createHmac("sha256", opts.secret).update(`csrf:${sid}`).digest("base64url");
   return async (ctx, next) => {
-    let sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    if (!sid || !/^[A-Za-z0-9_-]{22,64}$/.test(sid)) {
-      sid = randomBytes(18).toString("base64url");
-      ctx.cookies.set(SESSION_COOKIE, sid, {
+    const issue = (): string => {
+      const fresh = randomBytes(18).toString("base64url");
+      ctx.cookies.set(SESSION_COOKIE, fresh, {
         signed: true,
         httpOnly: true,
         sameSite: "lax",
@@ -22,18 +21,26 @@ export function sessions(opts: { secret: string; ttlSeconds: number; secure: boo
         maxAge: opts.ttlSeconds * 1000,
         overwrite: true,
       });
-    }
-    const csrfToken = csrfFor(sid);
-    ctx.state.session = {
+      return fresh;
+    };
+    let sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    if (!sid || !/^[A-Za-z0-9_-]{22,64}$/.test(sid)) sid = issue();
+    const session: SessionState = {
       id: sid,
-      csrfToken,
+      csrfToken: csrfFor(sid),
       csrfValid: (candidate: string | undefined) => {
         if (!candidate) return false;
         const a = Buffer.from(candidate);
-        const b = Buffer.from(csrfToken);
+        const b = Buffer.from(session.csrfToken);
         return a.length === b.length && timingSafeEqual(a, b);
       },
+      rotate: () => {
+        session.id = issue();
+        session.csrfToken = csrfFor(session.id);
+        return session.id;
+      },
     };
+    ctx.state.session = session;
     await next();
   };
 }

@@ -13,8 +13,9 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
 import type { SseStreams } from "../sse-streams.ts";
-import { streamProgress, type SseFrame } from "../progress-stream.ts";
-import { campaignPanel, recipientRow, recipientRows } from "../views/campaign-page.view.ts";
+import { streamProgress } from "../progress-stream.ts";
+import { html } from "../../shared/html.ts";
+import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign-page.view.ts";
 
 export interface CampaignEventsDeps {
   campaigns: CampaignsClient;
@@ -61,11 +62,9 @@ export function campaignEventRoutes(deps: CampaignEventsDeps) {
       streams: deps.sseStreams,
       loadSnapshot,
       render: (shown, event) => {
-        const frames: SseFrame[] = [{ event: "progress", data: campaignPanel(campaignId, shown, opts).value }];
         const changed = event ? recipientFromEvent(event) : null;
-        if (changed) frames.push({ event: `rcpt-${changed.position}`, data: recipientRow(changed, true).value });
-        if (!event && rows) frames.push({ event: "recipients", data: recipientRows(rows, true).value });
-        return frames;
+        const data = html`${campaignPanel(campaignId, shown, opts)}${changed ? recipientRow(changed, true) : ""}${!event && rows ? recipientRowsOob(rows) : ""}`;
+        return [{ event: "progress", data: data.value }];
       },
     });
   });

@@ -7,6 +7,7 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { CatalogRepo } from "../adapters/catalog.repo.ts";
 import { passwordMatches, type OperatorSessions } from "../adapters/operator-sessions.ts";
 import { RestateUnavailableError, type OrdersClient } from "../adapters/orders-client.ts";
+import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { formBody } from "../middleware/form-body.ts";
@@ -18,6 +19,7 @@ export interface OpsDeps {
   catalog: CatalogRepo;
   orders: OrdersClient;
   operators: OperatorSessions;
+  ownership: OwnershipStore;
   limiter: RateLimiter;
   password: string;
   loginsPerMinute: number;
@@ -51,7 +53,8 @@ export function opsRoutes(deps: OpsDeps) {
       deps.catalog.listOrders({ status: "awaiting_approval" }),
       deps.catalog.listOrders({ limit: 100 }),
     ]);
-    const notice = typeof ctx.query.done === "string" ? NOTICES[ctx.query.done] : undefined;
+    const notice =
+      typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
     ctx.body = renderPage(
       ctx,
       opsDashboardPage({ pending, orders, csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, notice }),
@@ -65,7 +68,11 @@ export function opsRoutes(deps: OpsDeps) {
       ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, "Wrong password."));
       return;
     }
-    await deps.operators.grant(ctx.state.session.id);
+    // A new session id at sign-in: a cookie planted in this browser beforehand never becomes an operator's.
+    const before = ctx.state.session.id;
+    const after = ctx.state.session.rotate();
+    await deps.ownership.transfer(before, after);
+    await deps.operators.grant(after);
     ctx.status = 303;
     ctx.redirect("/ops");
   });

@@ -65,7 +65,10 @@ export function orderPageRoutes(deps: OrderPageDeps) {
         events,
         restateUiUrl: deps.restateUiUrl,
         csrfToken: ctx.state.session.csrfToken,
-        notice: typeof ctx.query.cancel === "string" ? NOTICES[ctx.query.cancel] : undefined,
+        notice:
+          typeof ctx.query.cancel === "string" && Object.hasOwn(NOTICES, ctx.query.cancel)
+            ? NOTICES[ctx.query.cancel]
+            : undefined,
       }),
     );
   });

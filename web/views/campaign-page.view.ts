@@ -53,19 +53,34 @@ export function campaignPanel(campaignId: string, s: ProgressSnapshot, opts: Cam
   </div>`;
 }
 
-export function recipientRow(r: RecipientView, live: boolean): SafeHtml {
-  const swap = live ? html` sse-swap="rcpt-${r.position}" hx-swap="outerHTML"` : "";
+/**
+ * One recipient's row. On the page it is plain; in an SSE frame it travels out of band (`oob`),
+ * inside the same `progress` event as the counts, so htmx swaps both together and no row update
+ * can arrive before the element that should receive it exists.
+ */
+export function recipientRow(r: RecipientView, oob = false): SafeHtml {
+  // Table rows cannot stand at the top of an HTML fragment: htmx unwraps them from a <template>.
+  if (oob) return html`<template>${row(r, html` hx-swap-oob="outerHTML"`)}</template>`;
+  return row(r, "");
+}
+
+function row(r: RecipientView, swap: SafeHtml | string): SafeHtml {
   return html`<tr id="rcpt-${r.position}" class="rcpt ${r.status}" data-status="${r.status}"${swap}>
     <td>${r.position + 1}</td><td>${r.address}</td><td>${STATUS_LABELS[r.status]}</td><td class="detail">${r.error ?? ""}</td>
   </tr>`;
 }
 
-export function recipientRows(recipients: RecipientView[], live: boolean): SafeHtml {
-  return html`${recipients.map((r) => recipientRow(r, live))}`;
+export function recipientRows(recipients: RecipientView[]): SafeHtml {
+  return html`${recipients.map((r) => recipientRow(r))}`;
+}
+
+/** Every row at once, out of band: the start of a stream brings the table up to its snapshot. */
+export function recipientRowsOob(recipients: RecipientView[]): SafeHtml {
+  return html`<template><tbody id="recipients" hx-swap-oob="innerHTML">${recipientRows(recipients)}</tbody></template>`;
 }
 
 /** The recipients; until the worker has saved the campaign, a placeholder that reloads itself. */
-export function recipientsTable(campaignId: string, campaign: CampaignView | null, live: boolean): SafeHtml {
+export function recipientsTable(campaignId: string, campaign: CampaignView | null): SafeHtml {
   if (!campaign) {
     return html`<div class="campaign-recipients pending-note" hx-get="/emails/${campaignId}" hx-trigger="every 1s" hx-select=".campaign-recipients"
       hx-target="this" hx-swap="outerHTML" hx-push-url="false">The campaign has been handed to a worker; its recipients appear here once saved.</div>`;
@@ -73,7 +88,7 @@ export function recipientsTable(campaignId: string, campaign: CampaignView | nul
   return html`<div class="campaign-recipients">
     <table class="lines recipients">
       <thead><tr><th>#</th><th>Recipient</th><th>Outcome</th><th>Detail</th></tr></thead>
-      <tbody id="recipients"${live ? html` sse-swap="recipients" hx-swap="innerHTML"` : ""}>${recipientRows(campaign.recipients, live)}</tbody>
+      <tbody id="recipients">${recipientRows(campaign.recipients)}</tbody>
     </table>
   </div>`;
 }
@@ -86,7 +101,7 @@ export function campaignPage(
 ): Page {
   const live = !isTerminal(snapshot);
   const panel = campaignPanel(campaignId, snapshot, opts);
-  const table = recipientsTable(campaignId, campaign, live);
+  const table = recipientsTable(campaignId, campaign);
   return {
     title: campaign ? `Campaign: ${campaign.subject}` : "Campaign",
     body: html`<section class="campaign" data-campaign-id="${campaignId}">
