@@ -19,6 +19,7 @@ import { createLogger } from "../../shared/logger.ts";
 import { findPostgresBin } from "../stack/postgres.ts";
 import { freePort, startProcess, tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
 import {
+  allocatePorts,
   appEnv,
   ROOT,
   startBackingServices,
@@ -132,19 +133,7 @@ async function main(): Promise<void> {
     results.startup = { ...(await devStartup(logDir)), workerServingMs: NaN, workerRegisteredMs: NaN, rawEndpointServingMs: NaN };
   }
 
-  const ports: StackPorts = {
-    web: await freePort(),
-    worker: await freePort(),
-    ingress: await freePort(),
-    admin: await freePort(),
-    restateNode: await freePort(),
-    postgres: await freePort(),
-    valkey: await freePort(),
-    smtp: await freePort(),
-    mailUi: await freePort(),
-    webMetrics: await freePort(),
-    workerMetrics: await freePort(),
-  };
+  const ports: StackPorts = await allocatePorts();
   say("starting the stack");
   services = await startBackingServices({ ports, dataDir, logger });
   const prof = (name: string) =>

@@ -9,7 +9,7 @@ import { runMigrations } from "../../migrations/runner.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
 import { startPostgres, type PostgresHandle } from "./postgres.ts";
-import { httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
+import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
 import { startValkey } from "./valkey.ts";
 
@@ -28,6 +28,23 @@ export interface StackPorts {
   /** Operations ports (metrics, worker probes); the processes' defaults (9464, 9465) when absent. */
   webMetrics?: number;
   workerMetrics?: number;
+}
+
+/** A free port for every process of one stack (tests and the bench run stacks side by side). */
+export async function allocatePorts(): Promise<StackPorts> {
+  return {
+    web: await freePort(),
+    worker: await freePort(),
+    ingress: await freePort(),
+    admin: await freePort(),
+    restateNode: await freePort(),
+    postgres: await freePort(),
+    valkey: await freePort(),
+    smtp: await freePort(),
+    mailUi: await freePort(),
+    webMetrics: await freePort(),
+    workerMetrics: await freePort(),
+  };
 }
 
 export interface BackingServices {

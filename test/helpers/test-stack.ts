@@ -8,9 +8,10 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
-import { freePort, type Managed } from "../../scripts/stack/processes.ts";
+import type { Managed } from "../../scripts/stack/processes.ts";
 import { startRestate } from "../../scripts/stack/restate.ts";
 import {
+  allocatePorts,
   appEnv,
   ROOT,
   startBackingServices,
@@ -47,19 +48,7 @@ export async function startTestStack(
   name: string,
   opts: { worker?: boolean; web?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestStack> {
-  const ports: StackPorts = {
-    web: await freePort(),
-    worker: await freePort(),
-    ingress: await freePort(),
-    admin: await freePort(),
-    restateNode: await freePort(),
-    postgres: await freePort(),
-    valkey: await freePort(),
-    smtp: await freePort(),
-    mailUi: await freePort(),
-    webMetrics: await freePort(),
-    workerMetrics: await freePort(),
-  };
+  const ports: StackPorts = await allocatePorts();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `quayside-${name}-`));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   const logDir = path.join(ROOT, "test-results", name);

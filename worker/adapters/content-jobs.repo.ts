@@ -1,6 +1,7 @@
 /** Content jobs in PostgreSQL. Every write is keyed by the job id (and language), so a replayed step is a no-op. */
 import type pg from "pg";
 import type { ContentJobInput } from "../../shared/content-job.schema.ts";
+import { inTransaction } from "../../shared/pg-transaction.ts";
 
 export interface Usage {
   inputTokens: number;
@@ -32,30 +33,22 @@ export function createContentJobsRepo(pool: pg.Pool) {
 
   /** Stores every translation and the job's totals in one transaction, then marks it completed. */
   async function complete(id: string, translations: StoredTranslation[], total: Usage, costCents: number): Promise<void> {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       for (const t of translations) {
         await client.query(
           `INSERT INTO content_translations (job_id, language, text, input_tokens, output_tokens)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (job_id, language) DO UPDATE SET text = EXCLUDED.text,
-             input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens`,
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (job_id, language) DO UPDATE SET text = EXCLUDED.text,
+           input_tokens = EXCLUDED.input_tokens, output_tokens = EXCLUDED.output_tokens`,
           [id, t.language, t.text, t.inputTokens, t.outputTokens],
         );
       }
       await client.query(
         `UPDATE content_jobs SET status = 'completed', status_reason = NULL, input_tokens = $2, output_tokens = $3,
-           estimated_cost_cents = $4, updated_at = now() WHERE id = $1`,
+         estimated_cost_cents = $4, updated_at = now() WHERE id = $1`,
         [id, total.inputTokens, total.outputTokens, costCents],
       );
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK");
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async function fail(id: string, reason: string): Promise<void> {

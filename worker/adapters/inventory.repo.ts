@@ -3,6 +3,7 @@
  * SKU; each write is also keyed by (order, sku) so a replayed reservation changes nothing.
  */
 import type pg from "pg";
+import { inTransaction } from "../../shared/pg-transaction.ts";
 
 export interface ReservationResult {
   reserved: boolean;
@@ -11,28 +12,13 @@ export interface ReservationResult {
 }
 
 export function createInventoryRepo(pool: pg.Pool) {
-  async function inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await fn(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (err) {
-      await client.query("ROLLBACK");
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
   async function stockOf(c: pg.ClientBase | pg.Pool, sku: string): Promise<number> {
     const r = await c.query(`SELECT stock FROM products WHERE sku = $1`, [sku]);
     return r.rows[0] ? Number(r.rows[0].stock) : 0;
   }
 
   async function reserve(sku: string, orderId: string, quantity: number): Promise<ReservationResult> {
-    return inTransaction(async (c) => {
+    return inTransaction(pool, async (c) => {
       const existing = await c.query(`SELECT status FROM stock_reservations WHERE order_id = $1 AND sku = $2 FOR UPDATE`, [
         orderId,
         sku,
@@ -49,7 +35,7 @@ export function createInventoryRepo(pool: pg.Pool) {
   }
 
   async function release(sku: string, orderId: string): Promise<{ released: boolean; stock: number }> {
-    return inTransaction(async (c) => {
+    return inTransaction(pool, async (c) => {
       const r = await c.query(
         `UPDATE stock_reservations SET status = 'released', released_at = now()
           WHERE order_id = $1 AND sku = $2 AND status = 'reserved' RETURNING quantity`,

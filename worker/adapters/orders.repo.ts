@@ -3,6 +3,7 @@ import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
+import { inTransaction } from "../../shared/pg-transaction.ts";
 
 export type StoredOrder = OrderRecord;
 
@@ -13,9 +14,7 @@ export function createOrdersRepo(pool: pg.Pool) {
 
   /** Stores the order with prices from the catalog; a second call for the same id returns the first. */
   async function create(input: PlaceOrderInput, invocationId: string): Promise<StoredOrder> {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       const skus = input.lines.map((l) => l.sku);
       const products = await client.query(`SELECT sku, price_cents, currency FROM products WHERE sku = ANY($1::text[])`, [skus]);
       const bySku = new Map(products.rows.map((p) => [p.sku as string, p]));
@@ -27,7 +26,7 @@ export function createOrdersRepo(pool: pg.Pool) {
       const total = input.lines.reduce((sum, l) => sum + l.quantity * Number(bySku.get(l.sku)?.price_cents), 0);
       const inserted = await client.query(
         `INSERT INTO orders (id, email, payment_method, total_cents, currency, invocation_id)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
         [input.orderId, input.email, input.paymentMethod, total, currency, invocationId],
       );
       if (inserted.rowCount === 1) {
@@ -40,13 +39,7 @@ export function createOrdersRepo(pool: pg.Pool) {
           ]);
         }
       }
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK");
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
     const stored = await find(input.orderId);
     if (!stored) throw new Error(`order ${input.orderId} vanished after insert`);
     return stored;
