@@ -25,6 +25,7 @@ const common = {
   // The operations port (metrics, and probes for the worker) listens here; 0 turns it off.
   OPS_HOST: z.string().min(1).default("0.0.0.0"),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
   ALLOW_PRETTY_LOGS: bool.optional(),
   // The web refuses larger campaigns with a 422; the worker refuses them as invalid input.
   CAMPAIGN_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(1_000),

@@ -12,7 +12,10 @@ import { wireWeb } from "./wiring.ts";
 
 const config = loadConfigOrExit(webConfigSchema);
 const logger = createLogger({ name: "web", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-const telemetry = await startTelemetry({ serviceName: "quayside-web", endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = await startTelemetry({
+  serviceName: config.OTEL_SERVICE_NAME ?? "quayside-web",
+  endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+});
 // Production migrates as its own step; this is for single-process setups (refused in prod unless allowed).
 if (config.WEB_AUTO_MIGRATE) await runMigrations(config.DATABASE_URL, logger);
 

@@ -23,7 +23,10 @@ import { registerDeployment } from "./registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
 const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-const telemetry = await startTelemetry({ serviceName: "quayside-worker", endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const telemetry = await startTelemetry({
+  serviceName: config.OTEL_SERVICE_NAME ?? "quayside-worker",
+  endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+});
 
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "quayside-worker" });
 pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));

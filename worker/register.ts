@@ -9,6 +9,13 @@ import { registerDeployment } from "./registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
 const logger = createLogger({ name: "register", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+if (config.APP_PROFILE === "prod" && config.WORKER_REGISTER_FORCE && config.ALLOW_REGISTER_FORCE !== true) {
+  // Forcing replaces a deployment's services in place: invocations in flight on it can break.
+  logger.fatal(
+    "WORKER_REGISTER_FORCE is refused in prod unless ALLOW_REGISTER_FORCE=true: register a new, versioned URL instead",
+  );
+  process.exit(1);
+}
 try {
   const d = await registerDeployment(
     { adminUrl: config.RESTATE_ADMIN_URL, endpointUrl: config.WORKER_PUBLIC_URL, force: config.WORKER_REGISTER_FORCE },

@@ -3,7 +3,9 @@
  * acknowledges it; dev accepts them.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
 
 const SAFE_WEB = { APP_PROFILE: "prod", SESSION_SECRET: "s".repeat(40), OPS_PASSWORD: "a proper operator password" };
@@ -87,5 +89,23 @@ describe("prod profile", () => {
     );
     assert.match(message, /LLM_PROVIDER/);
     assert.match(message, /SMTP_TLS/);
+  });
+});
+
+describe("npm run register in prod", () => {
+  it("refuses to force a registration unless acknowledged, before contacting Restate", () => {
+    const env = {
+      PATH: process.env.PATH,
+      APP_PROFILE: "prod",
+      LLM_PROVIDER: "openai",
+      OPENAI_API_KEY: "sk-test",
+      WORKER_REGISTER_FORCE: "true",
+    };
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.ts", import.meta.url))], {
+      env,
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 1);
+    assert.match(run.stdout + run.stderr, /WORKER_REGISTER_FORCE is refused in prod unless ALLOW_REGISTER_FORCE=true/);
   });
 });
