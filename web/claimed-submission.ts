@@ -5,7 +5,7 @@
  */
 import type { Context } from "koa";
 import type { ResourceKind } from "../shared/progress-event.ts";
-import { RestateUnavailableError } from "./adapters/orders-client.ts";
+import { RestateUnavailableError } from "./adapters/ingress.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { AppState } from "./app-state.ts";
 

@@ -11,7 +11,7 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { contentJobInputSchema, contentLanguages, providerLabel } from "../shared/content-job.schema.ts";
-import { emptySnapshot, type ProgressData, type ProgressDraft, type ProgressSnapshot } from "../shared/progress-event.ts";
+import type { ProgressData, ProgressDraft } from "../shared/progress-event.ts";
 import type { ContentJobsRepo, StoredTranslation } from "./adapters/content-jobs.repo.ts";
 import { blockSeqPublisher, createLiveFeed, SEQ_BLOCK } from "./adapters/llm-live-progress.ts";
 import { estimateCostCents, type Price } from "./adapters/llm-prices.ts";
@@ -22,7 +22,7 @@ import { llmQuotaApi } from "./llm-quota.object.ts";
 import { productDescriptionPrompt } from "./prompts/product-description.prompt.ts";
 import type { PromptSpec } from "./prompts/prompt-spec.ts";
 import { translationPrompt } from "./prompts/translation.prompt.ts";
-import { SNAPSHOT_STATE_KEY, trackProgress } from "./progress-tracker.ts";
+import { snapshotHandler, trackProgress } from "./progress-tracker.ts";
 
 export interface ContentGenerationDeps {
   jobs: ContentJobsRepo;
@@ -189,10 +189,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
         },
       ),
 
-      status: restate.handlers.workflow.shared(
-        async (ctx: restate.WorkflowSharedContext): Promise<ProgressSnapshot> =>
-          (await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY)) ?? emptySnapshot,
-      ),
+      status: snapshotHandler(),
     },
     // A streamed generation can run for minutes without a journal entry: Restate's defaults
     // (1 min inactivity, then abort) would cut it off and start it again.

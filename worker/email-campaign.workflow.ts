@@ -13,12 +13,12 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { campaignInputSchema } from "../shared/campaign.schema.ts";
-import { emptySnapshot, isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
+import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
 import type { CampaignsRepo, RecipientOutcome } from "./adapters/campaigns.repo.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
-import { SNAPSHOT_STATE_KEY, trackProgress } from "./progress-tracker.ts";
+import { SNAPSHOT_STATE_KEY, snapshotHandler, trackProgress } from "./progress-tracker.ts";
 import type { CampaignEmailData } from "./templates/campaign-email.template.ts";
 
 export interface EmailCampaignDeps {
@@ -136,10 +136,7 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
         return { cancelling: true };
       }),
 
-      status: restate.handlers.workflow.shared(
-        async (ctx: restate.WorkflowSharedContext): Promise<ProgressSnapshot> =>
-          (await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY)) ?? emptySnapshot,
-      ),
+      status: snapshotHandler(),
     },
     options: { asTerminalError, workflowRetention: { days: 7 } },
   });

@@ -15,7 +15,7 @@ import { createContentJobsRepo } from "./adapters/content-jobs.repo.ts";
 import { priceFor } from "./adapters/llm-prices.ts";
 import { createLlmProvider } from "./adapters/llm-provider.ts";
 import { createServices } from "./endpoint.ts";
-import { createWorkerMetrics, instrumentMailer, instrumentProgress, metricsHooks, recordLlmUsage } from "./metrics.ts";
+import { createWorkerMetrics, instrumentMailer, instrumentProgress, instrumentContentJobs, metricsHooks } from "./metrics.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";
 import { tracingHooks } from "./tracing.ts";
@@ -57,7 +57,6 @@ transport.verify().then(
 
 const metrics = createWorkerMetrics();
 const llm = createLlmProvider(config);
-const contentJobs = createContentJobsRepo(pool);
 logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
 const services = createServices({
   orders: createOrdersRepo(pool),
@@ -83,13 +82,7 @@ const services = createServices({
   ),
   publicWebUrl: config.PUBLIC_WEB_URL,
   content: {
-    jobs: {
-      ...contentJobs,
-      async complete(...args: Parameters<typeof contentJobs.complete>) {
-        await contentJobs.complete(...args);
-        recordLlmUsage(metrics, llm.name, args[2], args[3]);
-      },
-    },
+    jobs: instrumentContentJobs(createContentJobsRepo(pool), metrics, llm.name),
     llm,
     price: priceFor(llm.model, {
       inputCentsPer1k: config.LLM_PRICE_INPUT_CENTS_PER_1K,

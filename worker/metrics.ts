@@ -5,7 +5,7 @@
  */
 import type * as restate from "@restatedev/restate-sdk";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Usage } from "./adapters/content-jobs.repo.ts";
+import type { ContentJobsRepo, StoredTranslation, Usage } from "./adapters/content-jobs.repo.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import type { Mailer } from "./adapters/smtp-mailer.ts";
 import { PermanentError } from "./errors.ts";
@@ -107,8 +107,15 @@ export function instrumentMailer(mailer: Mailer, m: WorkerMetrics): Mailer {
   };
 }
 
-export function recordLlmUsage(m: WorkerMetrics, provider: string, usage: Usage, costCents: number): void {
-  m.llmTokens.inc({ provider, direction: "input" }, usage.inputTokens);
-  m.llmTokens.inc({ provider, direction: "output" }, usage.outputTokens);
-  m.llmCost.inc({ provider }, costCents);
+/** Counts tokens and estimated cost once per completed content job, as its results are stored. */
+export function instrumentContentJobs(jobs: ContentJobsRepo, m: WorkerMetrics, provider: string): ContentJobsRepo {
+  return {
+    ...jobs,
+    async complete(id: string, translations: StoredTranslation[], total: Usage, costCents: number) {
+      await jobs.complete(id, translations, total, costCents);
+      m.llmTokens.inc({ provider, direction: "input" }, total.inputTokens);
+      m.llmTokens.inc({ provider, direction: "output" }, total.outputTokens);
+      m.llmCost.inc({ provider }, costCents);
+    },
+  };
 }

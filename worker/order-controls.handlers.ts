@@ -4,8 +4,7 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { emptySnapshot, type ProgressSnapshot } from "../shared/progress-event.ts";
-import { SNAPSHOT_STATE_KEY } from "./progress-tracker.ts";
+import { snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
   decision: "approved" | "rejected" | "cancelled" | "timed_out";
@@ -36,10 +35,7 @@ export function orderControlHandlers() {
     );
 
   return {
-    status: restate.handlers.workflow.shared(
-      async (ctx: restate.WorkflowSharedContext): Promise<ProgressSnapshot> =>
-        (await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY)) ?? emptySnapshot,
-    ),
+    status: snapshotHandler(),
 
     cancel: restate.handlers.workflow.shared(
       { input: restate.serde.schema(reasonInput) },

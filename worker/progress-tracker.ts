@@ -4,9 +4,10 @@
  * published in a named step (best-effort, never failing the handler) and kept as the durable
  * snapshot in workflow state, which the shared `status` handler returns.
  */
-import type * as restate from "@restatedev/restate-sdk";
-import type { ProgressDraft, ProgressSnapshot, ResourceRef } from "../shared/progress-event.ts";
+import * as restate from "@restatedev/restate-sdk";
+import { emptySnapshot, type ProgressDraft, type ProgressSnapshot, type ResourceRef } from "../shared/progress-event.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
+import { infraRetry } from "./errors.ts";
 
 export const SNAPSHOT_STATE_KEY = "snapshot";
 
@@ -37,11 +38,19 @@ export function trackProgress(
               await record();
               return publisher.publish(resource, { ...draft, seq: n });
             },
-            { initialRetryInterval: { milliseconds: 100 }, maxRetryInterval: { seconds: 10 } },
+            infraRetry,
           )
         : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, { ...draft, seq: n }));
       const snapshot: ProgressSnapshot = { ...draft, seq: event.seq, at: event.at, invocationId };
       ctx.set(SNAPSHOT_STATE_KEY, snapshot);
     },
   };
+}
+
+/** The shared `status` handler every progress-publishing workflow exposes: its durable snapshot. */
+export function snapshotHandler() {
+  return restate.handlers.workflow.shared(
+    async (ctx: restate.WorkflowSharedContext): Promise<ProgressSnapshot> =>
+      (await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY)) ?? emptySnapshot,
+  );
 }

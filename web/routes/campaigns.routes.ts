@@ -12,7 +12,7 @@ import type { CampaignsRepo } from "../adapters/campaigns.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
-import { RestateUnavailableError } from "../adapters/orders-client.ts";
+import { RestateUnavailableError } from "../adapters/ingress.ts";
 import { redirectAfterPost, submitClaimed } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
