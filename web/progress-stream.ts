@@ -75,11 +75,16 @@ export async function streamProgress(ctx: Context, opts: ProgressStreamOptions):
   let unsubscribe: (() => void) | null = null;
   sse.onClose(() => unsubscribe?.());
   try {
-    unsubscribe = await opts.hub.subscribe(opts.resource, (e) => {
-      if (!replaying) return deliver(e);
-      // Live events wait while the replay is paced to the client; a client that takes none is cut off.
-      if (pending.push(e) > MAX_PENDING) sse.abort();
-    });
+    unsubscribe = await opts.hub.subscribe(
+      opts.resource,
+      (e) => {
+        if (!replaying) return deliver(e);
+        // Live events wait while the replay is paced to the client; a client that takes none is cut off.
+        if (pending.push(e) > MAX_PENDING) sse.abort();
+      },
+      // Live delivery had a gap: the browser reconnects (Last-Event-ID) and the snapshot fills it.
+      () => sse.endWithRetry(opts.retryMs ?? 3_000, "resync"),
+    );
     // The client may have left while we subscribed: its close handler ran before there was anything to undo.
     if (sse.closed) return unsubscribe();
   } catch (err) {
@@ -125,6 +130,11 @@ export async function streamProgress(ctx: Context, opts: ProgressStreamOptions):
     }
     replaying = false;
     for (const e of pending.splice(0)) deliver(e);
+    // Events the worker could not publish (Valkey was away) are not in the stream; the snapshot has their sum.
+    if (!sse.closed && !isTerminal(snapshot) && snapshot.seq > lastSeq) {
+      lastSeq = snapshot.seq;
+      send(snapshot.seq, opts.render(snapshot, null));
+    }
     if (!sse.closed && isTerminal(snapshot)) {
       // The terminal event may have been dropped from the stream; the snapshot still has it.
       if (lastSeq < snapshot.seq) deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });

@@ -6,7 +6,7 @@
 import type { Context } from "koa";
 
 /** Why a stream ended: the client left, the resource finished, the client read too slowly, it ran too long, shutdown. */
-export type SseCloseReason = "client" | "done" | "slow" | "expired" | "shutdown";
+export type SseCloseReason = "client" | "done" | "slow" | "expired" | "shutdown" | "resync";
 
 export interface SseFields {
   event?: string;
@@ -29,7 +29,7 @@ export interface SseStream {
   comment(text: string): void;
   end(): void;
   /** Ends the stream with a `retry:` hint, so the browser reconnects (with Last-Event-ID) after `retryMs`. */
-  endWithRetry(retryMs: number, reason: "expired" | "shutdown" | "done"): void;
+  endWithRetry(retryMs: number, reason: "expired" | "shutdown" | "done" | "resync"): void;
   readonly closed: boolean;
   readonly closeReason: SseCloseReason | null;
   /** Bytes written but not yet taken by the kernel. */

@@ -50,8 +50,11 @@ export async function startValkey(opts: { port: number; dataDir: string; logFile
       path.resolve(opts.dataDir),
       "--save",
       "",
+      // Append-only, as in production: session ownership lives here, and a restart must keep it.
       "--appendonly",
-      "no",
+      "yes",
+      "--appendfsync",
+      "everysec",
       "--daemonize",
       "no",
       "--protected-mode",

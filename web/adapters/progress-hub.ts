@@ -2,6 +2,10 @@
  * Progress for the web's SSE streams. One Valkey subscriber connection per process, subscribed
  * per resource while at least one client listens, fanning each event out in-process; replays come
  * from the resource's stream (entry id = seq), so a reconnecting client misses nothing.
+ *
+ * While the subscriber connection is down, events go by unseen (and the worker drops what it
+ * cannot publish). When it is back, every subscription's `onGap` runs, so its stream can make the
+ * browser reconnect and pick up the durable snapshot, which has whatever was missed.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
@@ -36,7 +40,17 @@ interface Channel {
 
 export function createProgressHub(deps: ProgressHubDeps) {
   const channels = new Map<string, Channel>();
+  const gapHandlers = new Set<() => void>();
   let naiveConnections = 0;
+  let connectedBefore = false;
+
+  deps.subscriber.on("ready", () => {
+    if (connectedBefore) {
+      deps.logger.info({ streams: gapHandlers.size }, "Valkey subscriber reconnected: resyncing open progress streams");
+      for (const onGap of [...gapHandlers]) onGap();
+    }
+    connectedBefore = true;
+  });
 
   const parseMessage = (channel: string, message: string): ProgressEvent | null => {
     if (!resourceFromChannel(channel)) return null;
@@ -66,9 +80,22 @@ export function createProgressHub(deps: ProgressHubDeps) {
     if (event) fanOut(ch.listeners, event);
   });
 
-  /** Starts delivering live events for `resource` to `listener`; resolves once subscribed. */
-  async function subscribe(resource: ResourceRef, listener: ProgressListener): Promise<() => void> {
+  /**
+   * Starts delivering live events for `resource` to `listener`; resolves once subscribed. `onGap`
+   * runs when live delivery was interrupted (the connection to Valkey was lost and is back).
+   */
+  async function subscribe(resource: ResourceRef, listener: ProgressListener, onGap?: () => void): Promise<() => void> {
     if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, listener);
+    const unsubscribe = await subscribeShared(resource, listener);
+    if (!onGap) return unsubscribe;
+    gapHandlers.add(onGap);
+    return () => {
+      gapHandlers.delete(onGap);
+      unsubscribe();
+    };
+  }
+
+  async function subscribeShared(resource: ResourceRef, listener: ProgressListener): Promise<() => void> {
     const channel = channelName(resource);
     let ch = channels.get(channel);
     if (!ch) {

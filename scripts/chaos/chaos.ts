@@ -1,0 +1,268 @@
+/**
+ * The chaos run: the whole system as processes, N shoppers placing orders and watching their
+ * progress streams, and meanwhile the worker SIGKILLed and restarted again and again,
+ * restate-server killed and restarted, Valkey stopped for a while, PostgreSQL restarted. Then the
+ * invariants are checked from the outside (ledger, stock, the SMTP catcher, the shoppers' own
+ * view, the logs) and reported as one table. Used by `npm run chaos` and by the test suite.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { createLogger } from "../../shared/logger.ts";
+import { startPostgres } from "../stack/postgres.ts";
+import { tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
+import { startRestate } from "../stack/restate.ts";
+import { allocatePorts, appEnv, startBackingServices, startWeb, startWorker, type StackPorts } from "../stack/stack.ts";
+import { startValkey } from "../stack/valkey.ts";
+import { shop, type ShopperOutcome } from "./shopper.ts";
+import { checkInvariants, type ChaosFigures } from "./invariants.ts";
+
+export interface ChaosOptions {
+  orders: number;
+  /** Shoppers at the same time, each with its own session and SSE stream. */
+  concurrency: number;
+  /** Worker SIGKILLs (each followed by a restart); the run keeps killing until at least this many. */
+  workerKills: number;
+  valkeyOutageMs: number;
+  /** Logs and service output end up here. */
+  logDir: string;
+  /** Each shopper gives up after this long. */
+  shopperDeadlineMs: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosEvent {
+  atMs: number;
+  what: string;
+}
+
+export interface ChaosReport {
+  figures: ChaosFigures;
+  violations: string[];
+  timeline: ChaosEvent[];
+  durationMs: number;
+  shoppers: ShopperOutcome[];
+}
+
+/** Products and stock for the run: enough that most orders can be fulfilled, few enough that some sell out. */
+function stockFor(orders: number): Record<string, number> {
+  const per = Math.max(10, Math.ceil(orders * 0.4));
+  return { "MUG-QUAY": per, "TEE-ANCHOR": per, "ROPE-COASTER": per, "KNOT-BOOK": Math.ceil(per / 4) };
+}
+
+/** Mostly good cards, some that fail twice before succeeding, a few declines. */
+function paymentFor(i: number): string {
+  if (i % 17 === 0) return "pm_card_chargeDeclined";
+  if (i % 7 === 0) return "pm_card_flaky";
+  return "pm_card_visa";
+}
+
+const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const say = opts.log ?? (() => undefined);
+  const started = Date.now();
+  const timeline: ChaosEvent[] = [];
+  const mark = (what: string) => {
+    timeline.push({ atMs: Date.now() - started, what });
+    say(`  +${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
+  };
+
+  rmSync(opts.logDir, { recursive: true, force: true });
+  mkdirSync(opts.logDir, { recursive: true });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-chaos-"));
+  chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when this runs as root
+  const ports: StackPorts = await allocatePorts();
+  const logger = createLogger({ name: "chaos", level: "warn", format: "json" });
+  const services = await startBackingServices({ ports, dataDir, fast: true, logger });
+
+  // Secrets with values we can look for in the logs afterwards.
+  const secrets = {
+    SESSION_SECRET: `chaos-session-${randomBytes(18).toString("hex")}`,
+    OPS_PASSWORD: `chaos-ops-${randomBytes(12).toString("hex")}`,
+  };
+  const env = appEnv(ports, services, {
+    LOG_LEVEL: "info",
+    ...secrets,
+    SHIPPING_DELAY_MS: "800",
+    PAYMENT_LATENCY_MS: "15",
+    PAYMENT_FAULT_RATE: "0.03",
+    ORDER_RATE_LIMIT_PER_MINUTE: "100000",
+    SSE_MAX_PER_IP: "100000",
+    EMAIL_RETRY_INITIAL_MS: "200",
+    EMAIL_RETRY_MAX_MS: "2000",
+  });
+  const workerLog = path.join(opts.logDir, "worker.log");
+  const webLog = path.join(opts.logDir, "web.log");
+  const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
+  db.on("error", () => undefined);
+  db.on("connect", (client) => client.on("error", () => undefined));
+
+  let worker: Managed | null = null;
+  let web: Managed | null = null;
+  let valkey: Managed = services.valkey;
+  const stopAll = async () => {
+    await Promise.allSettled([web?.stop(5_000), worker?.stop(5_000)]);
+    await db.end().catch(() => undefined);
+    await Promise.allSettled([services.mail.close(), valkey.stop(), services.postgres.stop(), services.restate.stop()]);
+    for (const f of ["restate", "postgres", "valkey"]) {
+      try {
+        copyFileSync(path.join(dataDir, `${f}.log`), path.join(opts.logDir, `${f}.log`));
+      } catch {
+        // a service that never started has no log
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const interrupted = () => void stopAll().then(() => process.exit(130));
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+
+  try {
+    const stock = stockFor(opts.orders);
+    for (const [sku, units] of Object.entries(stock))
+      await db.query("UPDATE products SET stock = $2 WHERE sku = $1", [sku, units]);
+    worker = await startWorker({ env, adminUrl: services.restate.adminUrl, output: workerLog });
+    web = await startWeb({ env, port: ports.web, output: webLog });
+    const webUrl = `http://127.0.0.1:${ports.web}`;
+    // Restarted workers find their deployment already registered, as in production.
+    const restartEnv = { ...env, WORKER_SELF_REGISTER: "false" };
+    mark(`stack up: ${opts.orders} orders, ${opts.concurrency} shoppers at a time`);
+
+    // --- shoppers ---
+    const skus = Object.keys(stock);
+    const shoppers: ShopperOutcome[] = [];
+    const emails: string[] = [];
+    let next = 0;
+    let placed = 0;
+    const runShopper = async () => {
+      for (let i = next++; i < opts.orders; i = next++) {
+        const email = `shopper-${i}-${randomBytes(3).toString("hex")}@example.org`;
+        emails.push(email);
+        const outcome = await shop({
+          webUrl,
+          sku: skus[i % skus.length] ?? "MUG-QUAY",
+          quantity: 1 + (i % 3),
+          paymentMethod: paymentFor(i),
+          email,
+          deadlineMs: opts.shopperDeadlineMs,
+          // One in ten presses cancel while the order runs: before shipping it is cancelled, after it is not.
+          ...(i % 10 === 3 ? { cancelAfterMs: random(0, 1_500) } : {}),
+        });
+        if (outcome.placed) placed++;
+        shoppers.push(outcome);
+      }
+    };
+    const shopping = Promise.all(Array.from({ length: opts.concurrency }, runShopper));
+    let shoppingDone = false;
+    void shopping.finally(() => (shoppingDone = true));
+    const reached = async (fraction: number) => {
+      while (!shoppingDone && placed < fraction * opts.orders) await sleep(50);
+    };
+
+    // --- the worker, SIGKILLed at random moments spread over the run, restarted each time ---
+    let workerKills = 0;
+    const killWorkers = async () => {
+      for (let k = 1; k <= opts.workerKills; k++) {
+        await reached(k / (opts.workerKills + 1));
+        await sleep(random(0, 700));
+        await worker?.kill();
+        workerKills++;
+        mark(`worker SIGKILL #${workerKills}`);
+        await sleep(random(0, 300));
+        worker = await startWorker({ env: restartEnv, adminUrl: "", output: workerLog, waitForRegistration: false });
+        const port = Number(env.WORKER_PORT);
+        await waitFor("worker after restart", () => tcpOpen(port), { proc: worker, timeoutMs: 30_000, intervalMs: 25 });
+      }
+    };
+
+    // --- one of each: restate-server, Valkey, PostgreSQL ---
+    const others = async () => {
+      await reached(0.15);
+      await services.restate.kill();
+      mark("restate-server SIGKILL");
+      await sleep(500);
+      services.restate = await startRestate({
+        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
+        baseDir: path.join(dataDir, "restate"),
+        logFile: path.join(dataDir, "restate.log"),
+      });
+      mark("restate-server restarted");
+
+      await reached(0.4);
+      await valkey.stop();
+      mark(`Valkey stopped for ${opts.valkeyOutageMs / 1000} s`);
+      await sleep(opts.valkeyOutageMs);
+      valkey = await startValkey({
+        port: ports.valkey,
+        dataDir: path.join(dataDir, "valkey"),
+        logFile: path.join(dataDir, "valkey.log"),
+      });
+      mark("Valkey started again");
+
+      await reached(0.7);
+      await services.postgres.stop();
+      mark("PostgreSQL stopped");
+      services.postgres = await startPostgres({
+        port: ports.postgres,
+        dataDir: path.join(dataDir, "postgres"),
+        logFile: path.join(dataDir, "postgres.log"),
+        database: "quayside",
+        user: "quayside",
+        fast: true,
+      });
+      mark("PostgreSQL restarted");
+    };
+
+    await Promise.all([shopping, killWorkers(), others()]);
+    mark(`all shoppers done: ${shoppers.filter((s) => s.sawTerminal).length}/${opts.orders} saw the terminal event`);
+
+    // Workflows of orders whose shopper gave up may still be running: give them a moment to settle.
+    await waitFor(
+      "orders to settle",
+      async () => {
+        const r = await db.query(
+          `SELECT count(*)::int AS n FROM orders WHERE status NOT IN ('fulfilled','rejected','cancelled','failed')`,
+        );
+        return (r.rows[0] as { n: number }).n === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    ).catch(() => undefined);
+
+    const logs = [workerLog, webLog].map((f) => {
+      try {
+        return readFileSync(f, "utf8");
+      } catch {
+        return "";
+      }
+    });
+    const result = await checkInvariants({
+      db,
+      mail: services.mail,
+      shoppers,
+      initialStock: stock,
+      customerEmails: emails,
+      secrets: Object.values(secrets),
+      logs: logs.join("\n"),
+      workerKills,
+    });
+    // A copy of an email is explained only by a crash right after the first one went out.
+    const crashes = timeline.filter((e) => /SIGKILL|PostgreSQL stopped/.test(e.what)).map((e) => e.atMs);
+    for (const copies of result.resent) {
+      const first = Date.parse(copies[0] ?? "") - started;
+      const explained = crashes.some((t) => t >= first - 100 && t <= first + 2_000);
+      const at = copies.map((c) => `+${((Date.parse(c) - started) / 1000).toFixed(2)}s`).join(", ");
+      timeline.push({ atMs: first, what: `email re-sent after a crash: copies at ${at}` });
+      if (!explained) result.violations.push(`an email was sent twice (copies at ${at}) with no crash to explain it`);
+    }
+    timeline.sort((a, b) => a.atMs - b.atMs);
+    return { figures: result.figures, violations: result.violations, timeline, durationMs: Date.now() - started, shoppers };
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    await stopAll();
+  }
+}
