@@ -44,6 +44,16 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const EMAIL_ADDRESS = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
+
+/**
+ * Masks every email address in free text (`bob@example.org` → `b***@example.org`). For text from
+ * outside that may quote a customer's address (SMTP replies) before it reaches logs or errors.
+ */
+export function maskEmailAddresses(text: string): string {
+  return text.replace(EMAIL_ADDRESS, "$1***@$2");
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const options = {
     name: opts.name,

@@ -168,7 +168,8 @@ describe("content web", () => {
         assert.equal(await page.locator("main img").count(), 0, "no element came from the model's text");
         assert.equal(await page.locator("main script").count(), 0);
         assert.match(await page.locator(".copy[data-lang='en']").innerText(), /^<img src=x onerror="window.__xss=1"><script>/);
-        assert.match(await page.locator(".live-text").innerText(), /<script>window.__xss=2<\/script> Sneaky lamp is nice/);
+        // The streamed text (with its own markup) was on the page while the job ran; it gave way to the stored copy.
+        assert.equal(await page.locator(".live-text").count(), 0, "the streamed text is not shown twice");
         assert.equal(await page.locator("#content-progress").getAttribute("value"), "100");
         assert.deepEqual(problems, []);
       } finally {

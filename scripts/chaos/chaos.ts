@@ -17,7 +17,7 @@ import { tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
 import { startRestate } from "../stack/restate.ts";
 import { allocatePorts, appEnv, startBackingServices, startWeb, startWorker, type StackPorts } from "../stack/stack.ts";
 import { startValkey } from "../stack/valkey.ts";
-import { shop, type ShopperOutcome } from "./shopper.ts";
+import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
 import { checkInvariants, type ChaosFigures } from "./invariants.ts";
 
 export interface ChaosOptions {
@@ -94,6 +94,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     SSE_MAX_PER_IP: "100000",
     EMAIL_RETRY_INITIAL_MS: "200",
     EMAIL_RETRY_MAX_MS: "2000",
+    CAMPAIGN_SENDS_PER_SECOND: "10",
   });
   const workerLog = path.join(opts.logDir, "worker.log");
   const webLog = path.join(opts.logDir, "web.log");
@@ -156,7 +157,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         shoppers.push(outcome);
       }
     };
-    const shopping = Promise.all(Array.from({ length: opts.concurrency }, runShopper));
+    // One email campaign alongside: some recipients bounce, with their address in the refusal, as real servers do.
+    const recipients = Array.from(
+      { length: 40 },
+      (_, i) => `${i % 8 === 5 ? "bounce" : "reader"}-${i}-${randomBytes(3).toString("hex")}@example.net`,
+    );
+    emails.push(...recipients);
+    services.mail.setRecipientPolicy((address) =>
+      address.startsWith("bounce-") ? { code: 550, message: `5.1.1 <${address}>: Recipient address rejected` } : null,
+    );
+    let campaign: CampaignOutcome | null = null;
+    const campaigning = sendCampaign({ webUrl, recipients, deadlineMs: opts.shopperDeadlineMs }).then((c) => (campaign = c));
+    const shopping = Promise.all([...Array.from({ length: opts.concurrency }, runShopper), campaigning]);
     let shoppingDone = false;
     void shopping.finally(() => (shoppingDone = true));
     const reached = async (fraction: number) => {
@@ -248,6 +260,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       secrets: Object.values(secrets),
       logs: logs.join("\n"),
       workerKills,
+      campaign: { outcome: campaign, recipients },
     });
     // A copy of an email is explained only by a crash right after the first one went out.
     const crashes = timeline.filter((e) => /SIGKILL|PostgreSQL stopped/.test(e.what)).map((e) => e.atMs);

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import type { MailCatcher } from "../stack/mail-catcher.ts";
-import type { ShopperOutcome } from "./shopper.ts";
+import type { CampaignOutcome, ShopperOutcome } from "./shopper.ts";
 
 const FINAL = ["fulfilled", "rejected", "cancelled", "failed"];
 
@@ -33,6 +33,11 @@ export interface ChaosFigures {
   completionP99Ms: number;
   completionMaxMs: number;
   workerKills: number;
+  campaignRecipients: number;
+  campaignDeliveredOnce: number;
+  campaignExpected: number;
+  campaignWrongDeliveries: number;
+  campaignSawTerminal: boolean;
   secretsInLogs: number;
   emailAddressesInLogs: number;
 }
@@ -46,6 +51,8 @@ export interface InvariantInput {
   secrets: string[];
   logs: string;
   workerKills: number;
+  /** The campaign sent alongside: recipients starting with "bounce-" are refused by the catcher. */
+  campaign: { outcome: CampaignOutcome | null; recipients: string[] };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -161,6 +168,23 @@ export async function checkInvariants(
   if (duplicateEmailsByOrder > 0) violations.push(`${duplicateEmailsByOrder} order notifications sent more than once`);
   if (missingEmails > 0) violations.push(`${missingEmails} orders without exactly the emails their outcome calls for`);
 
+  // The campaign: every reader got it once, no refused address got it, and its page saw the end.
+  const campaignExpected = input.campaign.recipients.filter((r) => !r.startsWith("bounce-")).length;
+  let campaignDeliveredOnce = 0;
+  let campaignWrongDeliveries = 0;
+  for (const r of input.campaign.recipients) {
+    const got = distinct.filter((m) => m.envelopeTo.includes(r)).length;
+    if (r.startsWith("bounce-")) campaignWrongDeliveries += got;
+    else if (got === 1) campaignDeliveredOnce++;
+    else campaignWrongDeliveries += Math.abs(got - 1);
+  }
+  const campaignSawTerminal = input.campaign.outcome?.sawTerminal ?? false;
+  if (campaignDeliveredOnce !== campaignExpected || campaignWrongDeliveries > 0)
+    violations.push(
+      `campaign: ${campaignDeliveredOnce}/${campaignExpected} delivered once, ${campaignWrongDeliveries} wrong deliveries`,
+    );
+  if (!campaignSawTerminal) violations.push(`the campaign's progress stream never ended (${input.campaign.outcome?.error})`);
+
   // What the shoppers saw.
   const placed = shoppers.filter((s) => s.placed);
   const sseTerminal = placed.filter((s) => s.sawTerminal).length;
@@ -201,6 +225,11 @@ export async function checkInvariants(
       completionP99Ms: percentile(completion, 99),
       completionMaxMs: completion.at(-1) ?? 0,
       workerKills: input.workerKills,
+      campaignRecipients: input.campaign.recipients.length,
+      campaignDeliveredOnce,
+      campaignExpected,
+      campaignWrongDeliveries,
+      campaignSawTerminal,
       secretsInLogs,
       emailAddressesInLogs,
     },
@@ -243,6 +272,17 @@ export function formatFigures(f: ChaosFigures): string {
     ["SSE reconnects", String(f.sseReconnects), ""],
     ["completion p50 / p99 / max", `${ms(f.completionP50Ms)} / ${ms(f.completionP99Ms)} / ${ms(f.completionMaxMs)}`, ""],
     ["worker SIGKILLs", String(f.workerKills), ""],
+    [
+      "campaign: readers delivered once / expected",
+      `${f.campaignDeliveredOnce} / ${f.campaignExpected}`,
+      f.campaignDeliveredOnce === f.campaignExpected ? "ok" : "VIOLATION",
+    ],
+    [
+      "campaign: extra or refused deliveries",
+      String(f.campaignWrongDeliveries),
+      f.campaignWrongDeliveries === 0 ? "ok" : "VIOLATION",
+    ],
+    ["campaign: stream saw the end", f.campaignSawTerminal ? "yes" : "no", f.campaignSawTerminal ? "ok" : "VIOLATION"],
     ["secrets in logs", String(f.secretsInLogs), f.secretsInLogs === 0 ? "ok" : "VIOLATION"],
     ["customer email addresses in logs", String(f.emailAddressesInLogs), f.emailAddressesInLogs === 0 ? "ok" : "VIOLATION"],
   ];

@@ -71,105 +71,77 @@ function backoff(attempt: number, hintMs: number | null): Promise<void> {
   return sleep(ms + Math.floor(Math.random() * 100), undefined, { ref: false });
 }
 
-export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
-  const started = Date.now();
-  const deadline = started + opts.deadlineMs;
-  const session = new Session(opts.webUrl);
-  const out: ShopperOutcome = {
-    orderId: null,
-    placed: false,
-    submitAttempts: 0,
-    sawTerminal: false,
-    reconnects: -1,
-    placedAt: started,
-    finishedAt: null,
-    cancelRequested: false,
-    error: null,
-  };
-  const note = (what: string) => {
-    out.error = what;
-  };
-
-  // 1. The form: it carries the CSRF token and the order id this submission will use.
-  let csrf: string | null = null;
-  for (let attempt = 0; Date.now() < deadline && out.orderId === null; attempt++) {
+/** Loads a form page until it answers, and reads the hidden fields this flow needs. */
+async function loadForm(
+  session: Session,
+  pathname: string,
+  idField: string,
+  deadline: number,
+  out: { error: string | null },
+): Promise<{ csrf: string; id: string } | null> {
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     try {
-      const res = await session.fetch("/orders/new");
+      const res = await session.fetch(pathname);
       const html = await res.text();
       if (res.ok) {
-        csrf = field(html, "_csrf");
-        out.orderId = field(html, "orderId");
-        if (out.orderId === null || csrf === null) return { ...out, error: "the order form has no order id or CSRF token" };
-        break;
+        const csrf = field(html, "_csrf");
+        const id = field(html, idField);
+        if (csrf === null || id === null) {
+          out.error = `${pathname} has no ${idField} or CSRF token`;
+          return null;
+        }
+        return { csrf, id };
       }
-      note(`GET /orders/new answered ${res.status}`);
+      out.error = `GET ${pathname} answered ${res.status}`;
     } catch (err) {
-      note(`GET /orders/new: ${(err as Error).message}`);
+      out.error = `GET ${pathname}: ${(err as Error).message}`;
     }
     await backoff(attempt, null);
   }
-  if (out.orderId === null || csrf === null) return out;
-  const orderId = out.orderId;
+  return null;
+}
 
-  // 2. Submit; the same form again on a server error (the order id makes a second press harmless).
-  const form = new URLSearchParams({
-    _csrf: csrf,
-    orderId,
-    email: opts.email,
-    paymentMethod: opts.paymentMethod,
-    [`qty[${opts.sku}]`]: String(opts.quantity),
-  }).toString();
-  out.placedAt = Date.now();
+/** Posts a form until it is accepted (303); the same form again after a 5xx or a network error. */
+async function submitForm(
+  session: Session,
+  pathname: string,
+  fields: Record<string, string>,
+  deadline: number,
+  out: { error: string | null; submitAttempts: number },
+): Promise<boolean> {
+  const body = new URLSearchParams(fields).toString();
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     out.submitAttempts++;
     try {
-      const res = await session.fetch("/orders", {
+      const res = await session.fetch(pathname, {
         method: "POST",
-        body: form,
+        body,
         headers: { "content-type": "application/x-www-form-urlencoded" },
       });
-      const body = await res.text();
-      if (res.status === 303) {
-        out.placed = true;
-        break;
+      const text = await res.text();
+      if (res.status === 303) return true;
+      if (!RETRYABLE.has(res.status)) {
+        out.error = `POST ${pathname} answered ${res.status}: ${text.slice(0, 200)}`;
+        return false;
       }
-      if (!RETRYABLE.has(res.status)) return { ...out, error: `POST /orders answered ${res.status}: ${body.slice(0, 200)}` };
-      note(`POST /orders answered ${res.status}`);
+      out.error = `POST ${pathname} answered ${res.status}`;
       const retryAfter = Number(res.headers.get("retry-after"));
       await backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null);
     } catch (err) {
-      note(`POST /orders: ${(err as Error).message}`);
+      out.error = `POST ${pathname}: ${(err as Error).message}`;
       await backoff(attempt, null);
     }
   }
-  if (!out.placed) return out;
+  return false;
+}
 
-  if (opts.cancelAfterMs !== undefined) {
-    const delay = opts.cancelAfterMs;
-    void (async () => {
-      await sleep(delay, undefined, { ref: false });
-      for (let attempt = 0; attempt < 20 && Date.now() < deadline && !out.sawTerminal; attempt++) {
-        try {
-          const res = await session.fetch(`/orders/${orderId}/cancel`, {
-            method: "POST",
-            body: new URLSearchParams({ _csrf: csrf }).toString(),
-            headers: { "content-type": "application/x-www-form-urlencoded" },
-          });
-          await res.body?.cancel();
-          // 303 back to the page whether or not it was still cancellable; a 4xx is a final answer too.
-          if (!RETRYABLE.has(res.status)) {
-            out.cancelRequested = res.status === 303;
-            return;
-          }
-        } catch {
-          // the web or Restate is down for a moment: press again
-        }
-        await backoff(attempt, null);
-      }
-    })();
-  }
-
-  // 3. Follow the progress stream to the end, like EventSource: reconnect with the last id seen.
+/** Follows a progress stream to its `done` event, reconnecting with the last id seen, like EventSource. */
+async function followProgress(
+  session: Session,
+  pathname: string,
+  deadline: number,
+  out: { error: string | null; sawTerminal: boolean; reconnects: number; finishedAt: number | null },
+): Promise<void> {
   let lastId: string | null = null;
   for (let attempt = 0; Date.now() < deadline && !out.sawTerminal; attempt++) {
     out.reconnects++;
@@ -177,15 +149,12 @@ export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
     try {
       const headers: Record<string, string> = { accept: "text/event-stream" };
       if (lastId !== null) headers["last-event-id"] = lastId;
-      const res = await session.fetch(`/orders/${orderId}/events`, {
-        headers,
-        signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)),
-      });
+      const res = await session.fetch(pathname, { headers, signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)) });
       if (res.status !== 200 || !res.body) {
         await res.body?.cancel();
-        note(`GET /orders/${orderId}/events answered ${res.status}`);
-        // EventSource gives up on a 4xx other than 429; a shopper who reloads would get the same.
-        if (res.status >= 400 && res.status < 500 && res.status !== 429) return out;
+        out.error = `GET ${pathname} answered ${res.status}`;
+        // EventSource gives up on a 4xx other than 429; a person reloading the page would get the same.
+        if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
       } else {
         const decoder = new TextDecoder();
         let buffer = "";
@@ -208,14 +177,105 @@ export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
           }
           if (out.sawTerminal) break;
         }
-        if (!out.sawTerminal) note("the progress stream ended before the terminal event");
+        if (!out.sawTerminal) out.error = "the progress stream ended before the terminal event";
       }
     } catch (err) {
-      note(`progress stream: ${(err as Error).message}`);
+      out.error = `progress stream: ${(err as Error).message}`;
     }
     if (!out.sawTerminal) await backoff(attempt, retryHint);
   }
   if (out.sawTerminal) out.error = null;
   else out.error ??= "no terminal event before the deadline";
+}
+
+export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
+  const started = Date.now();
+  const deadline = started + opts.deadlineMs;
+  const session = new Session(opts.webUrl);
+  const out: ShopperOutcome = {
+    orderId: null,
+    placed: false,
+    submitAttempts: 0,
+    sawTerminal: false,
+    reconnects: -1,
+    placedAt: started,
+    finishedAt: null,
+    cancelRequested: false,
+    error: null,
+  };
+  const form = await loadForm(session, "/orders/new", "orderId", deadline, out);
+  if (!form) return out;
+  const { csrf, id: orderId } = form;
+  out.orderId = orderId;
+  out.placedAt = Date.now();
+  const fields = {
+    _csrf: csrf,
+    orderId,
+    email: opts.email,
+    paymentMethod: opts.paymentMethod,
+    [`qty[${opts.sku}]`]: String(opts.quantity),
+  };
+  out.placed = await submitForm(session, "/orders", fields, deadline, out);
+  if (!out.placed) return out;
+
+  if (opts.cancelAfterMs !== undefined) {
+    const delay = opts.cancelAfterMs;
+    void (async () => {
+      await sleep(delay, undefined, { ref: false });
+      const cancel = { error: null as string | null, submitAttempts: 0 };
+      out.cancelRequested = await submitForm(session, `/orders/${orderId}/cancel`, { _csrf: csrf }, deadline, cancel);
+    })();
+  }
+  await followProgress(session, `/orders/${orderId}/events`, deadline, out);
+  return out;
+}
+
+export interface CampaignOptions {
+  webUrl: string;
+  recipients: string[];
+  deadlineMs: number;
+}
+
+export interface CampaignOutcome {
+  campaignId: string | null;
+  started: boolean;
+  submitAttempts: number;
+  sawTerminal: boolean;
+  reconnects: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** Someone sending an email campaign and watching its page until it is done. */
+export async function sendCampaign(opts: CampaignOptions): Promise<CampaignOutcome> {
+  const deadline = Date.now() + opts.deadlineMs;
+  const session = new Session(opts.webUrl);
+  const out: CampaignOutcome = {
+    campaignId: null,
+    started: false,
+    submitAttempts: 0,
+    sawTerminal: false,
+    reconnects: -1,
+    finishedAt: null,
+    error: null,
+  };
+  const form = await loadForm(session, "/emails/new", "campaignId", deadline, out);
+  if (!form) return out;
+  out.campaignId = form.id;
+  out.started = await submitForm(
+    session,
+    "/emails",
+    {
+      _csrf: form.csrf,
+      campaignId: form.id,
+      subject: "Harbour news",
+      format: "markdown",
+      body: "The **winter** catalogue is out.",
+      recipients: opts.recipients.join("\n"),
+    },
+    deadline,
+    out,
+  );
+  if (out.started) await followProgress(session, `/emails/${form.id}/events`, deadline, out);
   return out;
 }

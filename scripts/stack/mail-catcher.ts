@@ -73,6 +73,10 @@ export async function startMailCatcher(opts: { smtpPort: number; uiPort: number;
     },
   });
 
+  // A client that drops its connection (a worker killed mid-session) is routine for a mail server,
+  // not a reason to crash the process that hosts it.
+  smtp.on("error", () => undefined);
+
   const ui = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://catcher");
     const one = /^\/messages\/(\d+)$/.exec(url.pathname);

@@ -77,6 +77,11 @@ describe("classifySmtpError", () => {
     assert.equal(classifySmtpError({ responseCode: 552, command: "DATA", response: "552 too big" }).permanent, true);
   });
 
+  it("masks the recipient's address that servers quote in their replies", () => {
+    const f = classifySmtpError({ responseCode: 550, command: "RCPT TO", response: "550 5.1.1 <reader@example.net>: rejected" });
+    assert.equal(f.message, "550 5.1.1 <r***@example.net>: rejected");
+  });
+
   it("retries 4xx replies, dropped connections and timeouts", () => {
     assert.equal(classifySmtpError({ responseCode: 451, command: "RCPT TO", response: "451 greylisted" }).permanent, false);
     const refused = classifySmtpError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ESOCKET" }));

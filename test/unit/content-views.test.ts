@@ -21,6 +21,14 @@ const snapshot = (over: Partial<ProgressSnapshot>): ProgressSnapshot => ({
 });
 
 describe("content views", () => {
+  it("shows streamed text while the job runs, and not once it has ended (the stored result takes its place)", () => {
+    assert.match(contentPanel(snapshot({ step: "translating", percent: 60 }), undefined).value, /class="live-text"/);
+    for (const status of ["succeeded", "failed", "cancelled"] as const) {
+      const html = contentPanel(snapshot({ step: "done", percent: 100, status }), undefined).value;
+      assert.doesNotMatch(html, /live-text/, status);
+    }
+  });
+
   it("escapes streamed text and shows each language's state", () => {
     const html = contentPanel(snapshot({}), "http://restate:9070").value;
     assert.doesNotMatch(html, /<script>|<img/);

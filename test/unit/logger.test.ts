@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { describe, it } from "node:test";
-import { createLogger } from "../../shared/logger.ts";
+import { describe, it, test } from "node:test";
+import { createLogger, maskEmailAddresses } from "../../shared/logger.ts";
 
 function capture() {
   const lines: string[] = [];
@@ -41,4 +41,12 @@ describe("logger redaction", () => {
     assert.match(out, /\[redacted\]/);
     assert.match(out, /postgres:\/\/x/, "non-secret fields are kept");
   });
+});
+
+test("email addresses in free text are masked to their first letter and domain", () => {
+  assert.equal(
+    maskEmailAddresses("550 5.1.1 <bob.smith+x@mail.example.org>: unknown; also ann@b.io"),
+    "550 5.1.1 <b***@mail.example.org>: unknown; also a***@b.io",
+  );
+  assert.equal(maskEmailAddresses("no address here @ all"), "no address here @ all");
 });

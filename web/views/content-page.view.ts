@@ -43,7 +43,12 @@ export function contentPanel(s: ProgressSnapshot, restateUiUrl: string | undefin
         ? html`<ul class="languages">${list(data.languages).map((code) => html`<li class="lang ${langState(code)}" data-lang="${code}">${languageName(code)}</li>`)}</ul>`
         : ""
     }
-    ${text ? html`<div class="live-text" data-kind="${s.step === "writing" ? "streaming" : "final"}">${text}</div>` : ""}
+    ${
+      // Streamed text is shown while the job runs; once it ends, the stored result below replaces it.
+      text && !isTerminal(s)
+        ? html`<div class="live-text" data-kind="${s.step === "writing" ? "streaming" : "final"}">${text}</div>`
+        : ""
+    }
     ${
       s.invocationId
         ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`

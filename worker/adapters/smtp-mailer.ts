@@ -10,6 +10,7 @@ import nodemailer from "nodemailer";
 import type pg from "pg";
 import { PermanentError } from "../errors.ts";
 import { renderEmail, type EmailRequest } from "../templates/email-templates.ts";
+import { maskEmailAddresses } from "../../shared/logger.ts";
 
 export interface SmtpSettings {
   host: string;
@@ -68,7 +69,11 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   const code = typeof e.responseCode === "number" ? e.responseCode : null;
   const command = typeof e.command === "string" ? e.command : "";
   const detail = typeof e.response === "string" ? e.response : typeof e.message === "string" ? e.message : String(err);
-  const message = (code !== null ? detail : `${typeof e.code === "string" ? `${e.code}: ` : ""}${detail}`).slice(0, 500);
+  // Servers quote the recipient in their replies ("550 <bob@…>: unknown user"); the reply travels on
+  // into logs, the journal and the campaign page, so the address is masked here, where it enters.
+  const message = maskEmailAddresses(
+    code !== null ? detail : `${typeof e.code === "string" ? `${e.code}: ` : ""}${detail}`,
+  ).slice(0, 500);
   if (code !== null && code >= 500 && !SETUP_COMMANDS.test(command)) return { permanent: true, code, message };
   // An envelope nodemailer itself refuses (no usable recipient) cannot get better by waiting.
   if (code === null && e.code === "EENVELOPE") return { permanent: true, code, message };
