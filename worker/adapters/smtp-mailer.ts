@@ -6,6 +6,7 @@
  * recipient is a bounce (PermanentError); 4xx, connection, TLS and login problems are retried.
  */
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import nodemailer from "nodemailer";
 import type pg from "pg";
 import { PermanentError } from "../errors.ts";
@@ -80,6 +81,9 @@ export function classifySmtpError(err: unknown): SmtpFailure {
   return { permanent: false, code, message };
 }
 
+/** About half a minute of attempts to record a delivery the server has already accepted. */
+const RECORD_SENT_ATTEMPTS = 40;
+
 export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string) {
   const record = (key: string, sets: string, params: unknown[] = []) =>
     pool.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
@@ -119,7 +123,17 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
       await record(key, `error = $2, smtp_code = $3`, [failure.message, failure.code]);
       throw new SmtpTemporaryError(`SMTP delivery will be retried: ${failure.message}`, { cause: err });
     }
-    await record(key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
+    // The server has the message now. If PostgreSQL is briefly away, keep trying to write that down
+    // here rather than fail the step: a retried step would find the row pending and send it again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await record(key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
+        break;
+      } catch (err) {
+        if (attempt >= RECORD_SENT_ATTEMPTS) throw err;
+        await sleep(Math.min(100 * attempt, 1_000));
+      }
+    }
     return { messageId, status: "sent" };
   }
 
