@@ -85,19 +85,47 @@ export function classifySmtpError(err: unknown): SmtpFailure {
 const RECORD_SENT_ATTEMPTS = 40;
 
 export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string) {
-  const record = (key: string, sets: string, params: unknown[] = []) =>
-    pool.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
+  type Queryable = Pick<pg.Pool, "query">;
+  const record = (db: Queryable, key: string, sets: string, params: unknown[] = []) =>
+    db.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
 
+  /**
+   * One attempt at a time per idempotency key. When Restate moves an invocation (a partition's
+   * leader changes, or it gives up on a stream), the old attempt's step can still be running while
+   * the new one starts; without this lock both would find the row pending and both would send.
+   * The lock is a session lock on the connection the attempt holds, so a crashed worker's lock
+   * goes with its connection.
+   */
   async function send(req: EmailRequest): Promise<SendResult> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`email:${req.idempotencyKey}`]);
+      return await sendLocked(client, req);
+    } catch (err) {
+      if (!(err instanceof PermanentError) && !(err instanceof SmtpTemporaryError)) broken = err as Error;
+      throw err;
+    } finally {
+      if (!broken) {
+        await client
+          .query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`email:${req.idempotencyKey}`])
+          .catch((err: unknown) => (broken = err as Error));
+      }
+      // A connection that failed may still hold the lock: closing it releases the lock.
+      client.release(broken);
+    }
+  }
+
+  async function sendLocked(db: Queryable, req: EmailRequest): Promise<SendResult> {
     const rendered = renderEmail(req);
     const messageId = messageIdFor(req.idempotencyKey, from);
     const key = req.idempotencyKey;
-    await pool.query(
+    await db.query(
       `INSERT INTO emails (idempotency_key, message_id, recipient, subject, template)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
       [key, messageId, req.to, rendered.subject, req.template],
     );
-    const row = await pool.query(
+    const row = await db.query(
       `UPDATE emails SET attempts = attempts + 1, updated_at = now() WHERE idempotency_key = $1 RETURNING status, error`,
       [key],
     );
@@ -117,17 +145,18 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     } catch (err) {
       const failure = classifySmtpError(err);
       if (failure.permanent) {
-        await record(key, `status = 'bounced', error = $2, smtp_code = $3`, [failure.message, failure.code]);
+        await record(db, key, `status = 'bounced', error = $2, smtp_code = $3`, [failure.message, failure.code]);
         throw new PermanentError("bounced", `The mail server refused the message: ${failure.message}`);
       }
-      await record(key, `error = $2, smtp_code = $3`, [failure.message, failure.code]);
+      await record(db, key, `error = $2, smtp_code = $3`, [failure.message, failure.code]);
       throw new SmtpTemporaryError(`SMTP delivery will be retried: ${failure.message}`, { cause: err });
     }
     // The server has the message now. If PostgreSQL is briefly away, keep trying to write that down
-    // here rather than fail the step: a retried step would find the row pending and send it again.
+    // here (through the pool: this connection may be gone) rather than fail the step, whose retry
+    // would find the row pending and send it again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await record(key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
+        await record(attempt === 1 ? db : pool, key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
         break;
       } catch (err) {
         if (attempt >= RECORD_SENT_ATTEMPTS) throw err;
