@@ -105,7 +105,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let worker: Managed | null = null;
   let web: Managed | null = null;
   let valkey: Managed = services.valkey;
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true; // no disruption starts a process from here on
     await Promise.allSettled([web?.stop(5_000), worker?.stop(5_000)]);
     await db.end().catch(() => undefined);
     await Promise.allSettled([services.mail.close(), valkey.stop(), services.postgres.stop(), services.restate.stop()]);
@@ -185,6 +187,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         workerKills++;
         mark(`worker SIGKILL #${workerKills}`);
         await sleep(random(0, 300));
+        if (stopping) return;
         worker = await startWorker({ env: restartEnv, adminUrl: "", output: workerLog, waitForRegistration: false });
         const port = Number(env.WORKER_PORT);
         await waitFor("worker after restart", () => tcpOpen(port), { proc: worker, timeoutMs: 30_000, intervalMs: 25 });
@@ -197,6 +200,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await services.restate.kill();
       mark("restate-server SIGKILL");
       await sleep(500);
+      if (stopping) return;
       services.restate = await startRestate({
         ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
         baseDir: path.join(dataDir, "restate"),
@@ -208,6 +212,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await valkey.stop();
       mark(`Valkey stopped for ${opts.valkeyOutageMs / 1000} s`);
       await sleep(opts.valkeyOutageMs);
+      if (stopping) return;
       valkey = await startValkey({
         port: ports.valkey,
         dataDir: path.join(dataDir, "valkey"),
@@ -218,6 +223,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await reached(0.7);
       await services.postgres.stop();
       mark("PostgreSQL stopped");
+      if (stopping) return;
       services.postgres = await startPostgres({
         port: ports.postgres,
         dataDir: path.join(dataDir, "postgres"),
