@@ -8,19 +8,19 @@
  * and one shipped email, stock conserved, and every stream on either web reaches its end.
  */
 import assert from "node:assert/strict";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
+import type pg from "pg";
 import { runMigrations } from "../migrations/runner.ts";
 import { shop, type ShopperOutcome } from "../scripts/chaos/shopper.ts";
 import { startMailCatcher, type CaughtMessage, type MailCatcher } from "../scripts/stack/mail-catcher.ts";
 import { startPostgres, type PostgresHandle } from "../scripts/stack/postgres.ts";
-import { freePort, tcpOpen, waitFor, type Managed } from "../scripts/stack/processes.ts";
+import { freePort, waitFor, type Managed } from "../scripts/stack/processes.ts";
 import { startRestateCluster, type ClusterNode, type RestateCluster } from "../scripts/stack/restate-cluster.ts";
-import { ROOT, startWeb, startWorker } from "../scripts/stack/stack.ts";
+import { keepServiceLogs, observerPool, ROOT, startWeb, startWorker, workerServicesKnown } from "../scripts/stack/stack.ts";
 import { startTcpBalancer, type TcpBalancer } from "../scripts/stack/tcp-balancer.ts";
 import { startValkey } from "../scripts/stack/valkey.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -65,14 +65,7 @@ describe("multi-node Restate cluster", () => {
     await Promise.allSettled([...webs, ...workers].map((p) => p.handle.stop(5_000)));
     await Promise.allSettled([workerLb?.close(), ingressLb?.close(), db?.end()]);
     await Promise.allSettled([cluster?.stop(), postgres?.stop(), valkey?.stop(), mail?.close()]);
-    // keep the service logs next to the app logs, for reading a failed run
-    for (const f of ["postgres", "valkey"]) {
-      try {
-        copyFileSync(path.join(dataDir, `${f}.log`), path.join(logDir, `${f}.log`));
-      } catch {
-        // a service that never started has no log
-      }
-    }
+    if (dataDir) keepServiceLogs(dataDir, logDir, ["postgres", "valkey"]);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
   const onSignal = () => void teardown().then(() => process.exit(130));
@@ -124,10 +117,7 @@ describe("multi-node Restate cluster", () => {
     const pgHandle = postgres as unknown as PostgresHandle;
     const catcher = mail as unknown as MailCatcher;
     await runMigrations(pgHandle.url, logger);
-    db = new pg.Pool({ connectionString: pgHandle.url, max: 4 });
-    // Connections cut by the database's own shutdown at teardown are expected, not failures.
-    db.on("error", () => undefined);
-    db.on("connect", (client) => client.on("error", () => undefined));
+    db = observerPool(pgHandle.url);
 
     // Webs reach whichever Restate node answers; the deployment URL reaches whichever worker answers.
     ingressLb = await startTcpBalancer({
@@ -170,24 +160,13 @@ describe("multi-node Restate cluster", () => {
         // Long enough that orders sit in durable timers while things are being killed.
         SHIPPING_DELAY_MS: "600",
       };
-      const handle = await startWorker({ env, adminUrl: admin.adminUrl, output: log, waitForRegistration: false });
+      const handle = await startWorker({ env, adminUrl: admin.adminUrl, output: log, ready: "listening" });
       workers.push({ handle, port, metricsPort, log });
-    }
-    for (const w of workers) {
-      await waitFor(`worker on ${w.port}`, () => tcpOpen(w.port), { proc: w.handle, timeoutMs: 60_000, intervalMs: 50 });
     }
     await registerDeployment({ adminUrl: admin.adminUrl, endpointUrl: workerLb.url, force: false }, logger);
     // The registration is cluster metadata: every node must know the services before traffic starts.
     for (const n of restate.nodes) {
-      await waitFor(
-        `${n.nodeName} knows OrderFulfilment`,
-        async () => {
-          const res = await fetch(`${n.adminUrl}/services/OrderFulfilment`, { signal: AbortSignal.timeout(1_000) });
-          await res.body?.cancel();
-          return res.ok;
-        },
-        { timeoutMs: 30_000 },
-      );
+      await waitFor(`${n.nodeName} knows OrderFulfilment`, () => workerServicesKnown(n.adminUrl), { timeoutMs: 30_000 });
     }
     for (const [i, port] of webPorts.entries()) {
       const metricsPort = await freePort();

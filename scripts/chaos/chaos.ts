@@ -6,17 +6,23 @@
  * view, the logs) and reported as one table. Used by `npm run chaos` and by the test suite.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
-import { startPostgres } from "../stack/postgres.ts";
-import { tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
-import { startRestate } from "../stack/restate.ts";
-import { allocatePorts, appEnv, startBackingServices, startWeb, startWorker, type StackPorts } from "../stack/stack.ts";
-import { startValkey } from "../stack/valkey.ts";
+import { waitFor, type Managed } from "../stack/processes.ts";
+import {
+  allocatePorts,
+  appEnv,
+  keepServiceLogs,
+  observerPool,
+  restartService,
+  startBackingServices,
+  startWeb,
+  startWorker,
+  type StackPorts,
+} from "../stack/stack.ts";
 import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
 import { checkInvariants, type ChaosFigures } from "./invariants.ts";
 
@@ -98,26 +104,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   });
   const workerLog = path.join(opts.logDir, "worker.log");
   const webLog = path.join(opts.logDir, "web.log");
-  const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
-  db.on("error", () => undefined);
-  db.on("connect", (client) => client.on("error", () => undefined));
+  const db = observerPool(services.postgres.url);
 
   let worker: Managed | null = null;
   let web: Managed | null = null;
-  let valkey: Managed = services.valkey;
   let stopping = false;
   const stopAll = async () => {
     stopping = true; // no disruption starts a process from here on
     await Promise.allSettled([web?.stop(5_000), worker?.stop(5_000)]);
     await db.end().catch(() => undefined);
-    await Promise.allSettled([services.mail.close(), valkey.stop(), services.postgres.stop(), services.restate.stop()]);
-    for (const f of ["restate", "postgres", "valkey"]) {
-      try {
-        copyFileSync(path.join(dataDir, `${f}.log`), path.join(opts.logDir, `${f}.log`));
-      } catch {
-        // a service that never started has no log
-      }
-    }
+    await services.stop();
+    keepServiceLogs(dataDir, opts.logDir);
     rmSync(dataDir, { recursive: true, force: true });
   };
   const interrupted = () => void stopAll().then(() => process.exit(130));
@@ -188,50 +185,29 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         mark(`worker SIGKILL #${workerKills}`);
         await sleep(random(0, 300));
         if (stopping) return;
-        worker = await startWorker({ env: restartEnv, adminUrl: "", output: workerLog, waitForRegistration: false });
-        const port = Number(env.WORKER_PORT);
-        await waitFor("worker after restart", () => tcpOpen(port), { proc: worker, timeoutMs: 30_000, intervalMs: 25 });
+        worker = await startWorker({ env: restartEnv, adminUrl: "", output: workerLog, ready: "listening" });
       }
     };
 
     // --- one of each: restate-server, Valkey, PostgreSQL ---
     const others = async () => {
+      const restart = { ports, dataDir, stopping: () => stopping };
       await reached(0.15);
-      await services.restate.kill();
-      mark("restate-server SIGKILL");
-      await sleep(500);
-      if (stopping) return;
-      services.restate = await startRestate({
-        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
-        baseDir: path.join(dataDir, "restate"),
-        logFile: path.join(dataDir, "restate.log"),
+      await restartService(services, "restate", {
+        ...restart,
+        kill: true,
+        downMs: 500,
+        onDown: () => mark("restate-server SIGKILL"),
       });
       mark("restate-server restarted");
 
       await reached(0.4);
-      await valkey.stop();
-      mark(`Valkey stopped for ${opts.valkeyOutageMs / 1000} s`);
-      await sleep(opts.valkeyOutageMs);
-      if (stopping) return;
-      valkey = await startValkey({
-        port: ports.valkey,
-        dataDir: path.join(dataDir, "valkey"),
-        logFile: path.join(dataDir, "valkey.log"),
-      });
+      const outage = { downMs: opts.valkeyOutageMs, onDown: () => mark(`Valkey stopped for ${opts.valkeyOutageMs / 1000} s`) };
+      await restartService(services, "valkey", { ...restart, ...outage });
       mark("Valkey started again");
 
       await reached(0.7);
-      await services.postgres.stop();
-      mark("PostgreSQL stopped");
-      if (stopping) return;
-      services.postgres = await startPostgres({
-        port: ports.postgres,
-        dataDir: path.join(dataDir, "postgres"),
-        logFile: path.join(dataDir, "postgres.log"),
-        database: "quayside",
-        user: "quayside",
-        fast: true,
-      });
+      await restartService(services, "postgres", { ...restart, onDown: () => mark("PostgreSQL stopped") });
       mark("PostgreSQL restarted");
     };
 

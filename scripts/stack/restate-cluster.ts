@@ -7,29 +7,16 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
-import { restateServerBin } from "./restate.ts";
+import { restateBinary, restateNodeEnv, restateServerBin, type RestatePorts } from "./restate.ts";
 
 const run = promisify(execFile);
 
-export function restatectlBin(): string {
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve(
-    `@restatedev/restatectl-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}/package.json`,
-  );
-  return path.join(path.dirname(pkg), "bin", "restatectl");
-}
-
-export interface ClusterNodePorts {
-  /** Node-to-node (message fabric, metadata, log server); also what restatectl talks to. */
-  node: number;
-  admin: number;
-  ingress: number;
-}
+/** Node-to-node port (message fabric, metadata, log server; what restatectl talks to), admin, ingress. */
+export type ClusterNodePorts = RestatePorts;
 
 export interface ClusterNode extends Managed {
   /** 1-based position in the cluster, and the node name `n<index>`. */
@@ -99,24 +86,13 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
-        RESTATE_BASE_DIR: baseDir,
-        RESTATE_NODE_NAME: nodeName,
+        ...restateNodeEnv({ ports: p, baseDir, nodeName, partitions, rocksdbMemory: opts.rocksdbMemory ?? "256MiB" }),
         RESTATE_CLUSTER_NAME: clusterName,
-        RESTATE_LISTEN_MODE: "tcp",
-        RESTATE_BIND_ADDRESS: `127.0.0.1:${p.node}`,
-        RESTATE_ADVERTISED_ADDRESS: `http://127.0.0.1:${p.node}`,
-        RESTATE_ADMIN__BIND_ADDRESS: `127.0.0.1:${p.admin}`,
-        RESTATE_INGRESS__BIND_ADDRESS: `127.0.0.1:${p.ingress}`,
         RESTATE_METADATA_CLIENT__ADDRESSES: metadataAddresses,
         RESTATE_AUTO_PROVISION: "false",
         RESTATE_DEFAULT_REPLICATION: String(opts.replication),
-        RESTATE_DEFAULT_NUM_PARTITIONS: String(partitions),
         RESTATE_BIFROST__DEFAULT_PROVIDER: "replicated",
-        RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE: opts.rocksdbMemory ?? "256MiB",
         RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE: "32MiB",
-        RESTATE_DISABLE_TELEMETRY: "true",
-        RESTATE_LOG_FORMAT: "compact",
-        RESTATE_LOG_DISABLE_ANSI_CODES: "true",
         ...opts.env,
       },
       output: logFile,
@@ -140,7 +116,7 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
     const addresses = liveNodes()
       .map((n) => n.nodeUrl)
       .join(",");
-    const { stdout } = await run(restatectlBin(), ["--address", addresses, ...args], {
+    const { stdout } = await run(restateBinary("restatectl"), ["--address", addresses, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", CI: "true" },
       timeout: o.timeoutMs ?? 20_000,
       maxBuffer: 16 * 1024 * 1024,

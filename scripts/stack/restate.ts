@@ -15,12 +15,40 @@ export interface RestateHandle extends Managed {
   adminUrl: string;
 }
 
-export function restateServerBin(): string {
+/** A binary shipped in a platform package of `@restatedev/<name>` (restate-server, restatectl). */
+export function restateBinary(name: "restate-server" | "restatectl"): string {
   const require = createRequire(import.meta.url);
-  const pkg = require.resolve(
-    `@restatedev/restate-server-${process.platform}-${process.arch === "x64" ? "x64" : process.arch}/package.json`,
-  );
-  return path.join(path.dirname(pkg), "bin", "restate-server");
+  const arch = process.arch === "x64" ? "x64" : process.arch;
+  const pkg = require.resolve(`@restatedev/${name}-${process.platform}-${arch}/package.json`);
+  return path.join(path.dirname(pkg), "bin", name);
+}
+
+export function restateServerBin(): string {
+  return restateBinary("restate-server");
+}
+
+/** The environment every restate-server node we start shares: its name, data, loopback ports, quiet logs. */
+export function restateNodeEnv(opts: {
+  ports: RestatePorts;
+  baseDir: string;
+  nodeName: string;
+  partitions: number;
+  rocksdbMemory: string;
+}): NodeJS.ProcessEnv {
+  return {
+    RESTATE_BASE_DIR: path.resolve(opts.baseDir),
+    RESTATE_NODE_NAME: opts.nodeName,
+    RESTATE_LISTEN_MODE: "tcp",
+    RESTATE_BIND_ADDRESS: `127.0.0.1:${opts.ports.node}`,
+    RESTATE_ADVERTISED_ADDRESS: `http://127.0.0.1:${opts.ports.node}`,
+    RESTATE_ADMIN__BIND_ADDRESS: `127.0.0.1:${opts.ports.admin}`,
+    RESTATE_INGRESS__BIND_ADDRESS: `127.0.0.1:${opts.ports.ingress}`,
+    RESTATE_DISABLE_TELEMETRY: "true",
+    RESTATE_DEFAULT_NUM_PARTITIONS: String(opts.partitions),
+    RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE: opts.rocksdbMemory,
+    RESTATE_LOG_FORMAT: "compact",
+    RESTATE_LOG_DISABLE_ANSI_CODES: "true",
+  };
 }
 
 export async function startRestate(opts: {
@@ -37,18 +65,13 @@ export async function startRestate(opts: {
     args: ["--no-logo"],
     env: {
       ...process.env,
-      RESTATE_BASE_DIR: path.resolve(opts.baseDir),
-      RESTATE_NODE_NAME: opts.nodeName ?? "quayside-dev",
-      RESTATE_LISTEN_MODE: "tcp",
-      RESTATE_BIND_ADDRESS: `127.0.0.1:${opts.ports.node}`,
-      RESTATE_ADVERTISED_ADDRESS: `http://127.0.0.1:${opts.ports.node}`,
-      RESTATE_ADMIN__BIND_ADDRESS: `127.0.0.1:${opts.ports.admin}`,
-      RESTATE_INGRESS__BIND_ADDRESS: `127.0.0.1:${opts.ports.ingress}`,
-      RESTATE_DISABLE_TELEMETRY: "true",
-      RESTATE_DEFAULT_NUM_PARTITIONS: String(opts.partitions ?? 4),
-      RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE: "512MiB",
-      RESTATE_LOG_FORMAT: "compact",
-      RESTATE_LOG_DISABLE_ANSI_CODES: "true",
+      ...restateNodeEnv({
+        ports: opts.ports,
+        baseDir: opts.baseDir,
+        nodeName: opts.nodeName ?? "quayside-dev",
+        partitions: opts.partitions ?? 4,
+        rocksdbMemory: "512MiB",
+      }),
     },
     output: opts.logFile,
   });

@@ -3,12 +3,14 @@
  * SMTP catcher), migrations, then the worker (registered) and the web. Shared by `npm run dev`,
  * the test harness and the benchmarks; each caller picks ports and a data folder.
  */
+import { copyFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { runMigrations } from "../../migrations/runner.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
-import { startPostgres, type PostgresHandle } from "./postgres.ts";
+import { startPostgres, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
 import { startValkey } from "./valkey.ts";
@@ -56,6 +58,82 @@ export interface BackingServices {
   stop(): Promise<void>;
 }
 
+// Where each service keeps its data and log inside a stack's data folder: the same on a restart.
+const restateOptions = (ports: StackPorts, dataDir: string) => ({
+  ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
+  baseDir: path.join(dataDir, "restate"),
+  logFile: path.join(dataDir, "restate.log"),
+});
+const postgresOptions = (ports: StackPorts, dataDir: string, fast: boolean): PostgresOptions => ({
+  port: ports.postgres,
+  dataDir: path.join(dataDir, "postgres"),
+  logFile: path.join(dataDir, "postgres.log"),
+  database: "quayside",
+  user: "quayside",
+  fast,
+});
+const valkeyOptions = (ports: StackPorts, dataDir: string) => ({
+  port: ports.valkey,
+  dataDir: path.join(dataDir, "valkey"),
+  logFile: path.join(dataDir, "valkey.log"),
+});
+
+/**
+ * Stops one backing service (gracefully, or with SIGKILL) and starts it again on the same ports
+ * and data: the chaos run and the durability tests. `services` is updated in place.
+ */
+export async function restartService(
+  services: BackingServices,
+  which: "restate" | "postgres" | "valkey",
+  opts: {
+    ports: StackPorts;
+    dataDir: string;
+    kill?: boolean;
+    fast?: boolean;
+    /** How long it stays down, after `onDown` is told it is. */
+    downMs?: number;
+    onDown?: () => void;
+    /** Checked before starting it again: a harness that is shutting down starts nothing. */
+    stopping?: () => boolean;
+  },
+): Promise<void> {
+  const current = services[which];
+  await (opts.kill ? current.kill() : current.stop());
+  opts.onDown?.();
+  if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+  if (opts.stopping?.()) return;
+  if (which === "restate") services.restate = await startRestate(restateOptions(opts.ports, opts.dataDir));
+  else if (which === "postgres")
+    services.postgres = await startPostgres(postgresOptions(opts.ports, opts.dataDir, opts.fast ?? true));
+  else services.valkey = await startValkey(valkeyOptions(opts.ports, opts.dataDir));
+}
+
+/** Copies the backing services' logs from a (temporary) data folder next to the app logs, for reading a failed run. */
+export function keepServiceLogs(dataDir: string, logDir: string, names = ["restate", "postgres", "valkey"]): void {
+  for (const name of names) {
+    try {
+      copyFileSync(path.join(dataDir, `${name}.log`), path.join(logDir, `${name}.log`));
+    } catch {
+      // a service that never started has no log
+    }
+  }
+}
+
+/** A small pool for a harness that reads the database from outside; connections cut by a restart are expected. */
+export function observerPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  return pool;
+}
+
+/** True once Restate's admin API (any node's) knows the worker's services. */
+export async function workerServicesKnown(adminUrl: string): Promise<boolean> {
+  const res = await fetch(`${adminUrl}/services/OrderFulfilment`, { signal: AbortSignal.timeout(1_000) });
+  await res.body?.cancel();
+  return res.ok;
+}
+
 export async function startBackingServices(opts: {
   ports: StackPorts;
   dataDir: string;
@@ -63,23 +141,11 @@ export async function startBackingServices(opts: {
   logger: Logger;
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
-  const log = (name: string) => path.join(dataDir, `${name}.log`);
   // Start all four at once; if any fails, stop the ones that did start before reporting it.
   const results = await Promise.allSettled([
-    startRestate({
-      ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
-      baseDir: path.join(dataDir, "restate"),
-      logFile: log("restate"),
-    }),
-    startPostgres({
-      port: ports.postgres,
-      dataDir: path.join(dataDir, "postgres"),
-      logFile: log("postgres"),
-      database: "quayside",
-      user: "quayside",
-      fast: opts.fast ?? false,
-    }),
-    startValkey({ port: ports.valkey, dataDir: path.join(dataDir, "valkey"), logFile: log("valkey") }),
+    startRestate(restateOptions(ports, dataDir)),
+    startPostgres(postgresOptions(ports, dataDir, opts.fast ?? false)),
+    startValkey(valkeyOptions(ports, dataDir)),
     startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }),
   ]);
   const [restate, postgres, valkey, mail] = results;
@@ -154,7 +220,12 @@ export async function startWorker(opts: {
   env: NodeJS.ProcessEnv;
   adminUrl: string;
   output: string;
-  waitForRegistration?: boolean;
+  /**
+   * "registration" (default): listening, and its services known to Restate (on a restart they
+   * already are). "listening": its own port accepts connections (it registers elsewhere, or
+   * already is registered).
+   */
+  ready?: "registration" | "listening";
 }): Promise<Managed> {
   const proc = startProcess({
     name: "worker",
@@ -164,19 +235,10 @@ export async function startWorker(opts: {
     env: opts.env,
     output: opts.output,
   });
-  if (opts.waitForRegistration ?? true) {
-    // Listening, and its services known to Restate (on a restart they already are).
-    const port = Number(new URL(opts.env.WORKER_PUBLIC_URL ?? "http://127.0.0.1:9080").port);
-    await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 50 });
-    await waitFor(
-      "worker registration",
-      async () => {
-        const res = await fetch(`${opts.adminUrl}/services/OrderFulfilment`, { signal: AbortSignal.timeout(1_000) });
-        await res.body?.cancel();
-        return res.ok;
-      },
-      { proc, timeoutMs: 60_000, intervalMs: 100 },
-    );
+  const port = Number(opts.env.WORKER_PORT ?? 9080);
+  await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 25 });
+  if ((opts.ready ?? "registration") === "registration") {
+    await waitFor("worker registration", () => workerServicesKnown(opts.adminUrl), { proc, timeoutMs: 60_000, intervalMs: 100 });
   }
   return proc;
 }

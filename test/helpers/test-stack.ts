@@ -3,16 +3,18 @@
  * on free ports, migrations applied, the worker running and registered. Logs go to
  * test-results/<name>/; everything is stopped (by pid) in `stop()`, which tests call from `after`.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
 import type { Managed } from "../../scripts/stack/processes.ts";
-import { startRestate } from "../../scripts/stack/restate.ts";
 import {
   allocatePorts,
   appEnv,
+  keepServiceLogs,
+  observerPool,
+  restartService,
   ROOT,
   startBackingServices,
   startWeb,
@@ -63,10 +65,7 @@ export async function startTestStack(
     ORDER_RATE_LIMIT_PER_MINUTE: "1000",
     ...opts.env,
   });
-  const db = new pg.Pool({ connectionString: services.postgres.url, max: 4 });
-  // Connections cut by the database's own shutdown at teardown are expected, not failures.
-  db.on("error", () => undefined);
-  db.on("connect", (client) => client.on("error", () => undefined));
+  const db = observerPool(services.postgres.url);
 
   let stopped = false;
   const stack: TestStack = {
@@ -87,12 +86,7 @@ export async function startTestStack(
       return stack.web;
     },
     async restartRestate(o = {}) {
-      await (o.kill ? services.restate.kill() : services.restate.stop());
-      services.restate = await startRestate({
-        ports: { ingress: ports.ingress, admin: ports.admin, node: ports.restateNode },
-        baseDir: path.join(dataDir, "restate"),
-        logFile: path.join(dataDir, "restate.log"),
-      });
+      await restartService(services, "restate", { ports, dataDir, kill: o.kill ?? false });
     },
     async stop() {
       if (stopped) return;
@@ -101,14 +95,7 @@ export async function startTestStack(
       await Promise.allSettled([stack.web?.stop(5_000), stack.worker?.stop(5_000)]);
       await db.end().catch(() => undefined);
       await services.stop();
-      // keep the service logs next to the app logs, for reading a failed run
-      for (const f of ["restate", "postgres", "valkey"]) {
-        try {
-          copyFileSync(path.join(dataDir, `${f}.log`), path.join(logDir, `${f}.log`));
-        } catch {
-          // a service that never started has no log
-        }
-      }
+      keepServiceLogs(dataDir, logDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
