@@ -5,6 +5,7 @@
  */
 import { v7 as uuidv7 } from "uuid";
 import { newSession, request, sseUntil, type WebSession } from "./http.ts";
+import type { OrderSample } from "./order-account.ts";
 import { closedLoop, type LoadResult } from "./stats.ts";
 
 export interface Targets {
@@ -53,16 +54,26 @@ async function sessions(t: Targets, n: number): Promise<WebSession[]> {
   return Promise.all(Array.from({ length: n }, () => newSession(t.webUrl)));
 }
 
-/** One order: POST, then its stream until `done` (terminal). Latency from the POST to the terminal event. */
-export async function ordersEndToEnd(t: Targets, concurrency: number, durationMs: number): Promise<LoadResult> {
+/**
+ * One order: POST, then its stream until `done` (terminal). Latency from the POST to the terminal
+ * event. `samples`, when given, collects each order's id and wall-clock times for the cost account.
+ */
+export async function ordersEndToEnd(
+  t: Targets,
+  concurrency: number,
+  durationMs: number,
+  samples?: OrderSample[],
+): Promise<LoadResult> {
   const vus = await sessions(t, concurrency);
   let n = 0;
   return closedLoop(concurrency, durationMs, async (vu) => {
     const s = vus[vu]!;
     const started = performance.now();
+    const postedAt = Date.now();
     const orderId = await postOrder(t, s, t.skus[n++ % t.skus.length]!);
     const done = await sseUntil(`${t.webUrl}/orders/${orderId}/events`, { cookie: s.cookie }, (f) => f.includes("event: done"));
     if (!done) throw new Error(`the stream of ${orderId} ended without a terminal event`);
+    samples?.push({ orderId, postedAt, doneAt: Date.now() });
     return performance.now() - started;
   });
 }

@@ -8,7 +8,7 @@
  * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_ONLY=orders,ingest,sse,startup,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,8 +29,10 @@ import {
   type StackPorts,
 } from "../stack/stack.ts";
 import { withCpu } from "./cpu.ts";
+import { accountOrders, type OrderSample } from "./order-account.ts";
 import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } from "./orders.scenario.ts";
-import { renderMarkdown, type BenchResults } from "./report.ts";
+import { renderMarkdown, type BaselineRun, type BenchResults } from "./report.ts";
+import type { LoadResult } from "./stats.ts";
 import { sseFanout } from "./sse-fanout.scenario.ts";
 import { devStartup, restartUntilServing } from "./startup.scenario.ts";
 
@@ -199,15 +201,74 @@ async function main(): Promise<void> {
     "raw endpoint": noop.child.pid,
     "bench client": process.pid,
   });
+  /**
+   * A baseline that runs in a child process of its own (the work without durability, or DBOS): its
+   * own CPU comes back in its JSON line (it has exited before /proc could be read), the shared
+   * services' CPU from /proc as for every other run.
+   */
+  const baseline = async (script: string, env: NodeJS.ProcessEnv): Promise<BaselineRun> => {
+    let pid: number | undefined;
+    const run = await withCpu(
+      () => ({ ...pids(), "bench client": undefined, "baseline process": pid }),
+      () =>
+        new Promise<LoadResult & { cpuMs: number }>((resolve, reject) => {
+          const child = spawn(process.execPath, [path.join(ROOT, "scripts/bench", script)], {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          pid = child.pid;
+          let out = "";
+          let err = "";
+          child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+          child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+          child.on("error", reject);
+          child.on("exit", (code) => {
+            const line = out.trim().split("\n").at(-1) ?? "";
+            if (code === 0 && line.startsWith("{")) resolve(JSON.parse(line) as LoadResult & { cpuMs: number });
+            else reject(new Error(`${script} exited ${code}: ${err.slice(-500)}`));
+          });
+        }),
+    );
+    const { cpuMs, ...load } = run.value;
+    const cpu = { ...run.cpu, "baseline process": (100 * cpuMs) / 1000 / load.seconds };
+    return { load, cpu };
+  };
+  const plainEnv = (c: number) => ({
+    PLAIN_DATABASE_URL: services!.postgres.url,
+    PLAIN_VALKEY_URL: services!.valkeyUrl,
+    PLAIN_SMTP_HOST: "127.0.0.1",
+    PLAIN_SMTP_PORT: String(ports.smtp),
+    PLAIN_SKUS: skus.join(","),
+    PLAIN_CONCURRENCY: String(c),
+    PLAIN_DURATION_MS: String(DURATION_MS),
+  });
+  const dbosEnv = (c: number) => ({
+    DBOS_DATABASE_URL: services!.postgres.adminUrl,
+    DBOS_CONCURRENCY: String(c),
+    DBOS_DURATION_MS: String(DURATION_MS),
+  });
+
   if (ONLY.has("orders")) {
     results.orders = [];
     for (const c of [1, 8, 64]) {
       say(`orders end to end, concurrency ${c}`);
-      const webRun = await withCpu(pids, () => ordersEndToEnd(targets, c, DURATION_MS));
+      const samples: OrderSample[] = [];
+      const webRun = await withCpu(pids, () => ordersEndToEnd(targets, c, DURATION_MS, c === 1 ? samples : undefined));
+      if (c === 1) {
+        say("order cost account from Restate's introspection");
+        results.orderAccount = await accountOrders(services.restate.adminUrl, samples.slice(-100));
+      }
       await sleep(1_000);
       const raw = await withCpu(pids, () => rawWorkflows(targets, c, DURATION_MS));
       await sleep(1_000);
-      results.orders.push({ web: webRun.value, raw: raw.value, cpu: { web: webRun.cpu, raw: raw.cpu } });
+      say(`the same work without durability, concurrency ${c}`);
+      const plain = await baseline("plain-orders.ts", plainEnv(c));
+      await sleep(1_000);
+      say(`DBOS: the raw 3-step workflow, concurrency ${c}`);
+      const dbos = await baseline("dbos-noop.ts", dbosEnv(c));
+      await sleep(1_000);
+      results.orders.push({ web: webRun.value, raw: raw.value, cpu: { web: webRun.cpu, raw: raw.cpu }, plain, dbos });
     }
   }
 

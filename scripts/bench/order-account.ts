@@ -1,0 +1,154 @@
+/**
+ * What one order costs, read from Restate's own introspection (the admin API's SQL over
+ * `sys_invocation` and `sys_journal`), so the figures are counts, not clock readings:
+ *   - journal entries of the order's workflow run, split into commands and notifications and
+ *     listed by type (a `Run` is a named step, a `Call` an awaited invocation, a `OneWayCall` a send);
+ *   - invocations the order caused: its run, the calls and sends it made, and the `status` calls
+ *     the web made while it ran;
+ *   - where the time went at concurrency 1: the journal's append times per step, between the
+ *     browser's POST and the moment its stream saw `done`.
+ */
+
+export interface OrderSample {
+  orderId: string;
+  /** Wall-clock ms (Date.now) when the bench sent the form POST, and when its stream saw `done`. */
+  postedAt: number;
+  doneAt: number;
+}
+
+export interface OrderAccount {
+  orders: number;
+  commandsPerOrder: number;
+  notificationsPerOrder: number;
+  /** Command types of one run, e.g. { "Run": 3, "SetState": 3, "Call": 1 }, averaged per order. */
+  commandTypes: Record<string, number>;
+  invocationsPerOrder: number;
+  /** Invocations the run awaited (`Call` commands), besides the run itself. */
+  awaitedInvocationsPerOrder: number;
+  /** Where the time of one order goes, ms averaged over the samples, in order. */
+  latency: Array<{ phase: string; ms: number }>;
+  latencyTotalMs: number;
+}
+
+interface InvocationRow {
+  id: string;
+  target_service_name: string;
+  target_service_key: string | null;
+  target_handler_name: string;
+  invoked_by_id: string | null;
+  created_at: string;
+  running_at: string | null;
+  completed_at: string | null;
+}
+
+interface JournalRow {
+  id: string;
+  index: number;
+  entry_type: string;
+  name: string | null;
+  appended_at: string | null;
+  entry_lite_json: string | null;
+}
+
+async function query<T>(adminUrl: string, sql: string): Promise<T[]> {
+  const res = await fetch(`${adminUrl}/query`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query: sql }),
+  });
+  if (!res.ok) throw new Error(`admin query answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  return ((await res.json()) as { rows: T[] }).rows;
+}
+
+/** A command as the breakdown names it: `Run "charge payment"`, `Call Inventory/reserve`, `PeekPromise cancel`. */
+function label(e: JournalRow): string {
+  const type = e.entry_type.replace(/^Command: /, "");
+  if (e.name) return `${type} "${e.name}"`;
+  try {
+    const cmd = (JSON.parse(e.entry_lite_json ?? "{}") as { Command?: Record<string, Record<string, unknown>> }).Command ?? {};
+    const body = cmd[type] ?? {};
+    const target = JSON.stringify(body.invocation_target ?? "");
+    const service = /"name":"([^"]+)"/.exec(target)?.[1];
+    const handler = /"handler":"([^"]+)"/.exec(target)?.[1];
+    if (service) return `${type} ${service}/${handler ?? "?"}`;
+    if (typeof body.key === "string") return `${type} ${body.key}`;
+  } catch {
+    // an entry this version of the bench cannot read is still counted under its type
+  }
+  return type;
+}
+
+const quoted = (ids: string[]) => ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(", ");
+const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : NaN);
+
+export async function accountOrders(adminUrl: string, samples: OrderSample[]): Promise<OrderAccount> {
+  const keys = samples.map((s) => s.orderId);
+  const own = await query<InvocationRow>(
+    adminUrl,
+    `SELECT id, target_service_name, target_service_key, target_handler_name, invoked_by_id, created_at, running_at, completed_at
+       FROM sys_invocation WHERE target_service_name = 'OrderFulfilment' AND target_service_key IN (${quoted(keys)})`,
+  );
+  const runs = own.filter((i) => i.target_handler_name === "run");
+  const children = runs.length
+    ? await query<InvocationRow>(
+        adminUrl,
+        `SELECT id, target_service_name, target_service_key, target_handler_name, invoked_by_id, created_at, running_at, completed_at
+           FROM sys_invocation WHERE invoked_by_id IN (${quoted(runs.map((r) => r.id))})`,
+      )
+    : [];
+  const journal = runs.length
+    ? await query<JournalRow>(
+        adminUrl,
+        `SELECT id, index, entry_type, name, appended_at, entry_lite_json FROM sys_journal WHERE id IN (${quoted(runs.map((r) => r.id))})`,
+      )
+    : [];
+  const n = Math.max(1, runs.length);
+  const commands = journal.filter((j) => j.entry_type.startsWith("Command"));
+  const commandTypes: Record<string, number> = {};
+  for (const c of commands) {
+    const type = c.entry_type.replace(/^Command: /, "");
+    commandTypes[type] = (commandTypes[type] ?? 0) + 1 / n;
+  }
+
+  // Latency: the browser's POST → Restate created the run → each completion the run waited for
+  // (a step's result, a call's answer, a promise) → its output → the browser's stream saw `done`.
+  const phases = new Map<string, number[]>();
+  const add = (phase: string, v: number) => {
+    if (!Number.isFinite(v)) return;
+    const list = phases.get(phase) ?? [];
+    list.push(v);
+    phases.set(phase, list);
+  };
+  const byRun = new Map<string, JournalRow[]>();
+  for (const j of journal) byRun.set(j.id, [...(byRun.get(j.id) ?? []), j]);
+  for (const s of samples) {
+    const run = runs.find((r) => r.target_service_key === s.orderId);
+    if (!run) continue;
+    add("web: POST → workflow submitted", ms(run.created_at) - s.postedAt);
+    let prev = ms(run.created_at);
+    let waitingFor = "start";
+    let outputAt = NaN;
+    for (const e of (byRun.get(run.id) ?? []).sort((a, b) => a.index - b.index)) {
+      const at = ms(e.appended_at);
+      if (e.entry_type === "Command: Output") outputAt = at;
+      else if (e.entry_type.startsWith("Command") && e.entry_type !== "Command: SetState") waitingFor = label(e);
+      else if (e.entry_type.startsWith("Notification") && e.entry_type !== "Notification: CallInvocationId") {
+        add(waitingFor, at - prev);
+        prev = at;
+      }
+    }
+    add("last completion → output", outputAt - prev);
+    add("web: output → browser saw done", s.doneAt - outputAt);
+  }
+  const latency = [...phases].map(([phase, values]) => ({ phase, ms: values.reduce((a, b) => a + b, 0) / samples.length }));
+  return {
+    orders: runs.length,
+    commandsPerOrder: commands.length / n,
+    notificationsPerOrder: (journal.length - commands.length) / n,
+    commandTypes,
+    invocationsPerOrder: (own.length + children.length) / n,
+    awaitedInvocationsPerOrder: (commandTypes.Call ?? 0) * 1,
+    latency,
+    latencyTotalMs: samples.reduce((a, s) => a + (s.doneAt - s.postedAt), 0) / Math.max(1, samples.length),
+  };
+}

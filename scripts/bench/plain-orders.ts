@@ -1,0 +1,146 @@
+/**
+ * The "durability tax" baseline for `npm run bench`: the order pipeline's work without durability.
+ * A plain Node process calls the worker's own adapters in the order OrderFulfilment does (persist,
+ * reserve, charge, confirmation email, shipped, shipped email, fulfilled, with the same seven
+ * progress events), with no Restate: no journal, no retries, no ingress, no web. The gap between
+ * this and the end-to-end orders figure is what durable execution and the web add per order.
+ * The approval step is skipped and shipping does not wait, as in the bench's worker settings.
+ *
+ * Env: PLAIN_DATABASE_URL, PLAIN_VALKEY_URL, PLAIN_SMTP_HOST, PLAIN_SMTP_PORT, PLAIN_SKUS (comma
+ * separated), PLAIN_CONCURRENCY, PLAIN_DURATION_MS. Everything else (mail sender, stream bounds,
+ * SMTP pool) is the worker's default. Prints one JSON line, a `LoadResult` with this process's CPU ms (`cpuMs`), on stdout. A failed
+ * order counts in its `errors`; a failed start, or a run where nothing completes, goes to stderr
+ * with exit status 1.
+ */
+import { Redis } from "ioredis";
+import pg from "pg";
+import { v7 as uuidv7 } from "uuid";
+import { z } from "zod";
+import { loadConfig, loadConfigOrExit, workerConfigSchema } from "../../shared/config.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { orderSteps, type OrderStepDraft } from "../../shared/order-steps.ts";
+import { createInventoryRepo } from "../../worker/adapters/inventory.repo.ts";
+import { createLocalPaymentProvider } from "../../worker/adapters/local-payments.ts";
+import { createOrdersRepo } from "../../worker/adapters/orders.repo.ts";
+import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
+import { createSmtpMailer, createSmtpTransport } from "../../worker/adapters/smtp-mailer.ts";
+import { closedLoop } from "./stats.ts";
+
+const env = loadConfigOrExit(
+  z.object({
+    PLAIN_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+    PLAIN_VALKEY_URL: z.url({ protocol: /^rediss?$/ }),
+    PLAIN_SMTP_HOST: z.string().min(1),
+    PLAIN_SMTP_PORT: z.coerce.number().int().min(1).max(65535),
+    PLAIN_SKUS: z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string()).min(1)),
+    PLAIN_CONCURRENCY: z.coerce.number().int().min(1),
+    PLAIN_DURATION_MS: z.coerce.number().int().min(1),
+  }),
+);
+const worker = loadConfig(workerConfigSchema, {});
+const logger = createLogger({ name: "plain-orders", level: "warn", format: "json", destination: process.stderr });
+
+const pool = new pg.Pool({ connectionString: env.PLAIN_DATABASE_URL, max: 10, application_name: "bench-plain-orders" });
+pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
+const redis = new Redis(env.PLAIN_VALKEY_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+redis.on("error", (err) => logger.warn({ err }, "Valkey connection error"));
+const transport = createSmtpTransport({
+  host: env.PLAIN_SMTP_HOST,
+  port: env.PLAIN_SMTP_PORT,
+  tls: "none",
+  poolSize: worker.SMTP_POOL_SIZE,
+});
+
+const orders = createOrdersRepo(pool);
+const inventory = createInventoryRepo(pool);
+const payments = createLocalPaymentProvider(pool);
+const mailer = createSmtpMailer(pool, transport, worker.MAIL_FROM);
+const progress = createProgressPublisher(redis, logger, {
+  maxLen: worker.PROGRESS_STREAM_MAXLEN,
+  ttlSeconds: worker.PROGRESS_STREAM_TTL_SECONDS,
+});
+
+let next = 0;
+
+/** One order, start to fulfilled; resolves with its latency in ms. */
+async function placeOrder(): Promise<number> {
+  const started = performance.now();
+  const orderId = uuidv7();
+  const sku = env.PLAIN_SKUS[next++ % env.PLAIN_SKUS.length]!;
+  const orderUrl = new URL(`/orders/${orderId}`, worker.PUBLIC_WEB_URL).toString();
+  let seq = 0;
+  const emit = async (draft: OrderStepDraft) => {
+    const { outcome } = await progress.publish({ kind: "order", id: orderId }, { ...draft, seq: ++seq });
+    // The publisher never throws; a dropped event here would make the baseline look cheaper than it is.
+    if (outcome === "dropped") throw new Error(`progress event ${seq} of ${orderId} dropped`);
+  };
+
+  await emit(orderSteps.received);
+  const order = await orders.create(
+    { orderId, email: "bench@example.com", paymentMethod: "pm_card_visa", lines: [{ sku, quantity: 1 }] },
+    "plain",
+  );
+  await emit(orderSteps.persisted);
+  for (const line of order.lines) {
+    const r = await inventory.reserve(line.sku, orderId, line.quantity);
+    if (!r.reserved) throw new Error(`out of stock: ${line.sku}`);
+  }
+  await orders.setStatus(orderId, "reserved");
+  await emit(orderSteps.reserved);
+  await payments.charge({
+    idempotencyKey: `order:${orderId}:charge`,
+    orderId,
+    amountCents: order.totalCents,
+    currency: order.currency,
+    paymentMethod: order.paymentMethod,
+  });
+  await orders.setStatus(orderId, "paid");
+  await emit(orderSteps.paid);
+  await mailer.send({
+    idempotencyKey: `order:${orderId}:confirmation`,
+    to: order.email,
+    template: "order-confirmation",
+    data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
+  });
+  await orders.setStatus(orderId, "confirmed");
+  await emit(orderSteps.confirmed);
+  await orders.markShipped(orderId);
+  await emit(orderSteps.shipped);
+  await mailer.send({
+    idempotencyKey: `order:${orderId}:shipped`,
+    to: order.email,
+    template: "order-shipped",
+    data: { orderId, orderUrl },
+  });
+  await orders.setStatus(orderId, "fulfilled");
+  await emit(orderSteps.fulfilled);
+  return performance.now() - started;
+}
+
+try {
+  await redis.connect();
+  await transport.verify();
+  // Warm-up (JIT, pools, SMTP connections), not counted.
+  await closedLoop(env.PLAIN_CONCURRENCY, 300, placeOrder);
+  // This process's own CPU over the measured loop: the bench cannot read it from /proc once we exit.
+  const cpuBefore = process.cpuUsage();
+  const result = await closedLoop(env.PLAIN_CONCURRENCY, env.PLAIN_DURATION_MS, placeOrder);
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(`${JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+} catch (err) {
+  process.stderr.write(`plain-orders failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  transport.close();
+  await Promise.allSettled([pool.end(), redis.quit()]);
+}
+// An unreachable Valkey would keep reconnecting; the result is out, so leave now.
+process.exit();
