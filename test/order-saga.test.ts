@@ -17,7 +17,7 @@ describe("order saga", () => {
 
   before(async () => {
     stack = await startTestStack("order-saga", {
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: "1500", SHIPPING_DELAY_MS: "1500" },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: "3000", SHIPPING_DELAY_MS: "1500" },
     });
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
   });
@@ -84,10 +84,10 @@ describe("order saga", () => {
     assert.equal(waiting.message, "Awaiting approval");
     assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "awaiting_approval");
     assert.deepEqual(await orders.control(orderId, "approve"), { accepted: true, message: "Order approved." });
-    assert.deepEqual(await orders.control(orderId, "approve"), {
-      accepted: false,
-      message: "This order is not waiting for approval.",
-    });
+    // Refused either way: while the workflow records the decision, or after it moved on.
+    const again = await orders.control(orderId, "approve");
+    assert.equal(again.accepted, false);
+    assert.match(again.message, /^This order (was already decided|is not waiting for approval)\.$/);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "approved");
   });

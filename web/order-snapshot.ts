@@ -1,27 +1,21 @@
 /**
- * The current progress of an order, for a page or the start of a stream: the workflow's durable
- * `status` snapshot, or (if Restate cannot answer) one derived from the order's row.
+ * The current progress of an order, for a page or the start of a stream, without asking Restate
+ * on the common path: the order's Valkey stream (its newest event, and the invocation id its first
+ * event carries), checked against the order's row, which each step writes in the same durable step
+ * that publishes its events, so it is never behind the stream. The stream can be behind the row
+ * (Valkey was away when an event was published): then the row wins. Restate's `status` handler is
+ * asked only when Valkey cannot be read at all. A web restart that makes every open page reconnect
+ * therefore costs Restate nothing.
  */
 import type { Logger } from "../shared/logger.ts";
-import { emptySnapshot, type ProgressSnapshot } from "../shared/progress-event.ts";
-import type { CatalogRepo, OrderView } from "./adapters/catalog.repo.ts";
+import { progressOfStatus } from "../shared/order-steps.ts";
+import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../shared/progress-event.ts";
+import type { CatalogRepo, OrderProgressRow } from "./adapters/catalog.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
+import type { ProgressHub } from "./adapters/progress-hub.ts";
 
-const ROW_PROGRESS: Record<string, Pick<ProgressSnapshot, "percent" | "status" | "step" | "message">> = {
-  received: { percent: 15, status: "running", step: "persisted", message: "Order saved" },
-  reserved: { percent: 30, status: "running", step: "reserved", message: "Stock reserved" },
-  paid: { percent: 45, status: "running", step: "paid", message: "Payment taken" },
-  awaiting_approval: { percent: 50, status: "waiting", step: "awaiting_approval", message: "Awaiting approval" },
-  confirmed: { percent: 70, status: "running", step: "confirmed", message: "Confirmed: preparing shipment" },
-  shipped: { percent: 90, status: "running", step: "shipped", message: "Shipped" },
-  fulfilled: { percent: 100, status: "succeeded", step: "fulfilled", message: "Order fulfilled" },
-  rejected: { percent: 100, status: "failed", step: "rejected", message: "Order rejected" },
-  cancelled: { percent: 100, status: "cancelled", step: "cancelled", message: "Order cancelled" },
-  failed: { percent: 100, status: "failed", step: "failed", message: "Order failed" },
-};
-
-export function snapshotFromRow(order: OrderView): ProgressSnapshot {
-  const p = ROW_PROGRESS[order.status] ?? ROW_PROGRESS.received!;
+export function snapshotFromRow(order: OrderProgressRow): ProgressSnapshot {
+  const p = progressOfStatus[order.status] ?? progressOfStatus.received;
   return {
     ...p,
     message: order.statusReason ?? p.message,
@@ -31,16 +25,50 @@ export function snapshotFromRow(order: OrderView): ProgressSnapshot {
   };
 }
 
+/** The invocation id an event names in its data (the order's first event does), if any. */
+export function invocationIdOf(e: Pick<ProgressEvent, "data">): string | null {
+  const id = e.data?.invocationId;
+  return typeof id === "string" ? id : null;
+}
+
+/** The state after a resource's stored events, or null when there are none. */
+export function snapshotFromEvents(events: ProgressEvent[]): ProgressSnapshot | null {
+  const last = events.at(-1);
+  if (!last) return null;
+  const invocationId = events.map(invocationIdOf).find((id) => id !== null) ?? null;
+  const { kind: _kind, ...state } = last;
+  return { ...state, invocationId };
+}
+
 export async function currentSnapshot(
-  deps: { orders: OrdersClient; catalog: CatalogRepo },
+  deps: { orders: OrdersClient; catalog: CatalogRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
 ): Promise<ProgressSnapshot> {
-  try {
-    return await deps.orders.status(orderId);
-  } catch (err) {
-    log.warn({ err, orderId }, "workflow status unavailable; using the stored order");
-    const row = await deps.catalog.findOrder(orderId);
-    return row ? snapshotFromRow(row) : emptySnapshot;
+  let streamed: ProgressSnapshot | null = null;
+  let streamRead = false;
+  if (deps.hub) {
+    try {
+      streamed = snapshotFromEvents(await deps.hub.readSince({ kind: "order", id: orderId }, 0));
+      streamRead = true;
+    } catch (err) {
+      log.warn({ err, orderId }, "progress stream unavailable; asking the workflow");
+    }
   }
+  if (streamed && isTerminal(streamed)) return streamed;
+  if (!streamRead) {
+    try {
+      return await deps.orders.status(orderId);
+    } catch (err) {
+      log.warn({ err, orderId }, "workflow status unavailable; using the stored order");
+    }
+  }
+  const row = await deps.catalog.orderProgress(orderId);
+  if (!row) return streamed ?? emptySnapshot;
+  const stored = snapshotFromRow(row);
+  if (!streamed) return stored;
+  // The row is never behind the stream; it is ahead when Valkey lost the newest events.
+  return stored.percent > streamed.percent || (isTerminal(stored) && !isTerminal(streamed))
+    ? { ...stored, invocationId: streamed.invocationId ?? stored.invocationId }
+    : streamed;
 }

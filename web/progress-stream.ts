@@ -66,7 +66,9 @@ export async function streamProgress(ctx: Context, opts: ProgressStreamOptions):
   const deliver = (e: ProgressEvent, paced = false) => {
     if (sse.closed || e.seq <= lastSeq) return;
     lastSeq = e.seq;
-    shown = { ...(shown ?? { invocationId: null }), ...e };
+    // An event may name the invocation (an order's first does): the page's link to it appears live.
+    const invocationId = typeof e.data?.invocationId === "string" ? e.data.invocationId : undefined;
+    shown = { ...(shown ?? { invocationId: null }), ...e, ...(invocationId ? { invocationId } : {}) };
     send(e.seq, opts.render(shown, e), undefined, paced);
     metrics?.delivered();
     if (isTerminal(e)) finish();

@@ -6,7 +6,8 @@
 import type * as restate from "@restatedev/restate-sdk";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ContentJobsRepo, StoredTranslation, Usage } from "./adapters/content-jobs.repo.ts";
-import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
+import type { ProgressPublisher, PublishOutcome } from "./adapters/progress-publisher.ts";
+import type { ProgressDraft, ResourceRef } from "../shared/progress-event.ts";
 import type { Mailer } from "./adapters/smtp-mailer.ts";
 import { PermanentError } from "./errors.ts";
 
@@ -82,12 +83,26 @@ export function metricsHooks(m: WorkerMetrics): restate.HooksProvider {
 
 /** Counts each resource's terminal event once, as it is published. */
 export function instrumentProgress(publisher: ProgressPublisher, m: WorkerMetrics): ProgressPublisher {
+  const count = (resource: ResourceRef, out: PublishOutcome) => {
+    if (out.event.kind === "terminal" && out.outcome !== "duplicate")
+      m.outcomes.inc({ kind: resource.kind, outcome: out.event.step });
+  };
+  const publishAll = publisher.publishAll?.bind(publisher);
   return {
     async publish(resource, draft) {
       const out = await publisher.publish(resource, draft);
-      if (draft.kind === "terminal" && out.outcome !== "duplicate") m.outcomes.inc({ kind: resource.kind, outcome: draft.step });
+      count(resource, out);
       return out;
     },
+    ...(publishAll
+      ? {
+          async publishAll(resource: ResourceRef, drafts: ProgressDraft[]) {
+            const outs = await publishAll(resource, drafts);
+            for (const out of outs) count(resource, out);
+            return outs;
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,10 +1,12 @@
 /**
  * OrderFulfilment's shared handlers: the durable snapshot, and the controls people use while the
- * workflow runs. Each checks the workflow's phase, then resolves one of its durable promises.
+ * workflow runs. Each reads where the order stands from the workflow's snapshot (written once per
+ * step), then resolves one of its durable promises.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { snapshotHandler } from "./progress-tracker.ts";
+import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
+import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
   decision: "approved" | "rejected" | "cancelled" | "timed_out";
@@ -16,15 +18,20 @@ export interface ControlAnswer {
   message: string;
 }
 
+/** Set when the order stops short of fulfilment: compensation is under way, the controls refuse. */
+export const STOPPING_STATE_KEY = "stopping";
+
 const reasonInput = z.object({ reason: z.string().trim().max(300).default("") });
-const CANCELLABLE = new Set(["processing", "awaiting_approval", "preparing_shipment"]);
+/** Steps after which the order is on its way to the customer. */
+const SHIPPED = new Set(["shipped", "fulfilled"]);
 
 export function orderControlHandlers() {
   const decide = (decision: "approved" | "rejected") =>
     restate.handlers.workflow.shared(
       { input: restate.serde.schema(reasonInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
-        if ((await ctx.get<string>("phase")) !== "awaiting_approval") {
+        const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
+        if (snapshot?.step !== "awaiting_approval" || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order is not waiting for approval." };
         }
         const approval = ctx.promise<ApprovalDecision>("approval");
@@ -40,11 +47,10 @@ export function orderControlHandlers() {
     cancel: restate.handlers.workflow.shared(
       { input: restate.serde.schema(reasonInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
-        const phase = await ctx.get<string>("phase");
-        if (phase === "shipped" || phase === "done" || phase === "compensating") {
+        const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
+        if ((snapshot && (SHIPPED.has(snapshot.step) || isTerminal(snapshot))) || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order has already shipped or finished; it can no longer be cancelled." };
         }
-        if (phase !== null && !CANCELLABLE.has(phase)) return { accepted: false, message: "This order cannot be cancelled now." };
         const cancel = ctx.promise<string>("cancel");
         if ((await cancel.peek()) === undefined) await cancel.resolve(req.reason || "Cancelled by the customer");
         return { accepted: true, message: "Cancellation requested." };

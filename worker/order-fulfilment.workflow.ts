@@ -5,15 +5,25 @@
  *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order
  *   4. approval            orders >= APPROVAL_THRESHOLD wait for an operator (durable promise),
  *                          rejected automatically after APPROVAL_TIMEOUT (durable timer)
- *   5. confirmation email  EmailSender, idempotency key `order:<id>:confirmation`
- *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: shipped
- *   7. shipped email, fulfilled
+ *   5. confirmation email  queued to EmailSender (one-way), idempotency key `order:<id>:confirmation`
+ *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: ship order
+ *   7. shipped email       queued (one-way); the order is fulfilled
  * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
- * compensations in reverse (refund, release stock), sends a cancellation email, records the final
+ * compensations in reverse (refund, release stock), queues a cancellation email, records the final
  * status and reason, and publishes a terminal event. Shared handlers: status, cancel, approve, reject.
+ *
+ * What one order costs is a design choice here (docs/performance.md has the account):
+ *   - each step does its work, writes the order's status and publishes its progress events in one
+ *     named `ctx.run`: one journal entry and one round trip to Restate per step, not three;
+ *   - the snapshot (the `status` handler's answer, and what the controls read) is written once per step;
+ *   - emails are one-way sends: their idempotency keys make a re-send harmless, and SMTP leaves the
+ *     order's critical path (the email arrives moments later; the page says "email queued");
+ *   - a customer's cancel is read where it can still change the outcome: once before the card is
+ *     charged and once before shipping (raced with the shipping timer), not between every step.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
+import { orderSteps } from "../shared/order-steps.ts";
 import type { OrdersRepo } from "./adapters/orders.repo.ts";
 import type { PaymentProvider } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
@@ -21,7 +31,7 @@ import { emailSenderApi } from "./email-sender.service.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import { inventoryApi } from "./inventory.object.ts";
-import { orderControlHandlers, type ApprovalDecision } from "./order-controls.handlers.ts";
+import { orderControlHandlers, STOPPING_STATE_KEY, type ApprovalDecision } from "./order-controls.handlers.ts";
 import { OrderStop, outcomeOf, type OrderOutcome } from "./order-stop.ts";
 import { trackProgress } from "./progress-tracker.ts";
 
@@ -54,35 +64,27 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
           const orderUrl = new URL(`/orders/${orderId}`, deps.publicWebUrl).toString();
           const progress = trackProgress(ctx, { kind: "order", id: orderId }, deps.progress);
           const cancelRequest = ctx.promise<string>("cancel");
-          const phase = (p: string) => ctx.set("phase", p);
           const undo: Array<() => Promise<unknown>> = [];
           let refundedCents = 0;
           let email = "";
           let currency = "EUR";
-          // Emails are notifications: one that cannot be delivered does not undo a paid order.
-          const notify = async (req: EmailRequest) => {
-            try {
-              await ctx.serviceClient(emailSenderApi).send(req);
-              return true;
-            } catch (err) {
-              if (!(err instanceof restate.TerminalError)) throw err;
-              ctx.console.warn(`email ${req.idempotencyKey} not delivered: ${err.message}`);
-              return false;
-            }
-          };
+          // Emails are notifications, queued one-way: EmailSender retries, records and reports each
+          // one itself, and one that cannot be delivered does not undo a paid order.
+          const notify = (req: EmailRequest) => ctx.serviceSendClient(emailSenderApi).send(req);
           const stopIfCancelled = async () => {
             const reason = await cancelRequest.peek();
             if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
           };
 
-          phase("processing");
-          await progress.emit({ kind: "step", step: "received", percent: 5, status: "running", message: "Order received" });
           try {
-            const order = await ctx.run("persist order", () => deps.orders.create(input, ctx.request().id), infraRetry);
+            const order = await progress.step("persist order", {
+              action: () => deps.orders.create(input, ctx.request().id),
+              // The first event names the invocation, so a page built from the stream can link to it.
+              after: [{ ...orderSteps.received, data: { invocationId: ctx.request().id } }, orderSteps.persisted],
+              snapshot: false,
+            });
             email = order.email;
             currency = order.currency;
-            await progress.emit({ kind: "step", step: "persisted", percent: 15, status: "running", message: "Order saved" });
-            await stopIfCancelled();
 
             // allSettled, so a line that was reserved is released even when another line's call failed.
             const reservations = await restate.RestatePromise.allSettled(
@@ -100,15 +102,13 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               return !(r?.status === "fulfilled" && r.value.reserved);
             });
             if (short.length > 0) throw new OrderStop("rejected", `Out of stock: ${short.map((l) => l.name).join(", ")}`);
-            await progress.emit(
-              { kind: "step", step: "reserved", percent: 30, status: "running", message: "Stock reserved" },
-              () => deps.orders.setStatus(orderId, "reserved"),
-            );
+            // The last moment a cancel costs the customer nothing: the card is not charged yet.
             await stopIfCancelled();
 
-            const charge = await ctx.run(
-              "charge payment",
-              async () => {
+            const needsApproval = order.totalCents >= deps.approvalThresholdCents;
+            const charge = await progress.step("charge payment", {
+              before: [orderSteps.reserved],
+              action: async () => {
                 const c = await deps.payments.charge({
                   idempotencyKey: `order:${orderId}:charge`,
                   orderId,
@@ -116,11 +116,13 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   currency: order.currency,
                   paymentMethod: order.paymentMethod,
                 });
-                await deps.orders.setStatus(orderId, "paid");
+                if (needsApproval) await deps.orders.markAwaitingApproval(orderId);
+                else await deps.orders.setStatus(orderId, "confirmed");
                 return c;
               },
-              infraRetry,
-            );
+              // Without an approval to wait for, a paid order is confirmed: its email is queued next.
+              after: needsApproval ? [orderSteps.paid, orderSteps.awaitingApproval] : [orderSteps.paid, orderSteps.confirmed],
+            });
             undo.push(async () => {
               await ctx.run(
                 "refund payment",
@@ -136,43 +138,36 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               );
               refundedCents = charge.amountCents;
             });
-            await progress.emit({ kind: "step", step: "paid", percent: 45, status: "running", message: "Payment taken" });
 
-            if (order.totalCents >= deps.approvalThresholdCents) {
-              phase("awaiting_approval");
-              await progress.emit(
-                { kind: "step", step: "awaiting_approval", percent: 50, status: "waiting", message: "Awaiting approval" },
-                () => deps.orders.markAwaitingApproval(orderId),
-              );
+            if (needsApproval) {
               const decision = await restate.RestatePromise.race([
                 ctx.promise<ApprovalDecision>("approval").get(),
                 cancelRequest.get().map((reason): ApprovalDecision => ({ decision: "cancelled", reason: reason ?? "" })),
                 ctx.sleep(deps.approvalTimeoutMs).map((): ApprovalDecision => ({ decision: "timed_out", reason: "" })),
               ]);
-              phase("processing");
               const verdict = decision.decision;
               if (verdict === "cancelled") throw new OrderStop("cancelled", decision.reason || "Cancelled by the customer");
-              await ctx.run("record approval", () => deps.orders.recordApproval(orderId, verdict), infraRetry);
-              if (verdict === "timed_out") throw new OrderStop("rejected", "No operator approved the order in time");
-              if (verdict === "rejected") {
+              if (verdict !== "approved") {
+                await ctx.run("record approval", () => deps.orders.recordApproval(orderId, verdict), infraRetry);
+                if (verdict === "timed_out") throw new OrderStop("rejected", "No operator approved the order in time");
                 throw new OrderStop("rejected", `Rejected by an operator${decision.reason ? `: ${decision.reason}` : ""}`);
               }
-              await progress.emit({ kind: "step", step: "approved", percent: 60, status: "running", message: "Approved" });
+              await progress.step("record approval", {
+                action: async () => {
+                  await deps.orders.recordApproval(orderId, verdict);
+                  await deps.orders.setStatus(orderId, "confirmed");
+                },
+                after: [orderSteps.approved, orderSteps.confirmed],
+              });
             }
-            await stopIfCancelled();
 
-            await notify({
+            notify({
               idempotencyKey: `order:${orderId}:confirmation`,
               to: order.email,
               template: "order-confirmation",
               data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
             });
-            await progress.emit(
-              { kind: "step", step: "confirmed", percent: 70, status: "running", message: "Confirmed: preparing shipment" },
-              () => deps.orders.setStatus(orderId, "confirmed"),
-            );
 
-            phase("preparing_shipment");
             if (deps.shippingDelayMs > 0) {
               const shipping = await restate.RestatePromise.race([
                 ctx.sleep(deps.shippingDelayMs).map(() => null),
@@ -183,48 +178,44 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               await stopIfCancelled();
             }
             // The point of no return: from here on, cancel is refused.
-            phase("shipped");
-            await progress.emit({ kind: "step", step: "shipped", percent: 90, status: "running", message: "Shipped" }, () =>
-              deps.orders.markShipped(orderId),
-            );
-            await notify({
+            await progress.step("ship order", {
+              action: () => deps.orders.markFulfilled(orderId),
+              after: [orderSteps.shipped, orderSteps.fulfilled],
+            });
+            notify({
               idempotencyKey: `order:${orderId}:shipped`,
               to: order.email,
               template: "order-shipped",
               data: { orderId, orderUrl },
             });
-
-            phase("done");
-            await progress.emit(
-              { kind: "terminal", step: "fulfilled", percent: 100, status: "succeeded", message: "Order fulfilled" },
-              () => deps.orders.setStatus(orderId, "fulfilled"),
-            );
             return { orderId, outcome: "fulfilled", reason: null };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
             const outcome = outcomeOf(err);
-            phase("compensating");
+            // The controls refuse from here on: the order is already on its way to its end.
+            ctx.set(STOPPING_STATE_KEY, true);
             for (const step of undo.reverse()) await step();
             if (email) {
-              await notify({
+              notify({
                 idempotencyKey: `order:${orderId}:cancelled`,
                 to: email,
                 template: "order-cancelled",
                 data: { orderId, orderUrl, reason: err.message, refundedCents, currency },
               });
             }
-            phase("done");
-            await progress.emit(
-              {
-                kind: "terminal",
-                step: outcome,
-                percent: 100,
-                status: outcome === "cancelled" ? "cancelled" : "failed",
-                message: err.message,
-                data: { outcome, refundedCents },
-              },
-              () => deps.orders.setStatus(orderId, outcome, err.message),
-            );
+            await progress.step(`record ${outcome}`, {
+              action: () => deps.orders.setStatus(orderId, outcome, err.message),
+              after: [
+                {
+                  kind: "terminal",
+                  step: outcome,
+                  percent: 100,
+                  status: outcome === "cancelled" ? "cancelled" : "failed",
+                  message: err.message,
+                  data: { outcome, refundedCents },
+                },
+              ],
+            });
             if (outcome === "failed") throw err;
             return { orderId, outcome, reason: err.message };
           }

@@ -6,10 +6,24 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { emptySnapshot, type ProgressDraft, type ProgressSnapshot, type ResourceRef } from "../shared/progress-event.ts";
-import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
+import type { ProgressPublisher, PublishOutcome } from "./adapters/progress-publisher.ts";
 import { infraRetry } from "./errors.ts";
 
 export const SNAPSHOT_STATE_KEY = "snapshot";
+
+type Draft = Omit<ProgressDraft, "seq">;
+
+export interface StepOptions<T> {
+  /** Events that are true before the step's work begins (published first, inside the step). */
+  before?: Draft[];
+  /** The step's own work: idempotent, since Restate may run it again after a crash. */
+  action: () => Promise<T>;
+  /** Events that the finished work makes true. */
+  after: Draft[];
+  retry?: restate.RunOptions<T>;
+  /** Keep the last event as the durable snapshot (the `status` handler's answer). Default true. */
+  snapshot?: boolean;
+}
 
 export interface ProgressTracker {
   /**
@@ -17,7 +31,13 @@ export interface ProgressTracker {
    * write such as the order's status); it runs first, in the same durable step, saving a journal
    * entry and a round trip per step.
    */
-  emit(draft: Omit<ProgressDraft, "seq">, record?: () => Promise<unknown>): Promise<void>;
+  emit(draft: Draft, record?: () => Promise<unknown>): Promise<void>;
+  /**
+   * One named durable step that does its work and reports it: the work and its events share one
+   * `ctx.run` (one journal entry, one round trip to Restate), and the events reach Valkey in one
+   * round trip. A re-run after a crash re-publishes the same seqs, which the store refuses.
+   */
+  step<T>(name: string, opts: StepOptions<T>): Promise<T>;
 }
 
 export function trackProgress(
@@ -27,22 +47,53 @@ export function trackProgress(
 ): ProgressTracker {
   let seq = 0;
   const invocationId = ctx.request().id;
+  const number = (drafts: Draft[]): ProgressDraft[] => drafts.map((d) => ({ ...d, seq: ++seq }));
+  const publishAll = async (drafts: ProgressDraft[]): Promise<string | null> => {
+    if (drafts.length === 0) return null;
+    const outs = publisher.publishAll
+      ? await publisher.publishAll(resource, drafts)
+      : await drafts.reduce<Promise<PublishOutcome[]>>(
+          async (acc, d) => [...(await acc), await publisher.publish(resource, d)],
+          Promise.resolve([]),
+        );
+    return outs.at(-1)!.event.at;
+  };
+  const keep = (draft: ProgressDraft, at: string | null) => {
+    const snapshot: ProgressSnapshot = { ...draft, at, invocationId };
+    ctx.set(SNAPSHOT_STATE_KEY, snapshot);
+  };
+
   return {
     async emit(draft, record) {
-      seq += 1;
-      const n = seq;
+      const [numbered] = number([draft]);
       const { event } = record
         ? await ctx.run(
             `record ${draft.step}`,
             async () => {
               await record();
-              return publisher.publish(resource, { ...draft, seq: n });
+              return publisher.publish(resource, numbered!);
             },
             infraRetry,
           )
-        : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, { ...draft, seq: n }));
-      const snapshot: ProgressSnapshot = { ...draft, seq: event.seq, at: event.at, invocationId };
-      ctx.set(SNAPSHOT_STATE_KEY, snapshot);
+        : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, numbered!));
+      keep(numbered!, event.at);
+    },
+
+    async step(name, opts) {
+      const before = number(opts.before ?? []);
+      const after = number(opts.after);
+      const { result, at } = await ctx.run(
+        name,
+        async () => {
+          const first = await publishAll(before);
+          const value = await opts.action();
+          return { result: value, at: (await publishAll(after)) ?? first };
+        },
+        (opts.retry ?? infraRetry) as restate.RunOptions<{ result: Awaited<ReturnType<typeof opts.action>>; at: string | null }>,
+      );
+      const last = after.at(-1) ?? before.at(-1);
+      if (last && opts.snapshot !== false) keep(last, at);
+      return result;
     },
   };
 }

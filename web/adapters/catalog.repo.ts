@@ -13,6 +13,7 @@ export interface Product {
 
 export type OrderView = OrderRecord;
 export type OrderSummary = Omit<OrderRecord, "lines" | "paymentMethod">;
+export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId">;
 
 export function createCatalogRepo(pool: pg.Pool) {
   async function listProducts(): Promise<Product[]> {
@@ -42,6 +43,13 @@ export function createCatalogRepo(pool: pg.Pool) {
     return readOrder(pool, id);
   }
 
+  /** Where an order stands, in one indexed read: what a progress snapshot needs from the row. */
+  async function orderProgress(id: string): Promise<OrderProgressRow | null> {
+    const r = await pool.query(`SELECT status, status_reason, invocation_id FROM orders WHERE id = $1`, [id]);
+    const o = r.rows[0];
+    return o ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id } : null;
+  }
+
   /** Orders newest first: those with the given ids, or with the given status, or all. */
   async function listOrders(filter: { ids?: string[]; status?: string; limit?: number } = {}): Promise<OrderSummary[]> {
     const r = await pool.query(
@@ -62,6 +70,6 @@ export function createCatalogRepo(pool: pg.Pool) {
     }));
   }
 
-  return { listProducts, knownSkus, findOrder, listOrders };
+  return { listProducts, knownSkus, findOrder, orderProgress, listOrders };
 }
 export type CatalogRepo = ReturnType<typeof createCatalogRepo>;

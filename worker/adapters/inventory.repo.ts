@@ -17,21 +17,27 @@ export function createInventoryRepo(pool: pg.Pool) {
     return r.rows[0] ? Number(r.rows[0].stock) : 0;
   }
 
+  // One statement: take the units unless this order already holds a reservation for the SKU, and
+  // record the reservation. The statement is atomic, so a stale attempt running beside a retried one
+  // trips the (order, sku) key and changes nothing; its retry then finds the reservation.
+  const RESERVE = `
+    WITH prior AS (
+      SELECT status FROM stock_reservations WHERE order_id = $2 AND sku = $1
+    ), taken AS (
+      UPDATE products SET stock = stock - $3, updated_at = now()
+       WHERE sku = $1 AND stock >= $3 AND NOT EXISTS (SELECT 1 FROM prior)
+      RETURNING stock
+    ), held AS (
+      INSERT INTO stock_reservations (order_id, sku, quantity) SELECT $2, $1, $3 FROM taken
+    )
+    SELECT (SELECT status FROM prior) AS prior, (SELECT stock FROM taken) AS taken,
+           (SELECT stock FROM products WHERE sku = $1) AS stock`;
+
   async function reserve(sku: string, orderId: string, quantity: number): Promise<ReservationResult> {
-    return inTransaction(pool, async (c) => {
-      const existing = await c.query(`SELECT status FROM stock_reservations WHERE order_id = $1 AND sku = $2 FOR UPDATE`, [
-        orderId,
-        sku,
-      ]);
-      if (existing.rows[0]) return { reserved: existing.rows[0].status === "reserved", stock: await stockOf(c, sku) };
-      const taken = await c.query(
-        `UPDATE products SET stock = stock - $2, updated_at = now() WHERE sku = $1 AND stock >= $2 RETURNING stock`,
-        [sku, quantity],
-      );
-      if (taken.rowCount === 0) return { reserved: false, stock: await stockOf(c, sku) };
-      await c.query(`INSERT INTO stock_reservations (order_id, sku, quantity) VALUES ($1, $2, $3)`, [orderId, sku, quantity]);
-      return { reserved: true, stock: Number(taken.rows[0].stock) };
-    });
+    const r = await pool.query(RESERVE, [sku, orderId, quantity]);
+    const row = r.rows[0] as { prior: string | null; taken: number | null; stock: number | null };
+    if (row.taken !== null) return { reserved: true, stock: Number(row.taken) };
+    return { reserved: row.prior === "reserved", stock: Number(row.stock ?? 0) };
   }
 
   async function release(sku: string, orderId: string): Promise<{ released: boolean; stock: number }> {

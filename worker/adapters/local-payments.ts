@@ -63,25 +63,25 @@ export function createLocalPaymentProvider(
     if (!paymentMethodSchema.safeParse(req.paymentMethod).success) {
       throw new PermanentError("unknown_payment_method", `Unknown payment method ${req.paymentMethod}`);
     }
-    let row = await existing(req.idempotencyKey);
-    if (!row) {
-      if (req.paymentMethod === "pm_card_flaky") await flakyAttempt(req.idempotencyKey);
-      const declined = req.paymentMethod === "pm_card_chargeDeclined";
-      await pool.query(
-        `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
-         VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [
-          req.idempotencyKey,
-          req.orderId,
-          req.amountCents,
-          req.currency,
-          req.paymentMethod,
-          declined ? "declined" : "succeeded",
-          providerRef(declined ? "dc" : "ch", req.idempotencyKey),
-        ],
-      );
-      row = await existing(req.idempotencyKey);
-    }
+    if (req.paymentMethod === "pm_card_flaky" && !(await existing(req.idempotencyKey))) await flakyAttempt(req.idempotencyKey);
+    const declined = req.paymentMethod === "pm_card_chargeDeclined";
+    // One round trip: the first call with a key records the outcome; any later one gets that row back.
+    const r = await pool.query(
+      `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
+       VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7)
+       ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+       RETURNING provider_ref, amount_cents, currency, status`,
+      [
+        req.idempotencyKey,
+        req.orderId,
+        req.amountCents,
+        req.currency,
+        req.paymentMethod,
+        declined ? "declined" : "succeeded",
+        providerRef(declined ? "dc" : "ch", req.idempotencyKey),
+      ],
+    );
+    const row = r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
     if (!row) throw new Error(`charge ${req.idempotencyKey} not found after insert`);
     if (row.amount_cents !== req.amountCents) {
       throw new PermanentError("idempotency_mismatch", "The idempotency key was used for a different amount");

@@ -3,7 +3,6 @@ import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
-import { inTransaction } from "../../shared/pg-transaction.ts";
 
 export type StoredOrder = OrderRecord;
 
@@ -12,37 +11,64 @@ export function createOrdersRepo(pool: pg.Pool) {
     return readOrder(pool, id);
   }
 
+  // One statement, so one round trip: price the lines from the catalog, and insert the order and
+  // its lines only if every SKU is known and they share a currency. No row back means the order was
+  // stored before (a replayed step) or the lines are not valid: `explain` tells which.
+  const CREATE = `
+    WITH wanted AS (
+      SELECT w.sku, w.quantity FROM unnest($5::text[], $6::int[]) AS w(sku, quantity)
+    ), priced AS (
+      SELECT w.sku, w.quantity, p.price_cents, btrim(p.currency) AS currency, p.name
+        FROM wanted w JOIN products p ON p.sku = w.sku
+    ), fit AS (
+      SELECT sum(quantity * price_cents) AS total, min(currency) AS currency FROM priced
+      HAVING count(*) = cardinality($5::text[]) AND count(DISTINCT currency) = 1
+    ), ins AS (
+      INSERT INTO orders (id, email, payment_method, total_cents, currency, invocation_id)
+      SELECT $1, $2, $3, fit.total, fit.currency, $4 FROM fit
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, status, created_at, total_cents, currency
+    ), lines AS (
+      INSERT INTO order_lines (order_id, sku, quantity, unit_price_cents)
+      SELECT ins.id, priced.sku, priced.quantity, priced.price_cents FROM ins CROSS JOIN priced
+    )
+    SELECT ins.status, ins.created_at, ins.total_cents, ins.currency, priced.sku, priced.quantity, priced.price_cents, priced.name
+      FROM ins CROSS JOIN priced ORDER BY priced.name`;
+
+  /** Why lines that were not stored cannot be: an unknown SKU or mixed currencies. */
+  async function explain(input: PlaceOrderInput): Promise<never> {
+    const skus = input.lines.map((l) => l.sku);
+    const products = await pool.query(`SELECT sku, currency FROM products WHERE sku = ANY($1::text[])`, [skus]);
+    const known = new Set(products.rows.map((p) => p.sku as string));
+    const missing = skus.filter((sku) => !known.has(sku));
+    if (missing.length > 0) throw new PermanentError("unknown_sku", `Unknown product: ${missing.join(", ")}`);
+    throw new PermanentError("mixed_currency", "Products in one order must share a currency");
+  }
+
   /** Stores the order with prices from the catalog; a second call for the same id returns the first. */
   async function create(input: PlaceOrderInput, invocationId: string): Promise<StoredOrder> {
-    await inTransaction(pool, async (client) => {
-      const skus = input.lines.map((l) => l.sku);
-      const products = await client.query(`SELECT sku, price_cents, currency FROM products WHERE sku = ANY($1::text[])`, [skus]);
-      const bySku = new Map(products.rows.map((p) => [p.sku as string, p]));
-      const missing = skus.filter((s) => !bySku.has(s));
-      if (missing.length > 0) throw new PermanentError("unknown_sku", `Unknown product: ${missing.join(", ")}`);
-      const currencies = new Set(products.rows.map((p) => (p.currency as string).trim()));
-      if (currencies.size !== 1) throw new PermanentError("mixed_currency", "Products in one order must share a currency");
-      const [currency] = currencies;
-      const total = input.lines.reduce((sum, l) => sum + l.quantity * Number(bySku.get(l.sku)?.price_cents), 0);
-      const inserted = await client.query(
-        `INSERT INTO orders (id, email, payment_method, total_cents, currency, invocation_id)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-        [input.orderId, input.email, input.paymentMethod, total, currency, invocationId],
-      );
-      if (inserted.rowCount === 1) {
-        for (const l of input.lines) {
-          await client.query(`INSERT INTO order_lines (order_id, sku, quantity, unit_price_cents) VALUES ($1, $2, $3, $4)`, [
-            input.orderId,
-            l.sku,
-            l.quantity,
-            bySku.get(l.sku)?.price_cents,
-          ]);
-        }
-      }
-    });
-    const stored = await find(input.orderId);
-    if (!stored) throw new Error(`order ${input.orderId} vanished after insert`);
-    return stored;
+    const r = await pool.query(CREATE, [
+      input.orderId,
+      input.email,
+      input.paymentMethod,
+      invocationId,
+      input.lines.map((l) => l.sku),
+      input.lines.map((l) => l.quantity),
+    ]);
+    const first = r.rows[0];
+    if (!first) return (await find(input.orderId)) ?? explain(input);
+    return {
+      id: input.orderId,
+      email: input.email,
+      paymentMethod: input.paymentMethod,
+      totalCents: first.total_cents,
+      currency: String(first.currency).trim(),
+      status: first.status,
+      statusReason: null,
+      invocationId,
+      createdAt: new Date(first.created_at).toISOString(),
+      lines: r.rows.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: l.price_cents, name: l.name })),
+    };
   }
 
   async function setStatus(id: string, status: OrderStatus, reason: string | null = null): Promise<void> {
@@ -71,7 +97,16 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped };
+  /** Shipped and done in one write: the shipped email is sent after it, as a one-way call. */
+  async function markFulfilled(id: string): Promise<void> {
+    await pool.query(
+      `UPDATE orders SET status = 'fulfilled', status_reason = NULL, shipped_at = COALESCE(shipped_at, now()), updated_at = now()
+        WHERE id = $1`,
+      [id],
+    );
+  }
+
+  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped, markFulfilled };
 }
 
 export type OrdersRepo = ReturnType<typeof createOrdersRepo>;

@@ -18,15 +18,22 @@ import {
 } from "../../shared/progress-event.ts";
 import type { Logger } from "../../shared/logger.ts";
 
+// KEYS: stream, channel. ARGV: max length, ttl, then (stream id, event) pairs. One reply per event:
+// 1 appended and announced, 0 refused as a duplicate of a stored seq.
 const APPEND_AND_ANNOUNCE = `
-local ok = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], ARGV[1], 'event', ARGV[2])
-if type(ok) == 'table' and ok.err then
-  if string.find(ok.err, 'equal or smaller') then return 0 end
-  return redis.error_reply(ok.err)
+local out = {}
+for i = 3, #ARGV, 2 do
+  local ok = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i], 'event', ARGV[i + 1])
+  if type(ok) == 'table' and ok.err then
+    if not string.find(ok.err, 'equal or smaller') then return redis.error_reply(ok.err) end
+    out[#out + 1] = 0
+  else
+    redis.call('PUBLISH', KEYS[2], ARGV[i + 1])
+    out[#out + 1] = 1
+  end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[2], ARGV[2])
-return 1
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return out
 `;
 
 export interface PublishOutcome {
@@ -42,38 +49,47 @@ export interface ProgressPublisherOptions {
   backoffMs?: number;
 }
 
+export interface ProgressPublisher {
+  publish(resource: ResourceRef, draft: ProgressDraft): Promise<PublishOutcome>;
+  /** Several events of one resource, in order, in one round trip (a step that reports more than one). */
+  publishAll?(resource: ResourceRef, drafts: ProgressDraft[]): Promise<PublishOutcome[]>;
+}
+
 export function createProgressPublisher(redis: Redis, logger: Logger, opts: ProgressPublisherOptions) {
   const attempts = opts.attempts ?? 3;
   const backoffMs = opts.backoffMs ?? 100;
 
-  async function publish(resource: ResourceRef, draft: ProgressDraft): Promise<PublishOutcome> {
-    const event: ProgressEvent = { ...draft, at: new Date().toISOString() };
-    const payload = JSON.stringify(event);
+  async function publishAll(resource: ResourceRef, drafts: ProgressDraft[]): Promise<PublishOutcome[]> {
+    const at = new Date().toISOString();
+    const events: ProgressEvent[] = drafts.map((d) => ({ ...d, at }));
+    const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const r = await redis.eval(
+        const r = (await redis.eval(
           APPEND_AND_ANNOUNCE,
           2,
           streamKey(resource),
           channelName(resource),
-          streamIdForSeq(event.seq),
-          payload,
           String(opts.maxLen),
           String(opts.ttlSeconds),
-        );
-        return { event, outcome: r === 1 ? "appended" : "duplicate" };
+          ...args,
+        )) as number[];
+        return events.map((event, i) => ({ event, outcome: r[i] === 1 ? "appended" : "duplicate" }));
       } catch (err) {
         if (attempt === attempts) {
-          logger.warn({ err, resource, seq: event.seq }, "progress event dropped: Valkey unreachable");
+          logger.warn({ err, resource, seq: events.map((e) => e.seq) }, "progress event dropped: Valkey unreachable");
           break;
         }
         await sleep(backoffMs * attempt);
       }
     }
-    return { event, outcome: "dropped" };
+    return events.map((event) => ({ event, outcome: "dropped" }));
   }
 
-  return { publish };
-}
+  async function publish(resource: ResourceRef, draft: ProgressDraft): Promise<PublishOutcome> {
+    const [out] = await publishAll(resource, [draft]);
+    return out!;
+  }
 
-export type ProgressPublisher = ReturnType<typeof createProgressPublisher>;
+  return { publish, publishAll } satisfies ProgressPublisher;
+}

@@ -98,17 +98,18 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
    */
   async function send(req: EmailRequest): Promise<SendResult> {
     const client = await pool.connect();
+    const lock = { key: `email:${req.idempotencyKey}`, held: false };
     let broken: Error | undefined;
     try {
-      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`email:${req.idempotencyKey}`]);
-      return await sendLocked(client, req);
+      return await sendLocked(client, req, lock);
     } catch (err) {
       if (!(err instanceof PermanentError) && !(err instanceof SmtpTemporaryError)) broken = err as Error;
       throw err;
     } finally {
-      if (!broken) {
+      // A successful send released the lock in its last statement; any other end releases it here.
+      if (lock.held && !broken) {
         await client
-          .query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`email:${req.idempotencyKey}`])
+          .query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [lock.key])
           .catch((err: unknown) => (broken = err as Error));
       }
       // A connection that failed may still hold the lock: closing it releases the lock.
@@ -116,19 +117,24 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     }
   }
 
-  async function sendLocked(db: Queryable, req: EmailRequest): Promise<SendResult> {
+  /**
+   * Two round trips on the way that matters: (1) take the lock and claim the row (insert it, or
+   * count one more attempt on it) in one statement; (2) after the server accepted the message,
+   * mark it sent and release the lock in one statement.
+   */
+  async function sendLocked(db: Queryable, req: EmailRequest, lock: { key: string; held: boolean }): Promise<SendResult> {
     const rendered = renderEmail(req);
     const messageId = messageIdFor(req.idempotencyKey, from);
     const key = req.idempotencyKey;
-    await db.query(
-      `INSERT INTO emails (idempotency_key, message_id, recipient, subject, template)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-      [key, messageId, req.to, rendered.subject, req.template],
-    );
     const row = await db.query(
-      `UPDATE emails SET attempts = attempts + 1, updated_at = now() WHERE idempotency_key = $1 RETURNING status, error`,
-      [key],
+      `WITH lock AS (SELECT pg_advisory_lock(hashtextextended($6, 0)))
+       INSERT INTO emails (idempotency_key, message_id, recipient, subject, template, attempts)
+       SELECT $1, $2, $3, $4, $5, 1 FROM lock
+       ON CONFLICT (idempotency_key) DO UPDATE SET attempts = emails.attempts + 1, updated_at = now()
+       RETURNING status, error`,
+      [key, messageId, req.to, rendered.subject, req.template, lock.key],
     );
+    lock.held = true;
     const stored = row.rows[0] as { status: string; error: string | null } | undefined;
     if (stored?.status === "sent") return { messageId, status: "sent" };
     if (stored?.status === "bounced" || stored?.status === "failed")
@@ -156,7 +162,18 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     // would find the row pending and send it again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await record(attempt === 1 ? db : pool, key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
+        if (attempt === 1) {
+          const released = await db.query(
+            `WITH sent AS (
+               UPDATE emails SET status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL, updated_at = now()
+                WHERE idempotency_key = $1 RETURNING 1)
+             SELECT pg_advisory_unlock(hashtextextended($2, 0)) FROM sent`,
+            [key, lock.key],
+          );
+          if (released.rowCount === 1) lock.held = false;
+        } else {
+          await record(pool, key, `status = 'sent', sent_at = now(), error = NULL, smtp_code = NULL`);
+        }
         break;
       } catch (err) {
         if (attempt >= RECORD_SENT_ATTEMPTS) throw err;
