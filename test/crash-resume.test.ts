@@ -118,7 +118,7 @@ describe("crash and resume, three terminals", () => {
     const done = await stream;
     assert.equal(done.events.at(-1)?.event, "done");
     const resumedAfter = ((seen.find((s) => s.percent > 70)?.at ?? 0) - restartedAt) / 1000;
-    process.stdout.write(`# bar moved again ${resumedAfter.toFixed(1)} s after the new worker was registered\n`);
+    process.stdout.write(`# bar moved again ${resumedAfter.toFixed(1)} s after a new worker was started\n`);
     assert.equal(seen.at(-1)?.percent, 100);
     assert.ok(
       seen.filter((s) => s.percent > 70).every((s) => s.at >= restartedAt),
