@@ -98,7 +98,15 @@ function providerLines(worker: WorkerConfig): string[] {
 
 /** The settings `npm run worker` / `npm run web` need for services on ports other than the defaults. */
 function settingsForApps(s: BackingServices): string[] {
-  const keys = ["DATABASE_URL", "VALKEY_URL", "RESTATE_INGRESS_URL", "RESTATE_ADMIN_URL", "RESTATE_UI_URL", "SMTP_PORT", "MAIL_UI_URL"];
+  const keys = [
+    "DATABASE_URL",
+    "VALKEY_URL",
+    "RESTATE_INGRESS_URL",
+    "RESTATE_ADMIN_URL",
+    "RESTATE_UI_URL",
+    "SMTP_PORT",
+    "MAIL_UI_URL",
+  ];
   const addresses = stackAddresses(ports, s);
   return keys.map((k) => `  ${k}=${addresses[k] ?? ""}`);
 }

@@ -142,7 +142,13 @@ describe("crash and resume, three terminals", () => {
     });
     await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive by now
     const all = (await (await fetch(`${mailUi}/api/messages`)).json()) as CaughtMessage[];
-    assert.deepEqual(all.filter((m) => m.envelopeTo.includes(email)).map((m) => m.subject).sort(), subjects.sort());
+    assert.deepEqual(
+      all
+        .filter((m) => m.envelopeTo.includes(email))
+        .map((m) => m.subject)
+        .sort(),
+      subjects.sort(),
+    );
     assert.deepEqual(subjects.sort(), [`Order confirmed: ${tail}`, `Order shipped: ${tail}`]);
 
     // Ctrl+C in each terminal stops only that terminal's process.

@@ -265,7 +265,11 @@ export async function startWorker(opts: {
   await stopIfNotReady(proc, async () => {
     await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 25 });
     if ((opts.ready ?? "registration") === "registration") {
-      await waitFor("worker registration", () => workerServicesKnown(opts.adminUrl), { proc, timeoutMs: 60_000, intervalMs: 100 });
+      await waitFor("worker registration", () => workerServicesKnown(opts.adminUrl), {
+        proc,
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
     }
   });
   return proc;

@@ -22,9 +22,7 @@ export interface Machine {
 }
 
 export type InstallDecision =
-  | { action: "none" }
-  | { action: "install"; packages: string[]; announce: string }
-  | { action: "ask"; message: string };
+  { action: "none" } | { action: "install"; packages: string[]; announce: string } | { action: "ask"; message: string };
 
 const LABEL: Record<ServerKind, string> = {
   postgres: "PostgreSQL server binaries",
