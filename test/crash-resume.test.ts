@@ -26,7 +26,8 @@ describe("crash and resume, three terminals", () => {
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   after(async () => {
     await Promise.allSettled([web?.stop(5_000), worker?.stop(5_000)]);
-    await services?.proc.kill();
+    // SIGTERM: the script stops the services it started (SIGKILL would leave them running).
+    await services?.proc.stop(30_000);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -19,7 +19,8 @@ describe("npm run dev", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "quayside-dev-"));
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   after(async () => {
-    await dev?.proc.kill();
+    // SIGTERM: the script stops what it started (SIGKILL would leave it running).
+    await dev?.proc.stop(30_000);
     await fake?.close();
     rmSync(dir, { recursive: true, force: true });
   });
