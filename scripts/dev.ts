@@ -1,46 +1,63 @@
 /**
  * `npm run dev`: the whole system on this machine, no Docker. Starts restate-server, PostgreSQL,
  * Valkey and the mail catcher (data under .data/), applies migrations, starts the worker
- * (self-registered) and the web, prints the URLs, and stops everything on Ctrl+C.
+ * (self-registered) and the web, each started again if it exits, prints the URLs, and stops
+ * everything on Ctrl+C.
+ *
+ * `npm run services` (`--services`): the backing services and migrations only, on the ports the
+ * worker's and web's built-in defaults point at, so `npm run worker` and `npm run web` can run in
+ * terminals of their own.
+ *
+ * Settings: this process's environment (with `.env`, which the npm scripts read) reaches the worker
+ * and the web as it is; only the addresses of what this script started are set over it.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { loadConfig, webConfigSchema, workerConfigSchema, type WorkerConfig } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
-import { portIsFree, type Managed } from "./stack/processes.ts";
+import { portIsFree } from "./stack/processes.ts";
 import {
-  appEnv,
+  DEFAULT_PORTS,
   ROOT,
+  stackAddresses,
   startBackingServices,
   startWeb,
   startWorker,
   type BackingServices,
   type StackPorts,
 } from "./stack/stack.ts";
+import { supervise, type Supervised } from "./stack/supervisor.ts";
 
 const started = performance.now();
-const logger = createLogger({ name: "dev", level: "info", format: "pretty" });
+const servicesOnly = process.argv.includes("--services");
+const logger = createLogger({ name: servicesOnly ? "services" : "dev", level: "info", format: "pretty" });
 const envPort = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 // Defaults are the well-known ports of each service; override any of them with DEV_*_PORT.
-const ports: StackPorts = {
-  web: envPort("DEV_WEB_PORT", 3000),
-  worker: envPort("DEV_WORKER_PORT", 9080),
-  ingress: envPort("DEV_INGRESS_PORT", 8080),
-  admin: envPort("DEV_ADMIN_PORT", 9070),
-  restateNode: envPort("DEV_RESTATE_NODE_PORT", 5122),
-  postgres: envPort("DEV_POSTGRES_PORT", 5432),
-  valkey: envPort("DEV_VALKEY_PORT", 6379),
-  smtp: envPort("DEV_SMTP_PORT", 1025),
-  mailUi: envPort("DEV_MAIL_UI_PORT", 1080),
-  webMetrics: envPort("DEV_WEB_METRICS_PORT", 9464),
-  workerMetrics: envPort("DEV_WORKER_METRICS_PORT", 9465),
+const ports: Required<StackPorts> = {
+  web: envPort("DEV_WEB_PORT", DEFAULT_PORTS.web),
+  worker: envPort("DEV_WORKER_PORT", DEFAULT_PORTS.worker),
+  ingress: envPort("DEV_INGRESS_PORT", DEFAULT_PORTS.ingress),
+  admin: envPort("DEV_ADMIN_PORT", DEFAULT_PORTS.admin),
+  restateNode: envPort("DEV_RESTATE_NODE_PORT", DEFAULT_PORTS.restateNode),
+  postgres: envPort("DEV_POSTGRES_PORT", DEFAULT_PORTS.postgres),
+  valkey: envPort("DEV_VALKEY_PORT", DEFAULT_PORTS.valkey),
+  smtp: envPort("DEV_SMTP_PORT", DEFAULT_PORTS.smtp),
+  mailUi: envPort("DEV_MAIL_UI_PORT", DEFAULT_PORTS.mailUi),
+  webMetrics: envPort("DEV_WEB_METRICS_PORT", DEFAULT_PORTS.webMetrics),
+  workerMetrics: envPort("DEV_WORKER_METRICS_PORT", DEFAULT_PORTS.workerMetrics),
 };
+const appPorts = new Set<keyof StackPorts>(["web", "worker", "webMetrics", "workerMetrics"]);
 
 const busy: string[] = [];
-for (const [name, port] of Object.entries(ports)) if (!(await portIsFree(port))) busy.push(`${name} (${port})`);
+for (const [name, port] of Object.entries(ports)) {
+  if (servicesOnly && appPorts.has(name as keyof StackPorts)) continue; // the worker and web come later
+  if (!(await portIsFree(port))) busy.push(`${name} (${port})`);
+}
 if (busy.length > 0) {
   logger.fatal(
-    `ports already in use: ${busy.join(", ")}. Stop what uses them or set DEV_<NAME>_PORT, e.g. DEV_POSTGRES_PORT=5433.`,
+    `ports already in use: ${busy.join(", ")}. Stop what uses them (another \`npm run dev\` or \`npm run services\`?) ` +
+      "or set DEV_<NAME>_PORT, e.g. DEV_POSTGRES_PORT=5433.",
   );
   process.exit(1);
 }
@@ -48,14 +65,14 @@ if (busy.length > 0) {
 const dataDir = path.resolve(process.env.DEV_DATA_DIR ?? path.join(ROOT, ".data"));
 mkdirSync(dataDir, { recursive: true });
 let services: BackingServices | null = null;
-const apps: Managed[] = [];
+const apps: Supervised[] = [];
 let stopping = false;
 
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     logger.info("stopping…");
-    for (const p of apps.reverse()) await p.stop(10_000);
+    await Promise.all(apps.map((p) => p.stop(10_000)));
     await services?.stop();
   }
   process.exit(code);
@@ -63,28 +80,101 @@ async function stopAll(code: number): Promise<never> {
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
+/** One line each for the model provider and the payment provider the worker will use. */
+function providerLines(worker: WorkerConfig): string[] {
+  const llm =
+    worker.LLM_PROVIDER === "offline"
+      ? "offline (placeholder text, no model called; set LLM_PROVIDER in .env for a real one)"
+      : `${worker.LLM_PROVIDER}, model ${worker.LLM_MODEL ?? "its default"}${worker.LLM_BASE_URL ? ` at ${worker.LLM_BASE_URL}` : ""}`;
+  const faults = [
+    worker.PAYMENT_LATENCY_MS > 0 ? `${worker.PAYMENT_LATENCY_MS} ms latency` : "",
+    worker.PAYMENT_FAULT_RATE > 0 ? `${worker.PAYMENT_FAULT_RATE * 100} % simulated faults` : "",
+  ].filter(Boolean);
+  return [
+    `  LLM provider ${llm}`,
+    `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
+  ];
+}
+
+/** The settings `npm run worker` / `npm run web` need for services on ports other than the defaults. */
+function settingsForApps(s: BackingServices): string[] {
+  const keys = [
+    "DATABASE_URL",
+    "VALKEY_URL",
+    "RESTATE_INGRESS_URL",
+    "RESTATE_ADMIN_URL",
+    "RESTATE_UI_URL",
+    "SMTP_PORT",
+    "MAIL_UI_URL",
+  ];
+  const addresses = stackAddresses(ports, s);
+  return keys.map((k) => `  ${k}=${addresses[k] ?? ""}`);
+}
+
+function servicesBanner(s: BackingServices, seconds: string): string {
+  const serviceKeys = ["ingress", "admin", "postgres", "valkey", "smtp"] as const;
+  const defaults = serviceKeys.every((k) => ports[k] === DEFAULT_PORTS[k]);
+  return [
+    `Backing services are up in ${seconds} s`,
+    `  Restate      ingress ${s.restate.ingressUrl}, admin ${s.restate.adminUrl}, UI ${s.restate.adminUrl}/ui/`,
+    `  PostgreSQL   ${s.postgres.url} (migrated)`,
+    `  Valkey       ${s.valkeyUrl}`,
+    `  SMTP         127.0.0.1:${ports.smtp}, mail UI ${s.mail.uiUrl}`,
+    `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
+    defaults
+      ? "Now run `npm run worker` and `npm run web`, each in its own terminal: their defaults point here."
+      : "Now run `npm run worker` and `npm run web`, each in its own terminal, with these settings (in .env, or exported):",
+    ...(defaults ? [] : settingsForApps(s)),
+    "Ctrl+C stops the services.",
+  ].join("\n");
+}
+
 try {
   services = await startBackingServices({ ports, dataDir, logger });
-  const env = appEnv(ports, services, {
-    LOG_FORMAT: "pretty",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-    ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
-  });
-  apps.push(await startWorker({ env, adminUrl: services.restate.adminUrl, output: "inherit" }));
-  apps.push(await startWeb({ env, port: ports.web, output: "inherit" }));
-  for (const p of apps) void p.exited.then((code) => !stopping && (logger.error(`${p.name} exited (${code})`), stopAll(1)));
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  logger.info(
-    [
-      `Quayside is up in ${seconds} s`,
-      `  app          http://127.0.0.1:${ports.web}`,
-      `  Restate UI   ${services.restate.adminUrl}/ui/`,
-      `  mail UI      ${services.mail.uiUrl}`,
-      `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
-      `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
-      "Ctrl+C stops everything.",
-    ].join("\n"),
-  );
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+  if (servicesOnly) {
+    logger.info(servicesBanner(services, seconds()));
+  } else {
+    // The user's settings first, then the addresses of what was started here.
+    const env: NodeJS.ProcessEnv = {
+      APP_PROFILE: "dev",
+      LOG_FORMAT: "pretty",
+      LOG_LEVEL: "info",
+      ...process.env,
+      ...stackAddresses(ports, services),
+    };
+    const workerConfig = loadConfig(workerConfigSchema, env);
+    loadConfig(webConfigSchema, env);
+    const { adminUrl } = services.restate;
+    const worker = await supervise({
+      name: "worker",
+      start: () => startWorker({ env, adminUrl, output: "inherit" }),
+      logger,
+      onStart: (p, restarts) => restarts > 0 && logger.info(`worker started again (pid ${p.child.pid})`),
+    });
+    apps.push(worker);
+    apps.push(
+      await supervise({
+        name: "web",
+        start: () => startWeb({ env, port: ports.web, output: "inherit" }),
+        logger,
+        onStart: (p, restarts) => restarts > 0 && logger.info(`web started again (pid ${p.child.pid})`),
+      }),
+    );
+    logger.info(
+      [
+        `Quayside is up in ${seconds()} s`,
+        `  app          http://127.0.0.1:${ports.web}`,
+        `  Restate UI   ${services.restate.adminUrl}/ui/`,
+        `  mail UI      ${services.mail.uiUrl}`,
+        `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
+        `  worker       pid ${worker.current()?.child.pid} (kill it and watch an order resume: it is started again)`,
+        ...providerLines(workerConfig),
+        `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
+        "Ctrl+C stops everything.",
+      ].join("\n"),
+    );
+  }
 } catch (err) {
   logger.fatal({ err }, "could not start the local stack");
   await stopAll(1);

@@ -152,7 +152,7 @@ describe("email campaign workflow", () => {
   it("survives a SIGKILL of the worker mid-campaign: still exactly one message per recipient", async () => {
     // The 31st recipient is refused with 451 until released, so the kill lands while sends 1–30 are
     // done and recorded, and none is between the server's 250 and the row update (the one window
-    // where a crash can duplicate a message, documented in the README).
+    // where a crash can duplicate a message, documented in docs/reliability.md).
     stallReleased = false;
     const recipients = Array.from({ length: 60 }, (_, i) => (i === 30 ? "stall@crash.example" : `reader${i}@crash.example`));
     const input = campaign(recipients);

@@ -1,78 +1,105 @@
 /**
- * `npm run dev` as a person runs it: the whole system comes up on its own, serves the catalog,
- * and Ctrl+C (SIGINT) stops every process it started.
+ * `npm run dev` as a person runs it: the whole system comes up on its own with the settings from
+ * `.env` and the environment (here: a model provider, the wire fake of OpenAI), a worker killed
+ * with SIGKILL is started again while the rest stays up, and Ctrl+C (SIGINT) stops every process.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, chmodSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { freePort, portIsFree, startProcess, type Managed } from "../scripts/stack/processes.ts";
-import { ROOT } from "../scripts/stack/stack.ts";
-import { waitUntil } from "./helpers/browser-client.ts";
+import { portIsFree } from "../scripts/stack/processes.ts";
+import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { DEV_PORT_NAMES, startDevScript, type DevScript } from "./helpers/dev-script.ts";
+import { startFakeLlm, type FakeLlmServer } from "./helpers/fake-llm-server.ts";
 
 describe("npm run dev", () => {
-  let dev: Managed | null = null;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-dev-"));
-  chmodSync(dataDir, 0o755);
+  let dev: DevScript | null = null;
+  let fake: FakeLlmServer | null = null;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "quayside-dev-"));
+  chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   after(async () => {
-    await dev?.kill();
-    rmSync(dataDir, { recursive: true, force: true });
+    // SIGTERM: the script stops what it started (SIGKILL would leave it running).
+    await dev?.proc.stop(30_000);
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it("starts everything, serves the app, and stops everything on Ctrl+C", async () => {
-    const names = [
-      "WEB",
-      "WORKER",
-      "INGRESS",
-      "ADMIN",
-      "RESTATE_NODE",
-      "POSTGRES",
-      "VALKEY",
-      "SMTP",
-      "MAIL_UI",
-      "WEB_METRICS",
-      "WORKER_METRICS",
-    ];
-    const ports: Record<string, number> = {};
-    for (const n of names) ports[n] = await freePort();
-    const logFile = path.join(dataDir, "dev.log");
-    const started = performance.now();
-    dev = startProcess({
-      name: "dev",
-      command: process.execPath,
-      args: [path.join(ROOT, "scripts/dev.ts")],
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DEV_DATA_DIR: dataDir,
-        ...Object.fromEntries(names.map((n) => [`DEV_${n}_PORT`, String(ports[n])])),
-      },
-      output: logFile,
-    });
-    const app = `http://127.0.0.1:${ports.WEB}`;
-    await waitUntil(
-      "the dev stack",
-      async () => {
-        const res = await fetch(`${app}/ready`).catch(() => null);
-        return res?.ok ?? false;
-      },
-      60_000,
+  it("starts everything with the user's settings, restarts a killed worker, and stops everything on Ctrl+C", async () => {
+    fake = await startFakeLlm();
+    // A `.env` in the folder npm runs from, as a user would write it: their provider, and an
+    // address of their own that the stack's must replace.
+    writeFileSync(
+      path.join(dir, ".env"),
+      [
+        "LLM_PROVIDER=openai",
+        `LLM_BASE_URL=${fake.openaiBaseUrl}   # the wire fake`,
+        "OPENAI_API_KEY=sk-from-dotenv",
+        "DATABASE_URL=postgres://nobody@127.0.0.1:1/nowhere",
+        "",
+      ].join("\n"),
     );
-    const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`# npm run dev ready in ${seconds.toFixed(1)} s\n`);
+    const started = performance.now();
+    dev = await startDevScript({
+      script: "dev",
+      cwd: dir,
+      dataDir: path.join(dir, "data"),
+      logFile: path.join(dir, "dev.log"),
+      env: { LLM_MODEL: "model-from-environment" },
+    });
+    const banner = (await dev.waitForOutput(/Quayside is up[\s\S]*Ctrl\+C stops everything/))[0];
+    process.stdout.write(`# npm run dev ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    assert.match(banner, new RegExp(`LLM provider openai, model model-from-environment at ${fake.openaiBaseUrl}`));
+    assert.match(banner, /payments {5}local provider/);
+    const workerPid = Number(banner.match(/worker {7}pid (\d+)/)?.[1]);
+    assert.ok(workerPid > 0, "the banner names the worker's pid");
+
+    const app = `http://127.0.0.1:${dev.ports.WEB}`;
     const home = await fetch(app);
     assert.equal(home.status, 200);
     assert.match(await home.text(), /Quayside mug/);
-    const mailUi = await fetch(`http://127.0.0.1:${ports.MAIL_UI}/`);
-    assert.equal(mailUi.status, 200);
-    const ui = await fetch(`http://127.0.0.1:${ports.ADMIN}/ui/`);
-    assert.equal(ui.status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${dev.ports.MAIL_UI}/`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${dev.ports.ADMIN}/ui/`)).status, 200);
 
-    dev.child.kill("SIGINT");
-    const code = await dev.exited;
-    assert.equal(code, 0);
-    for (const n of names) assert.ok(await portIsFree(ports[n] ?? 0), `port of ${n} is free again`);
+    // The worker dies; the supervisor starts a new one and nothing else goes down.
+    process.kill(workerPid, "SIGKILL");
+    const again = await dev.waitForOutput(/worker started again \(pid (\d+)\)/, 60_000);
+    const newPid = Number(again[1]);
+    assert.notEqual(newPid, workerPid);
+    process.kill(newPid, 0); // throws if it is not running
+    assert.match(dev.output(), /worker was killed \(SIGKILL\); starting it again/);
+    assert.equal((await fetch(`${app}/ready`)).status, 200, "the web stayed up");
+
+    // Product copy from the restarted worker goes to the provider from .env, with its key.
+    const client = new BrowserClient(app);
+    const form = await client.get("/content/new");
+    const jobId = extract(form.html, "jobId");
+    const post = await client.postForm("/content", [
+      ["_csrf", extract(form.html, "_csrf")],
+      ["jobId", jobId],
+      ["productName", "Harbour lamp"],
+      ["details", "Brass, 30 cm"],
+      ["languages", "fr"],
+    ]);
+    assert.equal(post.status, 303);
+    const stream = await client.sse(`/content/${jobId}/events`, { stopWhen: (e) => e.event === "done", timeoutMs: 60_000 });
+    assert.equal(stream.events.at(-1)?.event, "done");
+    assert.ok(fake.count({ route: "openai", task: "describe" }) >= 1, "the description was asked of the configured provider");
+    assert.ok(fake.requests.every((r) => r.apiKey === "sk-from-dotenv" && r.model === "model-from-environment"));
+    const page = await client.get(`/content/${jobId}`);
+    assert.match(page.html, /Harbour lamp: a handsome/);
+    assert.match(page.html, /openai · model-from-environment/);
+
+    dev.proc.child.kill("SIGINT");
+    assert.equal(await dev.proc.exited, 0);
+    for (const n of DEV_PORT_NAMES) assert.ok(await portIsFree(dev.ports[n]), `port of ${n} is free again`);
+    await waitUntil("the worker gone", () => {
+      try {
+        process.kill(newPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   });
 });

@@ -379,7 +379,7 @@ describe("multi-node Restate cluster", () => {
       ).rows.map((r) => [r.idempotency_key, r]),
     );
     await sleep(300); // a duplicate would arrive right behind the first
-    // The one duplicate the design allows (README, "Email"): the worker killed between the SMTP
+    // The one duplicate the design allows (docs/design.md, "Email"): the worker killed between the SMTP
     // server's 250 and recording it, so the retry on the other worker sends the identical message
     // (same Message-ID) again. Only a pair that straddles the worker kill can be that.
     const copies = new Map<string, CaughtMessage[]>();

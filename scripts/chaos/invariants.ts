@@ -238,7 +238,7 @@ export async function checkInvariants(
   };
 }
 
-/** The figure table, as printed by `npm run chaos` and pasted into the README. */
+/** The figure table, as printed by `npm run chaos` and pasted into docs/reliability.md. */
 export function formatFigures(f: ChaosFigures): string {
   const rows: Array<[string, string, string]> = [
     ["orders terminal / submitted", `${f.terminal} / ${f.submitted}`, f.terminal === f.submitted ? "ok" : "VIOLATION"],

@@ -13,6 +13,7 @@ import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
 import { startPostgres, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
+import { ensureServerBinaries } from "./system-packages.ts";
 import { startValkey } from "./valkey.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,6 +32,21 @@ export interface StackPorts {
   webMetrics?: number;
   workerMetrics?: number;
 }
+
+/** The well-known ports: `npm run dev` and `npm run services` use them unless a DEV_*_PORT says otherwise. */
+export const DEFAULT_PORTS: Required<StackPorts> = {
+  web: 3000,
+  worker: 9080,
+  ingress: 8080,
+  admin: 9070,
+  restateNode: 5122,
+  postgres: 5432,
+  valkey: 6379,
+  smtp: 1025,
+  mailUi: 1080,
+  webMetrics: 9464,
+  workerMetrics: 9465,
+};
 
 /** A free port for every process of one stack (tests and the bench run stacks side by side). */
 export async function allocatePorts(): Promise<StackPorts> {
@@ -141,6 +157,8 @@ export async function startBackingServices(opts: {
   logger: Logger;
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
+  // Before anything starts: installing a missing server can take a minute.
+  await ensureServerBinaries();
   // Start all four at once; if any fails, stop the ones that did start before reporting it.
   const results = await Promise.allSettled([
     startRestate(restateOptions(ports, dataDir)),
@@ -190,11 +208,20 @@ export async function startBackingServices(opts: {
   return services;
 }
 
+/** A clean environment for the worker and web of a stack: its addresses, the dev profile, and `extra`. */
 export function appEnv(ports: StackPorts, services: BackingServices, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     APP_PROFILE: "dev",
+    ...stackAddresses(ports, services),
+    ...extra,
+  };
+}
+
+/** Where the worker and web find the services of a stack, and where they themselves listen. */
+export function stackAddresses(ports: StackPorts, services: BackingServices): NodeJS.ProcessEnv {
+  return {
     DATABASE_URL: services.postgres.url,
     VALKEY_URL: services.valkeyUrl,
     RESTATE_INGRESS_URL: services.restate.ingressUrl,
@@ -212,7 +239,6 @@ export function appEnv(ports: StackPorts, services: BackingServices, extra: Node
     ...(ports.webMetrics !== undefined ? { WEB_METRICS_PORT: String(ports.webMetrics) } : {}),
     ...(ports.workerMetrics !== undefined ? { WORKER_METRICS_PORT: String(ports.workerMetrics) } : {}),
     OPS_HOST: "127.0.0.1",
-    ...extra,
   };
 }
 
@@ -236,10 +262,16 @@ export async function startWorker(opts: {
     output: opts.output,
   });
   const port = Number(opts.env.WORKER_PORT ?? 9080);
-  await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 25 });
-  if ((opts.ready ?? "registration") === "registration") {
-    await waitFor("worker registration", () => workerServicesKnown(opts.adminUrl), { proc, timeoutMs: 60_000, intervalMs: 100 });
-  }
+  await stopIfNotReady(proc, async () => {
+    await waitFor("worker endpoint", () => tcpOpen(port), { proc, timeoutMs: 60_000, intervalMs: 25 });
+    if ((opts.ready ?? "registration") === "registration") {
+      await waitFor("worker registration", () => workerServicesKnown(opts.adminUrl), {
+        proc,
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
+    }
+  });
   return proc;
 }
 
@@ -252,6 +284,18 @@ export async function startWeb(opts: { env: NodeJS.ProcessEnv; port: number; out
     env: opts.env,
     output: opts.output,
   });
-  await waitFor("web", () => httpOk(`http://127.0.0.1:${opts.port}/ready`), { proc, timeoutMs: 60_000, intervalMs: 100 });
+  await stopIfNotReady(proc, () =>
+    waitFor("web", () => httpOk(`http://127.0.0.1:${opts.port}/ready`), { proc, timeoutMs: 60_000, intervalMs: 100 }),
+  );
   return proc;
+}
+
+/** A process that never became ready is not left running behind the error. */
+async function stopIfNotReady(proc: Managed, ready: () => Promise<void>): Promise<void> {
+  try {
+    await ready();
+  } catch (err) {
+    await proc.stop(2_000);
+    throw err;
+  }
 }
