@@ -361,6 +361,17 @@ describe("web security", () => {
         assert.equal((await carol.sse(`${r.page}/events`, { stopWhen: () => true, timeoutMs: 10_000 })).status, 200);
         assert.equal((await bob.get(r.page)).status, 404, `${r.kind}: still nobody else's`);
       }
+      // The share links on alice's job and campaign pages open them for yet another browser.
+      const dave = new BrowserClient(web.url);
+      for (const page of [`/content/${jobId}`, `/emails/${campaignId}`]) {
+        const url = /readonly value="(http[^"]+)"/.exec((await alice.get(page)).html)?.[1];
+        assert.ok(url && url.includes(`${page}?access=`), `${page} shows a share link`);
+        assert.ok(url.startsWith(`${web.url}/`), url);
+        assert.equal((await dave.get(url.replaceAll("&amp;", "&").replace(web.url, ""))).status, 303);
+        assert.equal((await dave.get(page)).status, 200, `${page}: opened from its share link`);
+      }
+      assert.equal((await dave.get(`/orders/${orderId}`)).status, 404, "a share link opens its own resource only");
+
       // The claim stays with alice: carol cannot take the id over by submitting it.
       const res = await carol.postForm("/orders", {
         _csrf: await tokenOf(carol),

@@ -6,7 +6,7 @@
  * A tampered, expired or other resource's token gets the same 404 as having no access at all;
  * a session that already has access is sent to the plain URL whatever the token.
  */
-import type { Middleware } from "koa";
+import type { Context, Middleware } from "koa";
 import type { z } from "zod";
 import type { ResourceKind } from "../shared/progress-event.ts";
 import { ACCESS_PARAM, type ResourceLinks } from "../shared/resource-link.ts";
@@ -42,4 +42,12 @@ export function accessLinks(opts: AccessLinkOptions): Middleware<AppState> {
     ctx.status = 303;
     ctx.redirect(opts.pathOf(id.data));
   };
+}
+
+/**
+ * A signed link to `path` on this site, to show on the page for sharing. The site's address comes
+ * from the request (Koa's `ctx.origin` is the Origin header, which plain navigations do not send).
+ */
+export function shareUrl(ctx: Context, links: ResourceLinks, kind: ResourceKind, id: string, path: string): string {
+  return links.signUrl(new URL(path, `${ctx.protocol}://${ctx.host}`), kind, id);
 }

@@ -11,7 +11,7 @@ import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReader, ContentJobView } from "../adapters/content-jobs.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
-import { accessLinks } from "../access-links.ts";
+import { accessLinks, shareUrl } from "../access-links.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { submitClaimed } from "../claimed-submission.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
@@ -131,7 +131,8 @@ export function contentRoutes(deps: ContentRouteDeps) {
     const snapshot = await contentSnapshot(deps, id.data, ctx.state.log, job);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
-    ctx.body = renderPage(ctx, contentPage(id.data, job, snapshot, deps.restateUiUrl));
+    const share = shareUrl(ctx, deps.links, "content", id.data, `/content/${id.data}`);
+    ctx.body = renderPage(ctx, contentPage(id.data, job, snapshot, deps.restateUiUrl, share));
   });
 
   return router;
