@@ -121,6 +121,10 @@ describe("browser: order links from emails", () => {
 
   it("'Email me my orders' from the page sends a link that opens the order", async () => {
     const orderId = await placeOrder("forgetful@browser.example");
+    // The lookup finds stored orders: wait until the workflow has saved this one.
+    await waitUntil("the order to be stored", async () => {
+      return (await stack.db.query("SELECT 1 FROM orders WHERE id = $1", [orderId])).rowCount === 1;
+    });
     const { context, page, problems } = await freshDevice();
     await page.goto(`${stack.webUrl}/orders`);
     await page.getByRole("link", { name: "Email me my orders" }).click();

@@ -188,7 +188,9 @@ describe("signed order links and email me my orders", () => {
 
   it("one message per form submission, and at most the per-address limit per hour (same answer beyond it)", async () => {
     const address = "limited@links.example";
-    await placeOrder(alice, { "MUG-QUAY": "1" }, address);
+    const orderId = await placeOrder(alice, { "MUG-QUAY": "1" }, address);
+    // The lookup finds stored orders: wait until the workflow has saved this one.
+    await waitUntil("the order to be stored", async () => (await orderStatus(orderId)) !== undefined);
     const client = new BrowserClient(stack.webUrl);
     const lookupId = uuidv7();
     assert.equal((await lookUp(client, address, lookupId)).status, 303);
