@@ -6,6 +6,7 @@ import { z } from "zod";
 
 const DEV_SESSION_SECRET = "dev-only-session-secret-change-me-0123456789";
 const DEV_OPS_PASSWORD = "ops-dev-password";
+const DEV_LINK_SIGNING_KEY = "dev-only-link-signing-key-change-me-0123456789";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 
@@ -31,6 +32,34 @@ const common = {
   CAMPAIGN_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000).default(1_000),
 };
 
+// Signed links to one order, job or campaign (shared/resource-link.ts): the worker signs the links in
+// emails, the web verifies them (and signs share links), so both read the same keys.
+const links = {
+  // Comma-separated, newest first: the first key signs, every key verifies (rotation).
+  LINK_SIGNING_KEYS: z
+    .string()
+    .default(DEV_LINK_SIGNING_KEY)
+    .transform((v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== ""),
+    )
+    .pipe(z.array(z.string().min(32, "each key must be at least 32 characters")).min(1, "needs at least one key")),
+  LINK_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(366 * 86_400)
+    .default(30 * 86_400),
+};
+
+function refineLinks(c: { APP_PROFILE: string; LINK_SIGNING_KEYS: string[] }, ctx: z.RefinementCtx): void {
+  if (c.APP_PROFILE === "prod" && c.LINK_SIGNING_KEYS.includes(DEV_LINK_SIGNING_KEY)) {
+    ctx.addIssue({ code: "custom", path: ["LINK_SIGNING_KEYS"], message: "the development default is refused in prod" });
+  }
+}
+
 /** Prod logs are JSON for the log pipeline, unless traces go to a collector or it is acknowledged. */
 function refineLogging(
   c: {
@@ -50,6 +79,7 @@ function refineLogging(
 export const webConfigSchema = z
   .object({
     ...common,
+    ...links,
     WEB_HOST: z.string().min(1).default("127.0.0.1"),
     WEB_PORT: port.default(3000),
     RESTATE_INGRESS_URL: z.url().default("http://127.0.0.1:8080"),
@@ -85,12 +115,17 @@ export const webConfigSchema = z
     APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(1).default(50_000),
     ORDER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
+    // "Email me my orders": requests per session per minute (10x that per client address), and
+    // messages per email address per hour (past it, the same answer but nothing is sent).
+    ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
+    ORDER_LOOKUP_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).default(3),
     WEB_METRICS_PORT: port.default(9464),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     WEB_AUTO_MIGRATE: bool.default(false),
     ALLOW_WEB_AUTO_MIGRATE: bool.optional(),
   })
   .superRefine(refineLogging)
+  .superRefine(refineLinks)
   .superRefine((c, ctx) => {
     if (c.APP_PROFILE === "prod" && c.WEB_AUTO_MIGRATE && c.ALLOW_WEB_AUTO_MIGRATE !== true) {
       const message =
@@ -152,6 +187,7 @@ export const workerConfigSchema = z
   .object({
     ...common,
     ...llm,
+    ...links,
     WORKER_HOST: z.string().min(1).default("0.0.0.0"),
     WORKER_PORT: port.default(9080),
     WORKER_PUBLIC_URL: z.url().default("http://127.0.0.1:9080"),
@@ -186,6 +222,7 @@ export const workerConfigSchema = z
     ALLOW_REGISTER_FORCE: bool.optional(),
   })
   .superRefine(refineLogging)
+  .superRefine(refineLinks)
   .superRefine((c, ctx) => {
     const selfRegisters = c.WORKER_SELF_REGISTER ?? c.APP_PROFILE === "dev";
     if (c.APP_PROFILE === "prod" && selfRegisters && c.WORKER_REGISTER_FORCE === true && c.ALLOW_REGISTER_FORCE !== true) {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
+import { v7 as uuidv7 } from "uuid";
 import { BrowserClient, extract } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -62,7 +63,8 @@ describe("hostile input", () => {
   const rows = async () =>
     (
       await stack.db.query(
-        "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM content_jobs) + (SELECT count(*) FROM email_campaigns) AS n",
+        `SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM content_jobs) + (SELECT count(*) FROM email_campaigns)
+              + (SELECT count(*) FROM emails) AS n`,
       )
     ).rows[0].n as string;
 
@@ -74,7 +76,7 @@ describe("hostile input", () => {
   it("form submissions of every kind get a 4xx with a reason and write nothing", async () => {
     const before = await rows();
     const submission = fc.record({
-      path: fc.constantFrom("/orders", "/content", "/emails"),
+      path: fc.constantFrom("/orders", "/content", "/emails", "/orders/find"),
       fields: fc.dictionary(
         fc.oneof(
           fc.constantFrom(
@@ -98,13 +100,45 @@ describe("hostile input", () => {
     });
     await fc.assert(
       fc.asyncProperty(submission, async ({ path, fields, id }) => {
-        const idField = path === "/orders" ? "orderId" : path === "/content" ? "jobId" : "campaignId";
+        const idField = { "/orders": "orderId", "/content": "jobId", "/emails": "campaignId", "/orders/find": "lookupId" }[path];
         const res = await client.postForm(path, { ...fields, _csrf: csrf, [idField]: id });
         assertClear4xx(res.status, res.html, `POST ${path}`);
       }),
       { numRuns: RUNS },
     );
     assert.equal(await rows(), before, "no row was written");
+    assert.deepEqual(stack.services.mail.messages, [], "no email was sent");
+  });
+
+  it("forged, mangled and misplaced link tokens never open anything: always 404, never a 5xx", async () => {
+    const token = fc.oneof(
+      nasty,
+      fc.tuple(fc.nat(), fc.base64String({ minLength: 40, maxLength: 48 })).map(([n, b]) => `${n.toString(36)}.${b}`),
+      fc.constantFrom(".", "0.", "zzzzzzzzzzzzzzzzzz.AAAA", `${"9".repeat(400)}.x`, "ZZZZZZZZZZZ.".padEnd(55, "A")),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("orders", "content", "emails"),
+        fc.oneof(
+          forgedId.filter((id) => id !== ""),
+          fc.constant(null),
+        ),
+        token,
+        async (kind, forged, value) => {
+          // A well-formed id nobody here owns, or a forged one.
+          const id = encodeURIComponent(forged ?? uuidv7());
+          const res = await client.get(`/${kind}/${id}?access=${encodeURIComponent(value)}`);
+          assert.ok([400, 404].includes(res.status), `GET /${kind}/${id}?access=…: ${res.status}`);
+          assert.equal(res.res.headers.get("location"), null, "nothing redirects to a page it does not grant");
+          const twice = await client.get(
+            `/${kind}/${id}?access=${encodeURIComponent(value)}&access=${encodeURIComponent(value)}`,
+          );
+          assert.ok([400, 404].includes(twice.status), `repeated access: ${twice.status}`);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    assert.deepEqual((await client.get("/orders")).html.match(/data-order-id/g) ?? [], [], "My orders is still empty");
   });
 
   it("forged ids on pages, streams and actions are 4xx, whatever Last-Event-ID comes with them", async () => {

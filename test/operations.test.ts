@@ -16,6 +16,7 @@ const SECRETS = {
   OPS_PASSWORD: "ops-password-that-must-never-be-logged",
   SMTP_PASSWORD: "smtp-password-that-must-never-be-logged",
   OPENAI_API_KEY: "sk-test-key-that-must-never-be-logged",
+  LINK_SIGNING_KEYS: "link-signing-key-that-must-never-be-logged-0123456789",
 };
 
 describe("operations", () => {

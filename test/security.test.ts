@@ -10,12 +10,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { v7 as uuidv7 } from "uuid";
+import { createResourceLinks } from "../shared/resource-link.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { clearOfMinuteEdge, headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPS_PASSWORD = "security-test operator password";
+const LINK_KEY = "security-test-link-signing-key-0123456789abcdef";
 const CSRF_REFUSED = /did not come from this site/;
 /** Markup in user input: every page that echoes it must escape it, so the static checks stay clean. */
 const PAYLOAD = `<img src=x onerror="alert(1)"><script>alert(2)</script>"><svg onload=alert(3)>`;
@@ -87,7 +89,7 @@ describe("web security", () => {
     stack = await startTestStack("security", {
       // Two harbour lamps (€178) wait for approval, so the order stays cancellable and approvable for the whole file.
       // One send a second keeps the campaign running while forged stop requests arrive.
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", OPS_PASSWORD, CAMPAIGN_SENDS_PER_SECOND: "1" },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", OPS_PASSWORD, CAMPAIGN_SENDS_PER_SECOND: "1", LINK_SIGNING_KEYS: LINK_KEY },
     });
     web = await startInProcessWeb(stack.env);
     redis = new Redis(stack.services.valkeyUrl);
@@ -156,6 +158,7 @@ describe("web security", () => {
         fields: { orderId: uuidv7(), email: "forged@security.example", paymentMethod: "pm_card_visa", "qty[MUG-QUAY]": "1" },
       },
       { path: `/orders/${orderId}/cancel`, as: alice, fields: {} },
+      { path: "/orders/find", as: alice, fields: { lookupId: uuidv7(), email: "alice@security.example" } },
       { path: "/content", as: alice, fields: { jobId: uuidv7(), productName: "Forged", details: "x" } },
       {
         path: "/emails",
@@ -189,6 +192,7 @@ describe("web security", () => {
           "/ops/orders/:id/:action",
           "/orders",
           "/orders/:id/cancel",
+          "/orders/find",
         ].sort(),
       );
     });
@@ -231,6 +235,10 @@ describe("web security", () => {
       // Forged stops and cancels had their chance while the campaign was sending and the order waiting.
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(await writes(), before, "nothing was written by any refused request");
+      assert.ok(
+        !stack.services.mail.messages.some((m) => m.subject === "Your Quayside orders"),
+        "no forged order lookup sent an email",
+      );
       assert.match((await alice.get("/ops")).html, /Operator sign-in/, "the forged sign-in did not make alice an operator");
       assert.match((await operator.get("/ops")).html, /Awaiting approval/, "the forged sign-out did not sign the operator out");
       await waitUntil(
@@ -312,6 +320,70 @@ describe("web security", () => {
       assert.equal(cancel.res.headers.get("location"), `/orders/${orderId}?cancel=requested`);
     });
 
+    it("signed links: a tampered, expired, wrong-kind or other resource's token is 404; a valid one grants that resource only", async () => {
+      const signer = createResourceLinks({ keys: [LINK_KEY], ttlSeconds: 3_600 });
+      const expired = createResourceLinks({ keys: [LINK_KEY], ttlSeconds: 300, now: () => Date.now() - 3_600_000 });
+      const foreign = createResourceLinks({ keys: ["another-deployment-link-key-0123456789abcdef"], ttlSeconds: 3_600 });
+      const carol = new BrowserClient(web.url);
+      const resources = [
+        { kind: "order", id: orderId, page: `/orders/${orderId}` },
+        { kind: "content", id: jobId, page: `/content/${jobId}` },
+        { kind: "campaign", id: campaignId, page: `/emails/${campaignId}` },
+      ] as const;
+      for (const r of resources) {
+        const valid = signer.sign(r.kind, r.id);
+        const flipped = `${valid.slice(0, -2)}${valid.at(-2) === "A" ? "B" : "A"}${valid.at(-1) ?? ""}`;
+        const otherKind = resources.find((o) => o.kind !== r.kind)!.kind;
+        const forged: Record<string, string> = {
+          tampered: flipped,
+          expired: expired.sign(r.kind, r.id),
+          "another kind": signer.sign(otherKind, r.id),
+          "another id": signer.sign(r.kind, uuidv7()),
+          "another key": foreign.sign(r.kind, r.id),
+          "no MAC": valid.split(".")[0] ?? "",
+          markup: PAYLOAD,
+        };
+        for (const [what, token] of Object.entries(forged)) {
+          const res = await carol.get(`${r.page}?access=${encodeURIComponent(token)}`);
+          assert.equal(res.status, 404, `${r.kind} with ${what}`);
+          assert.deepEqual(inlineCodeProblems(res.html), [], `${r.kind} with ${what}`);
+          assert.equal((await carol.get(r.page)).status, 404, `${r.kind}: ${what} granted nothing`);
+        }
+        // A token on a stream or an action is not a way in: only the page redeems it.
+        assert.equal((await carol.sse(`${r.page}/events?access=${valid}`, { timeoutMs: 5_000 })).status, 404);
+      }
+      for (const r of resources) {
+        const opened = await carol.get(`${r.page}?access=${signer.sign(r.kind, r.id)}`);
+        assert.equal(opened.status, 303, r.kind);
+        assert.equal(opened.res.headers.get("location"), r.page, `${r.kind}: to the plain URL`);
+        assert.deepEqual(headerProblems(opened.res.headers), [], r.kind);
+        assert.equal((await carol.get(r.page)).status, 200, `${r.kind}: carol has it now`);
+        assert.equal((await carol.sse(`${r.page}/events`, { stopWhen: () => true, timeoutMs: 10_000 })).status, 200);
+        assert.equal((await bob.get(r.page)).status, 404, `${r.kind}: still nobody else's`);
+      }
+      // The share links on alice's job and campaign pages open them for yet another browser.
+      const dave = new BrowserClient(web.url);
+      for (const page of [`/content/${jobId}`, `/emails/${campaignId}`]) {
+        const url = /readonly value="(http[^"]+)"/.exec((await alice.get(page)).html)?.[1];
+        assert.ok(url && url.includes(`${page}?access=`), `${page} shows a share link`);
+        assert.ok(url.startsWith(`${web.url}/`), url);
+        assert.equal((await dave.get(url.replaceAll("&amp;", "&").replace(web.url, ""))).status, 303);
+        assert.equal((await dave.get(page)).status, 200, `${page}: opened from its share link`);
+      }
+      assert.equal((await dave.get(`/orders/${orderId}`)).status, 404, "a share link opens its own resource only");
+
+      // The claim stays with alice: carol cannot take the id over by submitting it.
+      const res = await carol.postForm("/orders", {
+        _csrf: await tokenOf(carol),
+        orderId,
+        email: "carol@security.example",
+        paymentMethod: "pm_card_visa",
+        "qty[MUG-QUAY]": "1",
+      });
+      assert.equal(res.status, 409);
+      assert.equal((await alice.get(`/orders/${orderId}`)).status, 200);
+    });
+
     it("ids that are not ours, not v7 or not ids at all are 404 too, never 500", async () => {
       for (const id of [
         uuidv7(),
@@ -335,6 +407,8 @@ describe("web security", () => {
         ["/", alice, "catalog"],
         ["/orders/new", alice, "order form"],
         ["/orders", alice, "my orders"],
+        ["/orders/find", alice, "order lookup form"],
+        ["/orders/find?sent=1", alice, "order lookup sent"],
         [`/orders/${orderId}`, alice, "order page"],
         ["/content/new", alice, "content form"],
         ["/content", alice, "my jobs"],
@@ -393,6 +467,7 @@ describe("web security", () => {
           },
         ],
         ["/ops/login", { _csrf: csrf, password: PAYLOAD }],
+        ["/orders/find", { _csrf: csrf, lookupId: PAYLOAD, email: PAYLOAD }],
       ];
       for (const [path, fields] of rejected) {
         const res = await alice.postForm(path, fields);
@@ -467,6 +542,32 @@ describe("web security", () => {
         // The limit is per session (and, ten times higher, per address): another browser may still start a job.
         const fresh = new BrowserClient(strict.url);
         await startJob(fresh, "Another browser");
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it("order lookups: 429 with a numeric Retry-After past the per-session limit, and nothing sent", async () => {
+      const strict = await startInProcessWeb({ ...stack.env, ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE: "2" });
+      try {
+        await clearOfMinuteEdge(5);
+        const client = new BrowserClient(strict.url);
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const form = await client.get("/orders/find");
+          const res = await client.postForm("/orders/find", {
+            _csrf: extract(form.html, "_csrf"),
+            lookupId: extract(form.html, "lookupId"),
+            email: `limit-${i}@lookup.security.example`,
+          });
+          statuses.push(res.status);
+          if (res.status === 429) {
+            assert.match(res.html, /asked for your orders too often/);
+            assert.match(res.res.headers.get("retry-after") ?? "", /^\d+$/);
+            assert.deepEqual(headerProblems(res.res.headers), []);
+          }
+        }
+        assert.deepEqual(statuses, [303, 303, 429]);
       } finally {
         await strict.close();
       }

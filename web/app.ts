@@ -1,12 +1,14 @@
 /** `createApp(deps)`: the Koa application, never listening; `main.ts` owns the server. */
 import Koa from "koa";
 import type { Logger } from "../shared/logger.ts";
+import type { ResourceLinks } from "../shared/resource-link.ts";
 import type { CampaignsClient } from "./adapters/campaigns-client.ts";
 import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
 import type { CatalogRepo } from "./adapters/catalog.repo.ts";
 import type { ContentClient } from "./adapters/content-client.ts";
 import type { ContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
+import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
 import type { OperatorSessions } from "./adapters/operator-sessions.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./adapters/progress-hub.ts";
@@ -29,6 +31,7 @@ import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
 import { orderEventRoutes } from "./routes/order-events.routes.ts";
+import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
 import { orderRoutes } from "./routes/orders.routes.ts";
 
@@ -44,6 +47,10 @@ export interface AppDeps {
   contentJobs: ContentJobsReader;
   limiter: RateLimiter;
   operators: OperatorSessions;
+  /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
+  links: ResourceLinks;
+  /** Sends "email me my orders" requests to the worker. */
+  orderLookup: OrderLookupClient;
   readiness: ReadinessCheck;
   /** The process's open SSE streams (limits, keep-alive, max duration, buffer limit); `closeAll()` on SIGTERM. */
   sseStreams?: SseStreams;
@@ -64,6 +71,8 @@ export interface AppDeps {
     opsPassword: string;
     ordersPerMinute: number;
     loginsPerMinute: number;
+    lookupsPerMinute: number;
+    lookupsPerAddressPerHour: number;
     approvalThresholdCents: number;
     requestTimeoutMs?: number;
   };
@@ -90,6 +99,11 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       ordersPerMinute: deps.config.ordersPerMinute,
       approvalThresholdCents: deps.config.approvalThresholdCents,
       formLimitBytes: 16 * 1024,
+    }),
+    orderLookupRoutes({
+      ...deps,
+      lookupsPerMinute: deps.config.lookupsPerMinute,
+      lookupsPerAddressPerHour: deps.config.lookupsPerAddressPerHour,
     }),
     orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
     opsRoutes({

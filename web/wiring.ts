@@ -4,12 +4,14 @@ import pg from "pg";
 import { Registry } from "prom-client";
 import type { WebConfig } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import { createResourceLinks } from "../shared/resource-link.ts";
 import { createCampaignsClient } from "./adapters/campaigns-client.ts";
 import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createCatalogRepo } from "./adapters/catalog.repo.ts";
 import { createContentClient } from "./adapters/content-client.ts";
 import { createContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import { createOrdersClient } from "./adapters/orders-client.ts";
+import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./adapters/progress-hub.ts";
@@ -88,6 +90,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       contentJobs: createContentJobsReader(pool),
       limiter: createRateLimiter(commands),
       operators: createOperatorSessions(commands),
+      links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
+      orderLookup: createOrderLookupClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       readiness,
       config: {
         profile: config.APP_PROFILE,
@@ -102,6 +106,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         opsPassword: config.OPS_PASSWORD,
         ordersPerMinute: config.ORDER_RATE_LIMIT_PER_MINUTE,
         loginsPerMinute: config.LOGIN_RATE_LIMIT_PER_MINUTE,
+        lookupsPerMinute: config.ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE,
+        lookupsPerAddressPerHour: config.ORDER_LOOKUP_PER_ADDRESS_PER_HOUR,
         approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
       },
     },

@@ -9,6 +9,7 @@ import { createEmailCampaignWorkflow } from "./email-campaign.workflow.ts";
 import { createEmailSenderService, type EmailRetryPolicy } from "./email-sender.service.ts";
 import { createInventoryObject } from "./inventory.object.ts";
 import { createOrderFulfilmentWorkflow } from "./order-fulfilment.workflow.ts";
+import { createOrderLinksService } from "./order-links.service.ts";
 import { createContentGenerationWorkflow, type ContentGenerationDeps } from "./content-generation.workflow.ts";
 import { createLlmQuotaObject, type QuotaLimits } from "./llm-quota.object.ts";
 
@@ -32,6 +33,7 @@ export function createServices(deps: WorkerDeps) {
     createContentGenerationWorkflow({ ...deps.content, progress: deps.progress }),
     createLlmQuotaObject({ limits: deps.content.quota }),
     createEmailSenderService({ mailer: deps.mailer, retry: deps.emailPolicy.retry }),
+    createOrderLinksService({ orders: deps.orders, publicWebUrl: deps.publicWebUrl }),
     createEmailCampaignWorkflow({ campaigns: deps.campaigns, progress: deps.progress, ...deps.emailPolicy }),
   ];
 }

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
+import { createResourceLinks } from "../shared/resource-link.ts";
 import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
@@ -62,7 +63,16 @@ const services = createServices({
   orders: createOrdersRepo(pool),
   inventory: createInventoryRepo(pool),
   payments: createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE }),
-  mailer: instrumentMailer(createSmtpMailer(pool, transport, config.MAIL_FROM), metrics),
+  // Links in emails are signed as each message is rendered; the web checks them with the same keys.
+  mailer: instrumentMailer(
+    createSmtpMailer(
+      pool,
+      transport,
+      config.MAIL_FROM,
+      createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
+    ),
+    metrics,
+  ),
   campaigns: createCampaignsRepo(pool),
   emailPolicy: {
     retry: {

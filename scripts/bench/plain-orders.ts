@@ -18,6 +18,7 @@ import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 import { loadConfig, loadConfigOrExit, workerConfigSchema } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logger.ts";
+import { createResourceLinks } from "../../shared/resource-link.ts";
 import { orderSteps, type OrderStepDraft } from "../../shared/order-steps.ts";
 import { createInventoryRepo } from "../../worker/adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "../../worker/adapters/local-payments.ts";
@@ -62,7 +63,12 @@ const transport = createSmtpTransport({
 const orders = createOrdersRepo(pool);
 const inventory = createInventoryRepo(pool);
 const payments = createLocalPaymentProvider(pool);
-const mailer = createSmtpMailer(pool, transport, worker.MAIL_FROM);
+const mailer = createSmtpMailer(
+  pool,
+  transport,
+  worker.MAIL_FROM,
+  createResourceLinks({ keys: worker.LINK_SIGNING_KEYS, ttlSeconds: worker.LINK_TTL_SECONDS }),
+);
 const progress = createProgressPublisher(redis, logger, {
   maxLen: worker.PROGRESS_STREAM_MAXLEN,
   ttlSeconds: worker.PROGRESS_STREAM_TTL_SECONDS,

@@ -2,15 +2,21 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classifySmtpError } from "../../worker/adapters/smtp-mailer.ts";
 import { emailRequestSchema, renderEmail } from "../../worker/templates/email-templates.ts";
+import { createResourceLinks } from "../../shared/resource-link.ts";
+
+const links = createResourceLinks({ keys: ["campaign-email-test-key-0123456789abcdef"], ttlSeconds: 3_600 });
 
 const CAMPAIGN_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const render = (body: string, format: "markdown" | "text" = "markdown", subject = "Spring <sale>") =>
-  renderEmail({
-    idempotencyKey: `campaign:${CAMPAIGN_ID}:ada@example.com`,
-    to: "ada@example.com",
-    template: "campaign",
-    data: { campaignId: CAMPAIGN_ID, subject, body, format },
-  });
+  renderEmail(
+    {
+      idempotencyKey: `campaign:${CAMPAIGN_ID}:ada@example.com`,
+      to: "ada@example.com",
+      template: "campaign",
+      data: { campaignId: CAMPAIGN_ID, subject, body, format },
+    },
+    links,
+  );
 
 describe("renderEmail(campaign) from Markdown", () => {
   const email = render(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 /** A prod worker environment that acknowledges the offline LLM provider (prod refuses it by default). */
-const PROD_WORKER = { APP_PROFILE: "prod", ALLOW_OFFLINE_LLM: "true" } as const;
+const PROD_WORKER = { APP_PROFILE: "prod", ALLOW_OFFLINE_LLM: "true", LINK_SIGNING_KEYS: "l".repeat(40) } as const;
 import { ConfigError, loadConfig, migrateConfigSchema, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
 
 const DEV_SECRET = "dev-only-session-secret-change-me-0123456789";
@@ -95,9 +95,21 @@ describe("loadConfig(webConfigSchema)", () => {
       APP_PROFILE: "prod",
       SESSION_SECRET: secret,
       OPS_PASSWORD: "a real operator password",
+      LINK_SIGNING_KEYS: "l".repeat(40),
     });
     assert.equal(c.APP_PROFILE, "prod");
     assert.equal(c.SESSION_SECRET, secret);
+  });
+
+  it("reads LINK_SIGNING_KEYS as a comma-separated list, newest first, each at least 32 characters", () => {
+    const [a, b] = ["a".repeat(32), "b".repeat(40)];
+    assert.deepEqual(loadConfig(webConfigSchema, { LINK_SIGNING_KEYS: ` ${a} , ${b},` }).LINK_SIGNING_KEYS, [a, b]);
+    assert.equal(loadConfig(webConfigSchema, {}).LINK_SIGNING_KEYS.length, 1, "a development default");
+    assert.equal(loadConfig(workerConfigSchema, {}).LINK_TTL_SECONDS, 30 * 86_400);
+    const err = configError(() => loadConfig(workerConfigSchema, { LINK_SIGNING_KEYS: `${a},short` }));
+    assert.match(err.message, /\bLINK_SIGNING_KEYS\.1: each key must be at least 32 characters/);
+    assert.match(configError(() => loadConfig(webConfigSchema, { LINK_SIGNING_KEYS: " , " })).message, /LINK_SIGNING_KEYS/);
+    assert.match(configError(() => loadConfig(webConfigSchema, { LINK_TTL_SECONDS: "10" })).message, /LINK_TTL_SECONDS/);
   });
 
   it("refuses a SESSION_SECRET shorter than 32 characters (in dev as well)", () => {

@@ -88,7 +88,12 @@ describe("content views", () => {
       /LLM_PROVIDER: the offline provider/,
     );
     assert.equal(
-      loadConfig(workerConfigSchema, { APP_PROFILE: "prod", SMTP_TLS: "starttls", ALLOW_OFFLINE_LLM: "true" }).LLM_PROVIDER,
+      loadConfig(workerConfigSchema, {
+        APP_PROFILE: "prod",
+        SMTP_TLS: "starttls",
+        ALLOW_OFFLINE_LLM: "true",
+        LINK_SIGNING_KEYS: "l".repeat(40),
+      }).LLM_PROVIDER,
       "offline",
     );
     assert.throws(() => loadConfig(workerConfigSchema, { LLM_PROVIDER: "anthropic" }), /ANTHROPIC_API_KEY: is required/);

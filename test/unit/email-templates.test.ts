@@ -2,8 +2,17 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { emailRequestSchema, renderEmail, type EmailRequest } from "../../worker/templates/email-templates.ts";
 import { messageIdFor } from "../../worker/adapters/smtp-mailer.ts";
+import { ACCESS_PARAM, createResourceLinks } from "../../shared/resource-link.ts";
 
 const ORDER_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+const OTHER_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
+const links = createResourceLinks({ keys: ["email-templates-test-key-0123456789abcdef"], ttlSeconds: 3_600 });
+/** Every link to an order page in a rendered part, with the order id it points at and its token. */
+const orderLinks = (part: string) =>
+  [...part.matchAll(/http:\/\/127\.0\.0\.1:3000\/orders\/([0-9a-f-]{36})\?access=([^"\s&]+)/g)].map((m) => ({
+    orderId: m[1]!,
+    token: m[2]!,
+  }));
 
 function request(patch: Partial<EmailRequest["data"]> = {}): EmailRequest {
   return {
@@ -30,7 +39,7 @@ function request(patch: Partial<EmailRequest["data"]> = {}): EmailRequest {
 }
 
 describe("renderEmail(order-confirmation)", () => {
-  const email = renderEmail(request());
+  const email = renderEmail(request(), links);
 
   it("has a subject with the last 12 characters of the order id", () => {
     assert.equal(ORDER_ID.slice(-12), "0c1d2e3f4a5b");
@@ -60,7 +69,7 @@ describe("renderEmail(order-confirmation)", () => {
     assert.ok(email.html.includes("€30.00"));
     assert.ok(email.html.includes("€16.00"));
     assert.ok(email.html.includes("€46.00"));
-    assert.ok(email.html.includes(`href="http://127.0.0.1:3000/orders/${ORDER_ID}"`));
+    assert.ok(email.html.includes(`href="http://127.0.0.1:3000/orders/${ORDER_ID}?${ACCESS_PARAM}=`));
   });
 
   it("has a plain-text part with lines, total, link and full order id", () => {
@@ -69,19 +78,94 @@ describe("renderEmail(order-confirmation)", () => {
     assert.ok(lines.includes("  2 x Harbour <b>Mug</b> & Co  €30.00"), email.text);
     assert.ok(lines.includes("  1 x Quay Tee  €16.00"));
     assert.ok(lines.includes("  Total  €46.00"));
-    assert.ok(lines.includes(`Follow your order: http://127.0.0.1:3000/orders/${ORDER_ID}`));
+    assert.ok(lines.some((l) => l.startsWith(`Follow your order: http://127.0.0.1:3000/orders/${ORDER_ID}?${ACCESS_PARAM}=`)));
     assert.equal(lines.at(-1), `Order ${ORDER_ID}`);
     assert.doesNotMatch(email.text, /&lt;|<table|<p/);
   });
 
   it("formats other currencies with their own symbol", () => {
-    const usd = renderEmail(request({ currency: "USD", totalCents: 123456, lines: [] }));
+    const usd = renderEmail(request({ currency: "USD", totalCents: 123456, lines: [] }), links);
     assert.ok(usd.text.includes("  Total  US$1,234.56"), usd.text);
   });
 
   it("escapes a hostile order URL in the href", () => {
-    const hostile = renderEmail(request({ orderUrl: 'http://x.example/"><script>alert(1)</script>' }));
+    const hostile = renderEmail(request({ orderUrl: 'http://x.example/"><script>alert(1)</script>' }), links);
     assert.doesNotMatch(hostile.html, /<script/);
+  });
+});
+
+describe("order links in emails are signed for their own order", () => {
+  const templates: EmailRequest[] = [
+    request(),
+    {
+      idempotencyKey: "s",
+      to: "ada@example.com",
+      template: "order-shipped",
+      data: { orderId: ORDER_ID, orderUrl: `http://127.0.0.1:3000/orders/${ORDER_ID}` },
+    },
+    {
+      idempotencyKey: "c",
+      to: "ada@example.com",
+      template: "order-cancelled",
+      data: {
+        orderId: ORDER_ID,
+        orderUrl: `http://127.0.0.1:3000/orders/${ORDER_ID}`,
+        reason: "Out of stock",
+        refundedCents: 0,
+        currency: "EUR",
+      },
+    },
+  ];
+  for (const req of templates) {
+    it(`${req.template}: one link in each part, with a token that opens this order and no other`, () => {
+      const email = renderEmail(req, links);
+      for (const part of [email.html, email.text]) {
+        const found = orderLinks(part);
+        assert.equal(found.length, 1, part);
+        assert.equal(found[0]!.orderId, ORDER_ID);
+        assert.ok(links.verify("order", ORDER_ID, found[0]!.token));
+        assert.equal(links.verify("order", OTHER_ID, found[0]!.token), false);
+      }
+      assert.doesNotMatch(email.text, new RegExp(`/orders/${ORDER_ID}(\\s|$)`), "no unsigned link left");
+    });
+  }
+
+  it("order-links: one signed link per order, each for its own order", () => {
+    const email = renderEmail(
+      {
+        idempotencyKey: "order-links:x",
+        to: "ada@example.com",
+        template: "order-links",
+        data: {
+          orders: [ORDER_ID, OTHER_ID].map((orderId, i) => ({
+            orderId,
+            orderUrl: `http://127.0.0.1:3000/orders/${orderId}`,
+            placedAt: `2025-06-0${i + 1}T10:15:00.000Z`,
+            totalCents: 1500 * (i + 1),
+            currency: "EUR",
+            status: "awaiting_approval",
+          })),
+        },
+      },
+      links,
+    );
+    assert.equal(email.subject, "Your Quayside orders");
+    for (const part of [email.html, email.text]) {
+      const found = orderLinks(part);
+      assert.deepEqual(
+        found.map((f) => f.orderId),
+        [ORDER_ID, OTHER_ID],
+      );
+      for (const f of found) assert.ok(links.verify("order", f.orderId, f.token));
+      assert.equal(links.verify("order", OTHER_ID, found[0]!.token), false);
+    }
+    assert.ok(email.text.includes("2025-06-01 10:15 UTC · awaiting approval · €15.00"), email.text);
+    assert.ok(email.html.includes("€30.00"));
+  });
+
+  it("order-links needs at least one order", () => {
+    const base = { idempotencyKey: "k", to: "ada@example.com", template: "order-links" };
+    assert.equal(emailRequestSchema.safeParse({ ...base, data: { orders: [] } }).success, false);
   });
 });
 

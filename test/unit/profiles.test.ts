@@ -8,8 +8,13 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
 
-const SAFE_WEB = { APP_PROFILE: "prod", SESSION_SECRET: "s".repeat(40), OPS_PASSWORD: "a proper operator password" };
-const SAFE_WORKER = { APP_PROFILE: "prod", LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test" };
+const SAFE_WEB = {
+  APP_PROFILE: "prod",
+  SESSION_SECRET: "s".repeat(40),
+  OPS_PASSWORD: "a proper operator password",
+  LINK_SIGNING_KEYS: "l".repeat(40),
+};
+const SAFE_WORKER = { APP_PROFILE: "prod", LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", LINK_SIGNING_KEYS: "l".repeat(40) };
 
 function refusal(fn: () => unknown): string {
   try {
@@ -32,6 +37,21 @@ describe("prod profile", () => {
   const cases: Array<[string, "web" | "worker", Record<string, string>, RegExp, Record<string, string>]> = [
     ["the default session secret", "web", { SESSION_SECRET: "" }, /SESSION_SECRET: the development default/, {}],
     ["the default operator password", "web", { OPS_PASSWORD: "" }, /OPS_PASSWORD: the development default/, {}],
+    ["the default link signing key (web)", "web", { LINK_SIGNING_KEYS: "" }, /LINK_SIGNING_KEYS: the development default/, {}],
+    [
+      "the default link signing key (worker)",
+      "worker",
+      { LINK_SIGNING_KEYS: "" },
+      /LINK_SIGNING_KEYS: the development default/,
+      {},
+    ],
+    [
+      "the default link signing key kept for verifying",
+      "web",
+      { LINK_SIGNING_KEYS: `${"n".repeat(40)},dev-only-link-signing-key-change-me-0123456789` },
+      /LINK_SIGNING_KEYS: the development default/,
+      {},
+    ],
     ["pretty logs without OTLP", "web", { LOG_FORMAT: "pretty" }, /LOG_FORMAT: non-JSON logs/, { ALLOW_PRETTY_LOGS: "true" }],
     [
       "web auto-migration",
@@ -99,6 +119,7 @@ describe("npm run register in prod", () => {
       APP_PROFILE: "prod",
       LLM_PROVIDER: "openai",
       OPENAI_API_KEY: "sk-test",
+      LINK_SIGNING_KEYS: "l".repeat(40),
       WORKER_REGISTER_FORCE: "true",
     };
     const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.ts", import.meta.url))], {

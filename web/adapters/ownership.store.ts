@@ -1,7 +1,9 @@
 /**
  * Which browser session owns which order, in Valkey so every web replica agrees. An order id is
  * claimed before its workflow is submitted (and released if submission fails), so a second
- * session can never take over an id, and a failed submit leaves nothing behind.
+ * session can never take over an id, and a failed submit leaves nothing behind. A session that
+ * opened a signed link (web/access-links.ts) is granted the resource: it is listed for that
+ * session too, and may see and act on it, while the claim stays with the session that created it.
  */
 import type { Redis } from "ioredis";
 import type { ResourceKind } from "../../shared/progress-event.ts";
@@ -14,6 +16,13 @@ if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
   return ARGV[1]
 end
 return redis.call('GET', KEYS[1])
+`;
+
+// Owned (claimed) by this session, or granted to it through a signed link.
+const HAS_ACCESS = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 1 end
+return 0
 `;
 
 // For each kind: every id listed for the old session gets the new owner, then the list moves.
@@ -56,8 +65,15 @@ export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
     await redis.multi().del(ownerKey(kind, id)).zrem(listKey(sessionId, kind), id).exec();
   }
 
+  /** True when this session created the resource or was granted it (page, stream and actions alike). */
   async function owns(kind: ResourceKind, id: string, sessionId: string): Promise<boolean> {
-    return (await redis.get(ownerKey(kind, id))) === sessionId;
+    return (await redis.eval(HAS_ACCESS, 2, ownerKey(kind, id), listKey(sessionId, kind), sessionId, id)) === 1;
+  }
+
+  /** Lists the resource for this session (newest first), as a signed link allows; the claim does not move. */
+  async function grant(kind: ResourceKind, id: string, sessionId: string): Promise<void> {
+    const list = listKey(sessionId, kind);
+    await redis.multi().zadd(list, Date.now(), id).expire(list, ttlSeconds).exec();
   }
 
   async function list(kind: ResourceKind, sessionId: string, limit = 50): Promise<string[]> {
@@ -78,6 +94,6 @@ export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
     );
   }
 
-  return { claim, release, owns, list, transfer };
+  return { claim, release, owns, grant, list, transfer };
 }
 export type OwnershipStore = ReturnType<typeof createOwnershipStore>;

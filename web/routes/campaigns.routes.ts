@@ -12,6 +12,8 @@ import type { CampaignsRepo } from "../adapters/campaigns.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
+import { accessLinks, shareUrl } from "../access-links.ts";
+import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import { redirectAfterPost, submitClaimed } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
@@ -25,6 +27,7 @@ export interface CampaignRouteDeps {
   campaigns: CampaignsClient;
   campaignStore: CampaignsRepo;
   ownership: OwnershipStore;
+  links: ResourceLinks;
   limiter: RateLimiter;
   maxRecipients: number;
   campaignsPerMinute: number;
@@ -94,12 +97,25 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     });
   });
 
-  router.get("/emails/:id", async (ctx) => {
+  const signedLink = accessLinks({
+    ...deps,
+    kind: "campaign",
+    idSchema: campaignIdSchema,
+    pathOf: (id) => `/emails/${id}`,
+    notFound: "We could not find that campaign.",
+  });
+
+  router.get("/emails/:id", signedLink, async (ctx) => {
     const id = await ownedId(ctx);
     // The snapshot first: rows read after it are at least as new, and the stream continues from it.
     const snapshot = await currentCampaignSnapshot(deps, id, ctx.state.log);
     const campaign = await deps.campaignStore.find(id);
-    const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: deps.mailUiUrl };
+    const opts = {
+      csrfToken: ctx.state.session.csrfToken,
+      restateUiUrl: deps.restateUiUrl,
+      mailUiUrl: deps.mailUiUrl,
+      shareUrl: shareUrl(ctx, deps.links, "campaign", id, `/emails/${id}`),
+    };
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(ctx, campaignPage(id, campaign, snapshot, opts));

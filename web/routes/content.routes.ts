@@ -11,6 +11,8 @@ import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReader, ContentJobView } from "../adapters/content-jobs.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
+import { accessLinks, shareUrl } from "../access-links.ts";
+import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { submitClaimed } from "../claimed-submission.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import { formBody } from "../middleware/form-body.ts";
@@ -24,6 +26,7 @@ export interface ContentRouteDeps {
   content: ContentClient;
   contentJobs: ContentJobsReader;
   ownership: OwnershipStore;
+  links: ResourceLinks;
   restateUiUrl: string | undefined;
   formLimitBytes: number;
   limiter: RateLimiter;
@@ -111,7 +114,15 @@ export function contentRoutes(deps: ContentRouteDeps) {
     });
   });
 
-  router.get("/content/:id", async (ctx) => {
+  const signedLink = accessLinks({
+    ...deps,
+    kind: "content",
+    idSchema: contentJobIdSchema,
+    pathOf: (id) => `/content/${id}`,
+    notFound: "We could not find that job.",
+  });
+
+  router.get("/content/:id", signedLink, async (ctx) => {
     const id = contentJobIdSchema.safeParse(ctx.params.id);
     if (!id.success || !(await deps.ownership.owns("content", id.data, ctx.state.session.id))) {
       return ctx.throw(404, "We could not find that job.");
@@ -120,7 +131,8 @@ export function contentRoutes(deps: ContentRouteDeps) {
     const snapshot = await contentSnapshot(deps, id.data, ctx.state.log, job);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
-    ctx.body = renderPage(ctx, contentPage(id.data, job, snapshot, deps.restateUiUrl));
+    const share = shareUrl(ctx, deps.links, "content", id.data, `/content/${id.data}`);
+    ctx.body = renderPage(ctx, contentPage(id.data, job, snapshot, deps.restateUiUrl, share));
   });
 
   return router;

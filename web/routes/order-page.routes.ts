@@ -2,12 +2,14 @@
 import Router from "@koa/router";
 import type { Context } from "koa";
 import { orderIdSchema } from "../../shared/order.schema.ts";
+import type { ResourceLinks } from "../../shared/resource-link.ts";
 import type { CatalogRepo } from "../adapters/catalog.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../adapters/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
+import { accessLinks } from "../access-links.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { currentSnapshot } from "../order-snapshot.ts";
@@ -20,8 +22,11 @@ export interface OrderPageDeps {
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
+  links: ResourceLinks;
   restateUiUrl: string | undefined;
 }
+
+const NOT_FOUND = "We could not find that order.";
 
 const NOTICES: Record<string, string> = {
   requested: "Cancellation requested: the order is being cancelled and anything charged will be refunded.",
@@ -35,7 +40,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
   const ownedOrder = async (ctx: { params: Record<string, string | undefined>; state: AppState; throw: Context["throw"] }) => {
     const id = orderIdSchema.safeParse(ctx.params.id);
     if (!id.success || !(await deps.ownership.owns("order", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that order.");
+      return ctx.throw(404, NOT_FOUND);
     }
     return id.data;
   };
@@ -48,7 +53,15 @@ export function orderPageRoutes(deps: OrderPageDeps) {
     ctx.body = renderPage(ctx, myOrdersPage(ids, orders));
   });
 
-  router.get("/orders/:id", async (ctx) => {
+  const signedLink = accessLinks({
+    ...deps,
+    kind: "order",
+    idSchema: orderIdSchema,
+    pathOf: (id) => `/orders/${id}`,
+    notFound: NOT_FOUND,
+  });
+
+  router.get("/orders/:id", signedLink, async (ctx) => {
     const orderId = await ownedOrder(ctx);
     const [snapshot, order, events] = await Promise.all([
       currentSnapshot(deps, orderId, ctx.state.log),

@@ -6,6 +6,7 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { CampaignView, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { shareLink } from "./share-link.view.ts";
 import { invocationUrl } from "./order-page.view.ts";
 
 export interface CampaignPageOptions {
@@ -13,6 +14,8 @@ export interface CampaignPageOptions {
   restateUiUrl: string | undefined;
   /** The dev mail catcher's UI; undefined in prod. */
   mailUiUrl: string | undefined;
+  /** A signed link to this campaign's page, for another browser. */
+  shareUrl?: string;
 }
 
 const STATUS_LABELS: Record<RecipientStatus, string> = {
@@ -119,6 +122,7 @@ export function campaignPage(
           ? html`<p class="dev-note">Development: every message lands in the <a href="${opts.mailUiUrl}" target="_blank" rel="noopener" hx-boost="false">mail catcher</a>.</p>`
           : ""
       }
+      ${shareLink(opts.shareUrl, "campaign")}
       <p><a href="/emails">My campaigns</a> · <a href="/emails/new">New campaign</a></p>
     </section>`,
   };

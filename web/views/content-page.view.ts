@@ -8,6 +8,7 @@ import { contentLanguages, providerLabel } from "../../shared/content-job.schema
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentJobView } from "../adapters/content-jobs.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { shareLink } from "./share-link.view.ts";
 
 const languageName = (code: string) => contentLanguages[code as keyof typeof contentLanguages] ?? code;
 
@@ -84,6 +85,7 @@ export function contentPage(
   job: ContentJobView | null,
   snapshot: ProgressSnapshot,
   restateUiUrl: string | undefined,
+  shareUrl?: string,
 ): Page {
   const panel = contentPanel(snapshot, restateUiUrl);
   const live = !isTerminal(snapshot);
@@ -100,6 +102,7 @@ export function contentPage(
           </div>`
           : html`<div id="progress">${panel}</div>${contentResult(job)}`
       }
+      ${shareLink(shareUrl, "job")}
       <p><a href="/content/new">Write more copy</a> · <a href="/content">Your jobs</a></p>
     </section>`,
   };

@@ -1,4 +1,4 @@
-/** "My orders": the orders this browser session placed, newest first. */
+/** "My orders": the orders this browser session placed or opened from a signed link, newest first. */
 import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import type { OrderSummary } from "../adapters/catalog.repo.ts";
@@ -26,6 +26,7 @@ export function myOrdersPage(ids: string[], orders: OrderSummary[]): Page {
               })}
             </tbody>
           </table>`
-      }`,
+      }
+      <p class="hint">Ordered in another browser or on another device? <a href="/orders/find">Email me my orders</a>.</p>`,
   };
 }

@@ -6,6 +6,14 @@ import { PermanentError } from "../errors.ts";
 
 export type StoredOrder = OrderRecord;
 
+export interface RecentOrder {
+  orderId: string;
+  placedAt: string;
+  totalCents: number;
+  currency: string;
+  status: string;
+}
+
 export function createOrdersRepo(pool: pg.Pool) {
   async function find(id: string): Promise<StoredOrder | null> {
     return readOrder(pool, id);
@@ -106,7 +114,24 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped, markFulfilled };
+  /** The newest orders placed with this address (compared case-insensitively) within the last `days`. */
+  async function recentForEmail(email: string, opts: { limit: number; days: number }): Promise<RecentOrder[]> {
+    const res = await pool.query(
+      `SELECT id, created_at, total_cents, currency, status FROM orders
+        WHERE lower(email) = lower($1) AND created_at > now() - make_interval(days => $3)
+        ORDER BY created_at DESC LIMIT $2`,
+      [email, opts.limit, opts.days],
+    );
+    return res.rows.map((r) => ({
+      orderId: String(r.id),
+      placedAt: (r.created_at as Date).toISOString(),
+      totalCents: Number(r.total_cents),
+      currency: String(r.currency).trim(),
+      status: String(r.status),
+    }));
+  }
+
+  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped, markFulfilled, recentForEmail };
 }
 
 export type OrdersRepo = ReturnType<typeof createOrdersRepo>;

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import nodemailer from "nodemailer";
 import type pg from "pg";
 import { PermanentError } from "../errors.ts";
-import { renderEmail, type EmailRequest } from "../templates/email-templates.ts";
+import { renderEmail, type EmailRequest, type LinkSigner } from "../templates/email-templates.ts";
 import { maskEmailAddresses } from "../../shared/logger.ts";
 
 export interface SmtpSettings {
@@ -84,7 +84,8 @@ export function classifySmtpError(err: unknown): SmtpFailure {
 /** About half a minute of attempts to record a delivery the server has already accepted. */
 const RECORD_SENT_ATTEMPTS = 40;
 
-export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string) {
+/** `links` signs the order links in each message as it is rendered (see email-templates.ts). */
+export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string, links: LinkSigner) {
   type Queryable = Pick<pg.Pool, "query">;
   const record = (db: Queryable, key: string, sets: string, params: unknown[] = []) =>
     db.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
@@ -123,7 +124,7 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
    * mark it sent and release the lock in one statement.
    */
   async function sendLocked(db: Queryable, req: EmailRequest, lock: { key: string; held: boolean }): Promise<SendResult> {
-    const rendered = renderEmail(req);
+    const rendered = renderEmail(req, links);
     const messageId = messageIdFor(req.idempotencyKey, from);
     const key = req.idempotencyKey;
     const row = await db.query(
