@@ -86,14 +86,14 @@ describe("tracing", () => {
     );
     const trace = (name: string) =>
       collector.spans.find((s) => s.traceId === root.traceId && s.service === "quayside-worker" && s.name === name);
-    await waitUntil("the worker's spans in the same trace", () => trace("OrderFulfilment · record fulfilled"), 30_000);
+    await waitUntil("the worker's spans in the same trace", () => trace("OrderFulfilment · ship order"), 30_000);
     // Calls to other handlers (Inventory, EmailSender) are invocations of their own: Restate's own
     // tracing (RESTATE_TRACING_ENDPOINT) links those; here, the workflow's own steps are checked.
     for (const step of [
       "OrderFulfilment/run",
       "OrderFulfilment · persist order",
       "OrderFulfilment · charge payment",
-      "OrderFulfilment · progress: paid",
+      "OrderFulfilment · ship order",
     ]) {
       assert.ok(trace(step), `${step} is in the order's trace`);
     }

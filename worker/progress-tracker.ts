@@ -48,7 +48,8 @@ export function trackProgress(
   let seq = 0;
   const invocationId = ctx.request().id;
   const number = (drafts: Draft[]): ProgressDraft[] => drafts.map((d) => ({ ...d, seq: ++seq }));
-  const publishAll = async (drafts: ProgressDraft[]): Promise<string | null> => {
+  /** Publishes in order; the last event as stored (a publisher may renumber seqs), or null for none. */
+  const publishAll = async (drafts: ProgressDraft[]): Promise<{ seq: number; at: string } | null> => {
     if (drafts.length === 0) return null;
     const outs = publisher.publishAll
       ? await publisher.publishAll(resource, drafts)
@@ -56,10 +57,11 @@ export function trackProgress(
           async (acc, d) => [...(await acc), await publisher.publish(resource, d)],
           Promise.resolve([]),
         );
-    return outs.at(-1)!.event.at;
+    const last = outs.at(-1)!.event;
+    return { seq: last.seq, at: last.at };
   };
-  const keep = (draft: ProgressDraft, at: string | null) => {
-    const snapshot: ProgressSnapshot = { ...draft, at, invocationId };
+  const keep = (draft: ProgressDraft, stored: { seq: number; at: string } | null) => {
+    const snapshot: ProgressSnapshot = { ...draft, seq: stored?.seq ?? draft.seq, at: stored?.at ?? null, invocationId };
     ctx.set(SNAPSHOT_STATE_KEY, snapshot);
   };
 
@@ -76,23 +78,26 @@ export function trackProgress(
             infraRetry,
           )
         : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, numbered!));
-      keep(numbered!, event.at);
+      keep(numbered!, event);
     },
 
     async step(name, opts) {
       const before = number(opts.before ?? []);
       const after = number(opts.after);
-      const { result, at } = await ctx.run(
+      const { result, stored } = await ctx.run(
         name,
         async () => {
           const first = await publishAll(before);
           const value = await opts.action();
-          return { result: value, at: (await publishAll(after)) ?? first };
+          return { result: value, stored: (await publishAll(after)) ?? first };
         },
-        (opts.retry ?? infraRetry) as restate.RunOptions<{ result: Awaited<ReturnType<typeof opts.action>>; at: string | null }>,
+        (opts.retry ?? infraRetry) as restate.RunOptions<{
+          result: Awaited<ReturnType<typeof opts.action>>;
+          stored: { seq: number; at: string } | null;
+        }>,
       );
       const last = after.at(-1) ?? before.at(-1);
-      if (last && opts.snapshot !== false) keep(last, at);
+      if (last && opts.snapshot !== false) keep(last, stored);
       return result;
     },
   };

@@ -226,6 +226,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       { timeoutMs: 60_000, intervalMs: 500 },
     ).catch(() => undefined);
 
+    // Order emails are one-way sends: an order can end before its last email is out (EmailSender
+    // retries on its own, e.g. after a worker kill). Wait until Restate has no send left in flight.
+    await waitFor(
+      "emails to settle",
+      async () => {
+        const res = await fetch(`${services.restate.adminUrl}/query`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({
+            query: `SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'EmailSender' AND status != 'completed'`,
+          }),
+        });
+        if (!res.ok) return false;
+        const rows = ((await res.json()) as { rows: Array<{ n: number }> }).rows;
+        return Number(rows[0]?.n ?? 1) === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    ).catch(() => mark("emails still in flight after 60 s"));
+
     const logs = [workerLog, webLog].map((f) => {
       try {
         return readFileSync(f, "utf8");
