@@ -6,6 +6,7 @@ import pg from "pg";
 import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
+import { restateLogger } from "./restate-logger.ts";
 import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
@@ -115,6 +116,7 @@ const services = createServices({
 const server = http2.createServer(
   restate.createEndpointHandler({
     services,
+    logger: restateLogger(logger),
     defaultServiceOptions: { hooks: [metricsHooks(metrics), ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? [tracingHooks()] : [])] },
   }),
 );

@@ -6,6 +6,7 @@
  * Best-effort by contract: a bounded number of quick attempts, then it gives up and reports it.
  * It never throws, so Valkey being down never fails a workflow.
  */
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import {
@@ -36,6 +37,18 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 `;
 
+const SCRIPT_SHA = createHash("sha1").update(APPEND_AND_ANNOUNCE).digest("hex");
+
+/** Runs the script by its hash (a few bytes on the wire), loading it once when the server lacks it. */
+async function appendAndAnnounce(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+    return redis.eval(APPEND_AND_ANNOUNCE, keys.length, ...keys, ...args);
+  }
+}
+
 export interface PublishOutcome {
   event: ProgressEvent;
   /** "appended": stored and announced; "duplicate": this seq was already stored; "dropped": Valkey unreachable. */
@@ -65,14 +78,10 @@ export function createProgressPublisher(redis: Redis, logger: Logger, opts: Prog
     const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const r = (await redis.eval(
-          APPEND_AND_ANNOUNCE,
-          2,
-          streamKey(resource),
-          channelName(resource),
-          String(opts.maxLen),
-          String(opts.ttlSeconds),
-          ...args,
+        const r = (await appendAndAnnounce(
+          redis,
+          [streamKey(resource), channelName(resource)],
+          [String(opts.maxLen), String(opts.ttlSeconds), ...args],
         )) as number[];
         return events.map((event, i) => ({ event, outcome: r[i] === 1 ? "appended" : "duplicate" }));
       } catch (err) {

@@ -1,0 +1,37 @@
+/**
+ * The Restate SDK's log lines, through the worker's pino logger instead of the console. The SDK
+ * writes two lines per invocation at info ("Starting invocation", "Invocation completed") to a
+ * synchronous console; an order makes four invocations, so at info they were most of the worker's
+ * log volume and a visible share of its CPU. Here the SDK's own lifecycle lines go to debug, the
+ * handlers' `ctx.console` lines keep their level, and nothing is logged while a journal replays.
+ */
+import type * as restate from "@restatedev/restate-sdk";
+import type { Logger } from "../shared/logger.ts";
+
+type Level = "trace" | "debug" | "info" | "warn" | "error";
+
+export function restateLogger(logger: Logger): restate.LoggerTransport {
+  const log = logger.child({ component: "restate" });
+  return (meta, message, ...rest) => {
+    if (meta.replaying) return;
+    // The SDK's own chatter is debug; its warnings and errors (a failed attempt, a retry) stay.
+    // (The SDK's enums are types only at runtime: compare their string values.)
+    const source = String(meta.source);
+    const given = String(meta.level) as Level;
+    const level: Level = source === "SYSTEM" && (given === "info" || given === "debug") ? "debug" : given;
+    if (!log.isLevelEnabled(level)) return;
+    const err = [message, ...rest].find((v): v is Error => v instanceof Error);
+    const text = [message, ...rest]
+      .filter((v) => !(v instanceof Error))
+      .map((v) => (typeof v === "string" ? v : JSON.stringify(v)))
+      .join(" ");
+    const ctx = meta.context;
+    log[level](
+      {
+        ...(ctx ? { invocationId: ctx.invocationId, target: ctx.invocationTarget } : {}),
+        ...(err ? { err } : {}),
+      },
+      text,
+    );
+  };
+}
