@@ -6,7 +6,8 @@
  * Knobs (environment): BENCH_DURATION_MS per load step (8000), BENCH_SSE_CLIENTS (see README),
  * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
  * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_ONLY=orders,ingest,sse,startup,
- * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/).
+ * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
+ * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +44,8 @@ const SSE_NAIVE_CLIENTS = Math.min(SSE_CLIENTS, num("BENCH_SSE_NAIVE_CLIENTS", 2
 const SSE_ORDERS = num("BENCH_SSE_ORDERS", 1_000);
 const SSE_RATE = num("BENCH_SSE_RATE", 200);
 const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
+/** The same-run baselines beside the orders: `plain` (the work without durability), `dbos`; "none" skips both. */
+const PEERS = new Set((process.env.BENCH_PEERS ?? "plain,dbos").split(",").map((s) => s.trim()));
 const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,ingest").split(",").map((s) => s.trim()));
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
@@ -262,13 +265,25 @@ async function main(): Promise<void> {
       await sleep(1_000);
       const raw = await withCpu(pids, () => rawWorkflows(targets, c, DURATION_MS));
       await sleep(1_000);
-      say(`the same work without durability, concurrency ${c}`);
-      const plain = await baseline("plain-orders.ts", plainEnv(c));
-      await sleep(1_000);
-      say(`DBOS: the raw 3-step workflow, concurrency ${c}`);
-      const dbos = await baseline("dbos-noop.ts", dbosEnv(c));
-      await sleep(1_000);
-      results.orders.push({ web: webRun.value, raw: raw.value, cpu: { web: webRun.cpu, raw: raw.cpu }, plain, dbos });
+      let plain: BaselineRun | undefined;
+      let dbos: BaselineRun | undefined;
+      if (PEERS.has("plain")) {
+        say(`the same work without durability, concurrency ${c}`);
+        plain = await baseline("plain-orders.ts", plainEnv(c));
+        await sleep(1_000);
+      }
+      if (PEERS.has("dbos")) {
+        say(`DBOS: the raw 3-step workflow, concurrency ${c}`);
+        dbos = await baseline("dbos-noop.ts", dbosEnv(c));
+        await sleep(1_000);
+      }
+      results.orders.push({
+        web: webRun.value,
+        raw: raw.value,
+        cpu: { web: webRun.cpu, raw: raw.cpu },
+        ...(plain ? { plain } : {}),
+        ...(dbos ? { dbos } : {}),
+      });
     }
   }
 
