@@ -243,12 +243,15 @@ export function renderMarkdown(r: BenchResults): string {
             ratio(web.perSecond, raw.perSecond),
             ratio(web.latency.p50, raw.latency.p50),
             ratio(web.latency.p99, raw.latency.p99),
-            `target ≥ 0.8× (${ok(web.perSecond / raw.perSecond >= 0.8)})`,
+            `target ≥ 0.5× (${ok(web.perSecond / raw.perSecond >= 0.5)})`,
             ...(cpu ? Object.keys(cpu.web).map(() => "") : []),
           ],
         ],
       ),
     );
+    // % of a core / accepted per second = CPU ms per POST.
+    if (cpu?.web.web !== undefined && web.perSecond > 0)
+      out.push(`\nThe web's CPU per accepted POST: ${f((10 * cpu.web.web) / web.perSecond, 2)} ms.`);
   }
   if (r.sse) {
     const s = r.sse;
