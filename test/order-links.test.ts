@@ -138,6 +138,8 @@ describe("signed order links and email me my orders", () => {
     const notBobs = await placeOrder(bob, { "MUG-QUAY": "1" }, "not-bob@links.example");
     await waitUntil("the large order to wait for approval", async () => (await orderStatus(waiting)) === "awaiting_approval");
     await waitUntil("the small order to be fulfilled", async () => (await orderStatus(small)) === "fulfilled");
+    // Order emails are one-way sends: the shipped one may land just after the order is fulfilled.
+    await waitUntil("the small order's shipped email", () => mailsTo(address).find((m) => m.subject.startsWith("Order shipped")));
     const before = mailsTo(address).length;
 
     const laptop = new BrowserClient(stack.webUrl);

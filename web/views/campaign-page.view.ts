@@ -82,11 +82,15 @@ export function recipientRowsOob(recipients: RecipientView[]): SafeHtml {
   return html`<template><tbody id="recipients" hx-swap-oob="innerHTML">${recipientRows(recipients)}</tbody></template>`;
 }
 
-/** The recipients; until the worker has saved the campaign, a placeholder that reloads itself. */
+/**
+ * The recipients; until the worker has saved the campaign, a placeholder that reloads itself. The
+ * placeholder holds an empty, hidden recipients body, so rows the stream swaps in before the
+ * reload (a busy machine) have a target instead of raising an htmx error.
+ */
 export function recipientsTable(campaignId: string, campaign: CampaignView | null): SafeHtml {
   if (!campaign) {
     return html`<div class="campaign-recipients pending-note" hx-get="/emails/${campaignId}" hx-trigger="every 1s" hx-select=".campaign-recipients"
-      hx-target="this" hx-swap="outerHTML" hx-push-url="false">The campaign has been handed to a worker; its recipients appear here once saved.</div>`;
+      hx-target="this" hx-swap="outerHTML" hx-push-url="false">The campaign has been handed to a worker; its recipients appear here once saved.<table hidden><tbody id="recipients"></tbody></table></div>`;
   }
   return html`<div class="campaign-recipients">
     <table class="lines recipients">
