@@ -31,7 +31,9 @@ const opsServer =
   config.WEB_METRICS_PORT > 0
     ? await startOpsServer({ host: config.OPS_HOST, port: config.WEB_METRICS_PORT, registry, ready: () => !draining })
     : null;
-server.listen(config.WEB_PORT, config.WEB_HOST, () => {
+// A restarted replica takes every open page's reconnect at once: a deeper accept queue than
+// Node's default (511) keeps that burst from turning into SYN retransmits of a second or more.
+server.listen({ port: config.WEB_PORT, host: config.WEB_HOST, backlog: 4096 }, () => {
   logger.info({ url: `http://${config.WEB_HOST}:${config.WEB_PORT}`, opsPort: config.WEB_METRICS_PORT }, "web listening");
 });
 

@@ -1,6 +1,7 @@
 /** Markdown tables for `npm run bench`: every figure beside its same-run baseline, as a ratio, with the team's target. */
 import type { OrderAccount } from "./order-account.ts";
 import type { FanoutResult } from "./sse-fanout.scenario.ts";
+import type { StormResult } from "./sse-storm.scenario.ts";
 import type { StartupResult } from "./startup.scenario.ts";
 import type { LoadResult } from "./stats.ts";
 
@@ -34,6 +35,7 @@ export interface BenchResults {
   /** Ingest with the worker and the raw endpoint stopped: only the ingest paths. */
   ingestOnly?: IngestResult;
   sse?: { shared: FanoutResult; naive?: FanoutResult; sharedAtNaiveLoad?: FanoutResult };
+  storm?: StormResult;
   startup?: StartupResult;
   startedAt: string;
   totalSeconds?: number;
@@ -319,6 +321,47 @@ export function renderMarkdown(r: BenchResults): string {
           "target",
         ],
         rows,
+      ),
+    );
+  }
+  if (r.storm) {
+    const s = r.storm;
+    out.push(
+      "\n### 3b. SSE reconnect storm: the web restarted under open streams, every client back within 1 s with its Last-Event-ID\n",
+    );
+    out.push(
+      table(
+        [
+          "clients",
+          "orders",
+          "open before",
+          "events while down",
+          "owed",
+          "reconnected",
+          "caught up exactly",
+          "duplicates",
+          "missing",
+          "storm s",
+          "Restate calls",
+          "target",
+        ],
+        [
+          [
+            String(s.clients),
+            String(s.orders),
+            String(s.connectedBefore),
+            String(s.publishedWhileDown),
+            String(s.owed),
+            String(s.reconnected),
+            String(s.caughtUp),
+            String(s.duplicates),
+            String(s.missing),
+            f(s.acceptedSeconds),
+            f(s.stormSeconds),
+            String(s.restateCalls),
+            `all back ≤ 10 s (${ok(s.caughtUp === s.clients && s.stormSeconds <= 10)}), calls ≤ 1 % (${ok(s.restateCalls <= s.clients / 100)})`,
+          ],
+        ],
       ),
     );
   }

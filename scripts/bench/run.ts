@@ -5,7 +5,8 @@
  *
  * Knobs (environment): BENCH_DURATION_MS per load step (8000), BENCH_SSE_CLIENTS (see README),
  * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
- * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_ONLY=orders,ingest,sse,startup,
+ * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_STORM_CLIENTS (10000),
+ * BENCH_ONLY=orders,ingest,sse,storm,startup,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
  * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them).
  */
@@ -35,6 +36,7 @@ import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } fro
 import { renderMarkdown, type BaselineRun, type BenchResults } from "./report.ts";
 import type { LoadResult } from "./stats.ts";
 import { sseFanout } from "./sse-fanout.scenario.ts";
+import { sseStorm } from "./sse-storm.scenario.ts";
 import { devStartup, restartUntilServing } from "./startup.scenario.ts";
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -46,7 +48,8 @@ const SSE_RATE = num("BENCH_SSE_RATE", 200);
 const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
 /** The same-run baselines beside the orders: `plain` (the work without durability), `dbos`; "none" skips both. */
 const PEERS = new Set((process.env.BENCH_PEERS ?? "plain,dbos").split(",").map((s) => s.trim()));
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,ingest").split(",").map((s) => s.trim()));
+const STORM_CLIENTS = num("BENCH_STORM_CLIENTS", 10_000);
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,storm,ingest").split(",").map((s) => s.trim()));
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
 const TIMEOUT_MS = num("BENCH_TIMEOUT_MS", 9.5 * 60_000);
@@ -320,6 +323,25 @@ async function main(): Promise<void> {
       results.sse.naive = await fan(SSE_NAIVE_CLIENTS);
       await restartWeb({});
     }
+    redis.disconnect();
+  }
+
+  if (ONLY.has("storm")) {
+    say(`SSE reconnect storm: ${STORM_CLIENTS} clients over ${SSE_ORDERS} orders, the web restarted`);
+    const redis = new Redis(services.valkeyUrl);
+    await web.stop(15_000);
+    web = track(await startWeb({ env: webEnv(), port: ports.web, output: path.join(logDir, "web.log") }));
+    results.storm = await sseStorm({
+      webUrl: targets.webUrl,
+      adminUrl: services.restate.adminUrl,
+      redis,
+      clients: STORM_CLIENTS,
+      orders: SSE_ORDERS,
+      restartWeb: async () => {
+        await web.stop(15_000);
+        web = track(await startWeb({ env: webEnv(), port: ports.web, output: path.join(logDir, "web.log") }));
+      },
+    });
     redis.disconnect();
   }
 
