@@ -194,7 +194,12 @@ const payments = {
 };
 
 function refinePayments(
-  c: { APP_PROFILE: string; PAYMENT_PROVIDER: string; STRIPE_SECRET_KEY?: string | undefined; ALLOW_LOCAL_PAYMENTS?: boolean | undefined },
+  c: {
+    APP_PROFILE: string;
+    PAYMENT_PROVIDER: string;
+    STRIPE_SECRET_KEY?: string | undefined;
+    ALLOW_LOCAL_PAYMENTS?: boolean | undefined;
+  },
   ctx: z.RefinementCtx,
 ): void {
   if (c.APP_PROFILE === "prod" && c.PAYMENT_PROVIDER === "local" && c.ALLOW_LOCAL_PAYMENTS !== true) {
