@@ -92,7 +92,9 @@ function providerLines(worker: WorkerConfig): string[] {
   ].filter(Boolean);
   return [
     `  LLM provider ${llm}`,
-    `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
+    worker.PAYMENT_PROVIDER === "stripe"
+      ? `  payments     Stripe${worker.STRIPE_API_BASE ? ` at ${worker.STRIPE_API_BASE}` : ""}, test tokens such as pm_card_visa with a test key`
+      : `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
   ];
 }
 

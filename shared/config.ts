@@ -183,10 +183,40 @@ function refineLlmConfig(
   }
 }
 
+// Payments: the local ledger (development and tests) or Stripe (docs/operations.md, "Payments").
+const payments = {
+  PAYMENT_PROVIDER: z.enum(["local", "stripe"]).default("local"),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  // Tests point the SDK at a local wire fake; unset = Stripe's own API.
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(30_000),
+  ALLOW_LOCAL_PAYMENTS: bool.optional(),
+};
+
+function refinePayments(
+  c: {
+    APP_PROFILE: string;
+    PAYMENT_PROVIDER: string;
+    STRIPE_SECRET_KEY?: string | undefined;
+    ALLOW_LOCAL_PAYMENTS?: boolean | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.APP_PROFILE === "prod" && c.PAYMENT_PROVIDER === "local" && c.ALLOW_LOCAL_PAYMENTS !== true) {
+    const message =
+      "the local provider charges no real card (a ledger in our own database) and is refused in prod unless ALLOW_LOCAL_PAYMENTS=true";
+    ctx.addIssue({ code: "custom", path: ["PAYMENT_PROVIDER"], message });
+  }
+  if (c.PAYMENT_PROVIDER === "stripe" && !c.STRIPE_SECRET_KEY) {
+    ctx.addIssue({ code: "custom", path: ["STRIPE_SECRET_KEY"], message: "is required with PAYMENT_PROVIDER=stripe" });
+  }
+}
+
 export const workerConfigSchema = z
   .object({
     ...common,
     ...llm,
+    ...payments,
     ...links,
     WORKER_HOST: z.string().min(1).default("0.0.0.0"),
     WORKER_PORT: port.default(9080),
@@ -236,6 +266,7 @@ export const workerConfigSchema = z
     }
   })
   .superRefine(refineLlmConfig)
+  .superRefine(refinePayments)
   .transform((c) => ({
     ...c,
     SMTP_TLS: c.SMTP_TLS ?? (c.APP_PROFILE === "prod" ? "starttls" : "none"),

@@ -19,6 +19,8 @@ export const REDACT_PATHS = [
   "*.OPENAI_API_KEY",
   "ANTHROPIC_API_KEY",
   "*.ANTHROPIC_API_KEY",
+  "STRIPE_SECRET_KEY",
+  "*.STRIPE_SECRET_KEY",
   "apiKey",
   "*.apiKey",
   "card",

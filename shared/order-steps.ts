@@ -21,6 +21,7 @@ export const orderSteps = {
   persisted: step("persisted", 15, "Order saved"),
   reserved: step("reserved", 30, "Stock reserved"),
   paid: step("paid", 45, "Payment taken"),
+  authorized: step("authorized", 45, "Payment authorised: the card is charged once the order is approved"),
   awaitingApproval: step("awaiting_approval", 50, "Awaiting approval", "waiting"),
   approved: step("approved", 60, "Approved"),
   confirmed: step("confirmed", 70, "Confirmed (email queued): preparing shipment"),

@@ -90,30 +90,36 @@ describe("order saga", () => {
     assert.match(again.message, /^This order (was already decided|is not waiting for approval)\.$/);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "approved");
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "succeeded" },
+    ]);
   });
 
-  it("an operator's rejection refunds, releases stock and tells the customer", async () => {
+  it("an operator's rejection releases the card's hold (nothing was taken), releases stock and tells the customer", async () => {
     const before = await stockOf("LAMP-HARBOUR");
     const orderId = await place("rejected@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
     await waitForStep(orderId, "awaiting_approval");
     assert.equal(await stockOf("LAMP-HARBOUR"), before - 2);
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "authorized" },
+    ]);
+    assert.equal((await orders.status(orderId)).message, "Awaiting approval");
     assert.equal((await orders.control(orderId, "reject", "not approved")).accepted, true);
     assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "Rejected by an operator: not approved" });
     assert.equal(await stockOf("LAMP-HARBOUR"), before);
-    const ledger = await q("SELECT kind, amount_cents FROM payments WHERE order_id = $1 ORDER BY id", [orderId]);
-    assert.deepEqual(ledger, [
-      { kind: "charge", amount_cents: 17800 },
-      { kind: "refund", amount_cents: 17800 },
-    ]);
+    const ledger = await q("SELECT kind, status, amount_cents FROM payments WHERE order_id = $1 ORDER BY id", [orderId]);
+    assert.deepEqual(ledger, [{ kind: "charge", status: "canceled", amount_cents: 17800 }]);
     const mail = await waitUntil("the cancellation email", () => mailsTo("rejected@example.com")[0]);
-    assert.match(mail.text ?? "", /refunded €178\.00/);
+    assert.match(mail.text ?? "", /You were not charged/);
   });
 
-  it("an order nobody approves in time is rejected automatically", async () => {
+  it("an order nobody approves in time is rejected automatically, and its hold released", async () => {
     const orderId = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
     assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "No operator approved the order in time" });
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "timed_out");
-    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND kind = 'refund'", [orderId]))[0].n, 1);
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "canceled" },
+    ]);
   });
 
   it("the customer can cancel before shipping (refund, stock back) but not after", async () => {
@@ -164,7 +170,9 @@ describe("order saga", () => {
     await stack.startWorker();
     assert.equal((await orders.control(orderId, "approve")).accepted, true);
     assert.equal((await result(orderId)).outcome, "fulfilled");
-    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "succeeded" },
+    ]);
     await new Promise((r) => setTimeout(r, 300));
     const confirmations = mailsTo("crash@example.com").filter((m) => m.subject.startsWith("Order confirmed"));
     assert.equal(confirmations.length, 1);

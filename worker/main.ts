@@ -10,6 +10,7 @@ import { restateLogger } from "./restate-logger.ts";
 import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
+import { createStripePaymentProvider } from "./adapters/stripe-payments.ts";
 import { createProgressPublisher } from "./adapters/progress-publisher.ts";
 import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts";
@@ -60,10 +61,20 @@ transport.verify().then(
 const metrics = createWorkerMetrics();
 const llm = createLlmProvider(config);
 logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
+// The config schema requires STRIPE_SECRET_KEY with stripe, and refuses local in prod unless allowed.
+const payments =
+  config.PAYMENT_PROVIDER === "stripe" && config.STRIPE_SECRET_KEY
+    ? createStripePaymentProvider({
+        secretKey: config.STRIPE_SECRET_KEY,
+        apiBase: config.STRIPE_API_BASE,
+        timeoutMs: config.STRIPE_TIMEOUT_MS,
+      })
+    : createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE });
+logger.info({ provider: payments.name, apiBase: config.STRIPE_API_BASE }, "payment provider");
 const services = createServices({
   orders: createOrdersRepo(pool),
   inventory: createInventoryRepo(pool),
-  payments: createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE }),
+  payments,
   // Links in emails are signed as each message is rendered; the web checks them with the same keys.
   mailer: instrumentMailer(
     createSmtpMailer(

@@ -2,14 +2,17 @@
  * OrderFulfilment (workflow, key = order id)
  *   1. persist order       the order and its lines at catalog prices (idempotent on the order id)
  *   2. reserve stock       Inventory.reserve per line, in parallel (one virtual object per SKU)
- *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order
- *   4. approval            orders >= APPROVAL_THRESHOLD wait for an operator (durable promise),
- *                          rejected automatically after APPROVAL_TIMEOUT (durable timer)
+ *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order.
+ *      authorise payment   instead, for orders >= APPROVAL_THRESHOLD: the amount is only held (same key)
+ *   4. approval            those orders wait for an operator (durable promise), rejected automatically
+ *                          after APPROVAL_TIMEOUT (durable timer); "record approval" captures the
+ *                          held amount (`order:<id>:capture`) in the same step
  *   5. confirmation email  queued to EmailSender (one-way), idempotency key `order:<id>:confirmation`
  *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: ship order
  *   7. shipped email       queued (one-way); the order is fulfilled
  * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
- * compensations in reverse (refund, release stock), queues a cancellation email, records the final
+ * compensations in reverse (refund a captured charge, or cancel an authorisation that never was
+ * captured: `order:<id>:cancel`; release stock), queues a cancellation email, records the final
  * status and reason, and publishes a terminal event. Shared handlers: status, cancel, approve, reject.
  *
  * What one order costs is a design choice here (docs/performance.md has the account):
@@ -105,25 +108,49 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             // The last moment a cancel costs the customer nothing: the card is not charged yet.
             await stopIfCancelled();
 
+            // An order an operator may still reject is only authorised: rejecting it then takes nothing.
             const needsApproval = order.totalCents >= deps.approvalThresholdCents;
-            const charge = await progress.step("charge payment", {
-              before: [orderSteps.reserved],
-              action: async () => {
-                const c = await deps.payments.charge({
-                  idempotencyKey: `order:${orderId}:charge`,
-                  orderId,
-                  amountCents: order.totalCents,
-                  currency: order.currency,
-                  paymentMethod: order.paymentMethod,
+            const payment = {
+              idempotencyKey: `order:${orderId}:charge`,
+              orderId,
+              amountCents: order.totalCents,
+              currency: order.currency,
+              paymentMethod: order.paymentMethod,
+            };
+            const charge = needsApproval
+              ? await progress.step("authorise payment", {
+                  before: [orderSteps.reserved],
+                  action: async () => {
+                    const c = await deps.payments.authorize(payment);
+                    await deps.orders.markAwaitingApproval(orderId);
+                    return c;
+                  },
+                  after: [orderSteps.authorized, orderSteps.awaitingApproval],
+                })
+              : await progress.step("charge payment", {
+                  before: [orderSteps.reserved],
+                  action: async () => {
+                    const c = await deps.payments.charge(payment);
+                    await deps.orders.setStatus(orderId, "confirmed");
+                    return c;
+                  },
+                  // Without an approval to wait for, a paid order is confirmed: its email is queued next.
+                  after: [orderSteps.paid, orderSteps.confirmed],
                 });
-                if (needsApproval) await deps.orders.markAwaitingApproval(orderId);
-                else await deps.orders.setStatus(orderId, "confirmed");
-                return c;
-              },
-              // Without an approval to wait for, a paid order is confirmed: its email is queued next.
-              after: needsApproval ? [orderSteps.paid, orderSteps.awaitingApproval] : [orderSteps.paid, orderSteps.confirmed],
+            // Set from journalled steps only, so a replay takes the same branch of the undo below.
+            let captured = !needsApproval;
+            const settlement = (op: "capture" | "cancel") => ({
+              idempotencyKey: `order:${orderId}:${op}`,
+              orderId,
+              chargeRef: charge.providerRef,
+              amountCents: charge.amountCents,
+              currency: charge.currency,
             });
             undo.push(async () => {
+              if (!captured) {
+                await ctx.run("cancel authorisation", () => deps.payments.cancel(settlement("cancel")), infraRetry);
+                return;
+              }
               await ctx.run(
                 "refund payment",
                 () =>
@@ -152,13 +179,16 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                 if (verdict === "timed_out") throw new OrderStop("rejected", "No operator approved the order in time");
                 throw new OrderStop("rejected", `Rejected by an operator${decision.reason ? `: ${decision.reason}` : ""}`);
               }
+              // Capture first: if it cannot be captured, the approval is not recorded and the hold is released.
               await progress.step("record approval", {
                 action: async () => {
+                  await deps.payments.capture(settlement("capture"));
                   await deps.orders.recordApproval(orderId, verdict);
                   await deps.orders.setStatus(orderId, "confirmed");
                 },
                 after: [orderSteps.approved, orderSteps.confirmed],
               });
+              captured = true;
             }
 
             notify({

@@ -16,6 +16,8 @@ export interface ChaosFigures {
   outcomes: Record<string, number>;
   duplicateCharges: number;
   duplicateRefunds: number;
+  /** Orders that ended with an authorisation still holding the customer's money (never captured nor cancelled). */
+  openAuthorizations: number;
   moneyMismatches: number;
   emailsReceived: number;
   duplicateEmailsByMessageId: number;
@@ -86,7 +88,9 @@ export async function checkInvariants(
   const extra = await db.query(`SELECT count(*)::int AS n FROM orders WHERE NOT (id = ANY($1::uuid[]))`, [placedIds]);
   if ((extra.rows[0] as { n: number }).n > 0) violations.push(`${(extra.rows[0] as { n: number }).n} orders nobody submitted`);
 
-  // Ledger: one charge per order at most, one refund at most, and the money adds up.
+  // Ledger: one charge per order at most, one refund at most, and the money adds up. Only
+  // 'succeeded' rows moved money: an authorisation ('authorized') is captured into 'succeeded' or
+  // released as 'canceled', and an order that ended must not leave one open.
   const payments = (
     await db.query(
       `SELECT order_id, kind, count(*)::int AS n, sum(amount_cents)::int AS cents
@@ -97,6 +101,13 @@ export async function checkInvariants(
   const duplicateRefunds = payments.filter((p) => p.kind === "refund" && p.n > 1).length;
   if (duplicateCharges > 0) violations.push(`${duplicateCharges} orders charged more than once`);
   if (duplicateRefunds > 0) violations.push(`${duplicateRefunds} orders refunded more than once`);
+  const open = await db.query(
+    `SELECT count(DISTINCT p.order_id)::int AS n FROM payments p JOIN orders o ON o.id = p.order_id
+      WHERE p.status = 'authorized' AND o.status = ANY($1) AND o.id = ANY($2::uuid[])`,
+    [FINAL, placedIds],
+  );
+  const openAuthorizations = (open.rows[0] as { n: number }).n;
+  if (openAuthorizations > 0) violations.push(`${openAuthorizations} ended orders still hold an authorisation`);
   const net = new Map<string, number>();
   for (const p of payments) net.set(p.order_id, (net.get(p.order_id) ?? 0) + (p.kind === "charge" ? p.cents : -p.cents));
   const moneyMismatches = orders.filter(
@@ -209,6 +220,7 @@ export async function checkInvariants(
       outcomes,
       duplicateCharges,
       duplicateRefunds,
+      openAuthorizations,
       moneyMismatches,
       emailsReceived: messages.length,
       duplicateEmailsByMessageId,
@@ -251,6 +263,7 @@ export function formatFigures(f: ChaosFigures): string {
     ],
     ["duplicate charges (ledger)", String(f.duplicateCharges), f.duplicateCharges === 0 ? "ok" : "VIOLATION"],
     ["duplicate refunds (ledger)", String(f.duplicateRefunds), f.duplicateRefunds === 0 ? "ok" : "VIOLATION"],
+    ["authorisations left open", String(f.openAuthorizations), f.openAuthorizations === 0 ? "ok" : "VIOLATION"],
     ["charges − refunds ≠ outcome", String(f.moneyMismatches), f.moneyMismatches === 0 ? "ok" : "VIOLATION"],
     ["emails received", String(f.emailsReceived), ""],
     [

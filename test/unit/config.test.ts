@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
-/** A prod worker environment that acknowledges the offline LLM provider (prod refuses it by default). */
-const PROD_WORKER = { APP_PROFILE: "prod", ALLOW_OFFLINE_LLM: "true", LINK_SIGNING_KEYS: "l".repeat(40) } as const;
 import { ConfigError, loadConfig, migrateConfigSchema, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+
+/** A prod worker environment that acknowledges the offline LLM and the local payment provider (prod refuses both by default). */
+const PROD_WORKER = {
+  APP_PROFILE: "prod",
+  ALLOW_OFFLINE_LLM: "true",
+  ALLOW_LOCAL_PAYMENTS: "true",
+  LINK_SIGNING_KEYS: "l".repeat(40),
+} as const;
 
 const DEV_SECRET = "dev-only-session-secret-change-me-0123456789";
 

@@ -92,6 +92,7 @@ describe("content views", () => {
         APP_PROFILE: "prod",
         SMTP_TLS: "starttls",
         ALLOW_OFFLINE_LLM: "true",
+        ALLOW_LOCAL_PAYMENTS: "true",
         LINK_SIGNING_KEYS: "l".repeat(40),
       }).LLM_PROVIDER,
       "offline",

@@ -14,7 +14,14 @@ const SAFE_WEB = {
   OPS_PASSWORD: "a proper operator password",
   LINK_SIGNING_KEYS: "l".repeat(40),
 };
-const SAFE_WORKER = { APP_PROFILE: "prod", LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-test", LINK_SIGNING_KEYS: "l".repeat(40) };
+const SAFE_WORKER = {
+  APP_PROFILE: "prod",
+  LLM_PROVIDER: "openai",
+  OPENAI_API_KEY: "sk-test",
+  LINK_SIGNING_KEYS: "l".repeat(40),
+  PAYMENT_PROVIDER: "stripe",
+  STRIPE_SECRET_KEY: "sk_test_profiles",
+};
 
 function refusal(fn: () => unknown): string {
   try {
@@ -67,6 +74,20 @@ describe("prod profile", () => {
       /LLM_PROVIDER: the offline provider/,
       { ALLOW_OFFLINE_LLM: "true" },
     ],
+    [
+      "the local payment provider",
+      "worker",
+      { PAYMENT_PROVIDER: "local" },
+      /PAYMENT_PROVIDER: the local provider charges no real card/,
+      { ALLOW_LOCAL_PAYMENTS: "true" },
+    ],
+    [
+      "the local payment provider by default",
+      "worker",
+      { PAYMENT_PROVIDER: "" },
+      /PAYMENT_PROVIDER: the local provider/,
+      { ALLOW_LOCAL_PAYMENTS: "true" },
+    ],
     ["SMTP without TLS", "worker", { SMTP_TLS: "none" }, /SMTP_TLS: plaintext SMTP is refused/, { ALLOW_PLAINTEXT_SMTP: "true" }],
     [
       "forced self-registration",
@@ -103,12 +124,22 @@ describe("prod profile", () => {
     );
   });
 
+  it("Stripe needs its secret key, in any profile", () => {
+    assert.match(
+      refusal(() => loadConfig(workerConfigSchema, { PAYMENT_PROVIDER: "stripe" })),
+      /STRIPE_SECRET_KEY: is required with PAYMENT_PROVIDER=stripe/,
+    );
+    const dev = loadConfig(workerConfigSchema, {});
+    assert.equal(dev.PAYMENT_PROVIDER, "local", "local payments stay the development default");
+  });
+
   it("names every problem at once", () => {
     const message = refusal(() =>
       loadConfig(workerConfigSchema, { APP_PROFILE: "prod", LLM_PROVIDER: "offline", SMTP_TLS: "none" }),
     );
     assert.match(message, /LLM_PROVIDER/);
     assert.match(message, /SMTP_TLS/);
+    assert.match(message, /PAYMENT_PROVIDER/);
   });
 });
 
@@ -120,6 +151,8 @@ describe("npm run register in prod", () => {
       LLM_PROVIDER: "openai",
       OPENAI_API_KEY: "sk-test",
       LINK_SIGNING_KEYS: "l".repeat(40),
+      PAYMENT_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_profiles",
       WORKER_REGISTER_FORCE: "true",
     };
     const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.ts", import.meta.url))], {

@@ -6,6 +6,9 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { PermanentError } from "../errors.ts";
+import { retryAfterMs } from "./retry-after.ts";
+
+export { retryAfterMs };
 
 const PERMANENT: Record<number, string> = {
   400: "rejected the request as invalid",
@@ -15,17 +18,6 @@ const PERMANENT: Record<number, string> = {
   413: "rejected the request as too large",
   422: "rejected the request as invalid",
 };
-
-/** Retry-After as milliseconds: `retry-after-ms`, then seconds or an HTTP date; null when absent. */
-export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | null {
-  const ms = Number(headers?.get("retry-after-ms"));
-  if (headers?.get("retry-after-ms") && Number.isFinite(ms) && ms >= 0) return ms;
-  const raw = headers?.get("retry-after")?.trim();
-  if (!raw) return null;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
 
 function statusOf(err: unknown): { status: number; headers: Headers | undefined } | null {
   if (!err || typeof err !== "object") return null;

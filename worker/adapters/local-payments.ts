@@ -1,6 +1,9 @@
 /**
  * The local payment provider: a ledger in PostgreSQL with a unique idempotency key, so charging
- * twice with one key returns the first outcome (including a decline). Payment methods are
+ * twice with one key returns the first outcome (including a decline). An authorisation is a charge
+ * row in status `authorized`: capture turns it into `succeeded`, cancel into `canceled`, each
+ * idempotent by the row's state, the way a PaymentIntent moves. For development and tests only:
+ * the production profile refuses it (PAYMENT_PROVIDER=stripe). Payment methods are
  * Stripe-style test tokens; `pm_card_flaky` fails twice with a simulated provider error before it
  * succeeds. Latency and random transient faults can be injected by config.
  */
@@ -11,6 +14,7 @@ import { paymentMethodSchema } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
 import {
   TransientPaymentError,
+  type AuthorizationRequest,
   type Charge,
   type ChargeRequest,
   type PaymentProvider,
@@ -58,13 +62,15 @@ export function createLocalPaymentProvider(
     return r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
   }
 
-  async function charge(req: ChargeRequest): Promise<Charge> {
+  /** A charge row: `succeeded` at once, or `authorized` until captured or cancelled. */
+  async function open(req: ChargeRequest, mode: "charge" | "authorize"): Promise<Charge> {
     await simulateNetwork();
     if (!paymentMethodSchema.safeParse(req.paymentMethod).success) {
       throw new PermanentError("unknown_payment_method", `Unknown payment method ${req.paymentMethod}`);
     }
     if (req.paymentMethod === "pm_card_flaky" && !(await existing(req.idempotencyKey))) await flakyAttempt(req.idempotencyKey);
     const declined = req.paymentMethod === "pm_card_chargeDeclined";
+    const status = declined ? "declined" : mode === "charge" ? "succeeded" : "authorized";
     // One round trip: the first call with a key records the outcome; any later one gets that row back.
     const r = await pool.query(
       `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
@@ -77,7 +83,7 @@ export function createLocalPaymentProvider(
         req.amountCents,
         req.currency,
         req.paymentMethod,
-        declined ? "declined" : "succeeded",
+        status,
         providerRef(declined ? "dc" : "ch", req.idempotencyKey),
       ],
     );
@@ -89,6 +95,32 @@ export function createLocalPaymentProvider(
     if (row.status === "declined") throw new PermanentError("card_declined", "Your card was declined");
     return { providerRef: row.provider_ref, amountCents: row.amount_cents, currency: row.currency.trim() };
   }
+
+  /** Moves an authorised charge to `to`; a row already there is the earlier call's outcome. */
+  async function settle(req: AuthorizationRequest, to: "succeeded" | "canceled"): Promise<Charge> {
+    await simulateNetwork();
+    const r = await pool.query(
+      `UPDATE payments SET status = CASE WHEN status = 'authorized' THEN $2 ELSE status END,
+                           updated_at = CASE WHEN status = 'authorized' THEN now() ELSE updated_at END
+        WHERE provider_ref = $1 AND kind = 'charge'
+        RETURNING provider_ref, amount_cents, currency, status`,
+      [req.chargeRef, to],
+    );
+    const row = r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
+    if (!row) throw new PermanentError("no_such_charge", `No authorisation ${req.chargeRef}`);
+    if (row.status !== to) {
+      const verb = to === "succeeded" ? "capture" : "cancel";
+      throw new PermanentError("payment_intent_unexpected_state", `Cannot ${verb} a payment in status ${row.status}`);
+    }
+    return { providerRef: row.provider_ref, amountCents: row.amount_cents, currency: row.currency.trim() };
+  }
+
+  const charge = (req: ChargeRequest) => open(req, "charge");
+  const authorize = (req: ChargeRequest) => open(req, "authorize");
+  const capture = (req: AuthorizationRequest) => settle(req, "succeeded");
+  const cancel = async (req: AuthorizationRequest) => {
+    await settle(req, "canceled");
+  };
 
   async function refund(req: RefundRequest): Promise<Refund> {
     await simulateNetwork();
@@ -104,5 +136,5 @@ export function createLocalPaymentProvider(
     return { providerRef: row.provider_ref, amountCents: row.amount_cents };
   }
 
-  return { name: "local", charge, refund };
+  return { name: "local", charge, authorize, capture, cancel, refund };
 }

@@ -6,7 +6,6 @@
  * Best-effort by contract: a bounded number of quick attempts, then it gives up and reports it.
  * It never throws, so Valkey being down never fails a workflow.
  */
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import {
@@ -18,6 +17,7 @@ import {
   type ResourceRef,
 } from "../../shared/progress-event.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { defineScript } from "../../shared/valkey-script.ts";
 
 // KEYS: stream, channel. ARGV: max length, ttl, then (stream id, event) pairs. One reply per event:
 // 1 appended and announced, 0 refused as a duplicate of a stored seq.
@@ -36,18 +36,6 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 `;
-
-const SCRIPT_SHA = createHash("sha1").update(APPEND_AND_ANNOUNCE).digest("hex");
-
-/** Runs the script by its hash (a few bytes on the wire), loading it once when the server lacks it. */
-async function appendAndAnnounce(redis: Redis, keys: string[], args: string[]): Promise<unknown> {
-  try {
-    return await redis.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-    return redis.eval(APPEND_AND_ANNOUNCE, keys.length, ...keys, ...args);
-  }
-}
 
 export interface PublishOutcome {
   event: ProgressEvent;
@@ -71,6 +59,8 @@ export interface ProgressPublisher {
 export function createProgressPublisher(redis: Redis, logger: Logger, opts: ProgressPublisherOptions) {
   const attempts = opts.attempts ?? 3;
   const backoffMs = opts.backoffMs ?? 100;
+  // By its hash once loaded (a few bytes on the wire per publish).
+  const appendAndAnnounce = defineScript(redis, "quaysideProgressAppend", APPEND_AND_ANNOUNCE);
 
   async function publishAll(resource: ResourceRef, drafts: ProgressDraft[]): Promise<PublishOutcome[]> {
     const at = new Date().toISOString();
@@ -78,11 +68,8 @@ export function createProgressPublisher(redis: Redis, logger: Logger, opts: Prog
     const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const r = (await appendAndAnnounce(
-          redis,
-          [streamKey(resource), channelName(resource)],
-          [String(opts.maxLen), String(opts.ttlSeconds), ...args],
-        )) as number[];
+        const r = await appendAndAnnounce([streamKey(resource), channelName(resource)], [opts.maxLen, opts.ttlSeconds, ...args]);
+        if (!Array.isArray(r)) throw new Error("unexpected reply from the progress script");
         return events.map((event, i) => ({ event, outcome: r[i] === 1 ? "appended" : "duplicate" }));
       } catch (err) {
         if (attempt === attempts) {

@@ -1,0 +1,24 @@
+/**
+ * Lua scripts as ioredis commands: `defineCommand` sends the script once per connection (EVAL)
+ * and its SHA1 from then on (EVALSHA), reloading it by itself when the server lost it (NOSCRIPT).
+ * Every key a script reads or writes is passed in KEYS, never built inside Lua, so a cluster or a
+ * proxy can see which slots a call touches.
+ */
+import type { Redis } from "ioredis";
+
+export type ValkeyArg = string | number;
+
+/** Runs the script with these keys (KEYS) and arguments (ARGV); the reply is unchecked. */
+export type ValkeyScript = (keys: readonly string[], args: readonly ValkeyArg[]) => Promise<unknown>;
+
+type ScriptCommand = (numberOfKeys: number, ...keysThenArgs: ValkeyArg[]) => Promise<unknown>;
+
+/** Defines the command on this connection (idempotent per name) and returns a typed caller. */
+export function defineScript(redis: Redis, name: string, lua: string): ValkeyScript {
+  const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
+  // No fixed numberOfKeys: each call says how many keys it passes, so one script serves any count.
+  if (typeof commands[name] !== "function") redis.defineCommand(name, { lua });
+  const command = commands[name];
+  if (typeof command !== "function") throw new Error(`Valkey script ${name} was not defined`);
+  return (keys, args) => command.call(redis, keys.length, ...keys, ...args);
+}

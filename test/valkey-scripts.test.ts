@@ -1,0 +1,109 @@
+/**
+ * The Lua scripts as Valkey commands, against a real server: each runs by its hash once loaded,
+ * survives the server forgetting it (SCRIPT FLUSH), and touches only the keys it declares. The
+ * ownership store's claim, access check and sign-in transfer keep their meaning.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { createLogger } from "../shared/logger.ts";
+import { freePort, type Managed } from "../scripts/stack/processes.ts";
+import { startValkey } from "../scripts/stack/valkey.ts";
+import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
+import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
+
+describe("Valkey scripts as commands", () => {
+  let valkey: Managed;
+  let redis: Redis;
+  let monitor: Redis;
+  let dataDir: string;
+  const seen: string[][] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-valkey-scripts-"));
+    const port = await freePort();
+    valkey = await startValkey({ port, dataDir, logFile: path.join(dataDir, "valkey.log") });
+    redis = new Redis(port, "127.0.0.1");
+    monitor = await redis.monitor();
+    monitor.on("monitor", (_time: string, args: string[]) => seen.push(args));
+  });
+  after(async () => {
+    monitor?.disconnect();
+    redis?.disconnect();
+    await valkey?.stop(5_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** The commands Valkey received while `fn` ran (MONITOR shows scripts' inner calls too). */
+  async function observe(fn: () => Promise<unknown>): Promise<string[][]> {
+    await redis.ping();
+    await new Promise((r) => setTimeout(r, 50));
+    seen.length = 0;
+    await fn();
+    await redis.ping();
+    await new Promise((r) => setTimeout(r, 50));
+    return seen.slice();
+  }
+
+  it("claims once per id, sends the script once and then only its hash, and reloads it after a flush", async () => {
+    const store = createOwnershipStore(redis, 600);
+    const first = await observe(() => store.claim("order", "o-1", "alice"));
+    const second = await observe(() => store.claim("order", "o-2", "alice"));
+    const names = (cmds: string[][]) => cmds.map((c) => c[0]?.toLowerCase());
+    assert.ok(names(first).includes("eval") || names(first).includes("evalsha"));
+    assert.ok(names(second).includes("evalsha"), `expected EVALSHA, got ${names(second).join(" ")}`);
+    assert.ok(!names(second).includes("eval"), "the script text is not sent again on the same connection");
+    assert.equal(await store.claim("order", "o-1", "bob"), false, "another session cannot take a claimed id");
+    assert.equal(await store.owns("order", "o-1", "alice"), true);
+    assert.equal(await store.owns("order", "o-1", "bob"), false);
+
+    await redis.script("FLUSH");
+    assert.equal(await store.claim("order", "o-3", "alice"), true, "NOSCRIPT is handled by loading the script again");
+    assert.deepEqual((await store.list("order", "alice")).sort(), ["o-1", "o-2", "o-3"]);
+  });
+
+  it("transfers a session's resources with every key it touches declared in KEYS", async () => {
+    const store = createOwnershipStore(redis, 600);
+    await store.claim("order", "t-1", "before");
+    await store.claim("content", "t-2", "before");
+    await store.grant("order", "t-3", "before"); // listed through a signed link, owned by someone else
+    await store.claim("order", "t-3", "someone-else");
+    const cmds = await observe(() => store.transfer("before", "after"));
+
+    const call = cmds.find((c) => c[0]?.toLowerCase() === "evalsha" || c[0]?.toLowerCase() === "eval");
+    assert.ok(call, "the transfer ran as a script");
+    const declared = new Set(call.slice(3, 3 + Number(call[2])));
+    // Inside the script, MONITOR shows each call; every key they name must be one of KEYS.
+    const keyed = cmds.filter((c) =>
+      ["get", "set", "rename", "expire", "zcard", "zscore", "exists"].includes(c[0]!.toLowerCase()),
+    );
+    assert.ok(keyed.length > 0);
+    for (const c of keyed) {
+      const keys = c[0]!.toLowerCase() === "rename" ? [c[1], c[2]] : [c[1]];
+      for (const k of keys) assert.ok(declared.has(k!), `${c.join(" ")} touches ${k}, which is not in KEYS`);
+    }
+
+    assert.equal(await store.owns("order", "t-1", "after"), true);
+    assert.equal(await store.owns("content", "t-2", "after"), true);
+    assert.equal(await store.owns("order", "t-1", "before"), false);
+    assert.equal(await store.owns("order", "t-3", "after"), true, "a granted resource stays granted");
+    assert.equal(await redis.get("owner:order:t-3"), "someone-else", "the claim of a granted resource does not move");
+    assert.ok((await redis.ttl("owner:order:t-1")) > 0, "the owner key keeps its expiry");
+    assert.deepEqual((await store.list("order", "after")).sort(), ["t-1", "t-3"]);
+  });
+
+  it("progress events are appended and announced by a command, and a replayed seq is refused", async () => {
+    const publisher = createProgressPublisher(redis, createLogger({ name: "test", level: "silent", format: "json" }), {
+      maxLen: 100,
+      ttlSeconds: 600,
+    });
+    const draft = { seq: 1, kind: "step" as const, step: "s", percent: 10, status: "running" as const, message: "m" };
+    const cmds = await observe(() => publisher.publish({ kind: "order", id: "p-1" }, draft));
+    assert.ok(cmds.some((c) => ["evalsha", "eval"].includes(c[0]!.toLowerCase())));
+    assert.equal((await publisher.publish({ kind: "order", id: "p-1" }, draft)).outcome, "duplicate");
+    assert.equal(await redis.xlen("progress:order:p-1:events"), 1);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Stripe through the official SDK. A charge is one PaymentIntent created and confirmed in a single
+ * call; an authorisation is the same with `capture_method: "manual"`, later captured or cancelled;
+ * a refund is a Refund of the PaymentIntent. Each request carries the order's key as Stripe's
+ * `Idempotency-Key`, so a step retried after a lost answer gets the first outcome back (Stripe
+ * replays it) and the card is charged once.
+ *
+ * The SDK's own retries are off: Restate retries the step (429 after its Retry-After; 409, 5xx,
+ * timeouts and dropped connections with the step's backoff). Declines and requests Stripe refuses
+ * as invalid are `PermanentError`s, which the order saga turns into a rejection.
+ */
+import * as restate from "@restatedev/restate-sdk";
+import Stripe from "stripe";
+import { PermanentError } from "../errors.ts";
+import type { AuthorizationRequest, Charge, ChargeRequest, PaymentProvider, Refund, RefundRequest } from "./payment-provider.ts";
+import { retryAfterMs } from "./retry-after.ts";
+
+export interface StripeSettings {
+  secretKey: string;
+  /** Another API root (a wire fake in tests); unset = api.stripe.com. */
+  apiBase?: string | undefined;
+  timeoutMs: number;
+}
+
+/** Throws what the step should end with: permanent for a decline or a refused request, else retried. */
+export function mapStripeError(err: unknown, what: string): never {
+  if (!(err instanceof Stripe.errors.StripeError)) throw err;
+  const status = err.statusCode ?? 0;
+  if (err instanceof Stripe.errors.StripeCardError) {
+    // Card errors carry a message Stripe writes for the customer ("Your card was declined.").
+    const message = (err.message || "Your card was declined").replace(/\.$/, "");
+    throw new PermanentError(err.code ?? "card_declined", message);
+  }
+  if (err instanceof Stripe.errors.StripeRateLimitError) {
+    const wait = retryAfterMs(new Headers(headerEntries(err.headers)));
+    throw new restate.RetryableError(`Stripe is rate limiting us (HTTP ${status}) during ${what}`, {
+      retryAfter: Math.min(wait ?? 2_000, 5 * 60_000),
+      cause: err,
+    });
+  }
+  // Same key with other parameters: no retry changes that (our bug, not the customer's).
+  if (err instanceof Stripe.errors.StripeIdempotencyError)
+    throw new PermanentError("idempotency_error", `Stripe refused the ${what}: the idempotency key was used for another request`);
+  // 409: another request with the same key is still running at Stripe; asking again later gets its outcome.
+  if (status === 400 || status === 404) {
+    throw new PermanentError(err.code ?? "invalid_request", `Stripe refused the ${what} (${err.code ?? `HTTP ${status}`})`);
+  }
+  // 401/403 are our configuration, not the customer's card: the order waits (retried) until the key is fixed.
+  throw new Error(`Stripe ${what} failed (${status ? `HTTP ${status}` : err.type}): ${err.message}`, { cause: err });
+}
+
+function headerEntries(headers: unknown): Array<[string, string]> {
+  if (!headers || typeof headers !== "object") return [];
+  return Object.entries(headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : []));
+}
+
+export function createStripePaymentProvider(s: StripeSettings): PaymentProvider {
+  const base = s.apiBase ? new URL(s.apiBase) : null;
+  const stripe = new Stripe(s.secretKey, {
+    maxNetworkRetries: 0,
+    timeout: s.timeoutMs,
+    telemetry: false,
+    appInfo: { name: "quayside" },
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === "http:" ? "80" : "443"),
+          protocol: base.protocol === "http:" ? "http" : "https",
+        }
+      : {}),
+  });
+
+  function chargeOf(pi: Stripe.PaymentIntent, amount: number): Charge {
+    return { providerRef: pi.id, amountCents: amount, currency: pi.currency.toUpperCase() };
+  }
+
+  async function open(req: ChargeRequest, captureMethod: "automatic" | "manual"): Promise<Charge> {
+    const what = captureMethod === "manual" ? "authorisation" : "charge";
+    let pi: Stripe.PaymentIntent;
+    try {
+      pi = await stripe.paymentIntents.create(
+        {
+          amount: req.amountCents,
+          currency: req.currency.toLowerCase(),
+          payment_method: req.paymentMethod,
+          // Confirmed server-side with the customer gone: no payment method that needs a redirect.
+          automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+          confirm: true,
+          capture_method: captureMethod,
+          metadata: { order_id: req.orderId },
+        },
+        { idempotencyKey: req.idempotencyKey },
+      );
+    } catch (err) {
+      return mapStripeError(err, what);
+    }
+    const expected = captureMethod === "manual" ? "requires_capture" : "succeeded";
+    // requires_action (3-D Secure) cannot be completed without the customer: the payment did not happen.
+    if (pi.status !== expected)
+      throw new PermanentError(`payment_intent_${pi.status}`, `The card needs a step we cannot take here (${pi.status})`);
+    return chargeOf(pi, pi.amount);
+  }
+
+  async function capture(req: AuthorizationRequest): Promise<Charge> {
+    try {
+      const pi = await stripe.paymentIntents.capture(req.chargeRef, {}, { idempotencyKey: req.idempotencyKey });
+      return chargeOf(pi, pi.amount_received || pi.amount);
+    } catch (err) {
+      // Captured already (by an earlier attempt whose key has expired): that is the outcome we wanted.
+      const pi = err instanceof Stripe.errors.StripeError ? err.payment_intent : undefined;
+      if (pi?.status === "succeeded") return chargeOf(pi, pi.amount_received || pi.amount);
+      return mapStripeError(err, "capture");
+    }
+  }
+
+  async function cancel(req: AuthorizationRequest): Promise<void> {
+    try {
+      await stripe.paymentIntents.cancel(req.chargeRef, {}, { idempotencyKey: req.idempotencyKey });
+    } catch (err) {
+      // An authorisation that is gone already (cancelled before, or expired) holds nothing: done.
+      const pi = err instanceof Stripe.errors.StripeError ? err.payment_intent : undefined;
+      if (pi?.status === "canceled") return;
+      mapStripeError(err, "cancellation");
+    }
+  }
+
+  async function refund(req: RefundRequest): Promise<Refund> {
+    try {
+      const r = await stripe.refunds.create(
+        { payment_intent: req.chargeRef, amount: req.amountCents, metadata: { order_id: req.orderId } },
+        { idempotencyKey: req.idempotencyKey },
+      );
+      return { providerRef: r.id, amountCents: r.amount };
+    } catch (err) {
+      return mapStripeError(err, "refund");
+    }
+  }
+
+  return {
+    name: "stripe",
+    charge: (req) => open(req, "automatic"),
+    authorize: (req) => open(req, "manual"),
+    capture,
+    cancel,
+    refund,
+  };
+}
