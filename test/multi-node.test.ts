@@ -371,6 +371,15 @@ describe("multi-node Restate cluster", () => {
     assert.ok(reservations.every((r) => Number(r.n) === 1));
 
     // Exactly one confirmation and one shipped email per order, each the message the emails row recorded.
+    // Order emails are one-way sends: the last shipped email may still be on its way when the order is
+    // fulfilled, so wait (bounded) until every order's two rows say sent before reading them.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+      const sent = await pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM emails WHERE status = 'sent' AND idempotency_key = ANY($1::text[])",
+        [ids.flatMap((id) => [`order:${id}:confirmation`, `order:${id}:shipped`])],
+      );
+      if (Number(sent.rows[0]?.n) >= ids.length * 2) break;
+    }
     const emailRows = new Map(
       (
         await pool.query<{ idempotency_key: string; message_id: string; status: string }>(
