@@ -7,11 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { context, SpanKind } from "@opentelemetry/api";
 import nodemailer from "nodemailer";
 import type pg from "pg";
 import { PermanentError } from "../errors.ts";
 import { renderEmail, type EmailRequest, type LinkSigner } from "../templates/email-templates.ts";
 import { maskEmailAddresses } from "../../shared/logger.ts";
+import { inSpan } from "../../shared/telemetry.ts";
 
 export interface SmtpSettings {
   host: string;
@@ -141,14 +143,21 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     if (stored?.status === "bounced" || stored?.status === "failed")
       throw new PermanentError(stored.status, stored.error ?? `The message was ${stored.status} earlier`);
     try {
-      await transport.sendMail({
-        from,
-        to: req.to,
-        subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
-        messageId,
-      });
+      // nodemailer has no OpenTelemetry instrumentation: this span is the SMTP exchange.
+      await inSpan(
+        "smtp send",
+        context.active(),
+        () =>
+          transport.sendMail({
+            from,
+            to: req.to,
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            messageId,
+          }),
+        { kind: SpanKind.CLIENT, attributes: { "email.template": req.template } },
+      );
     } catch (err) {
       const failure = classifySmtpError(err);
       if (failure.permanent) {
