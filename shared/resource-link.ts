@@ -7,6 +7,10 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { ResourceKind } from "./progress-event.ts";
+import type { UNSUBSCRIBE_KIND } from "./unsubscribe-link.ts";
+
+/** A page (order, content job, campaign), or a campaign recipient's unsubscribe link. */
+export type LinkKind = ResourceKind | typeof UNSUBSCRIBE_KIND;
 
 /** The query parameter that carries a token on a resource's page URL. */
 export const ACCESS_PARAM = "access";
@@ -27,19 +31,19 @@ export function createResourceLinks(opts: ResourceLinkOptions) {
   if (signingKey === undefined) throw new Error("resource links need at least one key");
   const now = opts.now ?? Date.now;
   // JSON keeps the three fields apart whatever characters an id holds.
-  const mac = (key: string, kind: ResourceKind, id: string, expires: number) =>
+  const mac = (key: string, kind: LinkKind, id: string, expires: number) =>
     createHmac("sha256", key)
       .update(JSON.stringify(["quayside-link/1", kind, id, expires]))
       .digest();
 
   /** A token for this resource, valid for `ttlSeconds` from now. */
-  function sign(kind: ResourceKind, id: string): string {
+  function sign(kind: LinkKind, id: string): string {
     const expires = Math.floor(now() / 1000) + opts.ttlSeconds;
     return `${expires.toString(36)}.${mac(signingKey!, kind, id, expires).toString("base64url")}`;
   }
 
   /** True only for an unexpired token some current key signed for exactly this kind and id. */
-  function verify(kind: ResourceKind, id: string, token: unknown): boolean {
+  function verify(kind: LinkKind, id: string, token: unknown): boolean {
     if (typeof token !== "string") return false;
     const m = TOKEN.exec(token);
     if (!m) return false;
@@ -55,7 +59,7 @@ export function createResourceLinks(opts: ResourceLinkOptions) {
   }
 
   /** The page URL with a fresh token for the resource added as `?access=`. */
-  function signUrl(url: string | URL, kind: ResourceKind, id: string): string {
+  function signUrl(url: string | URL, kind: LinkKind, id: string): string {
     const signed = new URL(url);
     signed.searchParams.set(ACCESS_PARAM, sign(kind, id));
     return signed.toString();

@@ -139,6 +139,71 @@ describe("email campaigns on the web", () => {
     assert.match(mine.html, /2 of 3/);
   });
 
+  it("one-click unsubscribe (RFC 8058): each message carries it, the POST suppresses the address, the next campaign skips it", async () => {
+    const client = new BrowserClient(web.url);
+    const run = async (recipients: string) => {
+      const { csrf, campaignId } = await openForm(client);
+      const post = await client.postForm("/emails", fields(csrf, campaignId, { recipients }));
+      assert.equal(post.status, 303);
+      const live = await client.sse(`/emails/${campaignId}/events`);
+      assert.equal(live.events.at(-1)?.event, "done");
+      return campaignId;
+    };
+    const messagesTo = (address: string, campaignId: string) =>
+      stack.services.mail.messages.filter((m) => m.envelopeTo.includes(address) && (m.text ?? "").includes(campaignId));
+
+    const first = await run("leaver@unsub.example\nstayer@unsub.example");
+    const [message] = messagesTo("leaver@unsub.example", first);
+    assert.ok(message, "the first campaign reached the address");
+    const header = (name: string) =>
+      Object.entries(message.headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? "";
+    assert.equal(header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    const link = /<(http[^>]+)>/.exec(header("List-Unsubscribe"))?.[1];
+    assert.ok(link, `List-Unsubscribe: ${header("List-Unsubscribe")}`);
+    assert.ok((message.text ?? "").includes(link), "the same link is in the footer");
+    const url = new URL(link);
+    assert.match(url.pathname, new RegExp(`^/unsubscribe/${first}/[0-9a-f]{64}$`));
+    assert.doesNotMatch(link, /leaver/, "the link does not hold the address");
+
+    // As a mail client sends it: no session, no CSRF token, only the signed URL.
+    const oneClick = (target: string) =>
+      fetch(new URL(target, web.url), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+        redirect: "manual",
+      });
+    const otherHash = `${url.pathname.slice(0, -64)}${"0".repeat(64)}${url.search}`;
+    const badToken = `${url.pathname}?access=${url.searchParams.get("access")!.replace(/.$/, (c) => (c === "A" ? "B" : "A"))}`;
+    for (const [what, target] of [
+      ["a token signed for another address", otherHash],
+      ["a forged token", badToken],
+      ["no token", url.pathname],
+    ] as const) {
+      const refused = await oneClick(target);
+      assert.equal(refused.status, 404, what);
+    }
+    assert.equal((await stack.db.query("SELECT count(*)::int AS n FROM email_suppressions")).rows[0].n, 0, "nothing recorded");
+
+    const page = await fetch(new URL(`${url.pathname}${url.search}`, web.url));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<form method="post"/, "a person following the link confirms with a button");
+    assert.equal((await stack.db.query("SELECT count(*)::int AS n FROM email_suppressions")).rows[0].n, 0, "GET changes nothing");
+
+    const done = await oneClick(`${url.pathname}${url.search}`);
+    assert.equal(done.status, 200);
+    assert.match(await done.text(), /Unsubscribed/);
+    assert.equal((await oneClick(`${url.pathname}${url.search}`)).status, 200, "a repeat is harmless");
+
+    const second = await run("LEAVER@unsub.example\nstayer@unsub.example");
+    assert.equal(messagesTo("leaver@unsub.example", second).length, 0, "the next campaign skipped the address");
+    assert.equal(messagesTo("stayer@unsub.example", second).length, 1, "and sent to the others");
+    const secondPage = await client.get(`/emails/${second}`);
+    assert.match(secondPage.html, /leaver@unsub\.example<\/td><td>Not sent \(unsubscribed\)/i);
+    assert.match(secondPage.html, /data-count="sent">1</);
+    assert.match(secondPage.html, /value="100"/, "the campaign completes over the addresses it sends to");
+  });
+
   it("shows a campaign, its stream and its stop button only to the session that started it", async () => {
     const owner = new BrowserClient(web.url);
     const { csrf, campaignId } = await openForm(owner);

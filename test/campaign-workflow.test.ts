@@ -12,6 +12,7 @@ import { streamKey } from "../shared/progress-event.ts";
 import { freePort } from "../scripts/stack/processes.ts";
 import { createCampaignsClient } from "../web/adapters/campaigns-client.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
+import { createCampaignsRepo } from "../worker/adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport, SmtpTemporaryError } from "../worker/adapters/smtp-mailer.ts";
 import { PermanentError } from "../worker/errors.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
@@ -177,21 +178,22 @@ describe("email campaign workflow", () => {
     const request = (key: string, to: string) => ({
       idempotencyKey: key,
       to,
-      template: "campaign" as const,
-      data: { campaignId: "direct", subject: "Direct", body: "Hi", format: "text" as const },
+      template: "order-links" as const,
+      data: { orders: [] },
     });
+    const campaignContent = createCampaignsRepo(stack.db).content;
     const links = createResourceLinks({ keys: ["campaign-test-link-key-0123456789abcdef"], ttlSeconds: 3_600 });
     const down = createSmtpTransport({ host: "127.0.0.1", port: await freePort(), tls: "none", poolSize: 1 });
     const up = createSmtpTransport({ host: "127.0.0.1", port: stack.ports.smtp, tls: "none", poolSize: 1 });
     try {
-      const unreachable = createSmtpMailer(stack.db, down, "Shop <shop@quayside.test>", links);
+      const unreachable = createSmtpMailer(stack.db, down, "Shop <shop@quayside.test>", links, campaignContent);
       await assert.rejects(unreachable.send(request("direct:down", "x@direct.example")), SmtpTemporaryError);
       const row = await emailRow("direct:down");
       assert.equal(row.status, "pending");
       assert.equal(row.attempts, 1);
       assert.match(row.error, /ECONNREFUSED/);
 
-      const mailer = createSmtpMailer(stack.db, up, "Shop <shop@quayside.test>", links);
+      const mailer = createSmtpMailer(stack.db, up, "Shop <shop@quayside.test>", links, campaignContent);
       const before = stack.services.mail.messages.length;
       await assert.rejects(mailer.send(request("direct:gone", "gone@direct.example")), PermanentError);
       await assert.rejects(mailer.send(request("direct:gone", "gone@direct.example")), /No such mailbox/);

@@ -191,6 +191,60 @@ describe("content generation workflow", () => {
     assert.equal(fake.count({ task: "describe", contains: "Pace " }), names.length);
   });
 
+  it("pacing follows the usage the provider reports, not the estimate booked before the call", async () => {
+    // 10 tokens a second, 600 saved: a description books its prompt plus 400 (its longest answer).
+    await restartWorker({
+      LLM_PROVIDER: "openai",
+      LLM_MODEL: "gpt-4.1-mini",
+      LLM_BASE_URL: fake.openaiBaseUrl,
+      OPENAI_API_KEY: "sk-test",
+      LLM_TOKENS_PER_MINUTE: "600",
+      LLM_BURST_SECONDS: "60",
+    });
+    const cap = 600;
+    const bucket = async () => {
+      const res = await fetch(`${stack.services.restate.adminUrl}/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({
+          query: "SELECT value_utf8 FROM state WHERE service_name = 'LlmQuota' AND service_key = 'openai' AND key = 'bucket'",
+        }),
+      });
+      assert.equal(res.status, 200);
+      const [row] = ((await res.json()) as { rows: Array<{ value_utf8: string }> }).rows;
+      return row ? (JSON.parse(row.value_utf8) as { tokens: number; at: number }) : null;
+    };
+    const usage = async (jobId: string) => {
+      const row = await job(jobId);
+      return { used: Number(row.input_tokens) + Number(row.output_tokens), estimate: Number(row.input_tokens) + 400 };
+    };
+
+    // A short answer: the provider reports far less than was booked, and the rest is given back.
+    fake.reset();
+    const short = await run("Tide clock");
+    assert.equal(short.status, 200, short.body);
+    const a = await usage(short.jobId);
+    assert.ok(a.estimate - a.used > 300, `the answer is short (${a.used} used of ${a.estimate} booked)`);
+    const settled = await waitUntil("the slot settled with the reported usage", async () => {
+      const b = await bucket();
+      return b && b.tokens > cap - a.estimate + 150 ? b : null;
+    });
+    assert.ok(settled.tokens >= cap - a.used - 1 && settled.tokens <= cap, `bucket ${settled.tokens}, used ${a.used}`);
+
+    // A long answer: the provider reports more than was booked, and the bucket goes into debt.
+    fake.reset();
+    fake.enqueue("describe", { text: "long ".repeat(1500).trim() });
+    const long = await run("Tide table");
+    assert.equal(long.status, 200, long.body);
+    const b = await usage(long.jobId);
+    assert.ok(b.used > b.estimate, `the answer overran (${b.used} used of ${b.estimate} booked)`);
+    const debt = await waitUntil("the overrun charged", async () => {
+      const q = await bucket();
+      return q && q.tokens < 0 ? q : null;
+    });
+    assert.ok(debt.tokens <= cap - b.used + 100, `bucket ${debt.tokens} reflects ${b.used} tokens spent`);
+  });
+
   it("offline provider: deterministic text, labelled, no model called", async () => {
     await restartWorker({ LLM_PROVIDER: "offline" });
     fake.reset();

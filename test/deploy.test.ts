@@ -700,17 +700,21 @@ function parseDockerfile(text: string): Instruction[] {
 
 interface ImageSpec {
   entrypoints: string[];
+  /** Loaded with `--import` before the first entrypoint (tracing must patch libraries before they load). */
+  preload: string;
   ports: number[];
   healthUrl: string;
 }
 const IMAGES: Record<string, ImageSpec> = {
   "deploy/Dockerfile.web": {
     entrypoints: ["web/main.ts", "migrations/migrate.ts"],
+    preload: "shared/telemetry-register.ts",
     ports: [WEB.http, WEB.metrics],
     healthUrl: `:${WEB.http}/`,
   },
   "deploy/Dockerfile.worker": {
     entrypoints: ["worker/main.ts", "worker/register.ts"],
+    preload: "shared/telemetry-register.ts",
     ports: [WORKER.restate, WORKER.probes],
     healthUrl: `:${WORKER.probes}/`,
   },
@@ -760,10 +764,10 @@ function dockerfileProblems(text: string, spec: ImageSpec, dockerignore: string 
   const exposed = final.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/).map((p) => Number(p.split("/")[0])));
   for (const p of spec.ports) if (!exposed.includes(p)) problems.push(`port ${p} is not exposed`);
   const cmd = final.find((i) => i.op === "CMD")?.args ?? "";
-  if (cmd !== JSON.stringify(["node", spec.entrypoints[0]]).replace(/,/g, ", "))
-    problems.push(`CMD is not ["node", "${spec.entrypoints[0]}"] (exec form)`);
+  const expectedCmd = JSON.stringify(["node", `--import=./${spec.preload}`, spec.entrypoints[0]]).replace(/,/g, ", ");
+  if (cmd !== expectedCmd) problems.push(`CMD is not ${expectedCmd} (exec form)`);
   const copied = copiedPaths(ins);
-  for (const f of closure(spec.entrypoints).files) {
+  for (const f of closure([...spec.entrypoints, spec.preload]).files) {
     if (!copied.some((c) => c === "." || f === c || f.startsWith(`${c.replace(/\/$/, "")}/`)))
       problems.push(`${f} is imported at runtime but not copied`);
   }

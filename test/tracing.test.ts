@@ -5,61 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
-
-interface CollectedSpan {
-  service: string;
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-}
-
-function startCollector(): Promise<{ url: string; spans: CollectedSpan[]; close(): Promise<void> }> {
-  const spans: CollectedSpan[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      if (req.url === "/v1/traces") {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-          resourceSpans?: Array<{
-            resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> };
-            scopeSpans?: Array<{ spans?: Array<{ name: string; traceId: string; spanId: string; parentSpanId?: string }> }>;
-          }>;
-        };
-        for (const rs of body.resourceSpans ?? []) {
-          const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue ?? "";
-          for (const ss of rs.scopeSpans ?? [])
-            for (const s of ss.spans ?? [])
-              spans.push({ service, name: s.name, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "" });
-        }
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        spans,
-        close: () => new Promise((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
+import { startOtlpSink, type CollectedSpan, type OtlpSink } from "../scripts/stack/otlp-sink.ts";
 
 describe("tracing", () => {
   let stack: TestStack;
-  let collector: Awaited<ReturnType<typeof startCollector>>;
+  let collector: OtlpSink;
 
   before(async () => {
-    collector = await startCollector();
+    collector = await startOtlpSink();
     stack = await startTestStack("tracing", { web: true, env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
   });
   after(async () => {
@@ -67,7 +24,7 @@ describe("tracing", () => {
     await collector?.close();
   });
 
-  it("follows one order from the web's POST through Restate to every worker step", async () => {
+  it("follows one order from the web's POST through Restate to every worker step, down to the queries", async () => {
     const client = new BrowserClient(stack.webUrl);
     const form = await client.get("/orders/new");
     const orderId = extract(form.html, "orderId");
@@ -82,27 +39,64 @@ describe("tracing", () => {
     await client.get("/live");
 
     const root = await waitUntil("the web's POST span", () =>
-      collector.spans.find((s) => s.service === "quayside-web" && s.name === "HTTP POST /orders"),
+      collector.spans.find((s) => s.service === "quayside-web" && s.name === "POST /orders"),
     );
-    const trace = (name: string) =>
+    assert.equal(root.scope, "@opentelemetry/instrumentation-http", "the POST is the http instrumentation's server span");
+    assert.equal(root.parentSpanId, "", "the POST starts the trace");
+    const children = (parent: CollectedSpan) =>
+      collector.spans.filter((s) => s.traceId === parent.traceId && s.parentSpanId === parent.spanId);
+    const worker = (name: string) =>
       collector.spans.find((s) => s.traceId === root.traceId && s.service === "quayside-worker" && s.name === name);
-    await waitUntil("the worker's spans in the same trace", () => trace("OrderFulfilment · ship order"), 30_000);
+    await waitUntil("the worker's spans in the same trace", () => worker("OrderFulfilment · ship order"), 30_000);
+
+    // The submit: fetch to Restate's ingress, a child of the POST, and the parent of the workflow.
+    const submit = children(root).find((s) => s.scope === "@opentelemetry/instrumentation-undici");
+    assert.ok(submit, "the submission to Restate is a span under the POST");
+    const run = worker("OrderFulfilment/run");
+    assert.ok(run, "the workflow's handler attempt is in the order's trace");
+    assert.equal(run.parentSpanId, submit.spanId, "the workflow continues the submit's context");
+    assert.ok(
+      children(root).some((s) => s.scope === "@opentelemetry/instrumentation-ioredis"),
+      "the POST's Valkey commands (rate limit, session) are under it",
+    );
+
     // Calls to other handlers (Inventory, EmailSender) are invocations of their own: Restate's own
     // tracing (RESTATE_TRACING_ENDPOINT) links those; here, the workflow's own steps are checked.
-    for (const step of [
-      "OrderFulfilment/run",
-      "OrderFulfilment · persist order",
-      "OrderFulfilment · charge payment",
-      "OrderFulfilment · ship order",
-    ]) {
-      assert.ok(trace(step), `${step} is in the order's trace`);
-    }
-    const charge = trace("OrderFulfilment · charge payment");
     const runs = collector.spans
       .filter((s) => s.traceId === root.traceId && s.name === "OrderFulfilment/run")
       .map((s) => s.spanId);
-    assert.ok(charge && runs.includes(charge.parentSpanId), "a step's span is a child of its handler attempt");
-    assert.ok(!collector.spans.some((s) => s.name.includes("/live")), "probes are not traced");
+    for (const step of ["OrderFulfilment · persist order", "OrderFulfilment · charge payment", "OrderFulfilment · ship order"]) {
+      const span = worker(step);
+      assert.ok(span, `${step} is in the order's trace`);
+      assert.ok(runs.includes(span.parentSpanId), `${step} is a child of its handler attempt`);
+    }
+    const persist = worker("OrderFulfilment · persist order")!;
+    await waitUntil("the step's queries", () => children(persist).some((s) => s.scope === "@opentelemetry/instrumentation-pg"));
+    assert.ok(
+      children(persist).some((s) => s.scope === "@opentelemetry/instrumentation-ioredis"),
+      "the step's progress event (Valkey) is under it",
+    );
+    assert.ok(
+      children(worker("OrderFulfilment · charge payment")!).some((s) => s.scope === "@opentelemetry/instrumentation-pg"),
+      "the payment's SQL is under its step",
+    );
+
+    // The confirmation email: the SMTP exchange and its bookkeeping under the EmailSender's step.
+    const send = await waitUntil("the SMTP send", () =>
+      collector.spans.find((s) => s.service === "quayside-worker" && s.name === "smtp send"),
+    );
+    const sendStep = collector.spans.find((s) => s.spanId === send.parentSpanId);
+    assert.equal(sendStep?.name, "EmailSender · send email", "the SMTP send is inside the send step");
+    assert.ok(
+      children(sendStep).some((s) => s.scope === "@opentelemetry/instrumentation-pg"),
+      "the emails row written around the send is under the same step",
+    );
+
+    assert.ok(!collector.spans.some((s) => s.name.includes("/live") || s.name.includes("/ready")), "probes are not traced");
+    assert.ok(
+      !collector.spans.some((s) => s.parentSpanId === "" && s.scope.includes("instrumentation-pg")),
+      "queries outside any request or step are not traces of their own",
+    );
 
     const webLog = readFileSync(path.join(stack.logDir, "web.log"), "utf8");
     assert.match(webLog, new RegExp(`"trace_id":"${root.traceId}"`), "the request's log lines carry its trace id");

@@ -13,6 +13,7 @@ import type { OperatorSessions } from "./adapters/operator-sessions.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./adapters/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
+import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
@@ -34,6 +35,7 @@ import { orderEventRoutes } from "./routes/order-events.routes.ts";
 import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
 import { orderRoutes } from "./routes/orders.routes.ts";
+import { unsubscribeRoutes } from "./routes/unsubscribe.routes.ts";
 
 export interface AppDeps {
   logger: Logger;
@@ -43,6 +45,8 @@ export interface AppDeps {
   hub: ProgressHub;
   campaigns: CampaignsClient;
   campaignStore: CampaignsRepo;
+  /** Addresses that unsubscribed from campaigns (the one-click links in campaign messages). */
+  suppressions: SuppressionsRepo;
   content: ContentClient;
   contentJobs: ContentJobsReader;
   limiter: RateLimiter;
@@ -121,6 +125,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       mailUiUrl: deps.config.profile === "dev" ? deps.config.mailUiUrl : undefined,
     }),
     campaignEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    unsubscribeRoutes(deps),
   ];
 
   app.use(tracing());

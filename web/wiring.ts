@@ -7,6 +7,7 @@ import type { Logger } from "../shared/logger.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { createCampaignsClient } from "./adapters/campaigns-client.ts";
 import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
+import { createSuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import { createCatalogRepo } from "./adapters/catalog.repo.ts";
 import { createContentClient } from "./adapters/content-client.ts";
 import { createContentJobsReader } from "./adapters/content-jobs.repo.ts";
@@ -86,6 +87,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       sseRegistry,
       campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       campaignStore: createCampaignsRepo(pool),
+      suppressions: createSuppressionsRepo(pool),
       content: createContentClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       contentJobs: createContentJobsReader(pool),
       limiter: createRateLimiter(commands),

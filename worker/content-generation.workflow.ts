@@ -2,8 +2,9 @@
  * ContentGeneration (workflow, key = job id)
  *   1. save job            the request, provider and model (idempotent on the job id)
  *   2. write description   LlmQuota slot, then one streamed model call; text reaches the page live
- *   3. save description    text, usage and estimated cost
- *   4. translate <lang>    one model call per language, all in parallel (RestatePromise.all)
+ *   3. save description    text, usage and estimated cost; LlmQuota settles the slot with that usage
+ *   4. translate <lang>    one model call per language, all in parallel (RestatePromise.all), each
+ *                          slot then settled with its usage
  *   5. store results       translations and totals, job completed
  * Model failures are sorted in adapters/llm-errors.ts: 4xx and refusals end the job with a reason
  * on the page; 429 waits for Retry-After; 5xx and network errors retry with bounded backoff.
@@ -79,6 +80,10 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
           };
           const signal = ctx.request().attemptCompletedSignal;
           const quota = ctx.objectClient(llmQuotaApi, llm.name);
+          // A slot books an estimate; once the provider says what the call used, the bucket is
+          // corrected (one-way: the job does not wait for the bookkeeping).
+          const settle = (estimated: number, usage: { inputTokens: number; outputTokens: number }) =>
+            ctx.objectSendClient(llmQuotaApi, llm.name).settle({ estimated, used: usage.inputTokens + usage.outputTokens });
           const waitUntil = async (notBefore: number) => {
             const wait = notBefore - (await ctx.date.now());
             if (wait > 0) await ctx.sleep(wait, "wait for LlmQuota");
@@ -89,7 +94,8 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
             await ctx.run("save job", () => deps.jobs.create(input, llm.name, llm.model, ctx.request().id), infraRetry);
 
             const prompt = productDescriptionPrompt.user(input);
-            const slot = await quota.reserve({ tokens: tokenEstimate(productDescriptionPrompt, prompt) });
+            const estimate = tokenEstimate(productDescriptionPrompt, prompt);
+            const slot = await quota.reserve({ tokens: estimate });
             await waitUntil(slot.notBefore);
             const writing = { step: "writing", percent: 15, message: "Writing the description" };
             await emit(writing);
@@ -109,6 +115,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
               },
               modelCall,
             );
+            settle(estimate, description);
             let cost = estimateCostCents(deps.price, description);
             await ctx.run(
               "save description",
@@ -123,9 +130,8 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
               const prompts = input.languages.map((language) =>
                 translationPrompt.user({ languageName: contentLanguages[language], text: description.text }),
               );
-              const slots = await restate.RestatePromise.all(
-                prompts.map((p) => quota.reserve({ tokens: tokenEstimate(translationPrompt, p) })),
-              );
+              const estimates = prompts.map((p) => tokenEstimate(translationPrompt, p));
+              const slots = await restate.RestatePromise.all(estimates.map((tokens) => quota.reserve({ tokens })));
               await waitUntil(Math.min(...slots.map((s) => s.notBefore)));
               const translating = {
                 step: "translating",
@@ -156,6 +162,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
                 ),
               );
               await live.close();
+              translations.forEach((t, i) => settle(estimates[i] ?? 0, t));
             }
 
             const total = translations.reduce(

@@ -1,9 +1,12 @@
 /**
  * EmailCampaign (workflow, key = campaign id)
- *   1. persist campaign   the campaign and one pending row per recipient (idempotent on the id)
- *   2. for each recipient, in order:
+ *   1. persist campaign   the campaign (its body stored once) and one row per recipient, idempotent
+ *                         on the id: pending, or suppressed for an address that unsubscribed
+ *                         earlier; suppressed recipients are skipped and not counted in N
+ *   2. for each recipient still to send, in order:
  *        cancelled?       the durable promise resolved by the shared `cancel` handler ends the loop
- *        send             EmailSender.send, idempotency key `campaign:<id>:<address>`; its TerminalError
+ *        send             EmailSender.send with a reference to the stored campaign and the recipient's
+ *                         unsubscribe URL (not the body), idempotency key `campaign:<id>:<address>`; its TerminalError
  *                         (bounce, retries exhausted) is that recipient's outcome, not the campaign's
  *        record outcome   the recipient's row
  *        progress         "k of N sent", with the counts and this recipient's outcome in `data`
@@ -19,13 +22,16 @@ import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler, trackProgress } from "./progress-tracker.ts";
-import type { CampaignEmailData } from "./templates/campaign-email.template.ts";
+import { unsubscribeUrl } from "../shared/unsubscribe-link.ts";
+import type { CampaignEmailRef } from "./templates/campaign-email.template.ts";
 
 export interface EmailCampaignDeps {
   campaigns: CampaignsRepo;
   progress: ProgressPublisher;
   maxRecipients: number;
   sendsPerSecond: number;
+  /** The web's address, for the unsubscribe links. */
+  publicWebUrl: string;
 }
 
 export interface CampaignOutcome {
@@ -39,12 +45,7 @@ export interface CampaignOutcome {
 
 const CANCEL = "cancel";
 
-async function sendOne(
-  ctx: restate.WorkflowContext,
-  key: string,
-  to: string,
-  data: CampaignEmailData,
-): Promise<RecipientOutcome> {
+async function sendOne(ctx: restate.WorkflowContext, key: string, to: string, data: CampaignEmailRef): Promise<RecipientOutcome> {
   try {
     const r = await ctx.serviceClient(emailSenderApi).send({ idempotencyKey: key, to, template: "campaign", data });
     return { status: "sent", messageId: r.messageId };
@@ -69,23 +70,25 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
           if (input.recipients.length > deps.maxRecipients)
             throw new restate.TerminalError(`At most ${deps.maxRecipients} recipients`, { errorCode: 400 });
           const progress = trackProgress(ctx, { kind: "campaign", id }, deps.progress);
-          const total = input.recipients.length;
+          const suppressed = new Set(
+            await ctx.run("persist campaign", () => deps.campaigns.create(input, ctx.request().id), infraRetry),
+          );
+          const recipients = input.recipients.filter((address) => !suppressed.has(address));
+          const total = recipients.length;
           const n = { sent: 0, bounced: 0, failed: 0 };
-          const counts = (done: number) => ({ ...n, pending: total - done, total });
-          const data = { campaignId: id, subject: input.subject, body: input.body, format: input.format };
-
-          await ctx.run("persist campaign", () => deps.campaigns.create(input, ctx.request().id), infraRetry);
+          const counts = (done: number) => ({ ...n, pending: total - done, total, suppressed: suppressed.size });
           const message = `0 of ${total} sent`;
           await progress.emit({ kind: "step", step: "started", percent: 0, status: "running", message, data: counts(0) });
 
           let done = 0;
           let stopped = false;
           try {
-            for (const [index, address] of input.recipients.entries()) {
+            for (const [index, address] of recipients.entries()) {
               if ((await ctx.promise<boolean>(CANCEL).peek()) !== undefined) {
                 stopped = true;
                 break;
               }
+              const data = { campaignId: id, unsubscribeUrl: unsubscribeUrl(deps.publicWebUrl, id, address) };
               const outcome = await sendOne(ctx, `campaign:${id}:${address}`, address, data);
               await ctx.run("record outcome", () => deps.campaigns.recordOutcome(id, address, outcome), infraRetry);
               n[outcome.status] += 1;
@@ -114,11 +117,14 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
           const status = stopped ? "cancelled" : "completed";
           await ctx.run("finish campaign", () => deps.campaigns.finish(id, status), infraRetry);
           const summary =
-            `${n.sent} of ${total} sent` + (n.bounced ? `, ${n.bounced} bounced` : "") + (n.failed ? `, ${n.failed} failed` : "");
+            `${n.sent} of ${total} sent` +
+            (n.bounced ? `, ${n.bounced} bounced` : "") +
+            (n.failed ? `, ${n.failed} failed` : "") +
+            (suppressed.size ? `, ${suppressed.size} unsubscribed (skipped)` : "");
           await progress.emit({
             kind: "terminal",
             step: status,
-            percent: stopped ? Math.floor((done / total) * 100) : 100,
+            percent: stopped ? Math.floor((done / Math.max(total, 1)) * 100) : 100,
             status: stopped ? "cancelled" : "succeeded",
             message: stopped ? `Cancelled: ${summary}` : `Campaign complete: ${summary}`,
             data: { ...counts(done), cancelled: total - done },

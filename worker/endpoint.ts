@@ -34,6 +34,11 @@ export function createServices(deps: WorkerDeps) {
     createLlmQuotaObject({ limits: deps.content.quota }),
     createEmailSenderService({ mailer: deps.mailer, retry: deps.emailPolicy.retry }),
     createOrderLinksService({ orders: deps.orders, publicWebUrl: deps.publicWebUrl }),
-    createEmailCampaignWorkflow({ campaigns: deps.campaigns, progress: deps.progress, ...deps.emailPolicy }),
+    createEmailCampaignWorkflow({
+      campaigns: deps.campaigns,
+      progress: deps.progress,
+      publicWebUrl: deps.publicWebUrl,
+      ...deps.emailPolicy,
+    }),
   ];
 }

@@ -58,6 +58,7 @@ transport.verify().then(
   (err: unknown) => logger.warn({ err, host: config.SMTP_HOST, port: config.SMTP_PORT }, "SMTP server not reachable yet"),
 );
 
+const campaigns = createCampaignsRepo(pool);
 const metrics = createWorkerMetrics();
 const llm = createLlmProvider(config);
 logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
@@ -82,10 +83,11 @@ const services = createServices({
       transport,
       config.MAIL_FROM,
       createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
+      campaigns.content,
     ),
     metrics,
   ),
-  campaigns: createCampaignsRepo(pool),
+  campaigns,
   emailPolicy: {
     retry: {
       initialMs: config.EMAIL_RETRY_INITIAL_MS,

@@ -24,6 +24,7 @@ import { createInventoryRepo } from "../../worker/adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "../../worker/adapters/local-payments.ts";
 import { createOrdersRepo } from "../../worker/adapters/orders.repo.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
+import { createCampaignsRepo } from "../../worker/adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport } from "../../worker/adapters/smtp-mailer.ts";
 import { closedLoop } from "./stats.ts";
 
@@ -68,6 +69,7 @@ const mailer = createSmtpMailer(
   transport,
   worker.MAIL_FROM,
   createResourceLinks({ keys: worker.LINK_SIGNING_KEYS, ttlSeconds: worker.LINK_TTL_SECONDS }),
+  createCampaignsRepo(pool).content,
 );
 const progress = createProgressPublisher(redis, logger, {
   maxLen: worker.PROGRESS_STREAM_MAXLEN,

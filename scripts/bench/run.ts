@@ -8,7 +8,8 @@
  * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_STORM_CLIENTS (10000),
  * BENCH_ONLY=orders,ingest,sse,storm,startup,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
- * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them).
+ * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them),
+ * BENCH_TRACING=1 (web and worker export traces to a local OTLP sink, to compare tracing on and off).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,11 +20,13 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
 import { findPostgresBin } from "../stack/postgres.ts";
+import { startOtlpSink, type OtlpSink } from "../stack/otlp-sink.ts";
 import { freePort, startProcess, tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
 import {
   allocatePorts,
   appEnv,
   ROOT,
+  TELEMETRY_PRELOAD,
   startBackingServices,
   startWeb,
   startWorker,
@@ -53,6 +56,7 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,storm,ingest
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
 const TIMEOUT_MS = num("BENCH_TIMEOUT_MS", 9.5 * 60_000);
+const TRACING = process.env.BENCH_TRACING === "1";
 
 const logger = createLogger({ name: "bench", level: "warn", format: "json" });
 const say = (msg: string) => process.stderr.write(`[bench +${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
@@ -106,6 +110,7 @@ const results: BenchResults = {
     sseEventsPerSecond: SSE_RATE,
     sseSeconds: SSE_SECONDS,
     logLevel: "info",
+    tracing: TRACING ? "on (OTLP to a local sink)" : "off",
   },
 };
 
@@ -113,12 +118,14 @@ const results: BenchResults = {
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-bench-"));
 chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when root
 let services: BackingServices | null = null;
+let otlpSink: OtlpSink | null = null;
 const procs = new Set<Managed>();
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await Promise.allSettled([...procs].map((p) => p.stop(10_000)));
     await services?.stop();
+    await otlpSink?.close();
     rmSync(dataDir, { recursive: true, force: true });
   })();
   return cleaning;
@@ -144,6 +151,8 @@ async function main(): Promise<void> {
   const ports: StackPorts = await allocatePorts();
   say("starting the stack");
   services = await startBackingServices({ ports, dataDir, logger });
+  // Spans are exported for real (serialised, sent over HTTP) and dropped by the sink: the cost measured is ours.
+  if (TRACING) otlpSink = await startOtlpSink({ keepSpans: false });
   const prof = (name: string) =>
     CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-name=${name}-\${pid}.cpuprofile` } : {};
   const env = appEnv(ports, services, {
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
     ORDER_RATE_LIMIT_PER_MINUTE: "1000000000",
     SSE_MAX_PER_SESSION: "1000000",
     SSE_MAX_PER_IP: "1000000",
+    ...(otlpSink ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url } : {}),
   });
   const workerEnv = { ...env, ...prof("worker") };
   const webEnv = (extra: NodeJS.ProcessEnv = {}) => ({
@@ -356,7 +366,7 @@ async function main(): Promise<void> {
           startProcess({
             name: "worker",
             command: process.execPath,
-            args: [path.join(ROOT, "worker/main.ts")],
+            args: [...TELEMETRY_PRELOAD, path.join(ROOT, "worker/main.ts")],
             cwd: ROOT,
             env: workerEnv,
             output: workerLog,

@@ -17,6 +17,8 @@ import { ensureServerBinaries } from "./system-packages.ts";
 import { startValkey } from "./valkey.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** Node flags that start tracing before web or worker load their libraries (a no-op without an OTLP endpoint). */
+export const TELEMETRY_PRELOAD = [`--import=${new URL("../../shared/telemetry-register.ts", import.meta.url).href}`];
 
 export interface StackPorts {
   web: number;
@@ -256,7 +258,7 @@ export async function startWorker(opts: {
   const proc = startProcess({
     name: "worker",
     command: process.execPath,
-    args: [path.join(ROOT, "worker/main.ts")],
+    args: [...TELEMETRY_PRELOAD, path.join(ROOT, "worker/main.ts")],
     cwd: ROOT,
     env: opts.env,
     output: opts.output,
@@ -279,7 +281,7 @@ export async function startWeb(opts: { env: NodeJS.ProcessEnv; port: number; out
   const proc = startProcess({
     name: "web",
     command: process.execPath,
-    args: [path.join(ROOT, "web/main.ts")],
+    args: [...TELEMETRY_PRELOAD, path.join(ROOT, "web/main.ts")],
     cwd: ROOT,
     env: opts.env,
     output: opts.output,

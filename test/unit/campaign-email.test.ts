@@ -2,18 +2,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { classifySmtpError } from "../../worker/adapters/smtp-mailer.ts";
 import { emailRequestSchema, renderEmail } from "../../worker/templates/email-templates.ts";
-import { createResourceLinks } from "../../shared/resource-link.ts";
+import { ACCESS_PARAM, createResourceLinks } from "../../shared/resource-link.ts";
+import { addressHash, unsubscribeTokenId, unsubscribeUrl } from "../../shared/unsubscribe-link.ts";
 
 const links = createResourceLinks({ keys: ["campaign-email-test-key-0123456789abcdef"], ttlSeconds: 3_600 });
 
 const CAMPAIGN_ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+const UNSUBSCRIBE = unsubscribeUrl("https://shop.example/", CAMPAIGN_ID, "Ada@Example.com");
 const render = (body: string, format: "markdown" | "text" = "markdown", subject = "Spring <sale>") =>
   renderEmail(
     {
       idempotencyKey: `campaign:${CAMPAIGN_ID}:ada@example.com`,
       to: "ada@example.com",
       template: "campaign",
-      data: { campaignId: CAMPAIGN_ID, subject, body, format },
+      data: { campaignId: CAMPAIGN_ID, subject, body, format, unsubscribeUrl: UNSUBSCRIBE },
     },
     links,
   );
@@ -46,9 +48,24 @@ describe("renderEmail(campaign) from Markdown", () => {
     assert.doesNotMatch(email.html, /<img\b/);
   });
 
-  it("sends the Markdown source as the plain-text part, with a footer naming the campaign", () => {
+  it("sends the Markdown source as the plain-text part, with a footer naming the campaign and the way out", () => {
     assert.match(email.text, /^# Big \*news\*\n\nHello <script>/);
-    assert.ok(email.text.endsWith(`campaign ${CAMPAIGN_ID}`));
+    assert.match(email.text, new RegExp(`\\n--\\nSent by Quayside · campaign ${CAMPAIGN_ID}\\nUnsubscribe: https://`));
+  });
+
+  it("carries RFC 8058 one-click headers with a signed link for this recipient of this campaign only", () => {
+    assert.equal(email.headers?.["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    const header = /^<(https:\/\/[^>]+)>$/.exec(email.headers?.["List-Unsubscribe"] ?? "");
+    assert.ok(header, email.headers?.["List-Unsubscribe"]);
+    const url = new URL(header[1]!);
+    assert.equal(url.pathname, `/unsubscribe/${CAMPAIGN_ID}/${addressHash("ada@example.com")}`);
+    assert.doesNotMatch(url.href, /ada|example\.com/i, "the address itself is not in the link");
+    const token = url.searchParams.get(ACCESS_PARAM);
+    assert.ok(links.verify("unsubscribe", unsubscribeTokenId(CAMPAIGN_ID, addressHash("ada@example.com")), token));
+    assert.equal(links.verify("unsubscribe", unsubscribeTokenId(CAMPAIGN_ID, addressHash("bob@example.com")), token), false);
+    assert.equal(links.verify("campaign", CAMPAIGN_ID, token), false, "not a token for the campaign's page");
+    assert.ok(email.html.includes(`href="${url.href.replaceAll("&", "&amp;")}"`), "the footer links to it too");
+    assert.ok(email.text.includes(url.href));
   });
 });
 
@@ -63,16 +80,16 @@ describe("renderEmail(campaign) from plain text", () => {
 });
 
 describe("emailRequestSchema(campaign)", () => {
-  it("accepts an idempotency key holding a long address and refuses an unknown format", () => {
+  it("accepts an idempotency key holding a long address and refuses a request without a usable unsubscribe URL", () => {
     const long = `${"x".repeat(60)}@${"y".repeat(60)}.example`;
     const req = {
       idempotencyKey: `campaign:${CAMPAIGN_ID}:${long}`,
       to: long,
       template: "campaign",
-      data: { campaignId: CAMPAIGN_ID, subject: "s", body: "b", format: "markdown" },
+      data: { campaignId: CAMPAIGN_ID, unsubscribeUrl: UNSUBSCRIBE },
     };
     assert.equal(emailRequestSchema.safeParse(req).success, true);
-    assert.equal(emailRequestSchema.safeParse({ ...req, data: { ...req.data, format: "html" } }).success, false);
+    assert.equal(emailRequestSchema.safeParse({ ...req, data: { ...req.data, unsubscribeUrl: "not a url" } }).success, false);
   });
 });
 

@@ -1,7 +1,7 @@
 /** LlmQuota's token buckets: bursts up to the allowance, then callers spaced by the refill rate. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { reserveFromBucket, type Bucket } from "../../worker/llm-quota.object.ts";
+import { reserveFromBucket, settleBucket, type Bucket } from "../../worker/llm-quota.object.ts";
 import { estimateCostCents, priceFor } from "../../worker/adapters/llm-prices.ts";
 
 describe("LlmQuota buckets", () => {
@@ -32,6 +32,35 @@ describe("LlmQuota buckets", () => {
     const later = reserveFromBucket(first.bucket, limits, 60_000, 10);
     assert.equal(later.notBefore, 60_000);
     assert.ok(later.bucket.requests <= 2 - 1);
+  });
+});
+
+describe("LlmQuota settling with the reported usage", () => {
+  const limits = { requestsPerMinute: 60, tokensPerMinute: 60_000, burstSeconds: 2 };
+
+  it("gives back what a call reserved and did not use, so the next large call need not wait", () => {
+    const first = reserveFromBucket(null, limits, 0, 1500);
+    const unsettled = reserveFromBucket(first.bucket, limits, 0, 1500);
+    assert.equal(unsettled.notBefore, 1000, "booked at the estimate, the second call waits 1 s of refill");
+    const settled = settleBucket(first.bucket, limits, 0, { estimated: 1500, used: 300 });
+    assert.equal(settled.tokens, 1700);
+    assert.equal(reserveFromBucket(settled, limits, 0, 1500).notBefore, 0, "booked at the usage, it goes at once");
+  });
+
+  it("takes an overrun, so callers after it wait for what was really spent", () => {
+    const first = reserveFromBucket(null, limits, 0, 500);
+    const settled = settleBucket(first.bucket, limits, 0, { estimated: 500, used: 3500 });
+    assert.equal(settled.tokens, -1500);
+    assert.equal(reserveFromBucket(settled, limits, 0, 10).notBefore, 1510);
+  });
+
+  it("refills to the settle time first and never credits beyond the allowance; requests are untouched", () => {
+    const first = reserveFromBucket(null, limits, 0, 1000);
+    const settled = settleBucket(first.bucket, limits, 10_000, { estimated: 1000, used: 0 });
+    assert.equal(settled.tokens, 2000);
+    assert.equal(settled.at, 10_000);
+    assert.equal(settled.requests, 2, "refilled to the cap, no request given back");
+    assert.equal(settleBucket(null, limits, 0, { estimated: 100, used: 40 }).tokens, 2000);
   });
 });
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { emailRequestSchema, renderEmail, type EmailRequest } from "../../worker/templates/email-templates.ts";
+import {
+  emailRequestSchema,
+  renderEmail,
+  type EmailRequest,
+  type RenderableEmail,
+} from "../../worker/templates/email-templates.ts";
 import { messageIdFor } from "../../worker/adapters/smtp-mailer.ts";
 import { ACCESS_PARAM, createResourceLinks } from "../../shared/resource-link.ts";
 
@@ -14,7 +19,7 @@ const orderLinks = (part: string) =>
     token: m[2]!,
   }));
 
-function request(patch: Partial<EmailRequest["data"]> = {}): EmailRequest {
+function request(patch: Partial<EmailRequest["data"]> = {}): RenderableEmail {
   return {
     idempotencyKey: `order-confirmation:${ORDER_ID}`,
     to: "ada@example.com",
@@ -95,7 +100,7 @@ describe("renderEmail(order-confirmation)", () => {
 });
 
 describe("order links in emails are signed for their own order", () => {
-  const templates: EmailRequest[] = [
+  const templates: RenderableEmail[] = [
     request(),
     {
       idempotencyKey: "s",

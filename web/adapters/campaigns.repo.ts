@@ -1,7 +1,7 @@
 /** Read-only views of email campaigns and their recipients, for pages. Writes belong to the worker. */
 import type pg from "pg";
 
-export type RecipientStatus = "pending" | "sent" | "bounced" | "failed" | "cancelled";
+export type RecipientStatus = "pending" | "sent" | "bounced" | "failed" | "cancelled" | "suppressed";
 
 export interface RecipientView {
   position: number;

@@ -24,6 +24,7 @@ const STATUS_LABELS: Record<RecipientStatus, string> = {
   bounced: "Bounced",
   failed: "Failed",
   cancelled: "Not sent (cancelled)",
+  suppressed: "Not sent (unsubscribed)",
 };
 
 const count = (s: ProgressSnapshot, name: string): number => {

@@ -2,26 +2,54 @@
 import type pg from "pg";
 import type { CampaignInput } from "../../shared/campaign.schema.ts";
 import { inTransaction } from "../../shared/pg-transaction.ts";
+import { addressHash } from "../../shared/unsubscribe-link.ts";
+
+export type CampaignContent = Pick<CampaignInput, "subject" | "body" | "format">;
 
 export type RecipientOutcome = { status: "sent"; messageId: string } | { status: "bounced" | "failed"; error: string };
 
 export function createCampaignsRepo(pool: pg.Pool) {
-  /** Stores the campaign and one pending row per recipient; a second call for the same id changes nothing. */
-  async function create(input: CampaignInput, invocationId: string): Promise<void> {
-    await inTransaction(pool, async (client) => {
+  /**
+   * Stores the campaign (its body, once: each message is rendered from this row) and one row per
+   * recipient: pending, or suppressed for an address that unsubscribed earlier. Returns the
+   * suppressed addresses. A second call for the same id changes nothing and returns the same list.
+   */
+  async function create(input: CampaignInput, invocationId: string): Promise<string[]> {
+    return inTransaction(pool, async (client) => {
+      const hashes = input.recipients.map(addressHash);
+      const suppressed = await client.query(
+        `SELECT array_agg(r.address) AS addresses FROM unnest($1::text[], $2::text[]) AS r(address, hash)
+          WHERE EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address_hash = r.hash)`,
+        [input.recipients, hashes],
+      );
+      const skipped = new Set<string>((suppressed.rows[0] as { addresses: string[] | null }).addresses ?? []);
       const inserted = await client.query(
         `INSERT INTO email_campaigns (id, subject, body, body_format, total, invocation_id)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-        [input.campaignId, input.subject, input.body, input.format, input.recipients.length, invocationId],
+        [input.campaignId, input.subject, input.body, input.format, input.recipients.length - skipped.size, invocationId],
       );
       if (inserted.rowCount === 1) {
         await client.query(
-          `INSERT INTO campaign_recipients (campaign_id, address, position)
-         SELECT $1, address, ordinality - 1 FROM unnest($2::text[]) WITH ORDINALITY AS r(address, ordinality)`,
-          [input.campaignId, input.recipients],
+          `INSERT INTO campaign_recipients (campaign_id, address, position, status)
+         SELECT $1, address, ordinality - 1, CASE WHEN address = ANY($3::text[]) THEN 'suppressed' ELSE 'pending' END
+           FROM unnest($2::text[]) WITH ORDINALITY AS r(address, ordinality)`,
+          [input.campaignId, input.recipients, [...skipped]],
         );
+        return [...skipped];
       }
+      const stored = await client.query(
+        `SELECT address FROM campaign_recipients WHERE campaign_id = $1 AND status = 'suppressed' ORDER BY position`,
+        [input.campaignId],
+      );
+      return stored.rows.map((r: { address: string }) => r.address);
     });
+  }
+
+  /** What every message of the campaign says, as stored when it started. */
+  async function content(campaignId: string): Promise<CampaignContent | null> {
+    const r = await pool.query(`SELECT subject, body, body_format FROM email_campaigns WHERE id = $1`, [campaignId]);
+    const row = r.rows[0] as { subject: string; body: string; body_format: CampaignContent["format"] } | undefined;
+    return row ? { subject: row.subject, body: row.body, format: row.body_format } : null;
   }
 
   async function recordOutcome(campaignId: string, address: string, outcome: RecipientOutcome): Promise<void> {
@@ -51,6 +79,6 @@ export function createCampaignsRepo(pool: pg.Pool) {
     });
   }
 
-  return { create, recordOutcome, finish };
+  return { create, content, recordOutcome, finish };
 }
 export type CampaignsRepo = ReturnType<typeof createCampaignsRepo>;

@@ -7,11 +7,14 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { context, SpanKind } from "@opentelemetry/api";
 import nodemailer from "nodemailer";
 import type pg from "pg";
 import { PermanentError } from "../errors.ts";
-import { renderEmail, type EmailRequest, type LinkSigner } from "../templates/email-templates.ts";
+import { renderEmail, type EmailRequest, type LinkSigner, type RenderableEmail } from "../templates/email-templates.ts";
+import type { CampaignContent } from "./campaigns.repo.ts";
 import { maskEmailAddresses } from "../../shared/logger.ts";
+import { inSpan } from "../../shared/telemetry.ts";
 
 export interface SmtpSettings {
   host: string;
@@ -84,8 +87,20 @@ export function classifySmtpError(err: unknown): SmtpFailure {
 /** About half a minute of attempts to record a delivery the server has already accepted. */
 const RECORD_SENT_ATTEMPTS = 40;
 
-/** `links` signs the order links in each message as it is rendered (see email-templates.ts). */
-export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: string, links: LinkSigner) {
+/** Reads a campaign's stored subject and body (campaign messages carry only its id). */
+export type CampaignContentSource = (campaignId: string) => Promise<CampaignContent | null>;
+
+/**
+ * `links` signs the order and unsubscribe links in each message as it is rendered (see
+ * email-templates.ts); `campaignContent` supplies a campaign message's stored content.
+ */
+export function createSmtpMailer(
+  pool: pg.Pool,
+  transport: SmtpTransport,
+  from: string,
+  links: LinkSigner,
+  campaignContent: CampaignContentSource,
+) {
   type Queryable = Pick<pg.Pool, "query">;
   const record = (db: Queryable, key: string, sets: string, params: unknown[] = []) =>
     db.query(`UPDATE emails SET ${sets}, updated_at = now() WHERE idempotency_key = $1`, [key, ...params]);
@@ -124,7 +139,7 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
    * mark it sent and release the lock in one statement.
    */
   async function sendLocked(db: Queryable, req: EmailRequest, lock: { key: string; held: boolean }): Promise<SendResult> {
-    const rendered = renderEmail(req, links);
+    const rendered = renderEmail(await renderable(req), links);
     const messageId = messageIdFor(req.idempotencyKey, from);
     const key = req.idempotencyKey;
     const row = await db.query(
@@ -141,14 +156,22 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
     if (stored?.status === "bounced" || stored?.status === "failed")
       throw new PermanentError(stored.status, stored.error ?? `The message was ${stored.status} earlier`);
     try {
-      await transport.sendMail({
-        from,
-        to: req.to,
-        subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
-        messageId,
-      });
+      // nodemailer has no OpenTelemetry instrumentation: this span is the SMTP exchange.
+      await inSpan(
+        "smtp send",
+        context.active(),
+        () =>
+          transport.sendMail({
+            from,
+            to: req.to,
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            headers: rendered.headers,
+            messageId,
+          }),
+        { kind: SpanKind.CLIENT, attributes: { "email.template": req.template } },
+      );
     } catch (err) {
       const failure = classifySmtpError(err);
       if (failure.permanent) {
@@ -182,6 +205,14 @@ export function createSmtpMailer(pool: pg.Pool, transport: SmtpTransport, from: 
       }
     }
     return { messageId, status: "sent" };
+  }
+
+  async function renderable(req: EmailRequest): Promise<RenderableEmail> {
+    if (req.template !== "campaign") return req;
+    const content = await campaignContent(req.data.campaignId);
+    // The workflow stores the campaign before its first send: a missing row cannot appear by retrying.
+    if (!content) throw new PermanentError("failed", `Campaign ${req.data.campaignId} is not stored`);
+    return { ...req, data: { ...req.data, ...content } };
   }
 
   /** After the retries ran out: the row says so, unless the message went out or bounced meanwhile. */
