@@ -3,7 +3,13 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const durableFiles = ["worker/**/*.workflow.ts", "worker/**/*.object.ts", "worker/**/*.service.ts", "worker/progress-tracker.ts"];
+const durableFiles = [
+  "worker/**/*.workflow.ts",
+  "worker/**/*.object.ts",
+  "worker/**/*.service.ts",
+  "worker/**/*.handlers.ts",
+  "worker/progress-tracker.ts",
+];
 
 export default tseslint.config(
   { ignores: ["node_modules/", ".data/", "test-results/", "bench-results/", "web/public/"] },
@@ -47,6 +53,7 @@ export default tseslint.config(
             "nodemailer",
             "openai",
             "@anthropic-ai/sdk",
+            "stripe",
             "node:fs",
             "node:net",
             "node:http",
@@ -55,6 +62,19 @@ export default tseslint.config(
             name,
             message: "Durable handlers touch the world only through adapters called inside ctx.run.",
           })),
+          // The adapters that load an SDK are wired in worker/main.ts; durable files take their types only.
+          patterns: [
+            {
+              group: [
+                "**/adapters/llm-factory.ts",
+                "**/adapters/llm-openai.ts",
+                "**/adapters/llm-anthropic.ts",
+                "**/adapters/stripe-payments.ts",
+              ],
+              allowTypeImports: true,
+              message: "Durable files do not load SDK adapters; worker/main.ts wires them in.",
+            },
+          ],
         },
       ],
       "no-restricted-properties": [
@@ -68,6 +88,24 @@ export default tseslint.config(
         {
           selector: "CallExpression[callee.object.name='Promise'][callee.property.name=/^(all|race|any|allSettled)$/]",
           message: "Combine durable promises with RestatePromise.",
+        },
+      ],
+    },
+  },
+  {
+    // The web talks to the worker through Restate; it may know the worker's types, never load its code.
+    files: ["web/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/worker/**"],
+              allowTypeImports: true,
+              message: "The web imports only types from worker/ (it talks to it through Restate).",
+            },
+          ],
         },
       ],
     },

@@ -16,7 +16,7 @@ import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts";
 import { createContentJobsRepo } from "./adapters/content-jobs.repo.ts";
 import { priceFor } from "./adapters/llm-prices.ts";
-import { createLlmProvider } from "./adapters/llm-provider.ts";
+import { createLlmProvider } from "./adapters/llm-factory.ts";
 import { createServices } from "./endpoint.ts";
 import { createWorkerMetrics, instrumentMailer, instrumentProgress, instrumentContentJobs, metricsHooks } from "./metrics.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import { invocationUrl, progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
+import { invocationUrl } from "../../web/views/invocation-link.view.ts";
+import { progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
 
 const UI = "http://ui.example";
 

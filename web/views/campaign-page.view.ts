@@ -7,7 +7,7 @@ import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.t
 import type { CampaignView, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { shareLink } from "./share-link.view.ts";
-import { invocationUrl } from "./order-page.view.ts";
+import { invocationLine } from "./invocation-link.view.ts";
 
 export interface CampaignPageOptions {
   csrfToken: string;
@@ -33,7 +33,6 @@ const count = (s: ProgressSnapshot, name: string): number => {
 };
 
 export function campaignPanel(campaignId: string, s: ProgressSnapshot, opts: CampaignPageOptions): SafeHtml {
-  const link = invocationUrl(opts.restateUiUrl, s.invocationId);
   const counts = (["sent", "bounced", "failed", "pending"] as const).map((name) => ({ name, value: count(s, name) }));
   return html`<div class="progress-panel campaign-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-percent="${s.percent}" data-sent="${count(s, "sent")}" data-total="${count(s, "total")}">
     <progress id="campaign-bar" max="100" value="${s.percent}" aria-label="Campaign progress">${s.percent} %</progress>
@@ -49,11 +48,7 @@ export function campaignPanel(campaignId: string, s: ProgressSnapshot, opts: Cam
             <button type="submit" class="secondary">Stop sending</button>
           </form>`
     }
-    ${
-      s.invocationId
-        ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
-        : ""
-    }
+    ${invocationLine(opts.restateUiUrl, s.invocationId)}
   </div>`;
 }
 

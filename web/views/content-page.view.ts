@@ -6,16 +6,12 @@
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { contentLanguages, providerLabel } from "../../shared/content-job.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import { invocationLine } from "./invocation-link.view.ts";
 import type { ContentJobView } from "../adapters/content-jobs.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { shareLink } from "./share-link.view.ts";
 
 const languageName = (code: string) => contentLanguages[code as keyof typeof contentLanguages] ?? code;
-
-function uiLink(restateUiUrl: string | undefined, invocationId: string | null): string | null {
-  if (!restateUiUrl || !invocationId) return null;
-  return `${restateUiUrl.replace(/\/+$/, "")}/ui/invocations/${encodeURIComponent(invocationId)}`;
-}
 
 function offlineBadge(provider: unknown): SafeHtml | string {
   return provider === "offline"
@@ -29,7 +25,6 @@ export function contentPanel(s: ProgressSnapshot, restateUiUrl: string | undefin
   const done = new Set(list(data.done));
   // A lone CR ends a line in SSE, so it must never reach the stream inside a data line.
   const text = typeof data.text === "string" ? data.text.replace(/\r\n?/g, "\n") : "";
-  const link = uiLink(restateUiUrl, s.invocationId);
   const langState = (code: string) => {
     if (done.has(code) || s.status === "succeeded") return "done";
     if (s.status === "failed" || s.status === "cancelled") return "skipped";
@@ -50,11 +45,7 @@ export function contentPanel(s: ProgressSnapshot, restateUiUrl: string | undefin
         ? html`<div class="live-text" data-kind="${s.step === "writing" ? "streaming" : "final"}">${text}</div>`
         : ""
     }
-    ${
-      s.invocationId
-        ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
-        : ""
-    }
+    ${invocationLine(restateUiUrl, s.invocationId)}
   </div>`;
 }
 

@@ -3,7 +3,7 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import type { OrderSummary } from "../adapters/catalog.repo.ts";
 import type { Page } from "./layout.view.ts";
-import { invocationUrl } from "./order-page.view.ts";
+import { invocationUrl } from "./invocation-link.view.ts";
 
 export function opsLoginPage(csrfToken: string, error?: string): Page {
   return {

@@ -6,6 +6,7 @@
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import { invocationLine } from "./invocation-link.view.ts";
 import type { OrderView } from "../adapters/catalog.repo.ts";
 import type { Page } from "./layout.view.ts";
 
@@ -15,12 +16,6 @@ export const OUTCOME_LABELS: Record<string, string> = {
   cancelled: "Cancelled",
   failed: "Failed",
 };
-
-export function invocationUrl(restateUiUrl: string | undefined, invocationId: string | null): string | null {
-  if (!restateUiUrl || !invocationId) return null;
-  // Joined as text, so a UI served under a path prefix keeps it.
-  return `${restateUiUrl.replace(/\/+$/, "")}/ui/invocations/${encodeURIComponent(invocationId)}`;
-}
 
 /** A customer may cancel until the order ships. */
 export function isCancellable(s: ProgressSnapshot): boolean {
@@ -33,16 +28,11 @@ export interface PanelControls {
 }
 
 export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefined, controls?: PanelControls): SafeHtml {
-  const link = invocationUrl(restateUiUrl, s.invocationId);
   const outcome = isTerminal(s) ? (OUTCOME_LABELS[s.step] ?? s.step) : null;
   return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-step="${s.step}" data-percent="${s.percent}">
     <progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress>
     <p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>
-    ${
-      s.invocationId
-        ? html`<p class="invocation">Invocation <code>${s.invocationId}</code>${link ? html` · <a href="${link}" target="_blank" rel="noopener" hx-boost="false">open in the Restate UI</a>` : ""}</p>`
-        : ""
-    }
+    ${invocationLine(restateUiUrl, s.invocationId)}
     ${
       controls && isCancellable(s)
         ? html`<form method="post" action="/orders/${controls.orderId}/cancel" class="cancel-form">
