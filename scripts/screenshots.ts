@@ -54,7 +54,7 @@ try {
 
     const journal = (await page.getByRole("link", { name: "open in the Restate UI" }).getAttribute("href")) ?? "";
     await page.goto(journal);
-    await page.getByText("record fulfilled").first().waitFor({ timeout: 30_000 });
+    await page.getByText("ship order").first().waitFor({ timeout: 30_000 });
     await page.waitForTimeout(500); // let the journal's timeline finish its layout
     await page.screenshot({ path: out("restate-journal.png") });
     process.stdout.write(`wrote ${out("restate-journal.png")}\n`);
