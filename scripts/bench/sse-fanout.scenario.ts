@@ -11,7 +11,7 @@ import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../../shared/logger.ts";
 import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
-import { newSession } from "./http.ts";
+import { newSession, type WebSession } from "./http.ts";
 import { summarize, type Summary } from "./stats.ts";
 
 export interface FanoutOptions {
@@ -53,15 +53,25 @@ const valkeyClients = async (redis: Redis) => Number(/connected_clients:(\d+)/.e
 
 const MARK = /bench@(\d+\.\d+)@/;
 
-export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
-  const logger = createLogger({ name: "bench", level: "warn", format: "json" });
-  const session = await newSession(o.webUrl);
+/** One browser session that owns `orders` fresh order ids (claimed in Valkey as the web would): what SSE scenarios stream. */
+export async function sessionWithOrders(
+  webUrl: string,
+  redis: Redis,
+  orders: number,
+): Promise<{ session: WebSession; orderIds: string[] }> {
+  const session = await newSession(webUrl);
   const sessionId = /qs_session=([^;]+)/.exec(session.cookie)?.[1];
   if (!sessionId) throw new Error("no session id");
-  const ownership = createOwnershipStore(o.redis, 3600);
-  const orderIds = Array.from({ length: o.orders }, () => uuidv7());
+  const ownership = createOwnershipStore(redis, 3600);
+  const orderIds = Array.from({ length: orders }, () => uuidv7());
   for (let i = 0; i < orderIds.length; i += 100)
     await Promise.all(orderIds.slice(i, i + 100).map((id) => ownership.claim("order", id, sessionId)));
+  return { session, orderIds };
+}
+
+export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
+  const logger = createLogger({ name: "bench", level: "warn", format: "json" });
+  const { session, orderIds } = await sessionWithOrders(o.webUrl, o.redis, o.orders);
 
   await sleep(500);
   const rssBefore = rssKb(o.webPid);

@@ -9,11 +9,9 @@
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../../shared/logger.ts";
-import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
-import { newSession } from "./http.ts";
+import { sessionWithOrders } from "./sse-fanout.scenario.ts";
 
 export interface StormOptions {
   webUrl: string;
@@ -107,12 +105,8 @@ function open(webUrl: string, cookie: string, c: Client, resume: boolean): Promi
 
 export async function sseStorm(o: StormOptions): Promise<StormResult> {
   const logger = createLogger({ name: "bench", level: "warn", format: "json" });
-  const session = await newSession(o.webUrl);
-  const sessionId = /qs_session=([^;]+)/.exec(session.cookie)?.[1];
-  if (!sessionId) throw new Error("no session id");
-  const ownership = createOwnershipStore(o.redis, 3600);
+  const { session, orderIds } = await sessionWithOrders(o.webUrl, o.redis, o.orders);
   const publisher = createProgressPublisher(o.redis, logger, { maxLen: 100, ttlSeconds: 600 });
-  const orderIds = Array.from({ length: o.orders }, () => uuidv7());
   const seqs = new Map<string, number>();
   const publish = async (id: string) => {
     const seq = (seqs.get(id) ?? 0) + 1;
@@ -122,11 +116,8 @@ export async function sseStorm(o: StormOptions): Promise<StormResult> {
       { seq, kind: "step", step: "storm", percent: 40, status: "running", message: `step ${seq}` },
     );
   };
-  for (let i = 0; i < orderIds.length; i += 100) {
-    const batch = orderIds.slice(i, i + 100);
-    await Promise.all(batch.map((id) => ownership.claim("order", id, sessionId)));
-    await Promise.all(batch.map((id) => publish(id).then(() => publish(id))));
-  }
+  for (let i = 0; i < orderIds.length; i += 100)
+    await Promise.all(orderIds.slice(i, i + 100).map((id) => publish(id).then(() => publish(id))));
 
   // Everyone connected and holding the two events each order has so far.
   const clients: Client[] = Array.from({ length: o.clients }, (_, i) => ({
