@@ -6,6 +6,8 @@
  * listener added from DevTools (page.evaluate) after each full load, never a script of our own.
  */
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.ts";
@@ -233,6 +235,40 @@ describe("browser security", () => {
     await w.page.waitForTimeout(500);
     const rows = await w.page.locator("#recipients tr").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
     assert.deepEqual(rows, ["sent", "sent", "sent"]);
+  });
+
+  it("a form on another site's page that posts to the shop is refused as cross-site, before its session or token is looked at", async () => {
+    // The attacker's page, served from "localhost" (another site than 127.0.0.1 to Chromium).
+    const attacker = http.createServer((_req, res) => {
+      res.setHeader("content-type", "text/html; charset=utf-8");
+      res.end(
+        `<!doctype html><title>Win a lamp</title><form method="post" action="${stack.webUrl}/orders/find">` +
+          `<input name="lookupId" value="0190f5a0-0000-7000-8000-000000000000"><input name="email" value="victim@browser-security.example">` +
+          `<button>Claim</button></form>`,
+      );
+    });
+    await new Promise<void>((r) => attacker.listen(0, "127.0.0.1", r));
+    try {
+      const w = await newWatch();
+      w.expectStatus(403);
+      // The victim has a session with the shop first.
+      await w.goto(`${stack.webUrl}/orders/find`);
+      await w.page.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      const [response] = await Promise.all([
+        w.page.waitForResponse((r) => r.url() === `${stack.webUrl}/orders/find` && r.request().method() === "POST"),
+        w.page.getByRole("button", { name: "Claim" }).click(),
+      ]);
+      assert.equal(response.status(), 403);
+      assert.equal(await response.request().headerValue("sec-fetch-site"), "cross-site", "Chromium said where it came from");
+      await w.page.waitForURL(`${stack.webUrl}/orders/find`);
+      assert.match(await w.page.locator("main").innerText(), /came from another site and was refused/);
+      assert.ok(
+        !stack.services.mail.messages.some((m) => m.envelopeTo.includes("victim@browser-security.example")),
+        "no lookup email was sent",
+      );
+    } finally {
+      await new Promise((r) => attacker.close(r));
+    }
   });
 
   describe("XSS: markup typed into fields renders as text", () => {

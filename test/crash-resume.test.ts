@@ -15,6 +15,7 @@ import { freePort, portIsFree, type Managed } from "../scripts/stack/processes.t
 import { startWeb, startWorker } from "../scripts/stack/stack.ts";
 import { BrowserClient, extract, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
 import { DEV_PORT_NAMES, startDevScript, type DevScript } from "./helpers/dev-script.ts";
+import { restateSql } from "./helpers/restate-admin.ts";
 
 const SHIPPING_DELAY_MS = 3_000;
 
@@ -96,7 +97,7 @@ describe("crash and resume, three terminals", () => {
     const invocation = await waitUntil(
       "Restate retrying the invocation",
       async () => {
-        const rows = await sql(
+        const rows = await restateSql(
           adminUrl,
           `SELECT id, status, retry_count, last_failure FROM sys_invocation ` +
             `WHERE target_service_name = 'OrderFulfilment' AND target_service_key = '${orderId}' AND target_handler_name = 'run'`,
@@ -161,14 +162,3 @@ describe("crash and resume, three terminals", () => {
     for (const n of DEV_PORT_NAMES) assert.ok(await portIsFree(services.ports[n]), `port of ${n} is free again`);
   });
 });
-
-/** Restate's SQL introspection, the data its UI shows. */
-async function sql(adminUrl: string, query: string): Promise<Array<Record<string, unknown>>> {
-  const res = await fetch(`${adminUrl}/query`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ query }),
-  });
-  if (!res.ok) throw new Error(`query: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { rows: Array<Record<string, unknown>> }).rows;
-}

@@ -1,6 +1,7 @@
 /**
- * Web security at the HTTP level, against the real stack: cross-site and token-less POSTs to every
- * state-changing route are refused and write nothing; another session sees 404 for every page,
+ * Web security at the HTTP level, against the real stack: token-less POSTs to every state-changing
+ * route are refused and write nothing, and so are cross-site ones (Sec-Fetch-Site / Origin) even
+ * with a valid token; another session sees 404 for every page,
  * stream and action of someone else's order, job and campaign; every page has a strict CSP and
  * no inline script, style or handler; content and campaign submissions are rate-limited (429 with
  * Retry-After); /ops needs the password; the session cookie is HttpOnly, SameSite=Lax and signed.
@@ -19,6 +20,7 @@ import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 const OPS_PASSWORD = "security-test operator password";
 const LINK_KEY = "security-test-link-signing-key-0123456789abcdef";
 const CSRF_REFUSED = /did not come from this site/;
+const CROSS_SITE = /came from another site and was refused/;
 /** Markup in user input: every page that echoes it must escape it, so the static checks stay clean. */
 const PAYLOAD = `<img src=x onerror="alert(1)"><script>alert(2)</script>"><svg onload=alert(3)>`;
 
@@ -212,6 +214,8 @@ describe("web security", () => {
         "sec-fetch-mode": "navigate",
         "sec-fetch-dest": "document",
       };
+      const sameSite = { ...crossSite, origin: "https://blog.localhost", "sec-fetch-site": "same-site" };
+      const oldBrowser = { origin: "https://evil.example", referer: "https://evil.example/attack.html" };
       for (const r of routes()) {
         const own = r.as === operator ? operatorsToken : alicesToken;
         const tampered = `${own.slice(0, -1)}${own.endsWith("A") ? "B" : "A"}`;
@@ -221,13 +225,27 @@ describe("web security", () => {
           ["another session's token", { ...r.fields, _csrf: bobsToken }, {}],
           ["another session's token as a header", r.fields, { "x-csrf-token": bobsToken }],
           ["a tampered token", { ...r.fields, _csrf: tampered }, {}],
-          ["a cross-site POST without a token", r.fields, crossSite],
-          ["a cross-site POST with another session's token", { ...r.fields, _csrf: bobsToken }, crossSite],
         ];
         for (const [what, fields, headers] of attempts) {
           const res = await r.as.postForm(r.path, fields, headers);
           assert.equal(res.status, 403, `${r.path} with ${what}: ${res.status}`);
           assert.match(res.html, CSRF_REFUSED, `${r.path} with ${what} is refused for its CSRF token`);
+          assert.deepEqual(headerProblems(res.res.headers), [], `${r.path} 403 page headers`);
+        }
+        // The second line: a request another site's page made is refused whatever token it carries,
+        // even the session's own (as if the token had leaked), so nothing here reaches the CSRF check.
+        const crossSiteAttempts: Array<[string, Record<string, string>, Record<string, string>]> = [
+          ["a cross-site POST without a token", r.fields, crossSite],
+          ["a cross-site POST with another session's token", { ...r.fields, _csrf: bobsToken }, crossSite],
+          ["a cross-site POST with the session's own token", { ...r.fields, _csrf: own }, crossSite],
+          ["a sibling subdomain's POST with the own token", { ...r.fields, _csrf: own }, sameSite],
+          ["an old browser's cross-site POST (Origin only) with the own token", { ...r.fields, _csrf: own }, oldBrowser],
+          ["a sandboxed frame's POST (Origin: null) with the own token", { ...r.fields, _csrf: own }, { origin: "null" }],
+        ];
+        for (const [what, fields, headers] of crossSiteAttempts) {
+          const res = await r.as.postForm(r.path, fields, headers);
+          assert.equal(res.status, 403, `${r.path} with ${what}: ${res.status}`);
+          assert.match(res.html, CROSS_SITE, `${r.path} with ${what} is refused as cross-site`);
           assert.deepEqual(headerProblems(res.res.headers), [], `${r.path} 403 page headers`);
         }
         // The htmx flavour of the same forgery.
@@ -260,6 +278,24 @@ describe("web security", () => {
     it("with the session's own token the same request gets past the check (the 403s above are CSRF, not routing)", async () => {
       const res = await alice.postForm("/ops/login", { _csrf: await tokenOf(alice), password: "not the password" });
       assert.equal(res.status, 401);
+    });
+
+    it("same-origin browsers, typed URLs, old browsers and clients without the headers get past the Origin check", async () => {
+      const origin = new URL(web.url).origin;
+      for (const [who, headers] of [
+        ["a same-origin form", { origin, "sec-fetch-site": "same-origin", "sec-fetch-mode": "navigate" }],
+        [
+          "a same-origin htmx request",
+          { origin, "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors", "hx-request": "true" },
+        ],
+        ["a user-initiated request", { "sec-fetch-site": "none" }],
+        ["an old browser on this site (Origin only)", { origin }],
+        ["a client that sends neither header", {}],
+      ] as const) {
+        // Bob's own token on alice's order: past both checks, the route answers 404 (not his), and writes nothing.
+        const res = await bob.postForm(`/orders/${orderId}/cancel`, { _csrf: await tokenOf(bob) }, headers);
+        assert.equal(res.status, 404, `${who}: reaches the route, ${res.status}`);
+      }
     });
   });
 

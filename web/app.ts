@@ -18,6 +18,7 @@ import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { sameOriginWrites } from "./middleware/same-origin.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { tracing } from "./middleware/tracing.ts";
 import { sessions } from "./middleware/session.ts";
@@ -79,6 +80,8 @@ export interface AppDeps {
     lookupsPerAddressPerHour: number;
     approvalThresholdCents: number;
     requestTimeoutMs?: number;
+    /** POST paths other sites may call by design (a mail client's one-click unsubscribe); they carry their own signed token. */
+    crossSiteWritePaths?: readonly string[];
   };
 }
 
@@ -142,6 +145,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(errorPages());
   app.use(requestTimeout(deps.config.requestTimeoutMs ?? 15_000));
   app.use(health.routes());
+  // Before any body is read or session loaded: a write another site's page made is refused outright.
+  // A mail client's one-click unsubscribe is cross-site by design; its signed URL is its guard.
+  app.use(sameOriginWrites({ allowPaths: ["/unsubscribe/", ...(deps.config.crossSiteWritePaths ?? [])] }));
   app.use(staticAssets());
   app.use(sessions({ secret: deps.config.sessionSecret, ttlSeconds: deps.config.sessionTtlSeconds, secure }));
   for (const r of routes) app.use(r.routes()).use(r.allowedMethods());

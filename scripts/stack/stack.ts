@@ -254,12 +254,15 @@ export async function startWorker(opts: {
    * already is registered).
    */
   ready?: "registration" | "listening";
+  /** Another build of the worker (a release under test); this checkout by default. */
+  root?: string;
 }): Promise<Managed> {
+  const root = opts.root ?? ROOT;
   const proc = startProcess({
     name: "worker",
     command: process.execPath,
-    args: [...TELEMETRY_PRELOAD, path.join(ROOT, "worker/main.ts")],
-    cwd: ROOT,
+    args: [...TELEMETRY_PRELOAD, path.join(root, "worker/main.ts")],
+    cwd: root,
     env: opts.env,
     output: opts.output,
   });
