@@ -341,6 +341,7 @@ export function renderMarkdown(r: BenchResults): string {
           "caught up exactly",
           "duplicates",
           "missing",
+          "all accepted s",
           "storm s",
           "Restate calls",
           "target",
