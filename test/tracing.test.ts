@@ -60,8 +60,7 @@ describe("tracing", () => {
       "the POST's Valkey commands (rate limit, session) are under it",
     );
 
-    // Calls to other handlers (Inventory, EmailSender) are invocations of their own: Restate's own
-    // tracing (RESTATE_TRACING_ENDPOINT) links those; here, the workflow's own steps are checked.
+    // The workflow's own steps, each under its handler attempt.
     const runs = collector.spans
       .filter((s) => s.traceId === root.traceId && s.name === "OrderFulfilment/run")
       .map((s) => s.spanId);
@@ -81,9 +80,10 @@ describe("tracing", () => {
       "the payment's SQL is under its step",
     );
 
-    // The confirmation email: the SMTP exchange and its bookkeeping under the EmailSender's step.
-    const send = await waitUntil("the SMTP send", () =>
-      collector.spans.find((s) => s.service === "quayside-worker" && s.name === "smtp send"),
+    // The confirmation email, in the order's own trace (the workflow hands its trace context to the
+    // one-way send): the SMTP exchange and its bookkeeping under the EmailSender's step.
+    const send = await waitUntil("the SMTP send in the order's trace", () =>
+      collector.spans.find((s) => s.traceId === root.traceId && s.service === "quayside-worker" && s.name === "smtp send"),
     );
     const sendStep = collector.spans.find((s) => s.spanId === send.parentSpanId);
     assert.equal(sendStep?.name, "EmailSender · send email", "the SMTP send is inside the send step");

@@ -73,7 +73,12 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
           let currency = "EUR";
           // Emails are notifications, queued one-way: EmailSender retries, records and reports each
           // one itself, and one that cannot be delivered does not undo a paid order.
-          const notify = (req: EmailRequest) => ctx.serviceSendClient(emailSenderApi).send(req);
+          // The order's own trace context (a journalled input header, so the same on every replay)
+          // travels with each send: the email's SMTP span lands in the order's trace.
+          const traceparent = ctx.request().headers.get("traceparent");
+          const traced = traceparent ? restate.rpc.sendOpts<EmailRequest>({ headers: { traceparent } }) : undefined;
+          const notify = (req: EmailRequest) =>
+            traced ? ctx.serviceSendClient(emailSenderApi).send(req, traced) : ctx.serviceSendClient(emailSenderApi).send(req);
           const stopIfCancelled = async () => {
             const reason = await cancelRequest.peek();
             if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
