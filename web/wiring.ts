@@ -15,10 +15,10 @@ import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
-import { createProgressHub } from "./adapters/progress-hub.ts";
+import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
-import { createSseMetrics } from "./sse-metrics.ts";
-import { createSseStreams } from "./sse-streams.ts";
+import { createSseMetrics } from "./progress/sse-metrics.ts";
+import { createSseStreams } from "./progress/sse-streams.ts";
 import type { AppDeps } from "./app.ts";
 
 export interface WebWiring {

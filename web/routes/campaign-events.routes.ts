@@ -6,14 +6,15 @@
 import Router from "@koa/router";
 import { campaignIdSchema } from "../../shared/campaign.schema.ts";
 import type { ProgressEvent, ProgressSnapshot } from "../../shared/progress-event.ts";
-import { currentCampaignSnapshot } from "../adapters/campaign-snapshot.ts";
+import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsRepo, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../sse-streams.ts";
-import { streamProgress } from "../progress-stream.ts";
+import { ownershipCheck } from "../ownership-check.ts";
+import type { SseStreams } from "../progress/sse-streams.ts";
+import { streamProgress } from "../progress/progress-stream.ts";
 import { html } from "../../shared/html.ts";
 import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign-page.view.ts";
 
@@ -39,13 +40,15 @@ export function recipientFromEvent(e: ProgressEvent): RecipientView | null {
 
 export function campaignEventRoutes(deps: CampaignEventsDeps) {
   const router = new Router<AppState>();
+  const owned = ownershipCheck({
+    ownership: deps.ownership,
+    kind: "campaign",
+    idSchema: campaignIdSchema,
+    notFound: "We could not find that campaign.",
+  });
 
   router.get("/emails/:id/events", async (ctx) => {
-    const id = campaignIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("campaign", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that campaign.");
-    }
-    const campaignId = id.data;
+    const campaignId = await owned(ctx);
     const log = ctx.state.log.child({ campaignId });
     const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
     let rows: RecipientView[] | null = null;

@@ -3,16 +3,16 @@
  * the workflow → redirect), the campaign page, its stop button, and "my campaigns".
  */
 import Router from "@koa/router";
-import type { Context } from "koa";
 import { v7 as uuidv7 } from "uuid";
 import { campaignFormSchema, campaignIdSchema, type CampaignFormValues } from "../../shared/campaign.schema.ts";
-import { currentCampaignSnapshot } from "../adapters/campaign-snapshot.ts";
+import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsRepo } from "../adapters/campaigns.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { accessLinks, shareUrl } from "../access-links.ts";
+import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import { redirectAfterPost, submitClaimed } from "../claimed-submission.ts";
@@ -48,13 +48,13 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     message: "You are starting campaigns too quickly. Please wait a minute and try again.",
   });
 
-  async function ownedId(ctx: Context & { state: AppState }): Promise<string> {
-    const id = campaignIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("campaign", id.data, ctx.state.session.id))) {
-      ctx.throw(404, "We could not find that campaign.");
-    }
-    return id.data;
-  }
+  const access = {
+    ownership: deps.ownership,
+    kind: "campaign",
+    idSchema: campaignIdSchema,
+    notFound: "We could not find that campaign.",
+  } as const;
+  const ownedId = ownershipCheck(access);
 
   router.get("/emails", async (ctx) => {
     const ids = await deps.ownership.list("campaign", ctx.state.session.id);
@@ -97,13 +97,7 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     });
   });
 
-  const signedLink = accessLinks({
-    ...deps,
-    kind: "campaign",
-    idSchema: campaignIdSchema,
-    pathOf: (id) => `/emails/${id}`,
-    notFound: "We could not find that campaign.",
-  });
+  const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/emails/${id}` });
 
   router.get("/emails/:id", signedLink, async (ctx) => {
     const id = await ownedId(ctx);

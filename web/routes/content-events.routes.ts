@@ -5,12 +5,13 @@ import { isTerminal } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReader } from "../adapters/content-jobs.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../sse-streams.ts";
-import { streamProgress, type SseFrame } from "../progress-stream.ts";
+import { ownershipCheck } from "../ownership-check.ts";
+import type { SseStreams } from "../progress/sse-streams.ts";
+import { currentContentSnapshot } from "../progress/content-snapshot.ts";
+import { streamProgress, type SseFrame } from "../progress/progress-stream.ts";
 import { contentPanel, resultLoader } from "../views/content-page.view.ts";
-import { contentSnapshot } from "./content.routes.ts";
 
 export interface ContentEventsDeps {
   content: ContentClient;
@@ -24,13 +25,15 @@ export interface ContentEventsDeps {
 
 export function contentEventRoutes(deps: ContentEventsDeps) {
   const router = new Router<AppState>();
+  const owned = ownershipCheck({
+    ownership: deps.ownership,
+    kind: "content",
+    idSchema: contentJobIdSchema,
+    notFound: "We could not find that job.",
+  });
 
   router.get("/content/:id/events", async (ctx) => {
-    const id = contentJobIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("content", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that job.");
-    }
-    const jobId = id.data;
+    const jobId = await owned(ctx);
     const log = ctx.state.log.child({ jobId });
     await streamProgress(ctx, {
       resource: { kind: "content", id: jobId },
@@ -38,7 +41,7 @@ export function contentEventRoutes(deps: ContentEventsDeps) {
       log,
       keepAliveMs: deps.keepAliveMs,
       streams: deps.sseStreams,
-      loadSnapshot: () => contentSnapshot(deps, jobId, log),
+      loadSnapshot: () => currentContentSnapshot(deps, jobId, log),
       render: (shown) => {
         const frames: SseFrame[] = [{ event: "progress", data: contentPanel(shown, deps.restateUiUrl).value }];
         // The stored result (translations, usage, cost) is read from the page once the job is done.

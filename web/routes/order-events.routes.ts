@@ -4,11 +4,12 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { CatalogRepo } from "../adapters/catalog.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../sse-streams.ts";
-import { currentSnapshot } from "../order-snapshot.ts";
-import { streamProgress } from "../progress-stream.ts";
+import { ownershipCheck } from "../ownership-check.ts";
+import type { SseStreams } from "../progress/sse-streams.ts";
+import { currentOrderSnapshot } from "../progress/order-snapshot.ts";
+import { streamProgress } from "../progress/progress-stream.ts";
 import { html } from "../../shared/html.ts";
 import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
@@ -24,13 +25,15 @@ export interface OrderEventsDeps {
 
 export function orderEventRoutes(deps: OrderEventsDeps) {
   const router = new Router<AppState>();
+  const owned = ownershipCheck({
+    ownership: deps.ownership,
+    kind: "order",
+    idSchema: orderIdSchema,
+    notFound: "We could not find that order.",
+  });
 
   router.get("/orders/:id/events", async (ctx) => {
-    const id = orderIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("order", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that order.");
-    }
-    const orderId = id.data;
+    const orderId = await owned(ctx);
     const log = ctx.state.log.child({ orderId });
     await streamProgress(ctx, {
       resource: { kind: "order", id: orderId },
@@ -38,7 +41,7 @@ export function orderEventRoutes(deps: OrderEventsDeps) {
       log,
       keepAliveMs: deps.keepAliveMs,
       streams: deps.sseStreams,
-      loadSnapshot: () => currentSnapshot(deps, orderId, log),
+      loadSnapshot: () => currentOrderSnapshot(deps, orderId, log),
       render: (shown, event) => [
         {
           event: "progress",

@@ -4,8 +4,8 @@
  */
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { CampaignsClient } from "./campaigns-client.ts";
-import type { CampaignsRepo, CampaignSummary } from "./campaigns.repo.ts";
+import type { CampaignsClient } from "../adapters/campaigns-client.ts";
+import type { CampaignsRepo, CampaignSummary } from "../adapters/campaigns.repo.ts";
 
 export function snapshotFromRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;

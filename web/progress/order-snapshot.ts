@@ -7,12 +7,12 @@
  * asked only when Valkey cannot be read at all. A web restart that makes every open page reconnect
  * therefore costs Restate nothing.
  */
-import type { Logger } from "../shared/logger.ts";
-import { progressOfStatus } from "../shared/order-steps.ts";
-import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../shared/progress-event.ts";
-import type { CatalogRepo, OrderProgressRow } from "./adapters/catalog.repo.ts";
-import type { OrdersClient } from "./adapters/orders-client.ts";
-import type { ProgressHub } from "./adapters/progress-hub.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { progressOfStatus } from "../../shared/order-steps.ts";
+import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import type { CatalogRepo, OrderProgressRow } from "../adapters/catalog.repo.ts";
+import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { ProgressHub } from "./progress-hub.ts";
 
 export function snapshotFromRow(order: OrderProgressRow): ProgressSnapshot {
   const p = progressOfStatus[order.status] ?? progressOfStatus.received;
@@ -40,7 +40,7 @@ export function snapshotFromEvents(events: ProgressEvent[]): ProgressSnapshot | 
   return { ...state, invocationId };
 }
 
-export async function currentSnapshot(
+export async function currentOrderSnapshot(
   deps: { orders: OrdersClient; catalog: CatalogRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
