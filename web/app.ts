@@ -5,6 +5,7 @@ import type { ResourceLinks } from "../shared/resource-link.ts";
 import type { CampaignsClient } from "./adapters/campaigns-client.ts";
 import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
 import type { CatalogRepo } from "./adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "./adapters/orders-read.repo.ts";
 import type { ContentClient } from "./adapters/content-client.ts";
 import type { ContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
@@ -41,6 +42,8 @@ import { unsubscribeRoutes } from "./routes/unsubscribe.routes.ts";
 export interface AppDeps {
   logger: Logger;
   catalog: CatalogRepo;
+  /** The order rows (pages, "My orders", the ops list, snapshots when Valkey is behind). */
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;

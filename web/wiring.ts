@@ -9,6 +9,7 @@ import { createCampaignsClient } from "./adapters/campaigns-client.ts";
 import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createSuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import { createCatalogRepo } from "./adapters/catalog.repo.ts";
+import { createOrdersReadRepo } from "./adapters/orders-read.repo.ts";
 import { createContentClient } from "./adapters/content-client.ts";
 import { createContentJobsReader } from "./adapters/content-jobs.repo.ts";
 import { createOrdersClient } from "./adapters/orders-client.ts";
@@ -80,6 +81,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     deps: {
       logger,
       catalog: createCatalogRepo(pool),
+      orderStore: createOrdersReadRepo(pool),
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
       hub: createProgressHub({ subscriber, commands, logger, naiveSubscriber }),

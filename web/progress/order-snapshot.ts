@@ -10,7 +10,7 @@
 import type { Logger } from "../../shared/logger.ts";
 import { progressOfStatus } from "../../shared/order-steps.ts";
 import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { CatalogRepo, OrderProgressRow } from "../adapters/catalog.repo.ts";
+import type { OrderProgressRow, OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { ProgressHub } from "./progress-hub.ts";
 
@@ -41,7 +41,7 @@ export function snapshotFromEvents(events: ProgressEvent[]): ProgressSnapshot | 
 }
 
 export async function currentOrderSnapshot(
-  deps: { orders: OrdersClient; catalog: CatalogRepo; hub?: ProgressHub },
+  deps: { orders: OrdersClient; orderStore: OrdersReadRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
 ): Promise<ProgressSnapshot> {
@@ -63,7 +63,7 @@ export async function currentOrderSnapshot(
       log.warn({ err, orderId }, "workflow status unavailable; using the stored order");
     }
   }
-  const row = await deps.catalog.orderProgress(orderId);
+  const row = await deps.orderStore.orderProgress(orderId);
   if (!row) return streamed ?? emptySnapshot;
   const stored = snapshotFromRow(row);
   if (!streamed) return stored;

@@ -1,7 +1,7 @@
 /** `GET /orders/:id/events`: the order's progress panel as SSE (see progress-stream.ts). */
 import Router from "@koa/router";
 import { orderIdSchema } from "../../shared/order.schema.ts";
-import type { CatalogRepo } from "../adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
@@ -14,7 +14,7 @@ import { html } from "../../shared/html.ts";
 import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
 export interface OrderEventsDeps {
-  catalog: CatalogRepo;
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;

@@ -2,7 +2,7 @@
 import Router from "@koa/router";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
-import type { CatalogRepo } from "../adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -18,7 +18,7 @@ import { myOrdersPage } from "../views/my-orders.view.ts";
 import { orderPage } from "../views/order-page.view.ts";
 
 export interface OrderPageDeps {
-  catalog: CatalogRepo;
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
@@ -41,7 +41,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
 
   router.get("/orders", async (ctx) => {
     const ids = await deps.ownership.list("order", ctx.state.session.id);
-    const orders = await deps.catalog.listOrders({ ids });
+    const orders = await deps.orderStore.listOrders({ ids });
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(ctx, myOrdersPage(ids, orders));
@@ -53,7 +53,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
     const orderId = await ownedOrder(ctx);
     const [snapshot, order, events] = await Promise.all([
       currentOrderSnapshot(deps, orderId, ctx.state.log),
-      deps.catalog.findOrder(orderId),
+      deps.orderStore.findOrder(orderId),
       deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => []),
     ]);
     ctx.set("Cache-Control", "no-store");
