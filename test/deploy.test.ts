@@ -413,7 +413,7 @@ function registrationProblems(objects: KubeObject[]): string[] {
   for (const job of objects.filter((o) => o instanceof Job)) {
     const pod = podTemplate(job);
     const c = pod?.spec.containers[0];
-    if (!pod || !c?.command?.includes("worker/register.ts")) continue;
+    if (!pod || !c?.command?.includes("worker/register.command.ts")) continue;
     const vars = new Map<string, string>();
     for (const e of c.env ?? []) {
       const field = e.valueFrom?.fieldRef?.fieldPath ?? "";
@@ -713,7 +713,7 @@ const IMAGES: Record<string, ImageSpec> = {
     healthUrl: `:${WEB.http}/`,
   },
   "deploy/Dockerfile.worker": {
-    entrypoints: ["worker/main.ts", "worker/register.ts"],
+    entrypoints: ["worker/main.ts", "worker/register.command.ts"],
     preload: "shared/telemetry-register.ts",
     ports: [WORKER.restate, WORKER.probes],
     healthUrl: `:${WORKER.probes}/`,
@@ -1146,7 +1146,7 @@ describe("the checks catch broken inputs", () => {
               {
                 name: "register",
                 image: "quayside-worker:1.0.0",
-                command: ["node", "worker/register.ts"],
+                command: ["node", "worker/register.command.ts"],
                 env: [
                   { name: "RELEASE", valueFrom: { fieldRef: { fieldPath: "metadata.labels['quayside.dev/release']" } } },
                   { name: "WORKER_PUBLIC_URL", value: "http://worker-$(RELEASE).quayside.svc:9080" },
