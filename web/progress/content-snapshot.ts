@@ -5,11 +5,11 @@
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
-import type { ContentJobsReader, ContentJobView } from "../adapters/content-jobs.repo.ts";
+import type { ContentJobsReadRepo, ContentJobView } from "../adapters/content-jobs-read.repo.ts";
 
 /** The workflow's snapshot, or (when Restate cannot answer) one derived from the stored row. */
 export async function currentContentSnapshot(
-  deps: { content: ContentClient; contentJobs: ContentJobsReader },
+  deps: { content: ContentClient; contentJobs: ContentJobsReadRepo },
   jobId: string,
   log: Logger,
   row?: ContentJobView | null,

@@ -8,7 +8,7 @@ import { campaignIdSchema } from "../../shared/campaign.schema.ts";
 import type { ProgressEvent, ProgressSnapshot } from "../../shared/progress-event.ts";
 import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
-import type { CampaignsRepo, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
+import type { CampaignsReadRepo, RecipientStatus, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
@@ -20,7 +20,7 @@ import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign
 
 export interface CampaignEventsDeps {
   campaigns: CampaignsClient;
-  campaignStore: CampaignsRepo;
+  campaignStore: CampaignsReadRepo;
   ownership: OwnershipStore;
   hub: ProgressHub;
   restateUiUrl: string | undefined;

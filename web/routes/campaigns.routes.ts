@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from "uuid";
 import { campaignFormSchema, campaignIdSchema, type CampaignFormValues } from "../../shared/campaign.schema.ts";
 import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
-import type { CampaignsRepo } from "../adapters/campaigns.repo.ts";
+import type { CampaignsReadRepo } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
@@ -25,7 +25,7 @@ import { renderPage } from "../views/layout.view.ts";
 
 export interface CampaignRouteDeps {
   campaigns: CampaignsClient;
-  campaignStore: CampaignsRepo;
+  campaignStore: CampaignsReadRepo;
   ownership: OwnershipStore;
   links: ResourceLinks;
   limiter: RateLimiter;

@@ -3,7 +3,7 @@ import Router from "@koa/router";
 import { contentJobIdSchema } from "../../shared/content-job.schema.ts";
 import { isTerminal } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
-import type { ContentJobsReader } from "../adapters/content-jobs.repo.ts";
+import type { ContentJobsReadRepo } from "../adapters/content-jobs-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
@@ -15,7 +15,7 @@ import { contentPanel, resultLoader } from "../views/content-page.view.ts";
 
 export interface ContentEventsDeps {
   content: ContentClient;
-  contentJobs: ContentJobsReader;
+  contentJobs: ContentJobsReadRepo;
   ownership: OwnershipStore;
   hub: ProgressHub;
   restateUiUrl: string | undefined;

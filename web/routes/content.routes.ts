@@ -6,7 +6,7 @@ import Router from "@koa/router";
 import { v7 as uuidv7 } from "uuid";
 import { contentFormSchema, contentJobIdSchema } from "../../shared/content-job.schema.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
-import type { ContentJobsReader } from "../adapters/content-jobs.repo.ts";
+import type { ContentJobsReadRepo } from "../adapters/content-jobs-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { accessLinks, shareUrl } from "../access-links.ts";
@@ -24,7 +24,7 @@ import { renderPage } from "../views/layout.view.ts";
 
 export interface ContentRouteDeps {
   content: ContentClient;
-  contentJobs: ContentJobsReader;
+  contentJobs: ContentJobsReadRepo;
   ownership: OwnershipStore;
   links: ResourceLinks;
   restateUiUrl: string | undefined;
