@@ -1,4 +1,4 @@
-/** `GET /orders/:id/events`: the order's progress panel as SSE (see progress-stream.ts). */
+/** `GET /orders/:id/events`: the order's progress panel as SSE (see progress/progress-stream.ts). */
 import Router from "@koa/router";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
@@ -6,10 +6,9 @@ import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import { ownershipCheck } from "../ownership-check.ts";
 import type { SseStreams } from "../progress/sse-streams.ts";
 import { currentOrderSnapshot } from "../progress/order-snapshot.ts";
-import { streamProgress } from "../progress/progress-stream.ts";
+import { progressRoute } from "../progress/progress-route.ts";
 import { html } from "../../shared/html.ts";
 import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
@@ -25,32 +24,27 @@ export interface OrderEventsDeps {
 
 export function orderEventRoutes(deps: OrderEventsDeps) {
   const router = new Router<AppState>();
-  const owned = ownershipCheck({
-    ownership: deps.ownership,
-    kind: "order",
-    idSchema: orderIdSchema,
-    notFound: "We could not find that order.",
-  });
 
-  router.get("/orders/:id/events", async (ctx) => {
-    const orderId = await owned(ctx);
-    const log = ctx.state.log.child({ orderId });
-    await streamProgress(ctx, {
-      resource: { kind: "order", id: orderId },
-      hub: deps.hub,
-      log,
-      keepAliveMs: deps.keepAliveMs,
-      streams: deps.sseStreams,
-      loadSnapshot: () => currentOrderSnapshot(deps, orderId, log),
-      render: (shown, event) => [
-        {
-          event: "progress",
-          data: html`${progressPanel(shown, deps.restateUiUrl, { orderId, csrfToken: ctx.state.session.csrfToken })}${event ? timelineAppend(event) : ""}`
-            .value,
-        },
-      ],
-    });
-  });
+  router.get(
+    "/orders/:id/events",
+    progressRoute({
+      ...deps,
+      kind: "order",
+      idSchema: orderIdSchema,
+      notFound: "We could not find that order.",
+      logKey: "orderId",
+      stream: (ctx, orderId, log) => ({
+        loadSnapshot: () => currentOrderSnapshot(deps, orderId, log),
+        render: (shown, event) => [
+          {
+            event: "progress",
+            data: html`${progressPanel(shown, deps.restateUiUrl, { orderId, csrfToken: ctx.state.session.csrfToken })}${event ? timelineAppend(event) : ""}`
+              .value,
+          },
+        ],
+      }),
+    }),
+  );
 
   return router;
 }
