@@ -16,6 +16,7 @@ import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import { redirectAfterPost, submitClaimed } from "../claimed-submission.ts";
+import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { campaignFormPage, type CampaignFieldErrors } from "../views/campaign-form.view.ts";
@@ -74,16 +75,9 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     const values = Object.fromEntries(FIELDS.map((f) => [f, ctx.state.form.get(f) ?? ""])) as CampaignFormValues;
     const parsed = campaignFormSchema(deps.maxRecipients).safeParse(values);
     if (!parsed.success) {
-      const errors: CampaignFieldErrors = {};
-      for (const issue of parsed.error.issues) {
-        const field = FIELDS.find((f) => f === issue.path[0]) ?? "form";
-        errors[field] ??= issue.message;
-      }
+      const errors: CampaignFieldErrors = fieldErrors(parsed.error.issues, (path) => FIELDS.find((f) => f === path[0]) ?? "form");
       if (errors.campaignId) values.campaignId = uuidv7();
-      ctx.status = 422;
-      ctx.type = "html";
-      ctx.body = renderPage(ctx, campaignFormPage(values, ctx.state.session.csrfToken, deps.maxRecipients, errors));
-      return;
+      return rejectForm(ctx, campaignFormPage(values, ctx.state.session.csrfToken, deps.maxRecipients, errors));
     }
     const input = parsed.data;
     await submitClaimed(ctx, {

@@ -15,6 +15,7 @@ import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { submitClaimed } from "../claimed-submission.ts";
 import { currentContentSnapshot } from "../progress/content-snapshot.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
+import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { contentFormPage, type ContentFieldErrors, type ContentFormValues } from "../views/content-form.view.ts";
@@ -67,13 +68,9 @@ export function contentRoutes(deps: ContentRouteDeps) {
     };
     const parsed = contentFormSchema.safeParse(values);
     if (!parsed.success) {
-      const errors: ContentFieldErrors = {};
-      for (const issue of parsed.error.issues) errors[String(issue.path[0] ?? "form")] ??= issue.message;
+      const errors: ContentFieldErrors = fieldErrors(parsed.error.issues, (path) => String(path[0] ?? "form"));
       if (errors.jobId) values.jobId = uuidv7();
-      ctx.status = 422;
-      ctx.type = "html";
-      ctx.body = renderPage(ctx, contentFormPage(values, ctx.state.session.csrfToken, errors));
-      return;
+      return rejectForm(ctx, contentFormPage(values, ctx.state.session.csrfToken, errors));
     }
     const input = parsed.data;
     await submitClaimed(ctx, {
