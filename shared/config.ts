@@ -92,7 +92,7 @@ export const webConfigSchema = z
       .min(60)
       .default(7 * 86_400),
     SSE_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
-    // SSE hardening (web/sse-streams.ts): streams end after about this long and the browser reconnects.
+    // SSE hardening (web/progress/sse-streams.ts): streams end after about this long and the browser reconnects.
     SSE_MAX_DURATION_MS: z.coerce
       .number()
       .int()

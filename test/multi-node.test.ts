@@ -24,7 +24,7 @@ import { keepServiceLogs, observerPool, ROOT, startWeb, startWorker, workerServi
 import { startTcpBalancer, type TcpBalancer } from "../scripts/stack/tcp-balancer.ts";
 import { startValkey } from "../scripts/stack/valkey.ts";
 import { createLogger } from "../shared/logger.ts";
-import { registerDeployment } from "../worker/registration.ts";
+import { registerDeployment } from "../worker/deployment-registration.ts";
 
 const NAME = "multi-node";
 const FINAL = new Set(["fulfilled", "rejected", "cancelled", "failed"]);

@@ -554,7 +554,7 @@ describe("web security", () => {
   });
 
   describe("rate limits", () => {
-    // ops.test.ts proves the sign-in limit and the order limit; these are the content and campaign limits.
+    // ops-page.test.ts proves the sign-in limit and the order limit; these are the content and campaign limits.
     it("content submissions: 429 with a numeric Retry-After past the limit, and nothing started", async () => {
       const strict = await startInProcessWeb({ ...stack.env, ORDER_RATE_LIMIT_PER_MINUTE: "2" });
       try {

@@ -76,7 +76,7 @@ describe("worker upgrade with orders in flight", () => {
     const register = startProcess({
       name: `register-${name}`,
       command: process.execPath,
-      args: [path.join(root, "worker/register.ts")],
+      args: [path.join(root, "worker/register.command.ts")],
       cwd: root,
       env,
       output: log("register"),

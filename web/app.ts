@@ -3,19 +3,20 @@ import Koa from "koa";
 import type { Logger } from "../shared/logger.ts";
 import type { ResourceLinks } from "../shared/resource-link.ts";
 import type { CampaignsClient } from "./adapters/campaigns-client.ts";
-import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
+import type { CampaignsReadRepo } from "./adapters/campaigns-read.repo.ts";
 import type { CatalogRepo } from "./adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "./adapters/orders-read.repo.ts";
 import type { ContentClient } from "./adapters/content-client.ts";
-import type { ContentJobsReader } from "./adapters/content-jobs.repo.ts";
+import type { ContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
 import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
 import type { OperatorSessions } from "./adapters/operator-sessions.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
-import type { ProgressHub } from "./adapters/progress-hub.ts";
+import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { AppState } from "./app-state.ts";
-import type { SseStreams } from "./sse-streams.ts";
+import type { SseStreams } from "./progress/sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { sameOriginWrites } from "./middleware/same-origin.ts";
@@ -41,15 +42,17 @@ import { unsubscribeRoutes } from "./routes/unsubscribe.routes.ts";
 export interface AppDeps {
   logger: Logger;
   catalog: CatalogRepo;
+  /** The order rows (pages, "My orders", the ops list, snapshots when Valkey is behind). */
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
   campaigns: CampaignsClient;
-  campaignStore: CampaignsRepo;
+  campaignStore: CampaignsReadRepo;
   /** Addresses that unsubscribed from campaigns (the one-click links in campaign messages). */
   suppressions: SuppressionsRepo;
   content: ContentClient;
-  contentJobs: ContentJobsReader;
+  contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
   operators: OperatorSessions;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */

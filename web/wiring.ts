@@ -6,19 +6,20 @@ import type { WebConfig } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { createCampaignsClient } from "./adapters/campaigns-client.ts";
-import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
+import { createCampaignsReadRepo } from "./adapters/campaigns-read.repo.ts";
 import { createSuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import { createCatalogRepo } from "./adapters/catalog.repo.ts";
+import { createOrdersReadRepo } from "./adapters/orders-read.repo.ts";
 import { createContentClient } from "./adapters/content-client.ts";
-import { createContentJobsReader } from "./adapters/content-jobs.repo.ts";
+import { createContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
-import { createProgressHub } from "./adapters/progress-hub.ts";
+import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
-import { createSseMetrics } from "./sse-metrics.ts";
-import { createSseStreams } from "./sse-streams.ts";
+import { createSseMetrics } from "./progress/sse-metrics.ts";
+import { createSseStreams } from "./progress/sse-streams.ts";
 import type { AppDeps } from "./app.ts";
 
 export interface WebWiring {
@@ -80,16 +81,17 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     deps: {
       logger,
       catalog: createCatalogRepo(pool),
+      orderStore: createOrdersReadRepo(pool),
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
       hub: createProgressHub({ subscriber, commands, logger, naiveSubscriber }),
       sseStreams,
       sseRegistry,
       campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
-      campaignStore: createCampaignsRepo(pool),
+      campaignStore: createCampaignsReadRepo(pool),
       suppressions: createSuppressionsRepo(pool),
       content: createContentClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
-      contentJobs: createContentJobsReader(pool),
+      contentJobs: createContentJobsReadRepo(pool),
       limiter: createRateLimiter(commands),
       operators: createOperatorSessions(commands),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),

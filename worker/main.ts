@@ -17,12 +17,12 @@ import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts
 import { createContentJobsRepo } from "./adapters/content-jobs.repo.ts";
 import { priceFor } from "./adapters/llm-prices.ts";
 import { createLlmProvider } from "./adapters/llm-factory.ts";
-import { createServices } from "./endpoint.ts";
+import { createServices } from "./services.ts";
 import { createWorkerMetrics, instrumentMailer, instrumentProgress, instrumentContentJobs, metricsHooks } from "./metrics.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";
 import { tracingHooks } from "./tracing.ts";
-import { registerDeployment } from "./registration.ts";
+import { registerDeployment } from "./deployment-registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
 const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, format: config.LOG_FORMAT });

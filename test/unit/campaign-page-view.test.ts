@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { CampaignView } from "../../web/adapters/campaigns.repo.ts";
+import type { CampaignView } from "../../web/adapters/campaigns-read.repo.ts";
 import { recipientFromEvent } from "../../web/routes/campaign-events.routes.ts";
 import { campaignPage, recipientRow } from "../../web/views/campaign-page.view.ts";
 

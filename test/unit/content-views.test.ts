@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { contentFormSchema } from "../../shared/content-job.schema.ts";
 import { loadConfig, workerConfigSchema } from "../../shared/config.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { ContentJobView } from "../../web/adapters/content-jobs.repo.ts";
+import type { ContentJobView } from "../../web/adapters/content-jobs-read.repo.ts";
 import { contentPanel, contentResult } from "../../web/views/content-page.view.ts";
 
 const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>`;

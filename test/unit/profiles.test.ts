@@ -155,7 +155,7 @@ describe("npm run register in prod", () => {
       STRIPE_SECRET_KEY: "sk_test_profiles",
       WORKER_REGISTER_FORCE: "true",
     };
-    const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.ts", import.meta.url))], {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.command.ts", import.meta.url))], {
       env,
       encoding: "utf8",
     });

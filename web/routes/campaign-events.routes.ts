@@ -1,25 +1,25 @@
 /**
- * `GET /emails/:id/events`: a campaign's progress as SSE (see progress-stream.ts). Each event
+ * `GET /emails/:id/events`: a campaign's progress as SSE (see progress/progress-stream.ts). Each event
  * sends the panel (bar and counts) and the one recipient row that changed; the first frame of a
  * fresh stream also re-sends every row, read after the snapshot so nothing falls in between.
  */
 import Router from "@koa/router";
 import { campaignIdSchema } from "../../shared/campaign.schema.ts";
 import type { ProgressEvent, ProgressSnapshot } from "../../shared/progress-event.ts";
-import { currentCampaignSnapshot } from "../adapters/campaign-snapshot.ts";
+import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
-import type { CampaignsRepo, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
+import type { CampaignsReadRepo, RecipientStatus, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../sse-streams.ts";
-import { streamProgress } from "../progress-stream.ts";
+import type { SseStreams } from "../progress/sse-streams.ts";
+import { progressRoute } from "../progress/progress-route.ts";
 import { html } from "../../shared/html.ts";
 import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign-page.view.ts";
 
 export interface CampaignEventsDeps {
   campaigns: CampaignsClient;
-  campaignStore: CampaignsRepo;
+  campaignStore: CampaignsReadRepo;
   ownership: OwnershipStore;
   hub: ProgressHub;
   restateUiUrl: string | undefined;
@@ -40,34 +40,33 @@ export function recipientFromEvent(e: ProgressEvent): RecipientView | null {
 export function campaignEventRoutes(deps: CampaignEventsDeps) {
   const router = new Router<AppState>();
 
-  router.get("/emails/:id/events", async (ctx) => {
-    const id = campaignIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("campaign", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, "We could not find that campaign.");
-    }
-    const campaignId = id.data;
-    const log = ctx.state.log.child({ campaignId });
-    const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
-    let rows: RecipientView[] | null = null;
-    const loadSnapshot = async (): Promise<ProgressSnapshot> => {
-      const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
-      rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
-      return snapshot;
-    };
-    await streamProgress(ctx, {
-      resource: { kind: "campaign", id: campaignId },
-      hub: deps.hub,
-      log,
-      keepAliveMs: deps.keepAliveMs,
-      streams: deps.sseStreams,
-      loadSnapshot,
-      render: (shown, event) => {
-        const changed = event ? recipientFromEvent(event) : null;
-        const data = html`${campaignPanel(campaignId, shown, opts)}${changed ? recipientRow(changed, true) : ""}${!event && rows ? recipientRowsOob(rows) : ""}`;
-        return [{ event: "progress", data: data.value }];
+  router.get(
+    "/emails/:id/events",
+    progressRoute({
+      ...deps,
+      kind: "campaign",
+      idSchema: campaignIdSchema,
+      notFound: "We could not find that campaign.",
+      logKey: "campaignId",
+      stream: (ctx, campaignId, log) => {
+        const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
+        let rows: RecipientView[] | null = null;
+        const loadSnapshot = async (): Promise<ProgressSnapshot> => {
+          const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
+          rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
+          return snapshot;
+        };
+        return {
+          loadSnapshot,
+          render: (shown, event) => {
+            const changed = event ? recipientFromEvent(event) : null;
+            const data = html`${campaignPanel(campaignId, shown, opts)}${changed ? recipientRow(changed, true) : ""}${!event && rows ? recipientRowsOob(rows) : ""}`;
+            return [{ event: "progress", data: data.value }];
+          },
+        };
       },
-    });
-  });
+    }),
+  );
 
   return router;
 }

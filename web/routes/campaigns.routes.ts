@@ -3,19 +3,20 @@
  * the workflow → redirect), the campaign page, its stop button, and "my campaigns".
  */
 import Router from "@koa/router";
-import type { Context } from "koa";
 import { v7 as uuidv7 } from "uuid";
 import { campaignFormSchema, campaignIdSchema, type CampaignFormValues } from "../../shared/campaign.schema.ts";
-import { currentCampaignSnapshot } from "../adapters/campaign-snapshot.ts";
+import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
-import type { CampaignsRepo } from "../adapters/campaigns.repo.ts";
+import type { CampaignsReadRepo } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { accessLinks, shareUrl } from "../access-links.ts";
+import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import { redirectAfterPost, submitClaimed } from "../claimed-submission.ts";
+import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { campaignFormPage, type CampaignFieldErrors } from "../views/campaign-form.view.ts";
@@ -25,7 +26,7 @@ import { renderPage } from "../views/layout.view.ts";
 
 export interface CampaignRouteDeps {
   campaigns: CampaignsClient;
-  campaignStore: CampaignsRepo;
+  campaignStore: CampaignsReadRepo;
   ownership: OwnershipStore;
   links: ResourceLinks;
   limiter: RateLimiter;
@@ -48,13 +49,13 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     message: "You are starting campaigns too quickly. Please wait a minute and try again.",
   });
 
-  async function ownedId(ctx: Context & { state: AppState }): Promise<string> {
-    const id = campaignIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("campaign", id.data, ctx.state.session.id))) {
-      ctx.throw(404, "We could not find that campaign.");
-    }
-    return id.data;
-  }
+  const access = {
+    ownership: deps.ownership,
+    kind: "campaign",
+    idSchema: campaignIdSchema,
+    notFound: "We could not find that campaign.",
+  } as const;
+  const ownedId = ownershipCheck(access);
 
   router.get("/emails", async (ctx) => {
     const ids = await deps.ownership.list("campaign", ctx.state.session.id);
@@ -74,16 +75,9 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     const values = Object.fromEntries(FIELDS.map((f) => [f, ctx.state.form.get(f) ?? ""])) as CampaignFormValues;
     const parsed = campaignFormSchema(deps.maxRecipients).safeParse(values);
     if (!parsed.success) {
-      const errors: CampaignFieldErrors = {};
-      for (const issue of parsed.error.issues) {
-        const field = FIELDS.find((f) => f === issue.path[0]) ?? "form";
-        errors[field] ??= issue.message;
-      }
+      const errors: CampaignFieldErrors = fieldErrors(parsed.error.issues, (path) => FIELDS.find((f) => f === path[0]) ?? "form");
       if (errors.campaignId) values.campaignId = uuidv7();
-      ctx.status = 422;
-      ctx.type = "html";
-      ctx.body = renderPage(ctx, campaignFormPage(values, ctx.state.session.csrfToken, deps.maxRecipients, errors));
-      return;
+      return rejectForm(ctx, campaignFormPage(values, ctx.state.session.csrfToken, deps.maxRecipients, errors));
     }
     const input = parsed.data;
     await submitClaimed(ctx, {
@@ -97,13 +91,7 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     });
   });
 
-  const signedLink = accessLinks({
-    ...deps,
-    kind: "campaign",
-    idSchema: campaignIdSchema,
-    pathOf: (id) => `/emails/${id}`,
-    notFound: "We could not find that campaign.",
-  });
+  const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/emails/${id}` });
 
   router.get("/emails/:id", signedLink, async (ctx) => {
     const id = await ownedId(ctx);

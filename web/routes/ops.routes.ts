@@ -4,7 +4,7 @@
  */
 import Router from "@koa/router";
 import { orderIdSchema } from "../../shared/order.schema.ts";
-import type { CatalogRepo } from "../adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { passwordMatches, type OperatorSessions } from "../adapters/operator-sessions.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
@@ -17,7 +17,7 @@ import { renderPage } from "../views/layout.view.ts";
 import { opsDashboardPage, opsLoginPage } from "../views/ops.view.ts";
 
 export interface OpsDeps {
-  catalog: CatalogRepo;
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   operators: OperatorSessions;
   ownership: OwnershipStore;
@@ -51,8 +51,8 @@ export function opsRoutes(deps: OpsDeps) {
       return;
     }
     const [pending, orders] = await Promise.all([
-      deps.catalog.listOrders({ status: "awaiting_approval" }),
-      deps.catalog.listOrders({ limit: 100 }),
+      deps.orderStore.listOrders({ status: "awaiting_approval" }),
+      deps.orderStore.listOrders({ limit: 100 }),
     ]);
     const notice =
       typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;

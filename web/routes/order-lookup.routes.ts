@@ -13,6 +13,7 @@ import type { OrderLookupClient } from "../adapters/order-lookup-client.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
+import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { renderPage } from "../views/layout.view.ts";
@@ -49,20 +50,11 @@ export function orderLookupRoutes(deps: OrderLookupRouteDeps) {
     };
     const parsed = orderLookupFormSchema.safeParse(values);
     if (!parsed.success) {
-      const errors: OrderLookupErrors = {};
-      for (const issue of parsed.error.issues) {
-        const field = issue.path[0] === "lookupId" ? "lookupId" : "email";
-        errors[field] ??= issue.message;
-      }
-      ctx.status = 422;
-      ctx.type = "html";
-      ctx.body = renderPage(
-        ctx,
-        orderLookupPage({ ...values, lookupId: errors.lookupId ? uuidv7() : values.lookupId }, ctx.state.session.csrfToken, {
-          errors,
-        }),
+      const errors: OrderLookupErrors = fieldErrors(parsed.error.issues, (path) =>
+        path[0] === "lookupId" ? "lookupId" : "email",
       );
-      return;
+      const lookupId = errors.lookupId ? uuidv7() : values.lookupId;
+      return rejectForm(ctx, orderLookupPage({ ...values, lookupId }, ctx.state.session.csrfToken, { errors }));
     }
     // Past the per-address limit the answer is the same, but nothing is sent: a stranger cannot
     // flood someone's inbox, nor learn from a different answer that somebody else asked.

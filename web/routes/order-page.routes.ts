@@ -1,24 +1,24 @@
 /** An order's page, the customer's cancel button, and "My orders" for this browser session. */
 import Router from "@koa/router";
-import type { Context } from "koa";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
-import type { CatalogRepo } from "../adapters/catalog.repo.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../adapters/progress-hub.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
 import { accessLinks } from "../access-links.ts";
+import { ownershipCheck } from "../ownership-check.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { currentSnapshot } from "../order-snapshot.ts";
+import { currentOrderSnapshot } from "../progress/order-snapshot.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { myOrdersPage } from "../views/my-orders.view.ts";
 import { orderPage } from "../views/order-page.view.ts";
 
 export interface OrderPageDeps {
-  catalog: CatalogRepo;
+  orderStore: OrdersReadRepo;
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
@@ -36,36 +36,24 @@ const NOTICES: Record<string, string> = {
 export function orderPageRoutes(deps: OrderPageDeps) {
   const router = new Router<AppState>();
 
-  /** The order id from the path, if this session owns it; 404 otherwise (page, stream and actions alike). */
-  const ownedOrder = async (ctx: { params: Record<string, string | undefined>; state: AppState; throw: Context["throw"] }) => {
-    const id = orderIdSchema.safeParse(ctx.params.id);
-    if (!id.success || !(await deps.ownership.owns("order", id.data, ctx.state.session.id))) {
-      return ctx.throw(404, NOT_FOUND);
-    }
-    return id.data;
-  };
+  const access = { ownership: deps.ownership, kind: "order", idSchema: orderIdSchema, notFound: NOT_FOUND } as const;
+  const ownedOrder = ownershipCheck(access);
 
   router.get("/orders", async (ctx) => {
     const ids = await deps.ownership.list("order", ctx.state.session.id);
-    const orders = await deps.catalog.listOrders({ ids });
+    const orders = await deps.orderStore.listOrders({ ids });
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(ctx, myOrdersPage(ids, orders));
   });
 
-  const signedLink = accessLinks({
-    ...deps,
-    kind: "order",
-    idSchema: orderIdSchema,
-    pathOf: (id) => `/orders/${id}`,
-    notFound: NOT_FOUND,
-  });
+  const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/orders/${id}` });
 
   router.get("/orders/:id", signedLink, async (ctx) => {
     const orderId = await ownedOrder(ctx);
     const [snapshot, order, events] = await Promise.all([
-      currentSnapshot(deps, orderId, ctx.state.log),
-      deps.catalog.findOrder(orderId),
+      currentOrderSnapshot(deps, orderId, ctx.state.log),
+      deps.orderStore.findOrder(orderId),
       deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => []),
     ]);
     ctx.set("Cache-Control", "no-store");

@@ -11,6 +11,7 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { submitClaimed } from "../claimed-submission.ts";
+import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { renderPage } from "../views/layout.view.ts";
@@ -80,29 +81,16 @@ export function orderRoutes(deps: OrdersRouteDeps) {
   router.post("/orders", formBody({ limitBytes: deps.formLimitBytes }), limited, async (ctx) => {
     const values = readForm(ctx.state.form);
     const known = await deps.catalog.knownSkus();
-    const errors: FieldErrors = {};
     const parsed = orderFormSchema.safeParse(values);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) errors[fieldName(issue.path)] ??= issue.message;
-    }
+    const errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error.issues, fieldName);
     const unknown = Object.keys(values.quantities).filter((sku) => !known.has(sku));
     if (unknown.length > 0) errors.quantities = `Unknown product: ${unknown.join(", ")}`;
     if (!parsed.success || Object.values(errors).some(Boolean)) {
       if (errors.orderId) values.orderId = uuidv7();
       for (const sku of Object.keys(values.quantities)) if (!known.has(sku)) delete values.quantities[sku];
       const products = await deps.catalog.listProducts();
-      ctx.status = 422;
-      ctx.type = "html";
-      ctx.body = renderPage(
-        ctx,
-        orderFormPage(
-          products,
-          values,
-          { csrfToken: ctx.state.session.csrfToken, approvalThresholdCents: deps.approvalThresholdCents },
-          errors,
-        ),
-      );
-      return;
+      const opts = { csrfToken: ctx.state.session.csrfToken, approvalThresholdCents: deps.approvalThresholdCents };
+      return rejectForm(ctx, orderFormPage(products, values, opts, errors));
     }
     const input = parsed.data;
     await submitClaimed(ctx, {

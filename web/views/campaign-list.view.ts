@@ -1,6 +1,6 @@
 /** "My campaigns": every campaign this browser session started, newest first. */
 import { html } from "../../shared/html.ts";
-import type { CampaignSummary } from "../adapters/campaigns.repo.ts";
+import type { CampaignSummary } from "../adapters/campaigns-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
 export function campaignListPage(campaigns: CampaignSummary[]): Page {

@@ -4,7 +4,7 @@
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { CampaignView, RecipientStatus, RecipientView } from "../adapters/campaigns.repo.ts";
+import type { CampaignView, RecipientStatus, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { shareLink } from "./share-link.view.ts";
 import { invocationLine } from "./invocation-link.view.ts";

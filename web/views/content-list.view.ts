@@ -1,7 +1,7 @@
 /** "My jobs": the content jobs this browser session started, newest first. */
 import { html } from "../../shared/html.ts";
 import { providerLabel } from "../../shared/content-job.schema.ts";
-import type { ContentJobSummary } from "../adapters/content-jobs.repo.ts";
+import type { ContentJobSummary } from "../adapters/content-jobs-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
 export function contentListPage(ids: string[], jobs: ContentJobSummary[]): Page {

@@ -7,7 +7,7 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { contentLanguages, providerLabel } from "../../shared/content-job.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { invocationLine } from "./invocation-link.view.ts";
-import type { ContentJobView } from "../adapters/content-jobs.repo.ts";
+import type { ContentJobView } from "../adapters/content-jobs-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { shareLink } from "./share-link.view.ts";
 

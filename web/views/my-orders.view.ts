@@ -1,7 +1,7 @@
 /** "My orders": the orders this browser session placed or opened from a signed link, newest first. */
 import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
-import type { OrderSummary } from "../adapters/catalog.repo.ts";
+import type { OrderSummary } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
 export function myOrdersPage(ids: string[], orders: OrderSummary[]): Page {

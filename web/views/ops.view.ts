@@ -1,7 +1,7 @@
 /** The operator pages: sign-in, and the dashboard of pending approvals and all orders. */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
-import type { OrderSummary } from "../adapters/catalog.repo.ts";
+import type { OrderSummary } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { invocationUrl } from "./invocation-link.view.ts";
 

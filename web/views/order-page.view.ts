@@ -7,7 +7,7 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { invocationLine } from "./invocation-link.view.ts";
-import type { OrderView } from "../adapters/catalog.repo.ts";
+import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
 export const OUTCOME_LABELS: Record<string, string> = {

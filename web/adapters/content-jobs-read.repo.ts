@@ -36,7 +36,7 @@ function summary(row: Record<string, unknown>): ContentJobSummary {
   };
 }
 
-export function createContentJobsReader(pool: pg.Pool) {
+export function createContentJobsReadRepo(pool: pg.Pool) {
   async function find(id: string): Promise<ContentJobView | null> {
     const r = await pool.query(`SELECT * FROM content_jobs WHERE id = $1`, [id]);
     const row = r.rows[0];
@@ -67,4 +67,4 @@ export function createContentJobsReader(pool: pg.Pool) {
 
   return { find, list };
 }
-export type ContentJobsReader = ReturnType<typeof createContentJobsReader>;
+export type ContentJobsReadRepo = ReturnType<typeof createContentJobsReadRepo>;

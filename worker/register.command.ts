@@ -5,7 +5,7 @@
  */
 import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
-import { registerDeployment } from "./registration.ts";
+import { registerDeployment } from "./deployment-registration.ts";
 
 const config = loadConfigOrExit(workerConfigSchema);
 const logger = createLogger({ name: "register", level: config.LOG_LEVEL, format: config.LOG_FORMAT });

@@ -4,8 +4,8 @@
  */
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { CampaignsClient } from "./campaigns-client.ts";
-import type { CampaignsRepo, CampaignSummary } from "./campaigns.repo.ts";
+import type { CampaignsClient } from "../adapters/campaigns-client.ts";
+import type { CampaignsReadRepo, CampaignSummary } from "../adapters/campaigns-read.repo.ts";
 
 export function snapshotFromRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;
@@ -24,7 +24,7 @@ export function snapshotFromRow(c: CampaignSummary & { invocationId: string | nu
 }
 
 export async function currentCampaignSnapshot(
-  deps: { campaigns: CampaignsClient; campaignStore: CampaignsRepo },
+  deps: { campaigns: CampaignsClient; campaignStore: CampaignsReadRepo },
   campaignId: string,
   log: Logger,
 ): Promise<ProgressSnapshot> {

@@ -61,7 +61,7 @@ function summary(row: Record<string, unknown>): CampaignSummary & Pick<CampaignV
   };
 }
 
-export function createCampaignsRepo(pool: pg.Pool) {
+export function createCampaignsReadRepo(pool: pg.Pool) {
   /** The campaign with every recipient in send order; null until the worker has saved it. */
   async function find(id: string): Promise<CampaignView | null> {
     const c = await pool.query(`${SUMMARY_SQL} WHERE c.id = $1 GROUP BY c.id`, [id]);
@@ -83,4 +83,4 @@ export function createCampaignsRepo(pool: pg.Pool) {
 
   return { find, summaries };
 }
-export type CampaignsRepo = ReturnType<typeof createCampaignsRepo>;
+export type CampaignsReadRepo = ReturnType<typeof createCampaignsReadRepo>;

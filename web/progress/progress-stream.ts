@@ -5,9 +5,9 @@
  * `done` event after the terminal event. Ownership must be checked before calling this.
  */
 import type { Context } from "koa";
-import type { Logger } from "../shared/logger.ts";
-import { isTerminal, type ProgressEvent, type ProgressSnapshot, type ResourceRef } from "../shared/progress-event.ts";
-import type { ProgressHub } from "./adapters/progress-hub.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { isTerminal, type ProgressEvent, type ProgressSnapshot, type ResourceRef } from "../../shared/progress-event.ts";
+import type { ProgressHub } from "./progress-hub.ts";
 import { openSse } from "./sse-response.ts";
 import type { SseStreams } from "./sse-streams.ts";
 

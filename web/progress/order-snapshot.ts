@@ -7,12 +7,12 @@
  * asked only when Valkey cannot be read at all. A web restart that makes every open page reconnect
  * therefore costs Restate nothing.
  */
-import type { Logger } from "../shared/logger.ts";
-import { progressOfStatus } from "../shared/order-steps.ts";
-import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../shared/progress-event.ts";
-import type { CatalogRepo, OrderProgressRow } from "./adapters/catalog.repo.ts";
-import type { OrdersClient } from "./adapters/orders-client.ts";
-import type { ProgressHub } from "./adapters/progress-hub.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { progressOfStatus } from "../../shared/order-steps.ts";
+import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import type { OrderProgressRow, OrdersReadRepo } from "../adapters/orders-read.repo.ts";
+import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { ProgressHub } from "./progress-hub.ts";
 
 export function snapshotFromRow(order: OrderProgressRow): ProgressSnapshot {
   const p = progressOfStatus[order.status] ?? progressOfStatus.received;
@@ -40,8 +40,8 @@ export function snapshotFromEvents(events: ProgressEvent[]): ProgressSnapshot | 
   return { ...state, invocationId };
 }
 
-export async function currentSnapshot(
-  deps: { orders: OrdersClient; catalog: CatalogRepo; hub?: ProgressHub },
+export async function currentOrderSnapshot(
+  deps: { orders: OrdersClient; orderStore: OrdersReadRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
 ): Promise<ProgressSnapshot> {
@@ -63,7 +63,7 @@ export async function currentSnapshot(
       log.warn({ err, orderId }, "workflow status unavailable; using the stored order");
     }
   }
-  const row = await deps.catalog.orderProgress(orderId);
+  const row = await deps.orderStore.orderProgress(orderId);
   if (!row) return streamed ?? emptySnapshot;
   const stored = snapshotFromRow(row);
   if (!streamed) return stored;

@@ -1,0 +1,24 @@
+/**
+ * `npm run check:deploy`: every check of deploy/ (Kubernetes, Helm values, Compose, Caddyfile,
+ * Dockerfiles, the app's env), offline. Prints the problems and exits 1 if there are any.
+ */
+import { deployChecks } from "./checks.ts";
+
+let failed = 0;
+for (const [artifact, checks] of Object.entries(deployChecks)) {
+  for (const [promise, check] of Object.entries(checks)) {
+    let problems: string[];
+    try {
+      problems = check();
+    } catch (err) {
+      problems = [`the check threw: ${String(err)}`];
+    }
+    console.log(`${problems.length ? "✖" : "✔"} ${artifact}: ${promise}`);
+    for (const p of problems) console.log(`    ${p}`);
+    if (problems.length) failed++;
+  }
+}
+if (failed) {
+  console.log(`\n${failed} check(s) failed`);
+  process.exitCode = 1;
+}
