@@ -16,11 +16,15 @@ export function findPostgresBin(): string {
       .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return path.join(debianRoot, versions[0], "bin");
   }
+  // pg_config also comes with the client libraries (libpq-dev) alone: its bindir counts only if the server is in it.
+  let bindir = "";
   try {
-    return execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
+    bindir = execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
-    throw new Error("PostgreSQL server binaries not found. Install them: `apt-get install postgresql` (15 or newer).");
+    // no pg_config either
   }
+  if (bindir && existsSync(path.join(bindir, "postgres")) && existsSync(path.join(bindir, "initdb"))) return bindir;
+  throw new Error("PostgreSQL server binaries not found. Install them: `apt-get install postgresql` (15 or newer).");
 }
 
 function runAsUser(): { uid: number; gid: number } | undefined {
