@@ -5,10 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { v7 as uuidv7 } from "uuid";
-import type { PaymentMethod } from "../shared/order.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
+import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 describe("order saga", () => {
@@ -25,21 +24,11 @@ describe("order saga", () => {
     await stack?.stop();
   });
 
-  const q = async (sql: string, params: unknown[] = []) => (await stack.db.query(sql, params)).rows;
+  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+    () => stack,
+    () => orders,
+  );
   const stockOf = async (sku: string) => Number((await q("SELECT stock FROM products WHERE sku = $1", [sku]))[0].stock);
-  const mailsTo = (email: string) => stack.services.mail.messages.filter((m) => m.envelopeTo.includes(email));
-  const result = async (orderId: string) => {
-    const r = await fetch(`${stack.services.restate.ingressUrl}/restate/workflow/OrderFulfilment/${orderId}/attach`);
-    assert.equal(r.status, 200, await r.clone().text());
-    return (await r.json()) as { outcome: string; reason: string | null };
-  };
-  const place = async (email: string, paymentMethod: PaymentMethod, lines: Array<{ sku: string; quantity: number }>) => {
-    const orderId = uuidv7();
-    await orders.submit({ orderId, email, paymentMethod, lines });
-    return orderId;
-  };
-  const waitForStep = (orderId: string, step: string) =>
-    waitUntil(`step ${step}`, async () => (await orders.status(orderId)).step === step);
 
   it("a declined card rejects the order: nothing stays reserved, nothing charged, one cancellation email", async () => {
     const before = await stockOf("TEE-ANCHOR");

@@ -8,11 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { v7 as uuidv7 } from "uuid";
-import type { PaymentMethod } from "../shared/order.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 describe("orders paid with Stripe", () => {
@@ -40,20 +39,10 @@ describe("orders paid with Stripe", () => {
     await fake?.stop();
   });
 
-  const q = async (sql: string, params: unknown[] = []) => (await stack.db.query(sql, params)).rows;
-  const mailsTo = (email: string) => stack.services.mail.messages.filter((m) => m.envelopeTo.includes(email));
-  const result = async (orderId: string) => {
-    const r = await fetch(`${stack.services.restate.ingressUrl}/restate/workflow/OrderFulfilment/${orderId}/attach`);
-    assert.equal(r.status, 200, await r.clone().text());
-    return (await r.json()) as { outcome: string; reason: string | null };
-  };
-  const place = async (email: string, paymentMethod: PaymentMethod, lines: Array<{ sku: string; quantity: number }>) => {
-    const orderId = uuidv7();
-    await orders.submit({ orderId, email, paymentMethod, lines });
-    return orderId;
-  };
-  const waitForStep = (orderId: string, step: string) =>
-    waitUntil(`step ${step}`, async () => (await orders.status(orderId)).step === step);
+  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+    () => stack,
+    () => orders,
+  );
   /** Money as Stripe saw it: captured charges and refunds, in cents. */
   const money = (orderId: string) => {
     const l = fake.ledgerOf(orderId);
