@@ -24,7 +24,8 @@ import {
   type StackPorts,
 } from "../stack/stack.ts";
 import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
-import { checkInvariants, type ChaosFigures } from "./invariants.ts";
+import { startFakeStripe, type FakeStripeServer } from "../../test/helpers/fake-stripe-server.ts";
+import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
 
 export interface ChaosOptions {
   orders: number;
@@ -38,6 +39,8 @@ export interface ChaosOptions {
   /** Each shopper gives up after this long. */
   shopperDeadlineMs: number;
   log?: (line: string) => void;
+  /** The payment provider the worker charges: the local ledger (default) or Stripe, here a wire-level fake of it. */
+  payments?: "local" | "stripe";
 }
 
 export interface ChaosEvent {
@@ -66,6 +69,36 @@ function paymentFor(i: number): string {
   return "pm_card_visa";
 }
 
+/** What the (fake) Stripe did, as the invariants read a ledger: captured charges and refunds per order. */
+function stripeLedger(stripe: FakeStripeServer): LedgerSource {
+  return {
+    moved(orderIds) {
+      return Promise.resolve(
+        orderIds.flatMap((id) => {
+          const l = stripe.ledgerOf(id);
+          const row = (kind: "charge" | "refund", amounts: number[]) =>
+            amounts.length ? [{ order_id: id, kind, n: amounts.length, cents: amounts.reduce((a, b) => a + b, 0) }] : [];
+          return [
+            ...row(
+              "charge",
+              l.charges.map((c) => c.amount),
+            ),
+            ...row(
+              "refund",
+              l.refunds.map((r) => r.amount),
+            ),
+          ];
+        }),
+      );
+    },
+    openAuthorizations(endedIds) {
+      return Promise.resolve(
+        endedIds.filter((id) => stripe.ledgerOf(id).paymentIntents.some((pi) => pi.status === "requires_capture")).length,
+      );
+    },
+  };
+}
+
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
@@ -90,9 +123,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     SESSION_SECRET: `chaos-session-${randomBytes(18).toString("hex")}`,
     OPS_PASSWORD: `chaos-ops-${randomBytes(12).toString("hex")}`,
   };
+  const stripe: FakeStripeServer | null = opts.payments === "stripe" ? await startFakeStripe() : null;
   const env = appEnv(ports, services, {
     LOG_LEVEL: "info",
     ...secrets,
+    ...(stripe
+      ? {
+          PAYMENT_PROVIDER: "stripe",
+          STRIPE_SECRET_KEY: stripe.secretKey,
+          STRIPE_API_BASE: stripe.url,
+          STRIPE_TIMEOUT_MS: "5000",
+        }
+      : {}),
     SHIPPING_DELAY_MS: "800",
     PAYMENT_LATENCY_MS: "15",
     PAYMENT_FAULT_RATE: "0.03",
@@ -114,6 +156,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.allSettled([web?.stop(5_000), worker?.stop(5_000)]);
     await db.end().catch(() => undefined);
     await services.stop();
+    await stripe?.stop();
     keepServiceLogs(dataDir, opts.logDir);
     rmSync(dataDir, { recursive: true, force: true });
   };
@@ -254,11 +297,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
     const result = await checkInvariants({
       db,
+      ...(stripe ? { ledger: stripeLedger(stripe) } : {}),
       mail: services.mail,
       shoppers,
       initialStock: stock,
       customerEmails: emails,
-      secrets: Object.values(secrets),
+      secrets: [...Object.values(secrets), ...(stripe ? [stripe.secretKey] : [])],
       logs: logs.join("\n"),
       workerKills,
       campaign: { outcome: campaign, recipients },

@@ -44,8 +44,47 @@ export interface ChaosFigures {
   emailAddressesInLogs: number;
 }
 
+/** Money that moved for one order, by kind: how many times and how many cents in all. */
+export interface LedgerRow {
+  order_id: string;
+  kind: "charge" | "refund";
+  n: number;
+  cents: number;
+}
+
+/** Where the run reads what the payment provider did: our PostgreSQL ledger (local) or Stripe's. */
+export interface LedgerSource {
+  moved(orderIds: string[]): Promise<LedgerRow[]>;
+  /** Orders among `endedIds` whose provider still holds an authorisation. */
+  openAuthorizations(endedIds: string[]): Promise<number>;
+}
+
+export function localLedger(db: pg.Pool): LedgerSource {
+  return {
+    // Only 'succeeded' rows moved money: an authorisation ('authorized') is captured into
+    // 'succeeded' or released as 'canceled'.
+    async moved(orderIds) {
+      const r = await db.query(
+        `SELECT order_id, kind, count(*)::int AS n, sum(amount_cents)::int AS cents
+           FROM payments WHERE status = 'succeeded' AND order_id = ANY($1::uuid[]) GROUP BY order_id, kind`,
+        [orderIds],
+      );
+      return r.rows as LedgerRow[];
+    },
+    async openAuthorizations(endedIds) {
+      const r = await db.query(
+        `SELECT count(DISTINCT order_id)::int AS n FROM payments WHERE status = 'authorized' AND order_id = ANY($1::uuid[])`,
+        [endedIds],
+      );
+      return (r.rows[0] as { n: number }).n;
+    },
+  };
+}
+
 export interface InvariantInput {
   db: pg.Pool;
+  /** The payment provider's record; our PostgreSQL ledger when not given. */
+  ledger?: LedgerSource;
   mail: MailCatcher;
   shoppers: ShopperOutcome[];
   initialStock: Record<string, number>;
@@ -88,25 +127,15 @@ export async function checkInvariants(
   const extra = await db.query(`SELECT count(*)::int AS n FROM orders WHERE NOT (id = ANY($1::uuid[]))`, [placedIds]);
   if ((extra.rows[0] as { n: number }).n > 0) violations.push(`${(extra.rows[0] as { n: number }).n} orders nobody submitted`);
 
-  // Ledger: one charge per order at most, one refund at most, and the money adds up. Only
-  // 'succeeded' rows moved money: an authorisation ('authorized') is captured into 'succeeded' or
-  // released as 'canceled', and an order that ended must not leave one open.
-  const payments = (
-    await db.query(
-      `SELECT order_id, kind, count(*)::int AS n, sum(amount_cents)::int AS cents
-         FROM payments WHERE status = 'succeeded' GROUP BY order_id, kind`,
-    )
-  ).rows.map((r: { order_id: string; kind: string; n: number; cents: number }) => r);
+  // Ledger: one charge per order at most, one refund at most, and the money adds up; an order that
+  // ended must not leave an authorisation open.
+  const ledger = input.ledger ?? localLedger(db);
+  const payments = await ledger.moved(placedIds);
   const duplicateCharges = payments.filter((p) => p.kind === "charge" && p.n > 1).length;
   const duplicateRefunds = payments.filter((p) => p.kind === "refund" && p.n > 1).length;
   if (duplicateCharges > 0) violations.push(`${duplicateCharges} orders charged more than once`);
   if (duplicateRefunds > 0) violations.push(`${duplicateRefunds} orders refunded more than once`);
-  const open = await db.query(
-    `SELECT count(DISTINCT p.order_id)::int AS n FROM payments p JOIN orders o ON o.id = p.order_id
-      WHERE p.status = 'authorized' AND o.status = ANY($1) AND o.id = ANY($2::uuid[])`,
-    [FINAL, placedIds],
-  );
-  const openAuthorizations = (open.rows[0] as { n: number }).n;
+  const openAuthorizations = await ledger.openAuthorizations(orders.filter((o) => FINAL.includes(o.status)).map((o) => o.id));
   if (openAuthorizations > 0) violations.push(`${openAuthorizations} ended orders still hold an authorisation`);
   const net = new Map<string, number>();
   for (const p of payments) net.set(p.order_id, (net.get(p.order_id) ?? 0) + (p.kind === "charge" ? p.cents : -p.cents));

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --orders 1000 --concurrency 100 --kills 12 --valkey-outage-ms 10000]`: the
+ * `npm run chaos [-- --orders 1000 --concurrency 100 --kills 12 --valkey-outage-ms 10000 --payments local|stripe]`: the
  * chaos run with its figure table. Exits 1 when any invariant is violated.
  */
 import path from "node:path";
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "100" },
     kills: { type: "string", default: "12" },
     "valkey-outage-ms": { type: "string", default: "10000" },
+    payments: { type: "string", default: "local" },
   },
 });
 const int = (name: string, raw: string | undefined, min: number) => {
@@ -25,13 +26,19 @@ const int = (name: string, raw: string | undefined, min: number) => {
   return n;
 };
 const orders = int("orders", values.orders, 1);
+if (values.payments !== "local" && values.payments !== "stripe") {
+  console.error("--payments must be local or stripe");
+  process.exit(2);
+}
+const payments = values.payments;
 const logDir = path.join(ROOT, "test-results", "chaos-run");
-console.log(`chaos: ${orders} orders; logs in ${path.relative(process.cwd(), logDir) || "."}`);
+console.log(`chaos: ${orders} orders, ${payments} payments; logs in ${path.relative(process.cwd(), logDir) || "."}`);
 const report = await runChaos({
   orders,
   concurrency: int("concurrency", values.concurrency, 1),
   workerKills: int("kills", values.kills, 0),
   valkeyOutageMs: int("valkey-outage-ms", values["valkey-outage-ms"], 0),
+  payments,
   shopperDeadlineMs: 10 * 60_000,
   logDir,
   log: (line) => console.log(line),
