@@ -147,7 +147,7 @@ export async function accountOrders(adminUrl: string, samples: OrderSample[]): P
     notificationsPerOrder: (journal.length - commands.length) / n,
     commandTypes,
     invocationsPerOrder: (own.length + children.length) / n,
-    awaitedInvocationsPerOrder: (commandTypes.Call ?? 0) * 1,
+    awaitedInvocationsPerOrder: commandTypes.Call ?? 0,
     latency,
     latencyTotalMs: samples.reduce((a, s) => a + (s.doneAt - s.postedAt), 0) / Math.max(1, samples.length),
   };
