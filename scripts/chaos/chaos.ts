@@ -26,6 +26,9 @@ import {
 import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
 import { startFakeStripe, type FakeStripeServer } from "../../test/helpers/fake-stripe-server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
+import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
+import { Redis } from "ioredis";
+import { loadConfig, workerConfigSchema } from "../../shared/config.ts";
 
 export interface ChaosOptions {
   orders: number;
@@ -41,6 +44,8 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** The payment provider the worker charges: the local ledger (default) or Stripe, here a wire-level fake of it. */
   payments?: "local" | "stripe";
+  /** Watch memory through the run and judge it flat (the soak); see soak.ts. */
+  soak?: boolean;
 }
 
 export interface ChaosEvent {
@@ -50,6 +55,7 @@ export interface ChaosEvent {
 
 export interface ChaosReport {
   figures: ChaosFigures;
+  soak?: SoakFigures;
   violations: string[];
   timeline: ChaosEvent[];
   durationMs: number;
@@ -127,6 +133,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const env = appEnv(ports, services, {
     LOG_LEVEL: "info",
     ...secrets,
+    // The soak judges memory flat after the warm-up: what is kept on purpose (progress streams,
+    // sessions' ownership keys) expires within it instead of after a day.
+    ...(opts.soak ? { PROGRESS_STREAM_TTL_SECONDS: "60", SESSION_TTL_SECONDS: "120" } : {}),
     ...(stripe
       ? {
           PAYMENT_PROVIDER: "stripe",
@@ -174,6 +183,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // Restarted workers find their deployment already registered, as in production.
     const restartEnv = { ...env, WORKER_SELF_REGISTER: "false" };
     mark(`stack up: ${opts.orders} orders, ${opts.concurrency} shoppers at a time`);
+    const soakRedis = opts.soak ? new Redis(services.valkeyUrl, { maxRetriesPerRequest: 1 }) : null;
+    soakRedis?.on("error", () => undefined); // Valkey's outage is part of the run
+    const memory = soakRedis ? watchMemory(() => ({ web: web?.child.pid, worker: worker?.child.pid }), soakRedis) : null;
 
     // --- shoppers ---
     const skus = Object.keys(stock);
@@ -295,6 +307,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         return "";
       }
     });
+    await memory?.stop();
+    const soak =
+      memory && soakRedis
+        ? await judgeSoak(
+            memory.samples,
+            soakRedis,
+            loadConfig(workerConfigSchema, {}).PROGRESS_STREAM_MAXLEN,
+            // Steady: 3 minutes in, and 150 s after Valkey came back (it restarts empty; sessions live 120 s).
+            Math.max(started + 180_000, started + (timeline.find((e) => e.what === "Valkey started again")?.atMs ?? 0) + 150_000),
+          )
+        : undefined;
+    soakRedis?.disconnect();
     const result = await checkInvariants({
       db,
       ...(stripe ? { ledger: stripeLedger(stripe) } : {}),
@@ -317,7 +341,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (!explained) result.violations.push(`an email was sent twice (copies at ${at}) with no crash to explain it`);
     }
     timeline.sort((a, b) => a.atMs - b.atMs);
-    return { figures: result.figures, violations: result.violations, timeline, durationMs: Date.now() - started, shoppers };
+    return {
+      figures: result.figures,
+      ...(soak ? { soak } : {}),
+      violations: [...result.violations, ...(soak?.violations ?? [])],
+      timeline,
+      durationMs: Date.now() - started,
+      shoppers,
+    };
   } finally {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);

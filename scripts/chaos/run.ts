@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --orders 1000 --concurrency 100 --kills 12 --valkey-outage-ms 10000 --payments local|stripe]`: the
+ * `npm run chaos [-- --orders 1000 --concurrency 100 --kills 12 --valkey-outage-ms 10000 --payments local|stripe --soak]`: the
  * chaos run with its figure table. Exits 1 when any invariant is violated.
  */
 import path from "node:path";
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     kills: { type: "string", default: "12" },
     "valkey-outage-ms": { type: "string", default: "10000" },
     payments: { type: "string", default: "local" },
+    soak: { type: "boolean", default: false },
   },
 });
 const int = (name: string, raw: string | undefined, min: number) => {
@@ -39,12 +40,21 @@ const report = await runChaos({
   workerKills: int("kills", values.kills, 0),
   valkeyOutageMs: int("valkey-outage-ms", values["valkey-outage-ms"], 0),
   payments,
+  soak: values.soak === true,
   shopperDeadlineMs: 10 * 60_000,
   logDir,
   log: (line) => console.log(line),
 });
 for (const e of report.timeline.filter((x) => x.what.startsWith("email re-sent"))) console.log(`  ${e.what}`);
 console.log(`\n${formatFigures(report.figures)}\n`);
+if (report.soak) {
+  const pct = (g: number) => (Number.isFinite(g) ? `${g >= 0 ? "+" : ""}${g.toFixed(1)} %` : "–");
+  console.log(
+    `soak: ${report.soak.samples} samples; after the warm-up web RSS ${pct(report.soak.webGrowthPct)}, ` +
+      `Valkey memory ${pct(report.soak.valkeyGrowthPct)}, worker RSS (largest, one process) ${pct(report.soak.workerGrowthPct)}; ` +
+      `${report.soak.progressStreams} progress streams, ${report.soak.streamsWithoutExpiry} without expiry, longest ${report.soak.longestStream} events\n`,
+  );
+}
 console.log(`finished in ${(report.durationMs / 1000).toFixed(1)} s`);
 if (report.violations.length > 0) {
   console.error(`\n${report.violations.length} invariant(s) violated:\n  ${report.violations.join("\n  ")}`);

@@ -1,0 +1,132 @@
+/**
+ * The soak's memory watch (`npm run chaos -- --soak`): samples the web's and the worker's RSS and
+ * Valkey's used memory while the chaos run goes on, then says whether each stayed flat after the
+ * warm-up, and whether the progress streams stayed bounded (every one with an expiry, none longer
+ * than its cap). The worker is killed and restarted during the run, so its RSS is judged within
+ * the life of each process: the last sample before a kill against the first after its warm-up.
+ */
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
+
+export interface SoakSample {
+  /** Wall-clock ms (Date.now). */
+  atMs: number;
+  webKb: number;
+  workerKb: number;
+  workerPid: number;
+  valkeyKb: number;
+}
+
+export interface SoakFigures {
+  samples: number;
+  /** Growth from the end of the warm-up to the end, in % (NaN: the run ended before it was steady). */
+  webGrowthPct: number;
+  valkeyGrowthPct: number;
+  /** The largest growth of one worker process over its life after the warm-up, in %. */
+  workerGrowthPct: number;
+  progressStreams: number;
+  streamsWithoutExpiry: number;
+  longestStream: number;
+  violations: string[];
+}
+
+const rssKb = (pid: number | undefined) => {
+  if (!pid) return NaN;
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+};
+
+/** Samples every `intervalMs` until `stop()`; `pids` is read at each sample (the worker's changes). */
+export function watchMemory(
+  pids: () => { web: number | undefined; worker: number | undefined },
+  redis: Redis,
+  intervalMs = 5_000,
+) {
+  const samples: SoakSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { web, worker } = pids();
+      const info = await redis.info("memory").catch(() => "");
+      const valkeyKb = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1024;
+      samples.push({ atMs: Date.now(), webKb: rssKb(web), workerKb: rssKb(worker), workerPid: worker ?? 0, valkeyKb });
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+const growth = (from: number, to: number) =>
+  Number.isFinite(from) && Number.isFinite(to) && from > 0 ? (100 * (to - from)) / from : NaN;
+
+/**
+ * Judges the samples; `maxLen` is the progress streams' cap (PROGRESS_STREAM_MAXLEN). Growth is
+ * measured from the first sample at or after `steadyFrom` (wall-clock ms): the end of the warm-up,
+ * which the caller puts after the last disruption that empties memory (Valkey's restart) plus the
+ * time what the run keeps on purpose takes to expire.
+ */
+export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: number, steadyFrom: number): Promise<SoakFigures> {
+  const violations: string[] = [];
+  const ok = samples.filter((s) => Number.isFinite(s.webKb) && Number.isFinite(s.valkeyKb));
+  const warm = ok.find((s, i) => i >= Math.floor(ok.length / 4) && s.atMs >= steadyFrom);
+  const last = ok.at(-1);
+  const webGrowthPct = warm && last ? growth(warm.webKb, last.webKb) : NaN;
+  const valkeyGrowthPct = warm && last ? growth(warm.valkeyKb, last.valkeyKb) : NaN;
+  // Per worker process: its samples after its own first quarter.
+  let workerGrowthPct = Number.NEGATIVE_INFINITY;
+  const byPid = new Map<number, SoakSample[]>();
+  for (const s of samples)
+    if (s.workerPid && Number.isFinite(s.workerKb)) byPid.set(s.workerPid, [...(byPid.get(s.workerPid) ?? []), s]);
+  for (const list of byPid.values()) {
+    if (list.length < 8) continue; // too short a life to judge
+    const g = growth(list[Math.floor(list.length / 4)]!.workerKb, list.at(-1)!.workerKb);
+    if (Number.isFinite(g)) workerGrowthPct = Math.max(workerGrowthPct, g);
+  }
+  if (!Number.isFinite(workerGrowthPct)) workerGrowthPct = NaN;
+  for (const [what, g] of [
+    ["web RSS", webGrowthPct],
+    ["Valkey memory", valkeyGrowthPct],
+    ["worker RSS", workerGrowthPct],
+  ] as const) {
+    if (g > 10) violations.push(`${what} grew ${g.toFixed(1)} % after the warm-up`);
+  }
+
+  // Progress streams: bounded by MAXLEN (approximate trimming, so allow its slack) and expiring.
+  let progressStreams = 0;
+  let streamsWithoutExpiry = 0;
+  let longestStream = 0;
+  let cursor = "0";
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, "MATCH", "progress:*:events", "COUNT", 1000);
+    cursor = nextCursor;
+    for (const key of keys) {
+      progressStreams++;
+      // -1: no expiry; -2: it expired between the scan and now, which is the point.
+      if ((await redis.ttl(key)) === -1) streamsWithoutExpiry++;
+      longestStream = Math.max(longestStream, await redis.xlen(key));
+    }
+  } while (cursor !== "0");
+  if (streamsWithoutExpiry > 0) violations.push(`${streamsWithoutExpiry} progress streams without an expiry`);
+  // XADD MAXLEN ~ trims by whole macro nodes (100 entries by default): a stream may hold that many more.
+  if (longestStream > maxLen + 100) violations.push(`a progress stream holds ${longestStream} events (cap ${maxLen})`);
+  return {
+    samples: samples.length,
+    webGrowthPct,
+    valkeyGrowthPct,
+    workerGrowthPct,
+    progressStreams,
+    streamsWithoutExpiry,
+    longestStream,
+    violations,
+  };
+}
