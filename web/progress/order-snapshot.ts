@@ -40,30 +40,42 @@ export function snapshotFromEvents(events: ProgressEvent[]): ProgressSnapshot | 
   return { ...state, invocationId };
 }
 
+/**
+ * What a caller already read, so nothing is read twice: the stream's events (null when Valkey could
+ * not be read) and the order's row (null when there is none). Left out, each is read here.
+ */
+export interface KnownOrderState {
+  events?: ProgressEvent[] | null;
+  row?: OrderProgressRow | null;
+}
+
 export async function currentOrderSnapshot(
   deps: { orders: OrdersClient; orderStore: OrdersReadRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
+  known: KnownOrderState = {},
 ): Promise<ProgressSnapshot> {
-  let streamed: ProgressSnapshot | null = null;
-  let streamRead = false;
-  if (deps.hub) {
-    try {
-      streamed = snapshotFromEvents(await deps.hub.readSince({ kind: "order", id: orderId }, 0));
-      streamRead = true;
-    } catch (err) {
-      log.warn({ err, orderId }, "progress stream unavailable; asking the workflow");
+  let events = known.events;
+  if (events === undefined) {
+    events = null;
+    if (deps.hub) {
+      try {
+        events = await deps.hub.readSince({ kind: "order", id: orderId }, 0);
+      } catch (err) {
+        log.warn({ err, orderId }, "progress stream unavailable; asking the workflow");
+      }
     }
   }
+  const streamed = events ? snapshotFromEvents(events) : null;
   if (streamed && isTerminal(streamed)) return streamed;
-  if (!streamRead) {
+  if (events === null) {
     try {
       return await deps.orders.status(orderId);
     } catch (err) {
       log.warn({ err, orderId }, "workflow status unavailable; using the stored order");
     }
   }
-  const row = await deps.orderStore.orderProgress(orderId);
+  const row = known.row !== undefined ? known.row : await deps.orderStore.orderProgress(orderId);
   if (!row) return streamed ?? emptySnapshot;
   const stored = snapshotFromRow(row);
   if (!streamed) return stored;

@@ -51,11 +51,12 @@ export function orderPageRoutes(deps: OrderPageDeps) {
 
   router.get("/orders/:id", signedLink, async (ctx) => {
     const orderId = await ownedOrder(ctx);
-    const [snapshot, order, events] = await Promise.all([
-      currentOrderSnapshot(deps, orderId, ctx.state.log),
+    // One read of the stream and one of the order serve both the page and its snapshot.
+    const [order, events] = await Promise.all([
       deps.orderStore.findOrder(orderId),
-      deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => []),
+      deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => null),
     ]);
+    const snapshot = await currentOrderSnapshot(deps, orderId, ctx.state.log, { events, row: order });
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(
@@ -64,7 +65,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
         orderId,
         order,
         snapshot,
-        events,
+        events: events ?? [],
         restateUiUrl: deps.restateUiUrl,
         csrfToken: ctx.state.session.csrfToken,
         notice:
