@@ -26,12 +26,8 @@ export interface StepOptions<T> {
 }
 
 export interface ProgressTracker {
-  /**
-   * Publishes the next event. `record`, when given, is the step's own bookkeeping (an idempotent
-   * write such as the order's status); it runs first, in the same durable step, saving a journal
-   * entry and a round trip per step.
-   */
-  emit(draft: Draft, record?: () => Promise<unknown>): Promise<void>;
+  /** Publishes the next event in a step of its own (work that reports as it goes uses `step`). */
+  emit(draft: Draft): Promise<void>;
   /**
    * One named durable step that does its work and reports it: the work and its events share one
    * `ctx.run` (one journal entry, one round trip to Restate), and the events reach Valkey in one
@@ -66,18 +62,9 @@ export function trackProgress(
   };
 
   return {
-    async emit(draft, record) {
+    async emit(draft) {
       const [numbered] = number([draft]);
-      const { event } = record
-        ? await ctx.run(
-            `record ${draft.step}`,
-            async () => {
-              await record();
-              return publisher.publish(resource, numbered!);
-            },
-            infraRetry,
-          )
-        : await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, numbered!));
+      const { event } = await ctx.run(`progress: ${draft.step}`, () => publisher.publish(resource, numbered!));
       keep(numbered!, event);
     },
 
