@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { launchBrowser } from "./helpers/browser.ts";
-import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { BrowserClient, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { orderLinksIn, tampered } from "./helpers/mail-links.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -48,17 +48,8 @@ describe("browser: order links from emails", () => {
   }
 
   async function placeOrder(email: string): Promise<string> {
-    const client = new BrowserClient(stack.webUrl);
-    const form = await client.get("/orders/new");
-    const orderId = extract(form.html, "orderId");
-    const res = await client.postForm("/orders", {
-      _csrf: extract(form.html, "_csrf"),
-      orderId,
-      email,
-      paymentMethod: "pm_card_visa",
-      "qty[MUG-QUAY]": "1",
-    });
-    assert.equal(res.status, 303);
+    const { orderId, status } = await postOrderForm(new BrowserClient(stack.webUrl), { email });
+    assert.equal(status, 303);
     return orderId;
   }
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const SECRETS = {
@@ -34,18 +34,7 @@ describe("operations", () => {
 
   const ops = (port: number | undefined, p: string) => fetch(`http://127.0.0.1:${port}${p}`);
 
-  async function placeOrder(client: BrowserClient, email: string) {
-    const form = await client.get("/orders/new");
-    const orderId = extract(form.html, "orderId");
-    const res = await client.postForm("/orders", {
-      _csrf: extract(form.html, "_csrf"),
-      orderId,
-      email,
-      paymentMethod: "pm_card_visa",
-      "qty[MUG-QUAY]": "1",
-    });
-    return { orderId, status: res.status };
-  }
+  const placeOrder = (client: BrowserClient, email: string) => postOrderForm(client, { email });
 
   it("exports RED metrics per route template and workflow outcomes, without ids", async () => {
     const client = new BrowserClient(stack.webUrl);

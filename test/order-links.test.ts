@@ -12,7 +12,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
 import { createResourceLinks } from "../shared/resource-link.ts";
-import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { orderLinksIn, tampered } from "./helpers/mail-links.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -47,11 +47,8 @@ describe("signed order links and email me my orders", () => {
     (await stack.db.query("SELECT status FROM orders WHERE id = $1", [id])).rows[0]?.status as string | undefined;
 
   async function placeOrder(client: BrowserClient, qty: Record<string, string>, email: string): Promise<string> {
-    const form = await client.get("/orders/new");
-    const orderId = extract(form.html, "orderId");
-    const fields: Record<string, string> = { _csrf: extract(form.html, "_csrf"), orderId, email, paymentMethod: "pm_card_visa" };
-    for (const [sku, n] of Object.entries(qty)) fields[`qty[${sku}]`] = n;
-    assert.equal((await client.postForm("/orders", fields)).status, 303);
+    const { orderId, status } = await postOrderForm(client, { email, quantities: qty });
+    assert.equal(status, 303);
     return orderId;
   }
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { v7 as uuidv7 } from "uuid";
 import { createResourceLinks } from "../shared/resource-link.ts";
-import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { clearOfMinuteEdge, headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -42,18 +42,9 @@ describe("web security", () => {
   const orderStatus = async (id: string) => (await one("SELECT status FROM orders WHERE id = $1", [id]))?.status;
 
   async function placeOrder(client: BrowserClient, qty: Record<string, string>, email: string): Promise<string> {
-    const form = await client.get("/orders/new");
-    const id = extract(form.html, "orderId");
-    const fields: Record<string, string> = {
-      _csrf: extract(form.html, "_csrf"),
-      orderId: id,
-      email,
-      paymentMethod: "pm_card_visa",
-    };
-    for (const [sku, n] of Object.entries(qty)) fields[`qty[${sku}]`] = n;
-    const res = await client.postForm("/orders", fields);
+    const res = await postOrderForm(client, { email, quantities: qty });
     assert.equal(res.status, 303, res.html);
-    return id;
+    return res.orderId;
   }
   async function startJob(client: BrowserClient, productName: string): Promise<string> {
     const form = await client.get("/content/new");

@@ -133,3 +133,21 @@ export async function waitUntil<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Places an order as a person does: loads the form (its order id and CSRF token), then posts it. */
+export async function postOrderForm(
+  client: BrowserClient,
+  opts: { email: string; quantities?: Record<string, string>; paymentMethod?: string },
+): Promise<{ orderId: string; status: number; html: string }> {
+  const form = await client.get("/orders/new");
+  const orderId = extract(form.html, "orderId");
+  const fields: Record<string, string> = {
+    _csrf: extract(form.html, "_csrf"),
+    orderId,
+    email: opts.email,
+    paymentMethod: opts.paymentMethod ?? "pm_card_visa",
+  };
+  for (const [sku, n] of Object.entries(opts.quantities ?? { "MUG-QUAY": "1" })) fields[`qty[${sku}]`] = n;
+  const res = await client.postForm("/orders", fields);
+  return { orderId, status: res.status, html: res.html };
+}
