@@ -56,7 +56,9 @@ describe("browser: order links from emails", () => {
   it("opens the confirmation email's link on another device and watches the bar reach 100 % over SSE", async () => {
     const orderId = await placeOrder("phone-owner@browser.example");
     const mail = await waitUntil("the confirmation email", () =>
-      stack.services.mail.messages.find((m) => m.envelopeTo.includes("phone-owner@browser.example")),
+      stack.services.mail.messages.find(
+        (m) => m.envelopeTo.includes("phone-owner@browser.example") && m.subject.startsWith("Order confirmed"),
+      ),
     );
     const [link] = orderLinksIn(mail.text);
     assert.ok(link && link.orderId === orderId, mail.text ?? "");
@@ -95,7 +97,9 @@ describe("browser: order links from emails", () => {
   it("a tampered or expired link is the same 404 page as no access", async () => {
     const orderId = await placeOrder("tamper@browser.example");
     const mail = await waitUntil("the confirmation email", () =>
-      stack.services.mail.messages.find((m) => m.envelopeTo.includes("tamper@browser.example")),
+      stack.services.mail.messages.find(
+        (m) => m.envelopeTo.includes("tamper@browser.example") && m.subject.startsWith("Order confirmed"),
+      ),
     );
     const [link] = orderLinksIn(mail.text);
     assert.ok(link);

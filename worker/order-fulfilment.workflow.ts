@@ -20,7 +20,9 @@
  *     named `ctx.run`: one journal entry and one round trip to Restate per step, not three;
  *   - the snapshot (the `status` handler's answer, and what the controls read) is written once per step;
  *   - emails are one-way sends: their idempotency keys make a re-send harmless, and SMTP leaves the
- *     order's critical path (the email arrives moments later; the page says "email queued");
+ *     order's critical path (the email arrives moments later; the page says "email queued"). The two
+ *     sends are independent invocations, so with a zero shipping delay the shipped email may be
+ *     delivered before the confirmation; any real shipping delay keeps them in order;
  *   - a customer's cancel is read where it can still change the outcome: once before the card is
  *     charged and once before shipping (raced with the shipping timer), not between every step.
  */
