@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from "uuid";
 import { loadConfig, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { channelName, type ProgressDraft } from "../shared/progress-event.ts";
-import { createApp } from "../web/app.ts";
+import { createWebListener } from "../web/app.ts";
 import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
 import { wireWeb, type WebWiring } from "../web/wiring.ts";
 import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
@@ -58,7 +58,7 @@ describe("SSE hardening", () => {
   async function startWeb(env: NodeJS.ProcessEnv = {}): Promise<Web> {
     const config = loadConfig(webConfigSchema, { ...stack.env, ...env });
     const wiring = wireWeb(config, logger);
-    const server = http.createServer(createApp(wiring.deps).callback());
+    const server = http.createServer(createWebListener(wiring.deps));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const web: Web = {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

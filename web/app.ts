@@ -1,4 +1,8 @@
-/** `createApp(deps)`: the Koa application, never listening; `main.ts` owns the server. */
+/**
+ * `createApp(deps)`: the Koa application; `createWebListener(deps)`: it behind the lean front for
+ * progress streams. Neither listens; `main.ts` owns the server.
+ */
+import type { RequestListener } from "node:http";
 import Koa from "koa";
 import type { Logger } from "../shared/logger.ts";
 import type { ResourceLinks } from "../shared/resource-link.ts";
@@ -17,6 +21,7 @@ import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
+import { createStreamFront } from "./progress/stream-front.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { sameOriginWrites } from "./middleware/same-origin.ts";
@@ -26,14 +31,14 @@ import { sessions } from "./middleware/session.ts";
 import { compression, defaultCacheControl, requestTimeout } from "./middleware/http-hygiene.ts";
 import type { WebMetrics } from "./metrics.ts";
 import { staticAssets } from "./static-assets.ts";
-import { campaignEventRoutes } from "./routes/campaign-events.routes.ts";
+import { campaignEventRoutes, campaignStream } from "./routes/campaign-events.routes.ts";
 import { campaignRoutes } from "./routes/campaigns.routes.ts";
 import { catalogRoutes } from "./routes/catalog.routes.ts";
-import { contentEventRoutes } from "./routes/content-events.routes.ts";
+import { contentEventRoutes, contentStream } from "./routes/content-events.routes.ts";
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
-import { orderEventRoutes } from "./routes/order-events.routes.ts";
+import { orderEventRoutes, orderStream } from "./routes/order-events.routes.ts";
 import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
 import { orderRoutes } from "./routes/orders.routes.ts";
@@ -88,6 +93,38 @@ export interface AppDeps {
   };
 }
 
+/** The three kinds of progress stream, and what they share: one definition for the Koa routes and the lean front. */
+function progressStreams(deps: AppDeps) {
+  const restateUiUrl = deps.config.restateUiUrl;
+  return {
+    deps: { hub: deps.hub, sseStreams: deps.sseStreams, keepAliveMs: deps.config.sseKeepAliveMs },
+    order: orderStream({ ...deps, restateUiUrl }),
+    content: contentStream({ ...deps, restateUiUrl }),
+    campaign: campaignStream({ ...deps, restateUiUrl }),
+  };
+}
+
+/**
+ * What the web's HTTP server runs: progress streams are served by the lean front
+ * (progress/stream-front.ts) and everything else, refusals included, by the Koa app.
+ */
+export function createWebListener(deps: AppDeps): RequestListener {
+  const streams = progressStreams(deps);
+  return createStreamFront(
+    {
+      ...streams.deps,
+      kinds: [streams.order, streams.content, streams.campaign],
+      ownership: deps.ownership,
+      sessionSecret: deps.config.sessionSecret,
+      trustProxy: deps.config.profile === "prod",
+      logger: deps.logger,
+      metrics: deps.metrics,
+      draining: deps.draining,
+    },
+    createApp(deps).callback(),
+  );
+}
+
 export function createApp(deps: AppDeps): Koa<AppState> {
   // Behind one reverse proxy in prod: trust only the address it appends to X-Forwarded-For, never
   // the entries a client wrote itself (rate limits are keyed on ctx.ip).
@@ -95,6 +132,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true; // errors are logged by the error middleware, with the request id
   const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs, draining: deps.draining });
   const secure = deps.config.profile === "prod";
+  const streams = progressStreams(deps);
   const routes = [
     catalogRoutes(deps),
     contentRoutes({
@@ -103,7 +141,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       formLimitBytes: 16 * 1024,
       jobsPerMinute: deps.config.ordersPerMinute,
     }),
-    contentEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    contentEventRoutes({ ...deps, ...streams.deps, contentStream: streams.content }),
     orderRoutes({
       ...deps,
       ordersPerMinute: deps.config.ordersPerMinute,
@@ -122,7 +160,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       loginsPerMinute: deps.config.loginsPerMinute,
       restateUiUrl: deps.config.restateUiUrl,
     }),
-    orderEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    orderEventRoutes({ ...deps, ...streams.deps, orderStream: streams.order }),
     campaignRoutes({
       ...deps,
       maxRecipients: deps.config.campaignMaxRecipients,
@@ -130,7 +168,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       restateUiUrl: deps.config.restateUiUrl,
       mailUiUrl: deps.config.profile === "dev" ? deps.config.mailUiUrl : undefined,
     }),
-    campaignEventRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl, keepAliveMs: deps.config.sseKeepAliveMs }),
+    campaignEventRoutes({ ...deps, ...streams.deps, campaignStream: streams.campaign }),
     unsubscribeRoutes(deps),
   ];
 

@@ -6,7 +6,7 @@ import { loadConfigOrExit, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";
-import { createApp } from "./app.ts";
+import { createWebListener } from "./app.ts";
 import { createWebMetrics } from "./metrics.ts";
 import { wireWeb } from "./wiring.ts";
 
@@ -24,7 +24,7 @@ const metrics = createWebMetrics();
 const wiring = wireWeb(config, logger);
 // SSE delivery counts its own metrics; one endpoint serves them all.
 const registry = Registry.merge([metrics.registry, wiring.deps.sseRegistry]);
-const server = http.createServer(createApp({ ...wiring.deps, metrics, draining: () => draining }).callback());
+const server = http.createServer(createWebListener({ ...wiring.deps, metrics, draining: () => draining }));
 // Keep-alive sockets of idle browsers must not hold shutdown open.
 server.keepAliveTimeout = 5_000;
 const opsServer =

@@ -24,6 +24,12 @@ export function createWebMetrics() {
     registers: [registry],
   });
 
+  /** Counts one request and its time to the end of the handler. */
+  const observe = (method: string, route: string, status: number, seconds: number) => {
+    requests.inc({ method, route, status: String(status) });
+    duration.observe({ method, route }, seconds);
+  };
+
   const middleware: Middleware = async (ctx, next) => {
     if (UNMEASURED.test(ctx.path)) return next();
     const started = performance.now();
@@ -31,11 +37,9 @@ export function createWebMetrics() {
       await next();
     } finally {
       const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-      const labels = { method: ctx.method, route: typeof route === "string" ? route : "unmatched" };
-      requests.inc({ ...labels, status: String(ctx.status) });
-      duration.observe(labels, (performance.now() - started) / 1000);
+      observe(ctx.method, typeof route === "string" ? route : "unmatched", ctx.status, (performance.now() - started) / 1000);
     }
   };
-  return { registry, middleware };
+  return { registry, middleware, observe };
 }
 export type WebMetrics = ReturnType<typeof createWebMetrics>;

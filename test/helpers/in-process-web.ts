@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig, webConfigSchema } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { createApp } from "../../web/app.ts";
+import { createWebListener } from "../../web/app.ts";
 import { wireWeb } from "../../web/wiring.ts";
 
 export interface InProcessWeb {
@@ -14,7 +14,7 @@ export interface InProcessWeb {
 export async function startInProcessWeb(env: NodeJS.ProcessEnv): Promise<InProcessWeb> {
   const config = loadConfig(webConfigSchema, env);
   const wiring = wireWeb(config, createLogger({ name: "web-test", level: "silent", format: "json" }));
-  const server = http.createServer(createApp(wiring.deps).callback());
+  const server = http.createServer(createWebListener(wiring.deps));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

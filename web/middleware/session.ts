@@ -8,8 +8,18 @@ import type { AppState, SessionState } from "../app-state.ts";
 
 export const SESSION_COOKIE = "qs_session";
 
+/** The form a session id has; anything else in the cookie is treated as no session. */
+export function isSessionId(sid: string | undefined): sid is string {
+  return sid !== undefined && /^[A-Za-z0-9_-]{22,64}$/.test(sid);
+}
+
+/** A session's CSRF token: an HMAC of its id, so it needs no storage of its own. */
+export function csrfTokenFor(secret: string, sid: string): string {
+  return createHmac("sha256", secret).update(`csrf:${sid}`).digest("base64url");
+}
+
 export function sessions(opts: { secret: string; ttlSeconds: number; secure: boolean }): Middleware<AppState> {
-  const csrfFor = (sid: string) => createHmac("sha256", opts.secret).update(`csrf:${sid}`).digest("base64url");
+  const csrfFor = (sid: string) => csrfTokenFor(opts.secret, sid);
   return async (ctx, next) => {
     const issue = (): string => {
       const fresh = randomBytes(18).toString("base64url");
@@ -24,7 +34,7 @@ export function sessions(opts: { secret: string; ttlSeconds: number; secure: boo
       return fresh;
     };
     let sid = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    if (!sid || !/^[A-Za-z0-9_-]{22,64}$/.test(sid)) sid = issue();
+    if (!isSessionId(sid)) sid = issue();
     const session: SessionState = {
       id: sid,
       csrfToken: csrfFor(sid),

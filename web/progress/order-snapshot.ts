@@ -49,23 +49,23 @@ export interface KnownOrderState {
   row?: OrderProgressRow | null;
 }
 
+/** Every event in the order's stream, or null when Valkey cannot be read. */
+export async function readOrderEvents(hub: ProgressHub, orderId: string, log: Logger): Promise<ProgressEvent[] | null> {
+  try {
+    return await hub.readSince({ kind: "order", id: orderId }, 0);
+  } catch (err) {
+    log.warn({ err, orderId }, "progress stream unavailable; asking the workflow");
+    return null;
+  }
+}
+
 export async function currentOrderSnapshot(
   deps: { orders: OrdersClient; orderStore: OrdersReadRepo; hub?: ProgressHub },
   orderId: string,
   log: Logger,
   known: KnownOrderState = {},
 ): Promise<ProgressSnapshot> {
-  let events = known.events;
-  if (events === undefined) {
-    events = null;
-    if (deps.hub) {
-      try {
-        events = await deps.hub.readSince({ kind: "order", id: orderId }, 0);
-      } catch (err) {
-        log.warn({ err, orderId }, "progress stream unavailable; asking the workflow");
-      }
-    }
-  }
+  const events = known.events !== undefined ? known.events : deps.hub ? await readOrderEvents(deps.hub, orderId, log) : null;
   const streamed = events ? snapshotFromEvents(events) : null;
   if (streamed && isTerminal(streamed)) return streamed;
   if (events === null) {

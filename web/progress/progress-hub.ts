@@ -19,7 +19,12 @@ import {
   type ResourceRef,
 } from "../../shared/progress-event.ts";
 
-export type ProgressListener = (event: ProgressEvent) => void;
+/** One open stream's end of a subscription: live events, and word when live delivery had a gap. */
+export interface ProgressSubscriber {
+  onEvent(event: ProgressEvent): void;
+  /** Live delivery was interrupted (the connection to Valkey was lost and is back). */
+  onGap(): void;
+}
 
 export interface ProgressHubDeps {
   subscriber: Redis;
@@ -33,21 +38,21 @@ export interface ProgressHubDeps {
 }
 
 interface Channel {
-  listeners: Set<ProgressListener>;
+  listeners: Set<ProgressSubscriber>;
   /** Settles when SUBSCRIBE has been acknowledged: every listener waits for it, not only the first. */
   ready: Promise<unknown>;
 }
 
 export function createProgressHub(deps: ProgressHubDeps) {
   const channels = new Map<string, Channel>();
-  const gapHandlers = new Set<() => void>();
-  let naiveConnections = 0;
+  const gapHandlers = new Set<ProgressSubscriber>();
+  const naive = new Map<ProgressSubscriber, Redis>();
   let connectedBefore = false;
 
   deps.subscriber.on("ready", () => {
     if (connectedBefore) {
       deps.logger.info({ streams: gapHandlers.size }, "Valkey subscriber reconnected: resyncing open progress streams");
-      for (const onGap of [...gapHandlers]) onGap();
+      for (const s of [...gapHandlers]) s.onGap();
     }
     connectedBefore = true;
   });
@@ -62,10 +67,10 @@ export function createProgressHub(deps: ProgressHubDeps) {
     }
   };
 
-  const fanOut = (listeners: Iterable<ProgressListener>, event: ProgressEvent) => {
+  const fanOut = (listeners: Iterable<ProgressSubscriber>, event: ProgressEvent) => {
     for (const l of listeners) {
       try {
-        l(event);
+        l.onEvent(event);
       } catch (err) {
         // One broken stream must not keep the event from the others.
         deps.logger.warn({ err }, "a progress listener failed");
@@ -81,21 +86,11 @@ export function createProgressHub(deps: ProgressHubDeps) {
   });
 
   /**
-   * Starts delivering live events for `resource` to `listener`; resolves once subscribed. `onGap`
-   * runs when live delivery was interrupted (the connection to Valkey was lost and is back).
+   * Starts delivering live events for `resource` to `subscriber` (and gaps in that delivery);
+   * resolves once subscribed. Each subscription ends with `unsubscribe`.
    */
-  async function subscribe(resource: ResourceRef, listener: ProgressListener, onGap?: () => void): Promise<() => void> {
-    if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, listener);
-    const unsubscribe = await subscribeShared(resource, listener);
-    if (!onGap) return unsubscribe;
-    gapHandlers.add(onGap);
-    return () => {
-      gapHandlers.delete(onGap);
-      unsubscribe();
-    };
-  }
-
-  async function subscribeShared(resource: ResourceRef, listener: ProgressListener): Promise<() => void> {
+  async function subscribe(resource: ResourceRef, subscriber: ProgressSubscriber): Promise<void> {
+    if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, subscriber);
     const channel = channelName(resource);
     let ch = channels.get(channel);
     if (!ch) {
@@ -106,50 +101,48 @@ export function createProgressHub(deps: ProgressHubDeps) {
       // A failed SUBSCRIBE forgets the channel, so the next client tries again.
       ready.catch(() => channels.get(channel) === created && channels.delete(channel));
     }
-    ch.listeners.add(listener);
+    ch.listeners.add(subscriber);
     try {
       await ch.ready;
     } catch (err) {
-      ch.listeners.delete(listener);
+      ch.listeners.delete(subscriber);
       throw err;
     }
-    return () => remove(channel, listener);
+    gapHandlers.add(subscriber);
   }
 
-  function remove(channel: string, listener: ProgressListener): void {
+  function unsubscribe(resource: ResourceRef, subscriber: ProgressSubscriber): void {
+    const conn = naive.get(subscriber);
+    if (conn) {
+      naive.delete(subscriber);
+      conn.disconnect();
+      return;
+    }
+    gapHandlers.delete(subscriber);
+    const channel = channelName(resource);
     const ch = channels.get(channel);
-    if (!ch) return;
-    ch.listeners.delete(listener);
+    if (!ch?.listeners.delete(subscriber)) return;
     if (ch.listeners.size === 0) {
       channels.delete(channel);
       deps.subscriber.unsubscribe(channel).catch((err: unknown) => deps.logger.debug({ err, channel }, "unsubscribe failed"));
     }
   }
 
-  async function subscribeNaive(connect: () => Redis, resource: ResourceRef, listener: ProgressListener) {
+  async function subscribeNaive(connect: () => Redis, resource: ResourceRef, subscriber: ProgressSubscriber) {
     const channel = channelName(resource);
     const conn = connect();
-    naiveConnections++;
     conn.on("error", (err) => deps.logger.debug({ err, channel }, "naive subscriber connection error"));
     conn.on("message", (ch: string, message: string) => {
       const event = ch === channel ? parseMessage(ch, message) : null;
-      if (event) fanOut([listener], event);
+      if (event) fanOut([subscriber], event);
     });
-    const close = () => {
-      naiveConnections--;
-      conn.disconnect();
-    };
     try {
       await conn.subscribe(channel);
     } catch (err) {
-      close();
+      conn.disconnect();
       throw err;
     }
-    let closed = false;
-    return () => {
-      if (!closed) close();
-      closed = true;
-    };
+    naive.set(subscriber, conn);
   }
 
   function parseEntries(entries: Array<[string, string[]]>): ProgressEvent[] {
@@ -181,9 +174,9 @@ export function createProgressHub(deps: ProgressHubDeps) {
   function stats() {
     let clients = 0;
     for (const ch of channels.values()) clients += ch.listeners.size;
-    return { channels: channels.size, clients, naiveConnections };
+    return { channels: channels.size, clients, naiveConnections: naive.size };
   }
 
-  return { subscribe, readSince, latest, stats };
+  return { subscribe, unsubscribe, readSince, latest, stats };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;

@@ -1,38 +1,46 @@
 /**
- * The handler every `GET /…/:id/events` shares: the session must own the resource (the same 404
- * as its page), the log carries the resource's id, then `streamProgress` with the route's own
- * snapshot loader and frames.
+ * The Koa handler every `GET /…/:id/events` shares: the session must own the resource (the same 404
+ * as its page), a malformed Last-Event-ID is a 400, the stream limits answer 429/503, then the
+ * stream runs. Streams are normally served by the lean front (stream-front.ts) before Koa sees
+ * them; this route answers whatever the front hands over (every refusal, with Koa's error pages)
+ * and serves streams when there is no front (an app used on its own, as in some tests).
  */
-import type { RouterContext, RouterMiddleware } from "@koa/router";
-import type { Logger } from "../../shared/logger.ts";
+import type { RouterMiddleware } from "@koa/router";
 import type { AppState } from "../app-state.ts";
-import { ownershipCheck, type OwnershipCheckOptions } from "../ownership-check.ts";
-import type { ProgressHub } from "./progress-hub.ts";
-import { streamProgress, type ProgressStreamOptions } from "./progress-stream.ts";
-import type { SseStreams } from "./sse-streams.ts";
+import { ownershipCheck } from "../ownership-check.ts";
+import type { OwnershipStore } from "../adapters/ownership.store.ts";
+import { openSse } from "./sse-response.ts";
+import {
+  BAD_RESUME_POINT,
+  parseResumePoint,
+  startProgressStream,
+  type ProgressStreamDeps,
+  type ProgressStreamKind,
+} from "./progress-stream.ts";
 
-export interface ProgressRouteOptions extends OwnershipCheckOptions {
-  hub: ProgressHub;
-  keepAliveMs: number;
-  sseStreams?: SseStreams | undefined;
-  /** The log field that names the resource: `orderId`, `jobId`, `campaignId`. */
-  logKey: string;
-  /** The snapshot and frames of one stream of resource `id`. */
-  stream(ctx: RouterContext<AppState>, id: string, log: Logger): Pick<ProgressStreamOptions, "loadSnapshot" | "render">;
-}
-
-export function progressRoute(opts: ProgressRouteOptions): RouterMiddleware<AppState> {
-  const owned = ownershipCheck(opts);
+export function progressRoute(
+  kind: ProgressStreamKind,
+  deps: ProgressStreamDeps & { ownership: OwnershipStore },
+): RouterMiddleware<AppState> {
+  const owned = ownershipCheck({ ...kind, ownership: deps.ownership });
   return async (ctx) => {
     const id = await owned(ctx);
-    const log = ctx.state.log.child({ [opts.logKey]: id });
-    await streamProgress(ctx, {
-      resource: { kind: opts.kind, id },
-      hub: opts.hub,
-      log,
-      keepAliveMs: opts.keepAliveMs,
-      streams: opts.sseStreams,
-      ...opts.stream(ctx, id, log),
+    const resumeFrom = parseResumePoint(ctx.get("last-event-id"), ctx.query.after);
+    if (resumeFrom === undefined) return ctx.throw(400, BAD_RESUME_POINT);
+    (ctx as { compress?: boolean }).compress = false;
+    let sse;
+    if (deps.sseStreams) sse = deps.sseStreams.openOn(ctx);
+    else {
+      ctx.respond = false;
+      sse = openSse(ctx.req, ctx.res, { keepAliveMs: deps.keepAliveMs });
+    }
+    await startProgressStream({
+      kind,
+      deps,
+      sse,
+      viewer: { id, csrfToken: ctx.state.session.csrfToken },
+      resumeFrom,
+      log: ctx.state.log,
     });
   };
 }

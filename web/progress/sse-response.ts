@@ -1,9 +1,13 @@
 /**
- * A Server-Sent Events response on a Koa context: written straight to the socket's response, no
+ * A Server-Sent Events response on a plain Node response: written straight to the socket, no
  * buffering or compression, cleanup when either side closes, and a bound on what may wait for a
  * slow reader.
+ *
+ * One object per open stream, with its methods on the prototype: at 10,000 streams, the dozen
+ * closures an object literal carried per stream were a measurable share of the web's memory
+ * (docs/performance.md, SSE memory).
  */
-import type { Context } from "koa";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** Why a stream ended: the client left, the resource finished, the client read too slowly, it ran too long, shutdown. */
 export type SseCloseReason = "client" | "done" | "slow" | "expired" | "shutdown" | "resync";
@@ -46,91 +50,121 @@ export interface OpenSseOptions {
    * stuck client must not grow the process's memory. The browser reconnects and replays.
    */
   maxBufferBytes?: number;
+  /** Echoed as `x-request-id`, as on every other response. */
+  requestId?: string;
 }
 
-export function openSse(ctx: Context, opts: OpenSseOptions = {}): SseStream {
-  // Written straight to the Node response, not through a PassThrough body that Koa pipes: with
-  // thousands of open streams, the extra stream, pipe and end-of-stream listeners per connection
-  // were a measurable share of the web's memory (see README, Performance).
-  const res = ctx.res;
-  const closers: Array<(reason: SseCloseReason) => void> = [];
-  const maxBuffer = opts.maxBufferBytes ?? Number.POSITIVE_INFINITY;
-  let closed = false;
-  let closeReason: SseCloseReason | null = null;
-  let keepAlive: NodeJS.Timeout | undefined;
-  const close = (reason: SseCloseReason) => {
-    if (closed) return;
-    closed = true;
-    closeReason = reason;
-    clearInterval(keepAlive);
-    for (const fn of closers.splice(0)) fn(reason);
-    // A client past its buffer limit loses what is queued: that memory is exactly what we want back.
-    if (reason === "slow") res.destroy();
-    else res.end();
-  };
-  const write = (chunk: string, paced = false) => {
-    if (closed) return;
-    res.write(chunk);
-    if (!paced && res.writableLength > maxBuffer) close("slow");
-  };
-  ctx.req.socket.setTimeout(0);
-  ctx.req.socket.setNoDelay(true);
-  res.once("close", () => close("client"));
-  ctx.status = 200;
-  ctx.set("Content-Type", "text/event-stream; charset=utf-8");
-  ctx.set("Cache-Control", "no-cache, no-transform");
-  ctx.set("X-Accel-Buffering", "no");
-  ctx.set("Connection", "keep-alive");
-  (ctx as { compress?: boolean }).compress = false;
-  // Koa leaves this response alone from here on; the headers go out now, so the browser sees the
-  // stream open even before the first event.
-  ctx.respond = false;
-  res.flushHeaders();
-  if (opts.keepAliveMs !== undefined) {
-    keepAlive = setInterval(() => write(": keep-alive\n\n"), opts.keepAliveMs);
-    keepAlive.unref();
+/**
+ * The response headers of every stream, as one flat list given to `writeHead`: Node then keeps
+ * only the header block it sends, not a header map per response. Security headers that concern
+ * documents (CSP, frame options) do not apply to an event stream and are left out.
+ */
+function streamHeaders(requestId: string | undefined): string[] {
+  const headers = [
+    "Content-Type",
+    "text/event-stream; charset=utf-8",
+    "Cache-Control",
+    "no-cache, no-transform",
+    "X-Accel-Buffering",
+    "no",
+    "X-Content-Type-Options",
+    "nosniff",
+  ];
+  if (requestId) headers.push("X-Request-Id", requestId);
+  return headers;
+}
+
+class SseResponse implements SseStream {
+  private readonly res: ServerResponse;
+  private readonly maxBuffer: number;
+  private closers: Array<(reason: SseCloseReason) => void> | null = null;
+  private keepAlive: NodeJS.Timeout | undefined;
+  closed = false;
+  closeReason: SseCloseReason | null = null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, opts: OpenSseOptions) {
+    this.res = res;
+    this.maxBuffer = opts.maxBufferBytes ?? Number.POSITIVE_INFINITY;
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+    res.once("close", () => this.close("client"));
+    // Headers already set on `res` (by middleware, on the Koa path) are merged in by writeHead.
+    res.writeHead(200, streamHeaders(opts.requestId));
+    // The headers go out now, so the browser sees the stream open even before the first event.
+    res.flushHeaders();
+    if (opts.keepAliveMs !== undefined) {
+      this.keepAlive = setInterval(() => this.write(": keep-alive\n\n"), opts.keepAliveMs);
+      this.keepAlive.unref();
+    }
   }
 
-  return {
-    send({ event, id, data, retryMs }, sendOpts) {
-      if (closed) return;
-      let frame = "";
-      if (retryMs !== undefined) frame += `retry: ${retryMs}\n`;
-      if (id !== undefined) frame += `id: ${id}\n`;
-      if (event) frame += `event: ${event}\n`;
-      // Every line ending the browser's parser knows (CRLF, CR, LF) starts a new data line, so no
-      // payload can smuggle in an id: or event: field.
-      for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
-      write(`${frame}\n`, sendOpts?.paced === true);
-    },
-    ready() {
-      if (closed || !res.writableNeedDrain) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        res.once("drain", () => resolve());
-        closers.push(() => resolve());
-      });
-    },
-    abort: () => close("slow"),
-    comment(text) {
-      write(`: ${text}\n\n`);
-    },
-    end: () => close("done"),
-    endWithRetry(retryMs, reason) {
-      write(`retry: ${retryMs}\n\n`);
-      close(reason);
-    },
-    get closed() {
-      return closed;
-    },
-    get closeReason() {
-      return closeReason;
-    },
-    get bufferedBytes() {
-      return closed ? 0 : res.writableLength;
-    },
-    onClose(fn) {
-      if (closed) fn(closeReason ?? "done");
-      else closers.push(fn);
-    },
-  };
+  private close(reason: SseCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    clearInterval(this.keepAlive);
+    const closers = this.closers;
+    this.closers = null;
+    if (closers) for (const fn of closers) fn(reason);
+    // A client past its buffer limit loses what is queued: that memory is exactly what we want back.
+    if (reason === "slow") this.res.destroy();
+    else this.res.end();
+  }
+
+  private write(chunk: string, paced = false): void {
+    if (this.closed) return;
+    this.res.write(chunk);
+    if (!paced && this.res.writableLength > this.maxBuffer) this.close("slow");
+  }
+
+  send({ event, id, data, retryMs }: SseFields, sendOpts?: { paced?: boolean }): void {
+    if (this.closed) return;
+    let frame = "";
+    if (retryMs !== undefined) frame += `retry: ${retryMs}\n`;
+    if (id !== undefined) frame += `id: ${id}\n`;
+    if (event) frame += `event: ${event}\n`;
+    // Every line ending the browser's parser knows (CRLF, CR, LF) starts a new data line, so no
+    // payload can smuggle in an id: or event: field.
+    for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
+    this.write(`${frame}\n`, sendOpts?.paced === true);
+  }
+
+  ready(): Promise<void> {
+    if (this.closed || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.res.once("drain", () => resolve());
+      this.onClose(() => resolve());
+    });
+  }
+
+  abort(): void {
+    this.close("slow");
+  }
+
+  comment(text: string): void {
+    this.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    this.close("done");
+  }
+
+  endWithRetry(retryMs: number, reason: "expired" | "shutdown" | "done" | "resync"): void {
+    this.write(`retry: ${retryMs}\n\n`);
+    this.close(reason);
+  }
+
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.res.writableLength;
+  }
+
+  onClose(fn: (reason: SseCloseReason) => void): void {
+    if (this.closed) fn(this.closeReason ?? "done");
+    else (this.closers ??= []).push(fn);
+  }
+}
+
+/** Opens the SSE response: status 200 and the stream's headers are sent at once. */
+export function openSse(req: IncomingMessage, res: ServerResponse, opts: OpenSseOptions = {}): SseStream {
+  return new SseResponse(req, res, opts);
 }

@@ -3,6 +3,7 @@
  * beyond them), one shared timer for keep-alive comments and the maximum stream duration (the
  * browser is told to reconnect), and `closeAll()` for shutdown. Limits are per process.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "koa";
 import type { SseMetrics } from "./sse-metrics.ts";
 import { openSse, type SseStream } from "./sse-response.ts";
@@ -17,6 +18,14 @@ export interface SseStreamsOptions {
   maxPerSession: number;
   maxPerIp: number;
   metrics?: SseMetrics | undefined;
+}
+
+export interface StreamRefusal {
+  status: 429 | 503;
+  message: string;
+  retryAfter: string;
+  /** Which limit refused it (429 only). */
+  limit?: "session" | "ip";
 }
 
 interface Entry {
@@ -54,22 +63,25 @@ export function createSseStreams(opts: SseStreamsOptions) {
     }
   }
 
-  /** Opens an SSE response on `ctx`, or throws 429 (limit) / 503 (shutting down). */
-  function open(ctx: Context): SseStream {
-    if (draining) ctx.throw(503, "The server is restarting. Please reload the page.", { headers: { "Retry-After": "1" } });
-    const session: string = (ctx.state as { session?: { id?: string } }).session?.id ?? "";
-    const ip = ctx.ip;
-    const refuse = (limit: "session" | "ip") => {
-      opts.metrics?.refused(limit);
-      ctx.throw(429, "Too many live progress views are open. Close a few tabs and try again.", {
-        headers: { "Retry-After": "5" },
-      });
+  /** Why a new stream would be refused now (shutting down, or a limit reached), or null to admit it. */
+  function refusal(session: string, ip: string): StreamRefusal | null {
+    if (draining) return { status: 503, message: "The server is restarting. Please reload the page.", retryAfter: "1" };
+    const limit =
+      (perSession.get(session) ?? 0) >= opts.maxPerSession ? "session" : (perIp.get(ip) ?? 0) >= opts.maxPerIp ? "ip" : null;
+    if (!limit) return null;
+    return {
+      status: 429,
+      message: "Too many live progress views are open. Close a few tabs and try again.",
+      retryAfter: "5",
+      limit,
     };
-    if ((perSession.get(session) ?? 0) >= opts.maxPerSession) refuse("session");
-    if ((perIp.get(ip) ?? 0) >= opts.maxPerIp) refuse("ip");
+  }
 
-    const stream = openSse(ctx, { maxBufferBytes: opts.maxBufferBytes });
+  /** Opens an SSE response for a stream `refusal` admitted. */
+  function open(req: IncomingMessage, res: ServerResponse, who: { session: string; ip: string; requestId?: string }): SseStream {
+    const stream = openSse(req, res, { maxBufferBytes: opts.maxBufferBytes, requestId: who.requestId });
     const now = Date.now();
+    const { session, ip } = who;
     const entry: Entry = {
       stream,
       session,
@@ -100,6 +112,18 @@ export function createSseStreams(opts: SseStreamsOptions) {
     return stream;
   }
 
+  /** On the Koa path: opens the stream on `ctx`, or throws 429 (limit) / 503 (shutting down). */
+  function openOn(ctx: Context): SseStream {
+    const session: string = (ctx.state as { session?: { id?: string } }).session?.id ?? "";
+    const refused = refusal(session, ctx.ip);
+    if (refused) {
+      if (refused.limit) opts.metrics?.refused(refused.limit);
+      return ctx.throw(refused.status, refused.message, { headers: { "Retry-After": refused.retryAfter } });
+    }
+    ctx.respond = false;
+    return open(ctx.req, ctx.res, { session, ip: ctx.ip });
+  }
+
   /**
    * For shutdown: refuses new streams (503) and ends every open one with a `retry:` hint, so
    * browsers reconnect (to another replica, or to this one once restarted). Returns how many it ended.
@@ -112,7 +136,9 @@ export function createSseStreams(opts: SseStreamsOptions) {
   }
 
   return {
+    refusal,
     open,
+    openOn,
     closeAll,
     metrics: opts.metrics,
     get size() {

@@ -5,26 +5,21 @@
  */
 import Router from "@koa/router";
 import { campaignIdSchema } from "../../shared/campaign.schema.ts";
-import type { ProgressEvent, ProgressSnapshot } from "../../shared/progress-event.ts";
+import type { ProgressEvent } from "../../shared/progress-event.ts";
 import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsReadRepo, RecipientStatus, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../progress/sse-streams.ts";
 import { progressRoute } from "../progress/progress-route.ts";
+import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/progress-stream.ts";
 import { html } from "../../shared/html.ts";
 import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign-page.view.ts";
 
-export interface CampaignEventsDeps {
+export interface CampaignStreamDeps {
   campaigns: CampaignsClient;
   campaignStore: CampaignsReadRepo;
-  ownership: OwnershipStore;
-  hub: ProgressHub;
   restateUiUrl: string | undefined;
-  keepAliveMs: number;
-  sseStreams?: SseStreams | undefined;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<RecipientStatus>(["sent", "bounced", "failed"]);
@@ -37,36 +32,33 @@ export function recipientFromEvent(e: ProgressEvent): RecipientView | null {
   return { position: index, address, status: outcome as RecipientStatus, error: typeof error === "string" ? error : null };
 }
 
-export function campaignEventRoutes(deps: CampaignEventsDeps) {
+export function campaignStream(deps: CampaignStreamDeps): ProgressStreamKind {
+  return {
+    kind: "campaign",
+    route: "/emails/:id/events",
+    idSchema: campaignIdSchema,
+    notFound: "We could not find that campaign.",
+    logKey: "campaignId",
+    // The rows are read after the snapshot, so no outcome falls in between; only the snapshot's frame sends them.
+    loadSnapshot: async (campaignId, log) => {
+      const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
+      const rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
+      return { snapshot, extra: rows };
+    },
+    render: ({ id, csrfToken }, shown, event, extra) => {
+      const opts = { csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
+      const changed = event ? recipientFromEvent(event) : null;
+      const rows = !event && Array.isArray(extra) ? (extra as RecipientView[]) : null;
+      const data = html`${campaignPanel(id, shown, opts)}${changed ? recipientRow(changed, true) : ""}${rows ? recipientRowsOob(rows) : ""}`;
+      return [{ event: "progress", data: data.value }];
+    },
+  };
+}
+
+export function campaignEventRoutes(
+  deps: ProgressStreamDeps & { ownership: OwnershipStore; campaignStream: ProgressStreamKind },
+) {
   const router = new Router<AppState>();
-
-  router.get(
-    "/emails/:id/events",
-    progressRoute({
-      ...deps,
-      kind: "campaign",
-      idSchema: campaignIdSchema,
-      notFound: "We could not find that campaign.",
-      logKey: "campaignId",
-      stream: (ctx, campaignId, log) => {
-        const opts = { csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
-        let rows: RecipientView[] | null = null;
-        const loadSnapshot = async (): Promise<ProgressSnapshot> => {
-          const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
-          rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
-          return snapshot;
-        };
-        return {
-          loadSnapshot,
-          render: (shown, event) => {
-            const changed = event ? recipientFromEvent(event) : null;
-            const data = html`${campaignPanel(campaignId, shown, opts)}${changed ? recipientRow(changed, true) : ""}${!event && rows ? recipientRowsOob(rows) : ""}`;
-            return [{ event: "progress", data: data.value }];
-          },
-        };
-      },
-    }),
-  );
-
+  router.get(deps.campaignStream.route, progressRoute(deps.campaignStream, deps));
   return router;
 }

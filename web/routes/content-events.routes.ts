@@ -5,47 +5,37 @@ import { isTerminal } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo } from "../adapters/content-jobs-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../progress/sse-streams.ts";
 import { currentContentSnapshot } from "../progress/content-snapshot.ts";
 import { progressRoute } from "../progress/progress-route.ts";
-import type { SseFrame } from "../progress/progress-stream.ts";
+import type { ProgressStreamDeps, ProgressStreamKind, SseFrame } from "../progress/progress-stream.ts";
 import { contentPanel, resultLoader } from "../views/content-page.view.ts";
 
-export interface ContentEventsDeps {
+export interface ContentStreamDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
-  ownership: OwnershipStore;
-  hub: ProgressHub;
   restateUiUrl: string | undefined;
-  keepAliveMs: number;
-  sseStreams?: SseStreams | undefined;
 }
 
-export function contentEventRoutes(deps: ContentEventsDeps) {
+export function contentStream(deps: ContentStreamDeps): ProgressStreamKind {
+  return {
+    kind: "content",
+    route: "/content/:id/events",
+    idSchema: contentJobIdSchema,
+    notFound: "We could not find that job.",
+    logKey: "jobId",
+    loadSnapshot: async (jobId, log) => ({ snapshot: await currentContentSnapshot(deps, jobId, log) }),
+    render: ({ id }, shown) => {
+      const frames: SseFrame[] = [{ event: "progress", data: contentPanel(shown, deps.restateUiUrl).value }];
+      // The stored result (translations, usage, cost) is read from the page once the job is done.
+      if (isTerminal(shown) && shown.status === "succeeded") frames.push({ event: "result", data: resultLoader(id).value });
+      return frames;
+    },
+  };
+}
+
+export function contentEventRoutes(deps: ProgressStreamDeps & { ownership: OwnershipStore; contentStream: ProgressStreamKind }) {
   const router = new Router<AppState>();
-
-  router.get(
-    "/content/:id/events",
-    progressRoute({
-      ...deps,
-      kind: "content",
-      idSchema: contentJobIdSchema,
-      notFound: "We could not find that job.",
-      logKey: "jobId",
-      stream: (_ctx, jobId, log) => ({
-        loadSnapshot: () => currentContentSnapshot(deps, jobId, log),
-        render: (shown) => {
-          const frames: SseFrame[] = [{ event: "progress", data: contentPanel(shown, deps.restateUiUrl).value }];
-          // The stored result (translations, usage, cost) is read from the page once the job is done.
-          if (isTerminal(shown) && shown.status === "succeeded")
-            frames.push({ event: "result", data: resultLoader(jobId).value });
-          return frames;
-        },
-      }),
-    }),
-  );
-
+  router.get(deps.contentStream.route, progressRoute(deps.contentStream, deps));
   return router;
 }

@@ -1,50 +1,48 @@
 /** `GET /orders/:id/events`: the order's progress panel as SSE (see progress/progress-stream.ts). */
 import Router from "@koa/router";
+import { html } from "../../shared/html.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
-import type { SseStreams } from "../progress/sse-streams.ts";
-import { currentOrderSnapshot } from "../progress/order-snapshot.ts";
+import { currentOrderSnapshot, readOrderEvents } from "../progress/order-snapshot.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import { progressRoute } from "../progress/progress-route.ts";
-import { html } from "../../shared/html.ts";
+import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/progress-stream.ts";
 import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
-export interface OrderEventsDeps {
+export interface OrderStreamDeps {
   orderStore: OrdersReadRepo;
   orders: OrdersClient;
-  ownership: OwnershipStore;
   hub: ProgressHub;
   restateUiUrl: string | undefined;
-  keepAliveMs: number;
-  sseStreams?: SseStreams | undefined;
 }
 
-export function orderEventRoutes(deps: OrderEventsDeps) {
+export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
+  return {
+    kind: "order",
+    route: "/orders/:id/events",
+    idSchema: orderIdSchema,
+    notFound: "We could not find that order.",
+    logKey: "orderId",
+    // Built from the order's stream as read after subscribing: a fresh client has nothing to replay.
+    loadSnapshot: async (orderId, log) => {
+      const events = await readOrderEvents(deps.hub, orderId, log);
+      return { snapshot: await currentOrderSnapshot(deps, orderId, log, { events }), complete: events !== null };
+    },
+    render: ({ id, csrfToken }, shown, event) => [
+      {
+        event: "progress",
+        data: html`${progressPanel(shown, deps.restateUiUrl, { orderId: id, csrfToken })}${event ? timelineAppend(event) : ""}`
+          .value,
+      },
+    ],
+  };
+}
+
+export function orderEventRoutes(deps: ProgressStreamDeps & { ownership: OwnershipStore; orderStream: ProgressStreamKind }) {
   const router = new Router<AppState>();
-
-  router.get(
-    "/orders/:id/events",
-    progressRoute({
-      ...deps,
-      kind: "order",
-      idSchema: orderIdSchema,
-      notFound: "We could not find that order.",
-      logKey: "orderId",
-      stream: (ctx, orderId, log) => ({
-        loadSnapshot: () => currentOrderSnapshot(deps, orderId, log),
-        render: (shown, event) => [
-          {
-            event: "progress",
-            data: html`${progressPanel(shown, deps.restateUiUrl, { orderId, csrfToken: ctx.state.session.csrfToken })}${event ? timelineAppend(event) : ""}`
-              .value,
-          },
-        ],
-      }),
-    }),
-  );
-
+  router.get(deps.orderStream.route, progressRoute(deps.orderStream, deps));
   return router;
 }
