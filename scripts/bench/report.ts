@@ -269,6 +269,7 @@ export function renderMarkdown(r: BenchResults): string {
       f(x.latency.p99),
       f(x.webRssMb, 0),
       f(x.rssPerConnectionKb),
+      f(x.marginalRssPerConnectionKb),
       f(x.webCpuPercent, 0),
       String(x.valkeyConnections),
       f(x.connectSeconds),
@@ -296,6 +297,7 @@ export function renderMarkdown(r: BenchResults): string {
         ratio(s.naive.latency.p99, base.latency.p99),
         ratio(s.naive.webRssMb, base.webRssMb),
         ratio(s.naive.rssPerConnectionKb, base.rssPerConnectionKb),
+        ratio(s.naive.marginalRssPerConnectionKb, base.marginalRssPerConnectionKb),
         ratio(s.naive.webCpuPercent, base.webCpuPercent),
         ratio(s.naive.valkeyConnections, base.valkeyConnections),
         ratio(s.naive.connectSeconds, base.connectSeconds),
@@ -315,6 +317,7 @@ export function renderMarkdown(r: BenchResults): string {
           "p99 ms",
           "web RSS MB",
           "RSS KB/conn",
+          "margin KB/conn",
           "web CPU %",
           "Valkey conns",
           "connect s",
@@ -322,6 +325,11 @@ export function renderMarkdown(r: BenchResults): string {
         ],
         rows,
       ),
+    );
+    out.push(
+      "\nRSS KB/conn: the web's growth from idle to every client connected and the events published, per client. " +
+        "margin KB/conn: its growth over the second half of the clients, per client (what one more connection costs, " +
+        "without what the first burst of load costs once).",
     );
   }
   if (r.storm) {

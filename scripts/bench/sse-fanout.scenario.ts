@@ -39,6 +39,8 @@ export interface FanoutResult {
   webRssMb: number;
   rssPerConnectionKb: number;
   rssPerConnectionAfterConnectKb: number;
+  /** RSS growth per connection over the second half of the clients: what one more connection costs. */
+  marginalRssPerConnectionKb: number;
   webCpuPercent: number;
   valkeyConnections: number;
 }
@@ -113,20 +115,29 @@ export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
       });
     });
 
-  const connectStarted = performance.now();
+  // Connected in two halves, with the RSS read after each: the second half's growth is what one
+  // more connection costs (the margin), apart from what the first burst of load costs once
+  // (the young generation growing to its working size, code compiled, buffers).
   const parallel = 100;
   let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < o.clients) {
-        const i = next++;
-        await connectOne(orderIds[i % orderIds.length]!);
-      }
-    }),
-  );
-  const connectSeconds = (performance.now() - connectStarted) / 1000;
-  await sleep(2_000);
-  const rssConnected = rssKb(o.webPid);
+  let connectSeconds = 0;
+  const connectUpTo = async (upTo: number) => {
+    const t = performance.now();
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (next < upTo) {
+          const i = next++;
+          await connectOne(orderIds[i % orderIds.length]!);
+        }
+      }),
+    );
+    connectSeconds += (performance.now() - t) / 1000;
+    await sleep(2_000);
+    return rssKb(o.webPid);
+  };
+  const half = Math.floor(o.clients / 2);
+  const rssHalf = await connectUpTo(half);
+  const rssConnected = await connectUpTo(o.clients);
   await o.afterConnected?.();
   const valkeyConnections = await valkeyClients(o.redis);
 
@@ -183,6 +194,7 @@ export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
     webRssMb: rssSteady / 1024,
     rssPerConnectionKb: (rssSteady - rssBefore) / o.clients,
     rssPerConnectionAfterConnectKb: (rssConnected - rssBefore) / o.clients,
+    marginalRssPerConnectionKb: (rssConnected - rssHalf) / (o.clients - half),
     webCpuPercent: (cpu / seconds) * 100,
     valkeyConnections,
   };

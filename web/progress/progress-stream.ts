@@ -106,11 +106,12 @@ export function parseResumePoint(header: string | undefined, after: unknown): nu
 
 export const BAD_RESUME_POINT = "Last-Event-ID must be a progress sequence number.";
 
-class ProgressStream implements ProgressSubscriber {
+class ProgressStream implements ProgressSubscriber, StreamViewer {
   private readonly kind: ProgressStreamKind;
   private readonly deps: ProgressStreamDeps;
   private readonly sse: SseStream;
-  private readonly viewer: StreamViewer;
+  readonly id: string;
+  readonly csrfToken: string;
   private readonly resumeFrom: number | null;
   private readonly baseLog: Logger;
   private readonly reqId: string | undefined;
@@ -126,7 +127,8 @@ class ProgressStream implements ProgressSubscriber {
     this.kind = s.kind;
     this.deps = s.deps;
     this.sse = s.sse;
-    this.viewer = s.viewer;
+    this.id = s.viewer.id;
+    this.csrfToken = s.viewer.csrfToken;
     this.resumeFrom = s.resumeFrom;
     this.baseLog = s.log;
     this.reqId = s.reqId;
@@ -134,7 +136,7 @@ class ProgressStream implements ProgressSubscriber {
   }
 
   private get resource(): ResourceRef {
-    return { kind: this.kind.kind, id: this.viewer.id };
+    return { kind: this.kind.kind, id: this.id };
   }
 
   private get retryMs(): number {
@@ -142,7 +144,7 @@ class ProgressStream implements ProgressSubscriber {
   }
 
   private log(): Logger {
-    const fields: Record<string, string> = { [this.kind.logKey]: this.viewer.id };
+    const fields: Record<string, string> = { [this.kind.logKey]: this.id };
     if (this.reqId) fields.reqId = this.reqId;
     return this.baseLog.child(fields);
   }
@@ -170,7 +172,7 @@ class ProgressStream implements ProgressSubscriber {
       ...(invocationId ? { invocationId } : {}),
     };
     this.shown = shown;
-    this.send(e.seq, this.kind.render(this.viewer, shown, e), undefined, paced);
+    this.send(e.seq, this.kind.render(this, shown, e), undefined, paced);
     this.deps.sseStreams?.metrics?.delivered();
     if (isTerminal(e)) this.finish();
   }
@@ -205,7 +207,7 @@ class ProgressStream implements ProgressSubscriber {
     // The snapshot tells a fresh client where things stand, and every client the invocation.
     let loaded: LoadedSnapshot;
     try {
-      loaded = await this.kind.loadSnapshot(this.viewer.id, this.log());
+      loaded = await this.kind.loadSnapshot(this.id, this.log());
     } catch (err) {
       // The response is already open (200), so no error page: the browser retries in a moment.
       this.log().warn({ err }, "progress snapshot unavailable; the browser will retry");
@@ -215,12 +217,12 @@ class ProgressStream implements ProgressSubscriber {
     this.shown = snapshot;
     if (this.resumeFrom === null) {
       this.lastSeq = snapshot.seq;
-      this.send(snapshot.seq, this.kind.render(this.viewer, snapshot, null, loaded.extra));
+      this.send(snapshot.seq, this.kind.render(this, snapshot, null, loaded.extra));
       if (isTerminal(snapshot)) return this.finish();
     }
     if (!this.subscribed) {
       // Without Valkey the browser polls by reconnecting: it gets a fresh snapshot each time.
-      this.send(this.lastSeq, this.kind.render(this.viewer, snapshot, null, loaded.extra), this.retryMs);
+      this.send(this.lastSeq, this.kind.render(this, snapshot, null, loaded.extra), this.retryMs);
       return this.sse.end();
     }
     // The replay goes on after this returns: on the Koa path only then is the response the
@@ -260,7 +262,7 @@ class ProgressStream implements ProgressSubscriber {
     // Events the worker could not publish (Valkey was away) are not in the stream; the snapshot has their sum.
     if (!this.sse.closed && !isTerminal(snapshot) && snapshot.seq > this.lastSeq) {
       this.lastSeq = snapshot.seq;
-      this.send(snapshot.seq, this.kind.render(this.viewer, snapshot, null, extra));
+      this.send(snapshot.seq, this.kind.render(this, snapshot, null, extra));
     }
     if (!this.sse.closed && isTerminal(snapshot)) {
       // The terminal event may have been dropped from the stream; the snapshot still has it.

@@ -160,7 +160,8 @@ class SseResponse implements SseStream {
 
   onClose(fn: (reason: SseCloseReason) => void): void {
     if (this.closed) fn(this.closeReason ?? "done");
-    else (this.closers ??= []).push(fn);
+    // Sized to fit (a stream has two or three): a growing array would reserve room for 17.
+    else this.closers = this.closers ? [...this.closers, fn] : [fn];
   }
 }
 
