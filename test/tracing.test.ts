@@ -49,8 +49,9 @@ describe("tracing", () => {
       collector.spans.find((s) => s.traceId === root.traceId && s.service === "quayside-worker" && s.name === name);
     await waitUntil("the worker's spans in the same trace", () => worker("OrderFulfilment · ship order"), 30_000);
 
-    // The submit: fetch to Restate's ingress, a child of the POST, and the parent of the workflow.
-    const submit = children(root).find((s) => s.scope === "@opentelemetry/instrumentation-undici");
+    // The submit: the HTTP request to Restate's ingress (node:http, a client span of the http
+    // instrumentation), a child of the POST, and the parent of the workflow.
+    const submit = children(root).find((s) => s.scope === "@opentelemetry/instrumentation-http");
     assert.ok(submit, "the submission to Restate is a span under the POST");
     const run = worker("OrderFulfilment/run");
     assert.ok(run, "the workflow's handler attempt is in the order's trace");

@@ -6,6 +6,7 @@
 import * as clients from "@restatedev/restate-sdk-clients";
 import { progressSnapshotSchema, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { traceHeaders } from "../../shared/telemetry.ts";
+import { createKeepAliveFetch } from "./keep-alive-fetch.ts";
 
 export class RestateUnavailableError extends Error {
   override name = "RestateUnavailableError";
@@ -17,8 +18,12 @@ export interface Submitted {
   alreadySubmitted: boolean;
 }
 
+/** One keep-alive connection pool for every ingress client of the process. */
+let sharedFetch: typeof fetch | undefined;
+
 export function connectIngress(url: string): clients.Ingress {
-  return clients.connect({ url, retry: { maxAttempts: 3 } });
+  sharedFetch ??= createKeepAliveFetch();
+  return clients.connect({ url, retry: { maxAttempts: 3 }, fetch: sharedFetch });
 }
 
 /** Per-call options: a timeout, and the active trace context for Restate to continue. */
