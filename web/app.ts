@@ -15,6 +15,9 @@ import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
+import type { StockClient } from "./adapters/stock-client.ts";
+import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
+import type { OperatorName } from "./operator-gate.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
 import { errorPages } from "./middleware/errors.ts";
@@ -33,6 +36,7 @@ import { contentEventRoutes } from "./routes/content-events.routes.ts";
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
+import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
 import { orderEventRoutes } from "./routes/order-events.routes.ts";
 import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
@@ -55,6 +59,11 @@ export interface AppDeps {
   contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
   operators: OperatorSessions;
+  /** The signed-in operator's name (null: not an operator), recorded with what operators do. */
+  operatorName: OperatorName;
+  /** Operators' stock movements, through the Inventory object. */
+  stock: StockClient;
+  stockMovements: StockMovementsReadRepo;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -116,6 +125,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       lookupsPerAddressPerHour: deps.config.lookupsPerAddressPerHour,
     }),
     orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
+    // Before opsRoutes: its catch-all order action route would answer these paths with a 404.
+    opsStockRoutes(deps),
     opsRoutes({
       ...deps,
       password: deps.config.opsPassword,
