@@ -16,6 +16,7 @@ import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { StockClient } from "./adapters/stock-client.ts";
+import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import type { OperatorName } from "./operator-gate.ts";
 import type { AppState } from "./app-state.ts";
@@ -37,6 +38,7 @@ import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
 import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
+import { opsOrderActionRoutes } from "./routes/ops-order-actions.routes.ts";
 import { orderEventRoutes } from "./routes/order-events.routes.ts";
 import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
@@ -64,6 +66,8 @@ export interface AppDeps {
   /** Operators' stock movements, through the Inventory object. */
   stock: StockClient;
   stockMovements: StockMovementsReadRepo;
+  /** Operators' refunds of fulfilled orders, through the OrderRefund object. */
+  refunds: OrderRefundsClient;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -125,8 +129,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       lookupsPerAddressPerHour: deps.config.lookupsPerAddressPerHour,
     }),
     orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
-    // Before opsRoutes: its catch-all order action route would answer these paths with a 404.
+    // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
     opsStockRoutes(deps),
+    opsOrderActionRoutes(deps),
     opsRoutes({
       ...deps,
       password: deps.config.opsPassword,

@@ -16,6 +16,7 @@ import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createStockClient } from "./adapters/stock-client.ts";
+import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
@@ -102,6 +103,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       operatorName: async (sessionId) => ((await operators.isOperator(sessionId)) ? "operator" : null),
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
+      refunds: createOrderRefundsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
       orderLookup: createOrderLookupClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       readiness,
