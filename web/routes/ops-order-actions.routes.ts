@@ -113,12 +113,9 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
     const typed = ctx.state.form.get("reason") ?? "";
     const reason = reasonSchema.safeParse(typed);
     const requestId = requestIdSchema.safeParse(ctx.state.form.get("requestId") ?? "");
-    const invalid = !reason.success ? reason.error : !requestId.success ? requestId.error : null;
-    if (invalid || !reason.success || !requestId.success) {
-      return show(ctx, 422, {
-        operator: name,
-        problem: { action: "refund", message: invalid?.issues[0]?.message ?? "", reason: typed },
-      });
+    if (!reason.success || !requestId.success) {
+      const message = (reason.error ?? requestId.error)?.issues[0]?.message ?? "";
+      return show(ctx, 422, { operator: name, problem: { action: "refund", message, reason: typed } });
     }
     let answer;
     try {
