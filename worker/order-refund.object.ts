@@ -16,7 +16,7 @@ import { z } from "zod";
 import { formatMoney } from "../shared/money.ts";
 import { orderSteps } from "../shared/order-steps.ts";
 import type { OrdersRepo } from "./adapters/orders.repo.ts";
-import type { PaymentProvider } from "./adapters/payment-provider.ts";
+import type { PaymentProvider, Refund } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
@@ -60,7 +60,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           if (chargeRef === null)
             return { accepted: false, message: "No charge is recorded for this order, so there is nothing to refund." };
 
-          let refund;
+          let refund: Refund;
           try {
             refund = await ctx.run(
               "refund payment",

@@ -11,6 +11,7 @@ import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
+import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
 import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
@@ -93,7 +94,7 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
         problem: { action: "cancel", message: reason.error.issues[0]?.message ?? "", reason: typed },
       });
     }
-    let answer;
+    let answer: ControlAnswer;
     try {
       answer = await deps.orders.control(order.id, "cancel", cancelledBy(name, reason.data));
     } catch (err) {
@@ -117,7 +118,7 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
       const message = (reason.error ?? requestId.error)?.issues[0]?.message ?? "";
       return show(ctx, 422, { operator: name, problem: { action: "refund", message, reason: typed } });
     }
-    let answer;
+    let answer: ControlAnswer;
     try {
       answer = await deps.refunds.refund(order.id, { operator: name, reason: reason.data }, requestId.data);
     } catch (err) {
