@@ -27,6 +27,8 @@ export const orderSteps = {
   confirmed: step("confirmed", 70, "Confirmed (email queued): preparing shipment"),
   shipped: step("shipped", 90, "Shipped"),
   fulfilled: { ...step("fulfilled", 100, "Order fulfilled", "succeeded"), kind: "terminal" },
+  // After fulfilment, an operator's refund: published by the OrderRefund object after the order's last event.
+  refunded: { ...step("refunded", 100, "Refunded by the shop", "cancelled"), kind: "terminal" },
 } satisfies Record<string, OrderStepDraft>;
 
 type Shown = Pick<ProgressSnapshot, "percent" | "status" | "step" | "message">;
@@ -44,4 +46,5 @@ export const progressOfStatus: Record<OrderStatus, Shown> = {
   rejected: { percent: 100, status: "failed", step: "rejected", message: "Order rejected" },
   cancelled: { percent: 100, status: "cancelled", step: "cancelled", message: "Order cancelled" },
   failed: { percent: 100, status: "failed", step: "failed", message: "Order failed" },
+  refunded: shown(orderSteps.refunded),
 };

@@ -75,5 +75,6 @@ export const orderStatusSchema = z.enum([
   "rejected",
   "cancelled",
   "failed",
+  "refunded",
 ]);
 export type OrderStatus = z.infer<typeof orderStatusSchema>;

@@ -133,7 +133,8 @@ describe("web security", () => {
         `SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM content_jobs) AS jobs,
                 (SELECT count(*) FROM email_campaigns) AS campaigns,
                 (SELECT count(*) FROM campaign_recipients WHERE status = 'cancelled') AS cancelled,
-                (SELECT count(*) FROM payments WHERE kind = 'refund') AS refunds`,
+                (SELECT count(*) FROM payments WHERE kind = 'refund') AS refunds,
+                (SELECT count(*) FROM stock_movements) AS movements, (SELECT count(*) FROM order_refunds) AS operator_refunds`,
       );
       return {
         ...counts,
@@ -163,6 +164,13 @@ describe("web security", () => {
       { path: "/ops/logout", as: operator, fields: {} },
       { path: `/ops/orders/${orderId}/approve`, as: operator, fields: {} },
       { path: `/ops/orders/${orderId}/reject`, as: operator, fields: {} },
+      {
+        path: "/ops/stock/MUG-QUAY",
+        as: operator,
+        fields: { kind: "restock", movementId: uuidv7(), units: "5", reason: "forged" },
+      },
+      { path: `/ops/orders/${orderId}/cancel`, as: operator, fields: { reason: "forged" } },
+      { path: `/ops/orders/${orderId}/refund`, as: operator, fields: { requestId: uuidv7(), reason: "forged" } },
     ];
 
     it("covers every state-changing route the routers declare", () => {
@@ -183,6 +191,9 @@ describe("web security", () => {
           "/ops/login",
           "/ops/logout",
           "/ops/orders/:id/:action",
+          "/ops/orders/:id/cancel",
+          "/ops/orders/:id/refund",
+          "/ops/stock/:sku",
           "/orders",
           "/orders/:id/cancel",
           "/orders/find",

@@ -19,6 +19,10 @@ import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
+import type { StockClient } from "./adapters/stock-client.ts";
+import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
+import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
+import type { OperatorName } from "./operator-gate.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
 import { createStreamFront } from "./progress/stream-front.ts";
@@ -38,6 +42,8 @@ import { contentEventRoutes, contentStream } from "./routes/content-events.route
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
+import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
+import { opsOrderActionRoutes } from "./routes/ops-order-actions.routes.ts";
 import { orderEventRoutes, orderStream } from "./routes/order-events.routes.ts";
 import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
@@ -60,6 +66,13 @@ export interface AppDeps {
   contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
   operators: OperatorSessions;
+  /** The signed-in operator's name (null: not an operator), recorded with what operators do. */
+  operatorName: OperatorName;
+  /** Operators' stock movements, through the Inventory object. */
+  stock: StockClient;
+  stockMovements: StockMovementsReadRepo;
+  /** Operators' refunds of fulfilled orders, through the OrderRefund object. */
+  refunds: OrderRefundsClient;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -154,6 +167,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       lookupsPerAddressPerHour: deps.config.lookupsPerAddressPerHour,
     }),
     orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
+    // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
+    opsStockRoutes(deps),
+    opsOrderActionRoutes(deps),
     opsRoutes({
       ...deps,
       password: deps.config.opsPassword,

@@ -15,6 +15,9 @@ import { createContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts"
 import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
+import { createStockClient } from "./adapters/stock-client.ts";
+import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
+import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
@@ -77,6 +80,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     return { postgres, valkey, restate };
   }
 
+  const operators = createOperatorSessions(commands);
+
   return {
     deps: {
       logger,
@@ -93,7 +98,12 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       content: createContentClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       contentJobs: createContentJobsReadRepo(pool),
       limiter: createRateLimiter(commands),
-      operators: createOperatorSessions(commands),
+      operators,
+      // Until operators have accounts with names, every signed-in operator is recorded as "operator".
+      operatorName: async (sessionId) => ((await operators.isOperator(sessionId)) ? "operator" : null),
+      stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
+      stockMovements: createStockMovementsReadRepo(pool),
+      refunds: createOrderRefundsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
       orderLookup: createOrderLookupClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       readiness,

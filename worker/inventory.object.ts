@@ -3,10 +3,13 @@
  * handler per SKU at a time and the SQL is conditional on stock, so nothing is ever oversold.
  *   reserve  take `quantity` units for an order (idempotent per order)
  *   release  give an order's units back (idempotent per order)
+ *   move     an operator's restock or correction, recorded as a stock movement with who and why
+ *            (idempotent per movement id, which the operator's form carries)
  *   available  shared read of the units left
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
+import { stockMovementInputSchema } from "../shared/stock-movement.schema.ts";
 import type { InventoryRepo } from "./adapters/inventory.repo.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 
@@ -26,6 +29,11 @@ export function createInventoryObject(deps: { inventory: InventoryRepo }) {
         { input: restate.serde.schema(releaseInput) },
         async (ctx: restate.ObjectContext, req) =>
           ctx.run("release stock", () => deps.inventory.release(ctx.key, req.orderId), infraRetry),
+      ),
+      move: restate.handlers.object.exclusive(
+        { input: restate.serde.schema(stockMovementInputSchema) },
+        async (ctx: restate.ObjectContext, req) =>
+          ctx.run("record stock movement", () => deps.inventory.move(ctx.key, req), infraRetry),
       ),
       available: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext) =>
         ctx.run("read stock", () => deps.inventory.available(ctx.key), infraRetry),

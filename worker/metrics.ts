@@ -88,7 +88,9 @@ export function instrumentProgress(publisher: ProgressPublisher, m: WorkerMetric
       m.outcomes.inc({ kind: resource.kind, outcome: out.event.step });
   };
   const publishAll = publisher.publishAll?.bind(publisher);
+  const latest = publisher.latest?.bind(publisher);
   return {
+    ...(latest ? { latest } : {}),
     async publish(resource, draft) {
       const out = await publisher.publish(resource, draft);
       count(resource, out);

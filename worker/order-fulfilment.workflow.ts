@@ -129,7 +129,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   before: [orderSteps.reserved],
                   action: async () => {
                     const c = await deps.payments.authorize(payment);
-                    await deps.orders.markAwaitingApproval(orderId);
+                    await deps.orders.markAwaitingApproval(orderId, c.providerRef);
                     return c;
                   },
                   after: [orderSteps.authorized, orderSteps.awaitingApproval],
@@ -138,7 +138,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   before: [orderSteps.reserved],
                   action: async () => {
                     const c = await deps.payments.charge(payment);
-                    await deps.orders.setStatus(orderId, "confirmed");
+                    await deps.orders.confirmPaid(orderId, c.providerRef);
                     return c;
                   },
                   // Without an approval to wait for, a paid order is confirmed: its email is queued next.

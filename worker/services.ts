@@ -10,6 +10,7 @@ import { createEmailSenderService, type EmailRetryPolicy } from "./email-sender.
 import { createInventoryObject } from "./inventory.object.ts";
 import { createOrderFulfilmentWorkflow } from "./order-fulfilment.workflow.ts";
 import { createOrderLinksService } from "./order-links.service.ts";
+import { createOrderRefundObject } from "./order-refund.object.ts";
 import { createContentGenerationWorkflow, type ContentGenerationDeps } from "./content-generation.workflow.ts";
 import { createLlmQuotaObject, type QuotaLimits } from "./llm-quota.object.ts";
 
@@ -30,6 +31,7 @@ export function createServices(deps: WorkerDeps) {
   return [
     createOrderFulfilmentWorkflow({ ...deps, ...deps.orderPolicy }),
     createInventoryObject({ inventory: deps.inventory }),
+    createOrderRefundObject(deps),
     createContentGenerationWorkflow({ ...deps.content, progress: deps.progress }),
     createLlmQuotaObject({ limits: deps.content.quota }),
     createEmailSenderService({ mailer: deps.mailer, retry: deps.emailPolicy.retry }),

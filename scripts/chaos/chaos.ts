@@ -1,6 +1,7 @@
 /**
  * The chaos run: the whole system as processes, N shoppers placing orders and watching their
- * progress streams, and meanwhile the worker SIGKILLed and restarted again and again,
+ * progress streams, an operator restocking a few products through /ops/stock, and meanwhile the
+ * worker SIGKILLed and restarted again and again,
  * restate-server killed and restarted, Valkey stopped for a while, PostgreSQL restarted. Then the
  * invariants are checked from the outside (ledger, stock, the SMTP catcher, the shoppers' own
  * view, the logs) and reported as one table. Used by `npm run chaos` and by the test suite.
@@ -24,6 +25,7 @@ import {
   type StackPorts,
 } from "../stack/stack.ts";
 import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
+import { restock, type RestockOutcome } from "./restocker.ts";
 import { startFakeStripe, type FakeStripeServer } from "../../test/helpers/fake-stripe-server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
@@ -46,6 +48,8 @@ export interface ChaosOptions {
   payments?: "local" | "stripe";
   /** Watch memory through the run and judge it flat (the soak); see soak.ts. */
   soak?: boolean;
+  /** Restocks an operator makes through /ops/stock, spread over the run (default 4). */
+  restocks?: number;
 }
 
 export interface ChaosEvent {
@@ -148,6 +152,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     PAYMENT_LATENCY_MS: "15",
     PAYMENT_FAULT_RATE: "0.03",
     ORDER_RATE_LIMIT_PER_MINUTE: "100000",
+    LOGIN_RATE_LIMIT_PER_MINUTE: "1000",
     SSE_MAX_PER_IP: "100000",
     EMAIL_RETRY_INITIAL_MS: "200",
     EMAIL_RETRY_MAX_MS: "2000",
@@ -266,7 +271,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       mark("PostgreSQL restarted");
     };
 
-    await Promise.all([shopping, killWorkers(), others()]);
+    // --- an operator restocking through /ops/stock while orders run (and processes die) ---
+    const restocks: RestockOutcome[] = [];
+    const restockCount = opts.restocks ?? 4;
+    const restocking = async () => {
+      for (let k = 1; k <= restockCount; k++) {
+        await reached(k / (restockCount + 1) - 0.05);
+        const sku = skus[k % skus.length] ?? "MUG-QUAY";
+        const units = 3 + k;
+        const outcome = await restock({ webUrl, password: secrets.OPS_PASSWORD, sku, units, deadlineMs: opts.shopperDeadlineMs });
+        restocks.push(outcome);
+        mark(`restock ${sku} +${units}: ${outcome.confirmed ? "confirmed" : `not confirmed (${outcome.error})`}`);
+      }
+    };
+
+    await Promise.all([shopping, killWorkers(), others(), restocking()]);
     mark(`all shoppers done: ${shoppers.filter((s) => s.sawTerminal).length}/${opts.orders} saw the terminal event`);
 
     // Workflows of orders whose shopper gave up may still be running: give them a moment to settle.
@@ -325,6 +344,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       mail: services.mail,
       shoppers,
       initialStock: stock,
+      restocks,
       customerEmails: emails,
       secrets: [...Object.values(secrets), ...(stripe ? [stripe.secretKey] : [])],
       logs: logs.join("\n"),

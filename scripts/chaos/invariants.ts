@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import type { MailCatcher } from "../stack/mail-catcher.ts";
+import type { RestockOutcome } from "./restocker.ts";
 import type { CampaignOutcome, ShopperOutcome } from "./shopper.ts";
 
 const FINAL = ["fulfilled", "rejected", "cancelled", "failed"];
@@ -27,6 +28,12 @@ export interface ChaosFigures {
   missingEmails: number;
   oversoldUnits: number;
   stockMismatches: number;
+  /** Restocks sent through /ops/stock, those confirmed (303), and the movements the database recorded. */
+  restocksSent: number;
+  restocksConfirmed: number;
+  stockMovements: number;
+  /** Confirmed restocks without exactly one movement of their units, plus movements nobody sent. */
+  movementMismatches: number;
   leakedReservations: number;
   sseClients: number;
   sseTerminal: number;
@@ -88,6 +95,8 @@ export interface InvariantInput {
   mail: MailCatcher;
   shoppers: ShopperOutcome[];
   initialStock: Record<string, number>;
+  /** What the operator restocked during the run (each movement counts in the stock invariant). */
+  restocks?: RestockOutcome[];
   customerEmails: string[];
   secrets: string[];
   logs: string;
@@ -144,31 +153,51 @@ export async function checkInvariants(
   ).length;
   if (moneyMismatches > 0) violations.push(`${moneyMismatches} orders whose charges minus refunds do not match their outcome`);
 
-  // Stock: nothing sold twice, nothing sold that was not there, nothing held by an order that ended.
+  // Stock: nothing sold twice, nothing sold that was not there, nothing held by an order that ended
+  // (a shipped order keeps its units, refunded or not), and every operator's restock counted once:
+  // stock = initial + movements − held.
   const stock = (
     await db.query(`SELECT sku, stock FROM products WHERE sku = ANY($1)`, [Object.keys(input.initialStock)])
   ).rows.map((r: { sku: string; stock: number }) => r);
   const held = (
     await db.query(
       `SELECT r.sku, sum(r.quantity)::int AS units,
-              count(*) FILTER (WHERE o.status <> 'fulfilled')::int AS leaked
+              count(*) FILTER (WHERE o.status NOT IN ('fulfilled', 'refunded'))::int AS leaked
          FROM stock_reservations r JOIN orders o ON o.id = r.order_id
         WHERE r.status = 'reserved' GROUP BY r.sku`,
     )
   ).rows.map((r: { sku: string; units: number; leaked: number }) => r);
+  const movementRows = (await db.query(`SELECT idempotency_id, sku, delta FROM stock_movements`)).rows.map(
+    (r: { idempotency_id: string; sku: string; delta: number }) => r,
+  );
+  const moved = (sku: string) => movementRows.filter((m) => m.sku === sku).reduce((n, m) => n + m.delta, 0);
   let oversoldUnits = 0;
   let stockMismatches = 0;
   let leakedReservations = 0;
   for (const s of stock) {
     const h = held.find((x) => x.sku === s.sku);
-    const initial = input.initialStock[s.sku] ?? 0;
-    oversoldUnits += Math.max(0, (h?.units ?? 0) - initial) + Math.max(0, -s.stock);
-    if (initial - (h?.units ?? 0) !== s.stock) stockMismatches++;
+    const available = (input.initialStock[s.sku] ?? 0) + moved(s.sku);
+    oversoldUnits += Math.max(0, (h?.units ?? 0) - available) + Math.max(0, -s.stock);
+    if (available - (h?.units ?? 0) !== s.stock) stockMismatches++;
     leakedReservations += h?.leaked ?? 0;
   }
+  const restocks = input.restocks ?? [];
+  const sentIds = new Set(restocks.flatMap((r) => (r.movementId ? [r.movementId] : [])));
+  const movementMismatches =
+    restocks.filter(
+      (r) =>
+        r.confirmed &&
+        movementRows.filter((m) => m.idempotency_id === r.movementId && m.sku === r.sku && m.delta === r.units).length !== 1,
+    ).length + movementRows.filter((m) => !sentIds.has(m.idempotency_id)).length;
+  const restocksConfirmed = restocks.filter((r) => r.confirmed).length;
   if (oversoldUnits > 0) violations.push(`${oversoldUnits} units sold beyond stock`);
   if (stockMismatches > 0)
-    violations.push(`${stockMismatches} products whose stock differs from initial stock minus what is held`);
+    violations.push(`${stockMismatches} products whose stock differs from initial stock plus movements minus what is held`);
+  if (restocksConfirmed !== restocks.length) {
+    const lost = restocks.find((r) => !r.confirmed);
+    violations.push(`${restocks.length - restocksConfirmed} restocks were never confirmed (${lost?.error})`);
+  }
+  if (movementMismatches > 0) violations.push(`${movementMismatches} restocks not recorded as exactly one movement`);
   if (leakedReservations > 0) violations.push(`${leakedReservations} reservations still held by orders that did not ship`);
 
   // Email, as received: no message twice, no order notified twice of one thing, none missing.
@@ -258,6 +287,10 @@ export async function checkInvariants(
       missingEmails,
       oversoldUnits,
       stockMismatches,
+      restocksSent: restocks.length,
+      restocksConfirmed,
+      stockMovements: movementRows.length,
+      movementMismatches,
       leakedReservations,
       sseClients: placed.length,
       sseTerminal,
@@ -304,7 +337,12 @@ export function formatFigures(f: ChaosFigures): string {
     ["duplicate emails by order", String(f.duplicateEmailsByOrder), f.duplicateEmailsByOrder === 0 ? "ok" : "VIOLATION"],
     ["orders missing an email", String(f.missingEmails), f.missingEmails === 0 ? "ok" : "VIOLATION"],
     ["oversold units", String(f.oversoldUnits), f.oversoldUnits === 0 ? "ok" : "VIOLATION"],
-    ["stock ≠ initial − held", String(f.stockMismatches), f.stockMismatches === 0 ? "ok" : "VIOLATION"],
+    ["stock ≠ initial + movements − held", String(f.stockMismatches), f.stockMismatches === 0 ? "ok" : "VIOLATION"],
+    [
+      "restocks confirmed / sent (one movement each)",
+      `${f.restocksConfirmed} / ${f.restocksSent} (${f.stockMovements} movements)`,
+      f.restocksConfirmed === f.restocksSent && f.movementMismatches === 0 ? "ok" : "VIOLATION",
+    ],
     ["reservations leaked", String(f.leakedReservations), f.leakedReservations === 0 ? "ok" : "VIOLATION"],
     [
       "SSE clients that saw the terminal event",

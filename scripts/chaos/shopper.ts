@@ -33,9 +33,10 @@ export interface ShopperOutcome {
   error: string | null;
 }
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+export const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
-class Session {
+/** A browser's cookie jar and fetch, for one visitor. */
+export class Session {
   private readonly cookies = new Map<string, string>();
   private readonly baseUrl: string;
 
@@ -66,7 +67,7 @@ function field(html: string, name: string): string | null {
 }
 
 /** Waits before the next attempt: the server's `retry:` / Retry-After hint, else a growing pause. */
-function backoff(attempt: number, hintMs: number | null): Promise<void> {
+export function backoff(attempt: number, hintMs: number | null): Promise<void> {
   const ms = hintMs ?? Math.min(200 * 2 ** Math.min(attempt, 4), 2_000);
   return sleep(ms + Math.floor(Math.random() * 100), undefined, { ref: false });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
+import { rowIsAhead, snapshotFromRow } from "../../web/progress/order-snapshot.ts";
 import { invocationUrl } from "../../web/views/invocation-link.view.ts";
 import { progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
 
@@ -120,5 +121,30 @@ describe("timeline", () => {
       '<li class="event status-running" data-seq="4" data-step="paid"><time datetime="2026-01-02T03:04:05.000Z">03:04:05</time> &lt;b&gt;paid&lt;/b&gt;</li>',
     );
     assert.match(timelineAppend(e).value, /^<ol hx-swap-oob="beforeend:#timeline"><li /);
+  });
+});
+
+describe("rowIsAhead (the order's row against its stream)", () => {
+  const row = (status: Parameters<typeof snapshotFromRow>[0]["status"], statusReason: string | null = null) =>
+    snapshotFromRow({ status, statusReason, invocationId: "inv_123" });
+
+  it("prefers the stream while the row says no more than it", () => {
+    assert.equal(rowIsAhead(row("confirmed"), snapshot({ step: "confirmed", percent: 70 })), false);
+    assert.equal(rowIsAhead(row("fulfilled"), snapshot({ step: "fulfilled", percent: 100, status: "succeeded" })), false);
+  });
+
+  it("takes the row when Valkey lost newer events: further along, or terminal", () => {
+    assert.equal(rowIsAhead(row("shipped"), snapshot({ step: "confirmed", percent: 70 })), true);
+    assert.equal(rowIsAhead(row("cancelled"), snapshot({ step: "confirmed", percent: 70 })), true);
+  });
+
+  it("takes a refunded row over a stream that ends at fulfilled (the refund's event was lost)", () => {
+    const refunded = row("refunded", "Refunded by the shop (dana): cracked");
+    assert.deepEqual(
+      [refunded.step, refunded.status, refunded.message],
+      ["refunded", "cancelled", "Refunded by the shop (dana): cracked"],
+    );
+    assert.equal(rowIsAhead(refunded, snapshot({ step: "fulfilled", percent: 100, status: "succeeded" })), true);
+    assert.equal(rowIsAhead(refunded, snapshot({ step: "refunded", percent: 100, status: "cancelled" })), false);
   });
 });

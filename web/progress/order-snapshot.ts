@@ -67,7 +67,8 @@ export async function currentOrderSnapshot(
 ): Promise<ProgressSnapshot> {
   const events = known.events !== undefined ? known.events : deps.hub ? await readOrderEvents(deps.hub, orderId, log) : null;
   const streamed = events ? snapshotFromEvents(events) : null;
-  if (streamed && isTerminal(streamed)) return streamed;
+  // A terminal event is the end, unless the row already read says refunded (that comes after it).
+  if (streamed && isTerminal(streamed) && known.row?.status !== "refunded") return streamed;
   if (events === null) {
     try {
       return await deps.orders.status(orderId);
@@ -79,8 +80,18 @@ export async function currentOrderSnapshot(
   if (!row) return streamed ?? emptySnapshot;
   const stored = snapshotFromRow(row);
   if (!streamed) return stored;
-  // The row is never behind the stream; it is ahead when Valkey lost the newest events.
-  return stored.percent > streamed.percent || (isTerminal(stored) && !isTerminal(streamed))
-    ? { ...stored, invocationId: streamed.invocationId ?? stored.invocationId }
-    : streamed;
+  return rowIsAhead(stored, streamed) ? { ...stored, invocationId: streamed.invocationId ?? stored.invocationId } : streamed;
+}
+
+/**
+ * The row is never behind the stream; it is ahead when Valkey lost the newest events: further
+ * along, terminal where the stream is not, or refunded (an operator's refund, after fulfilment)
+ * where the stream's last event is not the refund.
+ */
+export function rowIsAhead(stored: ProgressSnapshot, streamed: ProgressSnapshot): boolean {
+  return (
+    stored.percent > streamed.percent ||
+    (isTerminal(stored) && !isTerminal(streamed)) ||
+    (stored.step === "refunded" && streamed.step !== "refunded")
+  );
 }

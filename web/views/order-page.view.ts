@@ -15,6 +15,7 @@ export const OUTCOME_LABELS: Record<string, string> = {
   rejected: "Rejected",
   cancelled: "Cancelled",
   failed: "Failed",
+  refunded: "Refunded",
 };
 
 /** A customer may cancel until the order ships. */

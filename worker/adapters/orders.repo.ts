@@ -14,6 +14,27 @@ export interface RecentOrder {
   status: string;
 }
 
+/** What a refund needs from an order's row. */
+export interface RefundableOrder {
+  status: string;
+  email: string;
+  totalCents: number;
+  currency: string;
+  /** The charge's provider reference; null for an order that was never charged. */
+  paymentRef: string | null;
+}
+
+export interface RefundRecord {
+  orderId: string;
+  amountCents: number;
+  currency: string;
+  providerRef: string;
+  operator: string;
+  reason: string;
+  /** What the order's row says from now on (status_reason). */
+  statusReason: string;
+}
+
 export function createOrdersRepo(pool: pg.Pool) {
   async function find(id: string): Promise<StoredOrder | null> {
     return readOrder(pool, id);
@@ -83,11 +104,49 @@ export function createOrdersRepo(pool: pg.Pool) {
     await pool.query(`UPDATE orders SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1`, [id, status, reason]);
   }
 
-  async function markAwaitingApproval(id: string): Promise<void> {
+  /** Paid at once: confirmed, with the charge's provider reference (a refund after fulfilment needs it). */
+  async function confirmPaid(id: string, paymentRef: string): Promise<void> {
+    await pool.query(`UPDATE orders SET status = 'confirmed', payment_ref = $2, updated_at = now() WHERE id = $1`, [
+      id,
+      paymentRef,
+    ]);
+  }
+
+  /** Authorised and waiting for an operator; the reference stays the same once captured. */
+  async function markAwaitingApproval(id: string, paymentRef: string): Promise<void> {
     await pool.query(
-      `UPDATE orders SET status = 'awaiting_approval', approval_required = true, updated_at = now() WHERE id = $1`,
-      [id],
+      `UPDATE orders SET status = 'awaiting_approval', approval_required = true, payment_ref = $2, updated_at = now()
+        WHERE id = $1`,
+      [id, paymentRef],
     );
+  }
+
+  async function refundable(id: string): Promise<RefundableOrder | null> {
+    const r = await pool.query(`SELECT status, email, total_cents, currency, payment_ref FROM orders WHERE id = $1`, [id]);
+    const o = r.rows[0];
+    return o
+      ? {
+          status: String(o.status),
+          email: String(o.email),
+          totalCents: Number(o.total_cents),
+          currency: String(o.currency).trim(),
+          paymentRef: o.payment_ref === null ? null : String(o.payment_ref),
+        }
+      : null;
+  }
+
+  // One statement: the refund's row (one per order, by its primary key) and the order's new status.
+  // Run again, it inserts nothing and the order is no longer 'fulfilled': nothing changes.
+  const RECORD_REFUND = `
+    WITH refund AS (
+      INSERT INTO order_refunds (order_id, amount_cents, currency, provider_ref, operator, reason)
+      VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (order_id) DO NOTHING
+    )
+    UPDATE orders SET status = 'refunded', status_reason = $7, updated_at = now() WHERE id = $1 AND status = 'fulfilled'`;
+
+  async function recordRefund(r: RefundRecord): Promise<void> {
+    await pool.query(RECORD_REFUND, [r.orderId, r.amountCents, r.currency, r.providerRef, r.operator, r.reason, r.statusReason]);
   }
 
   async function recordApproval(id: string, decision: "approved" | "rejected" | "timed_out"): Promise<void> {
@@ -105,11 +164,11 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  /** Shipped and done in one write: the shipped email is sent after it, as a one-way call. */
+  /** Shipped and done in one write: the shipped email is sent after it, as a one-way call. A replay never undoes a refund. */
   async function markFulfilled(id: string): Promise<void> {
     await pool.query(
       `UPDATE orders SET status = 'fulfilled', status_reason = NULL, shipped_at = COALESCE(shipped_at, now()), updated_at = now()
-        WHERE id = $1`,
+        WHERE id = $1 AND status <> 'refunded'`,
       [id],
     );
   }
@@ -131,7 +190,19 @@ export function createOrdersRepo(pool: pg.Pool) {
     }));
   }
 
-  return { find, create, setStatus, markAwaitingApproval, recordApproval, markShipped, markFulfilled, recentForEmail };
+  return {
+    find,
+    create,
+    setStatus,
+    confirmPaid,
+    markAwaitingApproval,
+    recordApproval,
+    markShipped,
+    markFulfilled,
+    recentForEmail,
+    refundable,
+    recordRefund,
+  };
 }
 
 export type OrdersRepo = ReturnType<typeof createOrdersRepo>;

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import {
   channelName,
+  progressEventSchema,
+  seqFromStreamId,
   streamIdForSeq,
   streamKey,
   type ProgressDraft,
@@ -54,6 +56,12 @@ export interface ProgressPublisher {
   publish(resource: ResourceRef, draft: ProgressDraft): Promise<PublishOutcome>;
   /** Several events of one resource, in order, in one round trip (a step that reports more than one). */
   publishAll?(resource: ResourceRef, drafts: ProgressDraft[]): Promise<PublishOutcome[]>;
+  /**
+   * Where a resource's stream stands: its newest seq and that event's step (seq 0: no stream), for
+   * a handler that adds an event after the resource's own run has ended. Throws when Valkey cannot
+   * be read, after the same bounded attempts as a publish.
+   */
+  latest?(resource: ResourceRef): Promise<{ seq: number; step: string | null }>;
 }
 
 export function createProgressPublisher(redis: Redis, logger: Logger, opts: ProgressPublisherOptions) {
@@ -87,5 +95,21 @@ export function createProgressPublisher(redis: Redis, logger: Logger, opts: Prog
     return out!;
   }
 
-  return { publish, publishAll } satisfies ProgressPublisher;
+  async function latest(resource: ResourceRef): Promise<{ seq: number; step: string | null }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [entry] = await redis.xrevrange(streamKey(resource), "+", "-", "COUNT", 1);
+        if (!entry) return { seq: 0, step: null };
+        const [id, fields] = entry;
+        const raw = fields[fields.indexOf("event") + 1];
+        const parsed = raw ? progressEventSchema.safeParse(JSON.parse(raw)) : null;
+        return { seq: seqFromStreamId(id), step: parsed?.success ? parsed.data.step : null };
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        await sleep(backoffMs * attempt);
+      }
+    }
+  }
+
+  return { publish, publishAll, latest } satisfies ProgressPublisher;
 }

@@ -10,7 +10,14 @@ import { addressHash, UNSUBSCRIBE_KIND, unsubscribeTokenId } from "../../shared/
 import { campaignEmailRef, renderCampaignEmail, type CampaignEmailData } from "./campaign-email.template.ts";
 import { orderConfirmationData, renderOrderConfirmation } from "./order-confirmation.template.ts";
 import { orderLinksData, renderOrderLinks } from "./order-links.template.ts";
-import { orderCancelledData, orderShippedData, renderOrderCancelled, renderOrderShipped } from "./order-status.template.ts";
+import {
+  orderCancelledData,
+  orderRefundedData,
+  orderShippedData,
+  renderOrderCancelled,
+  renderOrderRefunded,
+  renderOrderShipped,
+} from "./order-status.template.ts";
 
 // Keys hold an address (campaign:<id>:<address>), so they may be as long as one.
 const envelope = { idempotencyKey: z.string().min(1).max(320), to: z.email().max(254) };
@@ -19,6 +26,7 @@ export const emailRequestSchema = z.discriminatedUnion("template", [
   z.object({ ...envelope, template: z.literal("order-confirmation"), data: orderConfirmationData }),
   z.object({ ...envelope, template: z.literal("order-cancelled"), data: orderCancelledData }),
   z.object({ ...envelope, template: z.literal("order-shipped"), data: orderShippedData }),
+  z.object({ ...envelope, template: z.literal("order-refunded"), data: orderRefundedData }),
   z.object({ ...envelope, template: z.literal("campaign"), data: campaignEmailRef }),
   z.object({ ...envelope, template: z.literal("order-links"), data: orderLinksData }),
 ]);
@@ -52,6 +60,8 @@ export function renderEmail(req: RenderableEmail, links: LinkSigner): RenderedEm
       return renderOrderCancelled(signed(req.data));
     case "order-shipped":
       return renderOrderShipped(signed(req.data));
+    case "order-refunded":
+      return renderOrderRefunded(signed(req.data));
     case "campaign": {
       const id = unsubscribeTokenId(req.data.campaignId, addressHash(req.to));
       return renderCampaignEmail({ ...req.data, unsubscribeUrl: links.signUrl(req.data.unsubscribeUrl, UNSUBSCRIBE_KIND, id) });

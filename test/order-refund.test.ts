@@ -1,0 +1,221 @@
+/**
+ * An operator's refund of a fulfilled order through the OrderRefund object, with the local ledger
+ * and with Stripe (the wire fake): the whole amount once, the order's row, its timeline and one
+ * email say "Refunded by the shop", stock stays shipped; refusals say why; and a retried request,
+ * a lost answer or a worker killed between the refund and its journal entry still refund once.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { v7 as uuidv7 } from "uuid";
+import { streamKey } from "../shared/progress-event.ts";
+import { createOrderRefundsClient } from "../web/adapters/order-refunds-client.ts";
+import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
+import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { orderDriver } from "./helpers/order-driver.ts";
+import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+
+const OPERATOR = { operator: "dana", reason: "arrived damaged" };
+
+function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; fake?: FakeStripeServer }>) {
+  let stack: TestStack;
+  let fake: FakeStripeServer | undefined;
+  let orders: ReturnType<typeof createOrdersClient>;
+  let refunds: ReturnType<typeof createOrderRefundsClient>;
+  let redis: Redis;
+
+  before(async () => {
+    const e = await env();
+    fake = e.fake;
+    stack = await startTestStack(name, { env: { SHIPPING_DELAY_MS: "100", APPROVAL_THRESHOLD_CENTS: "15000", ...e.env } });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    refunds = createOrderRefundsClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: 30_000 });
+    redis = new Redis(stack.services.valkeyUrl);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await stack?.stop();
+    await fake?.stop();
+  });
+
+  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+    () => stack,
+    () => orders,
+  );
+  /** Refunds that moved money for the order, in cents: the local ledger's rows or Stripe's refunds. */
+  const refunded = async (orderId: string): Promise<number[]> =>
+    fake
+      ? fake.ledgerOf(orderId).refunds.map((r) => r.amount)
+      : (
+          await q("SELECT amount_cents FROM payments WHERE order_id = $1 AND kind = 'refund' AND status = 'succeeded'", [orderId])
+        ).map((r) => Number(r.amount_cents));
+  const timeline = async (orderId: string) =>
+    (await redis.xrange(streamKey({ kind: "order", id: orderId }), "-", "+")).map(
+      ([, fields]) => JSON.parse(fields[1] ?? "{}") as { seq: number; step: string; message: string; kind: string },
+    );
+  const fulfilled = async (email: string, sku = "MUG-QUAY", quantity = 2) => {
+    const orderId = await place(email, "pm_card_visa", [{ sku, quantity }]);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    return orderId;
+  };
+  const refundEmails = (email: string) => mailsTo(email).filter((m) => m.subject.startsWith("Order refunded"));
+
+  it("refunds the whole amount once; the row, the timeline and one email say the shop did it; stock stays shipped", async () => {
+    const stockBefore = Number((await q("SELECT stock FROM products WHERE sku = 'MUG-QUAY'"))[0].stock);
+    const orderId = await fulfilled(`${name}-refund@example.com`);
+    const stockShipped = Number((await q("SELECT stock FROM products WHERE sku = 'MUG-QUAY'"))[0].stock);
+    assert.equal(stockShipped, stockBefore - 2);
+    const before = await timeline(orderId);
+    assert.equal(before.at(-1)?.step, "fulfilled");
+
+    assert.deepEqual(await refunds.refund(orderId, OPERATOR, uuidv7()), { accepted: true, message: "Refunded €28.00." });
+    assert.deepEqual(await refunded(orderId), [2800]);
+    const row = (await q("SELECT status, status_reason FROM orders WHERE id = $1", [orderId]))[0];
+    assert.deepEqual(row, { status: "refunded", status_reason: "Refunded by the shop (dana): arrived damaged" });
+    assert.deepEqual(
+      (await q("SELECT amount_cents, operator, reason FROM order_refunds WHERE order_id = $1", [orderId])).map((r) => ({ ...r })),
+      [{ amount_cents: 2800, operator: "dana", reason: "arrived damaged" }],
+    );
+    const after = await timeline(orderId);
+    assert.equal(after.length, before.length + 1);
+    assert.deepEqual(
+      { ...after.at(-1), at: undefined, data: undefined, percent: undefined, status: undefined },
+      {
+        seq: (before.at(-1)?.seq ?? 0) + 1,
+        kind: "terminal",
+        step: "refunded",
+        message: "Refunded by the shop (dana): arrived damaged",
+        at: undefined,
+        data: undefined,
+        percent: undefined,
+        status: undefined,
+      },
+    );
+    const mail = await waitUntil("the refund email", () => refundEmails(`${name}-refund@example.com`)[0]);
+    assert.match(mail.text ?? "", /Refunded by the shop: we refunded €28\.00 to your payment method\./);
+    assert.match(mail.text ?? "", /Refunded by the shop \(dana\): arrived damaged/);
+    // Nothing else is undone: the units stay sold and reserved by the shipped order.
+    assert.equal(Number((await q("SELECT stock FROM products WHERE sku = 'MUG-QUAY'"))[0].stock), stockShipped);
+    assert.deepEqual(await q("SELECT status FROM stock_reservations WHERE order_id = $1", [orderId]), [{ status: "reserved" }]);
+  });
+
+  it("refuses a second refund, an order not fulfilled, and an unknown order, with the reason", async () => {
+    const orderId = await fulfilled(`${name}-twice@example.com`, "KNOT-BOOK", 1);
+    assert.equal((await refunds.refund(orderId, OPERATOR, uuidv7())).accepted, true);
+    assert.deepEqual(await refunds.refund(orderId, OPERATOR, uuidv7()), {
+      accepted: false,
+      message: "This order has already been refunded.",
+    });
+    assert.deepEqual(await refunded(orderId), [1200]);
+
+    const declined = await place(`${name}-declined@example.com`, "pm_card_chargeDeclined", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+    assert.equal((await result(declined)).outcome, "rejected");
+    assert.deepEqual(await refunds.refund(declined, OPERATOR, uuidv7()), {
+      accepted: false,
+      message: "Only a fulfilled order can be refunded; this one is rejected.",
+    });
+    const waiting = await place(`${name}-waiting@example.com`, "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    await waitForStep(waiting, "awaiting_approval");
+    assert.deepEqual(await refunds.refund(waiting, OPERATOR, uuidv7()), {
+      accepted: false,
+      message: "Only a fulfilled order can be refunded; this one is awaiting approval.",
+    });
+    assert.deepEqual(await refunded(waiting), []);
+    assert.deepEqual(await refunds.refund(uuidv7(), OPERATOR, uuidv7()), { accepted: false, message: "There is no such order." });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refundEmails(`${name}-twice@example.com`).length, 1);
+    assert.equal(refundEmails(`${name}-declined@example.com`).length, 0);
+  });
+
+  it("a double submit (same request id, at once) is one invocation: one refund, one email, one event", async () => {
+    const orderId = await fulfilled(`${name}-double@example.com`, "ROPE-COASTER", 1);
+    const requestId = uuidv7();
+    const answers = await Promise.all([
+      refunds.refund(orderId, OPERATOR, requestId),
+      refunds.refund(orderId, OPERATOR, requestId),
+      refunds.refund(orderId, OPERATOR, requestId),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.accepted),
+      [true, true, true],
+    );
+    assert.deepEqual(await refunded(orderId), [1800]);
+    assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
+    await waitUntil("the refund email", () => refundEmails(`${name}-double@example.com`)[0]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refundEmails(`${name}-double@example.com`).length, 1);
+  });
+
+  return {
+    stack: () => stack,
+    fake: () => fake,
+    helpers: { q, fulfilled, refunded, timeline, refundEmails },
+    refunds: () => refunds,
+  };
+}
+
+describe("refund by an operator (local payments)", () => {
+  const s = refundSuite("order-refund", () => Promise.resolve({ env: { PAYMENT_LATENCY_MS: "0" } }));
+
+  it("a worker SIGKILLed the moment the refund is written: after the restart, still one refund and one email", async () => {
+    const { q, fulfilled, refunded, timeline, refundEmails } = s.helpers;
+    const orderId = await fulfilled("refund-crash@example.com", "MAP-PRINT", 1);
+    const answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
+    await waitUntil(
+      "the refund row",
+      async () => (await q("SELECT 1 FROM payments WHERE order_id = $1 AND kind = 'refund'", [orderId])).length > 0,
+      20_000,
+    );
+    await s.stack().worker?.kill();
+    await s.stack().startWorker();
+    assert.equal((await answer).accepted, true);
+    assert.deepEqual(await refunded(orderId), [3200]);
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "refunded");
+    assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
+    await waitUntil("the refund email", () => refundEmails("refund-crash@example.com")[0]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refundEmails("refund-crash@example.com").length, 1);
+  });
+});
+
+describe("refund by an operator (Stripe)", () => {
+  const s = refundSuite("order-refund-stripe", async () => {
+    const fake = await startFakeStripe();
+    return {
+      fake,
+      env: {
+        PAYMENT_PROVIDER: "stripe",
+        STRIPE_SECRET_KEY: fake.secretKey,
+        STRIPE_API_BASE: fake.url,
+        STRIPE_TIMEOUT_MS: "5000",
+      },
+    };
+  });
+  const keyed = (orderId: string) => s.fake()?.requests.filter((r) => r.idempotencyKey === `order:${orderId}:refund`) ?? [];
+
+  it("a lost answer from Stripe is retried with the same key: one refund", async () => {
+    const { fulfilled, refunded } = s.helpers;
+    const orderId = await fulfilled("stripe-refund-lost@example.com", "TEE-ANCHOR", 1);
+    s.fake()?.failNext("refund", { kind: "drop_after" }, 2);
+    assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, true);
+    assert.deepEqual(await refunded(orderId), [2500]);
+    assert.ok(keyed(orderId).length >= 3, "retried with the order's refund key");
+    assert.ok(keyed(orderId).at(-1)?.replayed, "the retry was answered from Stripe's idempotency store");
+  });
+
+  it("a worker killed between the refund at Stripe and its journal entry: one refund after the restart", async () => {
+    const { fulfilled, refunded, refundEmails } = s.helpers;
+    const orderId = await fulfilled("stripe-refund-crash@example.com", "TEE-ANCHOR", 1);
+    s.fake()?.failNext("refund", { kind: "hold_after", delayMs: 4_000 });
+    const answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
+    await waitUntil("the refund at Stripe", () => s.fake()?.ledgerOf(orderId).refunds.length === 1, 20_000);
+    await s.stack().worker?.kill();
+    await s.stack().startWorker();
+    assert.equal((await answer).accepted, true);
+    assert.deepEqual(await refunded(orderId), [2500]);
+    await waitUntil("the refund email", () => refundEmails("stripe-refund-crash@example.com")[0]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refundEmails("stripe-refund-crash@example.com").length, 1);
+  });
+});

@@ -1,0 +1,47 @@
+/** Read-only view of the stock movements operators made, for `/ops/stock`. Writes belong to the worker. */
+import type pg from "pg";
+
+export interface StockMovementView {
+  movementId: string;
+  sku: string;
+  productName: string;
+  kind: "restock" | "correction";
+  delta: number;
+  stockAfter: number;
+  reason: string;
+  operator: string;
+  createdAt: string;
+}
+
+const COLUMNS = `m.idempotency_id, m.sku, p.name, m.kind, m.delta, m.stock_after, m.reason, m.operator, m.created_at
+  FROM stock_movements m JOIN products p USING (sku)`;
+
+function toView(r: Record<string, unknown>): StockMovementView {
+  return {
+    movementId: String(r.idempotency_id),
+    sku: String(r.sku),
+    productName: String(r.name),
+    kind: r.kind === "correction" ? "correction" : "restock",
+    delta: Number(r.delta),
+    stockAfter: Number(r.stock_after),
+    reason: String(r.reason),
+    operator: String(r.operator),
+    createdAt: (r.created_at as Date).toISOString(),
+  };
+}
+
+export function createStockMovementsReadRepo(pool: pg.Pool) {
+  /** The newest movements first (the list under the stock table). */
+  async function recent(limit = 20): Promise<StockMovementView[]> {
+    const r = await pool.query(`SELECT ${COLUMNS} ORDER BY m.created_at DESC, m.id DESC LIMIT $1`, [limit]);
+    return r.rows.map(toView);
+  }
+
+  async function find(movementId: string): Promise<StockMovementView | null> {
+    const r = await pool.query(`SELECT ${COLUMNS} WHERE m.idempotency_id = $1`, [movementId]);
+    return r.rows[0] ? toView(r.rows[0]) : null;
+  }
+
+  return { recent, find };
+}
+export type StockMovementsReadRepo = ReturnType<typeof createStockMovementsReadRepo>;

@@ -1,0 +1,136 @@
+/**
+ * Operators acting on one order (operators only): cancel before shipping, through the order
+ * workflow's own cancel handler, and refund after fulfilment, through the OrderRefund object. Each
+ * needs a reason and is recorded with the operator's name ("Cancelled by the shop (name): why").
+ * A refusal (shipped already, not fulfilled, refunded already) is a 409 with the reason; bad input
+ * a 422; Restate not answering a 503 that says submitting again is safe.
+ */
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { v7 as uuidv7 } from "uuid";
+import { z } from "zod";
+import { orderIdSchema } from "../../shared/order.schema.ts";
+import { RestateUnavailableError } from "../adapters/ingress.ts";
+import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
+import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
+import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
+import type { AppState } from "../app-state.ts";
+import { redirectAfterPost } from "../claimed-submission.ts";
+import { formBody } from "../middleware/form-body.ts";
+import { operatorGate, type OperatorName } from "../operator-gate.ts";
+import { renderPage } from "../views/layout.view.ts";
+import { opsOrderActionsPage, type OpsOrderActionsModel, type OrderAction } from "../views/ops-order-actions.view.ts";
+
+export interface OpsOrderActionsDeps {
+  orderStore: OrdersReadRepo;
+  orders: OrdersClient;
+  refunds: OrderRefundsClient;
+  operatorName: OperatorName;
+}
+
+const reasonSchema = z.string().trim().min(1, "Give a reason: the customer sees it.").max(200, "At most 200 characters.");
+const requestIdSchema = z.uuid("This form is not valid any more; reload the page.");
+
+const NOTICES: Record<string, string> = {
+  cancel: "Cancellation requested: the order is being cancelled, and the customer is told why.",
+  refund: "Refunded: the customer's timeline and email say so.",
+};
+
+export function cancelledBy(operator: string, reason: string): string {
+  return `Cancelled by the shop (${operator}): ${reason}`;
+}
+
+export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
+  const router = new Router<AppState>();
+  const operator = operatorGate(deps.operatorName);
+  const form = formBody({ limitBytes: 4 * 1024 });
+
+  async function orderOr404(ctx: Context) {
+    const id = orderIdSchema.safeParse(ctx.params.id);
+    const order = id.success ? await deps.orderStore.findOrder(id.data) : null;
+    return order ?? ctx.throw(404, "We could not find that order.");
+  }
+
+  async function show(
+    ctx: Context & { state: AppState },
+    status: number,
+    m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order">,
+  ) {
+    const order = await orderOr404(ctx);
+    ctx.status = status;
+    ctx.set("Cache-Control", "no-store");
+    ctx.type = "html";
+    ctx.body = renderPage(
+      ctx,
+      opsOrderActionsPage({ ...m, order, csrfToken: ctx.state.session.csrfToken, refundRequestId: uuidv7() }),
+    );
+  }
+
+  const unavailable = (ctx: Context, action: OrderAction): never =>
+    ctx.throw(
+      503,
+      action === "refund"
+        ? "We could not confirm the refund with the order system. Submit the same form again: the order is refunded at most once."
+        : "We could not reach the order system, so the order was not cancelled. Please try again.",
+      { expose: true },
+    );
+
+  router.get("/ops/orders/:id/actions", async (ctx) => {
+    const name = await operator(ctx);
+    const done =
+      typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
+    await show(ctx, 200, { operator: name, notice: done });
+  });
+
+  router.post("/ops/orders/:id/cancel", form, async (ctx) => {
+    const name = await operator(ctx);
+    const order = await orderOr404(ctx);
+    const typed = ctx.state.form.get("reason") ?? "";
+    const reason = reasonSchema.safeParse(typed);
+    if (!reason.success) {
+      return show(ctx, 422, {
+        operator: name,
+        problem: { action: "cancel", message: reason.error.issues[0]?.message ?? "", reason: typed },
+      });
+    }
+    let answer: ControlAnswer;
+    try {
+      answer = await deps.orders.control(order.id, "cancel", cancelledBy(name, reason.data));
+    } catch (err) {
+      if (!(err instanceof RestateUnavailableError)) throw err;
+      ctx.state.log.error({ err, orderId: order.id }, "operator cancel failed");
+      return unavailable(ctx, "cancel");
+    }
+    ctx.state.log.info({ orderId: order.id, action: "cancel", accepted: answer.accepted }, "operator action");
+    if (!answer.accepted)
+      return show(ctx, 409, { operator: name, problem: { action: "cancel", message: answer.message, reason: typed } });
+    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=cancel`);
+  });
+
+  router.post("/ops/orders/:id/refund", form, async (ctx) => {
+    const name = await operator(ctx);
+    const order = await orderOr404(ctx);
+    const typed = ctx.state.form.get("reason") ?? "";
+    const reason = reasonSchema.safeParse(typed);
+    const requestId = requestIdSchema.safeParse(ctx.state.form.get("requestId") ?? "");
+    if (!reason.success || !requestId.success) {
+      const message = (reason.error ?? requestId.error)?.issues[0]?.message ?? "";
+      return show(ctx, 422, { operator: name, problem: { action: "refund", message, reason: typed } });
+    }
+    let answer: ControlAnswer;
+    try {
+      answer = await deps.refunds.refund(order.id, { operator: name, reason: reason.data }, requestId.data);
+    } catch (err) {
+      if (!(err instanceof RestateUnavailableError)) throw err;
+      ctx.state.log.error({ err, orderId: order.id }, "operator refund failed");
+      return unavailable(ctx, "refund");
+    }
+    ctx.state.log.info({ orderId: order.id, action: "refund", accepted: answer.accepted }, "operator action");
+    if (!answer.accepted)
+      return show(ctx, 409, { operator: name, problem: { action: "refund", message: answer.message, reason: typed } });
+    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=refund`);
+  });
+
+  return router;
+}

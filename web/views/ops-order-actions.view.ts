@@ -1,0 +1,66 @@
+/**
+ * `/ops/orders/:id/actions`: one order as an operator acts on it. Cancel while it has not shipped
+ * (the workflow's own cancel path), refund once it is fulfilled; each asks for a reason, and both
+ * are recorded with the operator's name. The refund form carries a request id rendered with it.
+ */
+import { html, type SafeHtml } from "../../shared/html.ts";
+import { formatMoney } from "../../shared/money.ts";
+import type { OrderView } from "../adapters/orders-read.repo.ts";
+import type { Page } from "./layout.view.ts";
+
+/** Statuses from which a cancel can still stop the order (the workflow has the last word). */
+const CANCELLABLE = new Set(["received", "reserved", "paid", "awaiting_approval", "confirmed"]);
+
+export type OrderAction = "cancel" | "refund";
+
+export interface OpsOrderActionsModel {
+  order: OrderView;
+  operator: string;
+  csrfToken: string;
+  refundRequestId: string;
+  notice?: string | undefined;
+  /** A refusal or a form error, shown as an alert: which action, and why. */
+  problem?: { action: OrderAction; message: string; reason: string } | undefined;
+}
+
+function actionForm(action: OrderAction, m: OpsOrderActionsModel): SafeHtml {
+  const id = `${action}-reason`;
+  const kept = m.problem?.action === action ? m.problem.reason : "";
+  return html`<form method="post" action="/ops/orders/${m.order.id}/${action}" class="order-form ${action}-form" data-action="${action}" novalidate>
+    <input type="hidden" name="_csrf" value="${m.csrfToken}">
+    ${action === "refund" ? html`<input type="hidden" name="requestId" value="${m.refundRequestId}">` : ""}
+    <label for="${id}">${action === "refund" ? "Reason for the refund" : "Reason for cancelling"} (the customer sees it)</label>
+    <input id="${id}" name="reason" type="text" maxlength="200" required value="${kept}">
+    <button type="submit" class="${action === "cancel" ? "secondary" : ""}">${
+      action === "refund" ? `Refund ${formatMoney(m.order.totalCents, m.order.currency)}` : "Cancel order"
+    }</button>
+  </form>`;
+}
+
+export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
+  const o = m.order;
+  return {
+    title: `Order ${o.id.slice(-12)} · operations`,
+    body: html`<section class="ops-order" data-order-id="${o.id}" data-status="${o.status}">
+      <h1>Order <code>${o.id}</code></h1>
+      ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
+      ${m.problem ? html`<p class="form-error" role="alert">${m.problem.message}</p>` : ""}
+      <p class="order-status status-${o.status}">Status: <strong>${o.status.replace("_", " ")}</strong>${
+        o.statusReason ? html` · ${o.statusReason}` : ""
+      }</p>
+      <p>${o.email} · placed ${o.createdAt.slice(0, 16).replace("T", " ")} UTC · ${formatMoney(o.totalCents, o.currency)}</p>
+      <table class="lines">
+        <thead><tr><th>Product</th><th>Quantity</th><th>Price</th></tr></thead>
+        <tbody>${o.lines.map(
+          (l) =>
+            html`<tr><td>${l.name}</td><td>${l.quantity}</td><td>${formatMoney(l.quantity * l.unitPriceCents, o.currency)}</td></tr>`,
+        )}</tbody>
+      </table>
+      <p class="hint">Signed in as <strong>${m.operator}</strong>: what you do here is recorded with your name.</p>
+      ${CANCELLABLE.has(o.status) ? html`<h2>Cancel</h2><p>Stops the order before it ships: the payment is refunded or released and the stock returns.</p>${actionForm("cancel", m)}` : ""}
+      ${o.status === "fulfilled" ? html`<h2>Refund</h2><p>Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
+      ${!CANCELLABLE.has(o.status) && o.status !== "fulfilled" ? html`<p>Nothing can be done to this order any more.</p>` : ""}
+      <p><a href="/orders/${o.id}">The customer's page</a> · <a href="/ops">Back to operations</a></p>
+    </section>`,
+  };
+}
