@@ -34,7 +34,14 @@ export interface BenchResults {
   ingest?: IngestResult;
   /** Ingest with the worker and the raw endpoint stopped: only the ingest paths. */
   ingestOnly?: IngestResult;
-  sse?: { shared: FanoutResult; naive?: FanoutResult; sharedAtNaiveLoad?: FanoutResult };
+  sse?: {
+    shared: FanoutResult;
+    naive?: FanoutResult;
+    sharedAtNaiveLoad?: FanoutResult;
+    /** The large fan-out (30,000 clients by default), or why it was not run. */
+    large?: FanoutResult;
+    largeNotRun?: { clients: number; reason: string };
+  };
   storm?: StormResult;
   startup?: StartupResult;
   startedAt: string;
@@ -282,6 +289,9 @@ export function renderMarkdown(r: BenchResults): string {
         `p99 ≤ 100 ms (${ok(s.shared.latency.p99 <= 100)}), ≤ 20 KB/conn (${ok(s.shared.rssPerConnectionKb <= 20)})`,
       ),
     ];
+    if (s.large) rows.push(row("shared subscriber (large)", s.large, ""));
+    if (s.largeNotRun)
+      rows.push(["shared subscriber (large)", String(s.largeNotRun.clients), ...Array(12).fill(""), s.largeNotRun.reason]);
     if (s.naive) {
       const base = s.sharedAtNaiveLoad ?? s.shared;
       if (s.sharedAtNaiveLoad) rows.push(row("shared subscriber (naive's load)", s.sharedAtNaiveLoad, ""));

@@ -5,7 +5,8 @@
  *
  * Knobs (environment): BENCH_DURATION_MS per load step (8000), BENCH_SSE_CLIENTS (see README),
  * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
- * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_STORM_CLIENTS (10000),
+ * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_SSE_LARGE_CLIENTS (30000; 0 = off),
+ * BENCH_STORM_CLIENTS (10000),
  * BENCH_ONLY=orders,ingest,sse,storm,startup,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
  * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them),
@@ -46,6 +47,8 @@ const num = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const DURATION_MS = num("BENCH_DURATION_MS", 8_000);
 const SSE_CLIENTS = num("BENCH_SSE_CLIENTS", 10_000);
 const SSE_NAIVE_CLIENTS = Math.min(SSE_CLIENTS, num("BENCH_SSE_NAIVE_CLIENTS", 2_000));
+/** The large fan-out beside the default one (0 leaves it out); run when the descriptor limits allow it. */
+const SSE_LARGE_CLIENTS = num("BENCH_SSE_LARGE_CLIENTS", 30_000);
 const SSE_ORDERS = num("BENCH_SSE_ORDERS", 1_000);
 const SSE_RATE = num("BENCH_SSE_RATE", 200);
 const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
@@ -67,6 +70,15 @@ rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 const profDir = path.join(resultsDir, "profiles");
 mkdirSync(profDir, { recursive: true });
+
+/** A process's soft limit on open files (/proc/<pid>/limits). */
+function openFileLimit(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === "unlimited" ? Number.POSITIVE_INFINITY : Number(soft ?? 0);
+}
 
 /** Asks the web for a heap snapshot (--heapsnapshot-signal) and waits until it is written. */
 async function heapSnapshot(web: Managed): Promise<void> {
@@ -323,6 +335,21 @@ async function main(): Promise<void> {
     await restartWeb({});
     const shared = await fan(SSE_CLIENTS);
     results.sse = { shared };
+    if (SSE_LARGE_CLIENTS > 0) {
+      // One web process and the bench client each hold one descriptor per stream, plus their own.
+      const needed = SSE_LARGE_CLIENTS + 1_024;
+      const have = Math.min(openFileLimit(web.child.pid!), openFileLimit(process.pid));
+      if (have >= needed) {
+        await restartWeb({});
+        results.sse.large = await fan(SSE_LARGE_CLIENTS);
+      } else {
+        results.sse.largeNotRun = {
+          clients: SSE_LARGE_CLIENTS,
+          reason: `not run: open-file limit ${have} here, ${needed} needed in the web and in the bench client (raise it with ulimit -n)`,
+        };
+        say(`SSE fan-out at ${SSE_LARGE_CLIENTS} clients ${results.sse.largeNotRun.reason}`);
+      }
+    }
     if (SSE_NAIVE_CLIENTS > 0) {
       if (SSE_NAIVE_CLIENTS !== SSE_CLIENTS) {
         await restartWeb({});
