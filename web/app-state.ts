@@ -12,6 +12,8 @@ export interface SessionState {
 export interface AppState {
   reqId: string;
   log: Logger;
+  /** What the request did, added to its one access-log line (e.g. the workflow a form submitted). */
+  logFields?: Record<string, unknown>;
   session: SessionState;
   form: URLSearchParams;
 }

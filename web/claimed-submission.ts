@@ -37,10 +37,8 @@ export async function submitClaimed(ctx: Context & { state: AppState }, s: Claim
   if (!(await s.ownership.claim(s.kind, s.id, sessionId))) ctx.throw(409, s.takenMessage);
   try {
     const submitted = await s.submit();
-    ctx.state.log.info(
-      { kind: s.kind, id: s.id, invocationId: submitted.invocationId, again: submitted.alreadySubmitted },
-      "submitted",
-    );
+    // Logged with the request's own line.
+    ctx.state.logFields = { kind: s.kind, id: s.id, invocationId: submitted.invocationId, again: submitted.alreadySubmitted };
   } catch (err) {
     await s.ownership.release(s.kind, s.id, sessionId);
     if (err instanceof RestateUnavailableError) {

@@ -1,4 +1,9 @@
-/** A request id (echoed as `x-request-id`) and a child logger per request; one access-log line each. */
+/**
+ * A request id (echoed as `x-request-id`) and a child logger per request; one access-log line
+ * each, carrying what the route put in `ctx.state.logFields` (a line per request, not two: each
+ * line is a write to stdout, and under form ingest those writes were a measurable share of the
+ * web's CPU).
+ */
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
 import type { Logger } from "../../shared/logger.ts";
@@ -19,7 +24,13 @@ export function requestContext(logger: Logger): Middleware<AppState> {
     } finally {
       if (!QUIET_PATHS.has(ctx.path)) {
         ctx.state.log.info(
-          { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+          {
+            method: ctx.method,
+            path: ctx.path,
+            status: ctx.status,
+            ms: Math.round(performance.now() - started),
+            ...ctx.state.logFields,
+          },
           "request",
         );
       }
