@@ -233,12 +233,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const reached = async (fraction: number) => {
       while (!shoppingDone && placed < fraction * opts.orders) await sleep(50);
     };
+    // A soak puts every fault in the run's first half: the second half is the steady state whose
+    // memory it judges, with one worker process living through all of it.
+    const faultAt = (fraction: number) => reached(opts.soak ? fraction / 2 : fraction);
 
     // --- the worker, SIGKILLed at random moments spread over the run, restarted each time ---
     let workerKills = 0;
     const killWorkers = async () => {
       for (let k = 1; k <= opts.workerKills; k++) {
-        await reached(k / (opts.workerKills + 1));
+        await faultAt(k / (opts.workerKills + 1));
         await sleep(random(0, 700));
         await worker?.kill();
         workerKills++;
@@ -252,7 +255,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // --- one of each: restate-server, Valkey, PostgreSQL ---
     const others = async () => {
       const restart = { ports, dataDir, stopping: () => stopping };
-      await reached(0.15);
+      await faultAt(0.15);
       await restartService(services, "restate", {
         ...restart,
         kill: true,
@@ -261,12 +264,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       });
       mark("restate-server restarted");
 
-      await reached(0.4);
+      await faultAt(0.4);
       const outage = { downMs: opts.valkeyOutageMs, onDown: () => mark(`Valkey stopped for ${opts.valkeyOutageMs / 1000} s`) };
       await restartService(services, "valkey", { ...restart, ...outage });
       mark("Valkey started again");
 
-      await reached(0.7);
+      await faultAt(0.7);
       await restartService(services, "postgres", { ...restart, onDown: () => mark("PostgreSQL stopped") });
       mark("PostgreSQL restarted");
     };
@@ -333,8 +336,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             memory.samples,
             soakRedis,
             loadConfig(workerConfigSchema, {}).PROGRESS_STREAM_MAXLEN,
-            // Steady: 3 minutes in, and 150 s after Valkey came back (it restarts empty; sessions live 120 s).
-            Math.max(started + 180_000, started + (timeline.find((e) => e.what === "Valkey started again")?.atMs ?? 0) + 150_000),
+            // Steady: 3 minutes in, 150 s after Valkey came back (it restarts empty; sessions live
+            // 120 s), and a minute after the last fault (a restarted process warming up).
+            started +
+              Math.max(
+                180_000,
+                (timeline.find((e) => e.what === "Valkey started again")?.atMs ?? 0) + 150_000,
+                Math.max(0, ...timeline.filter((e) => /SIGKILL|restarted|started again/.test(e.what)).map((e) => e.atMs)) +
+                  60_000,
+              ),
           )
         : undefined;
     soakRedis?.disconnect();

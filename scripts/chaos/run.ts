@@ -52,7 +52,8 @@ if (report.soak) {
   console.log(
     `soak: ${report.soak.samples} samples; after the warm-up web RSS ${pct(report.soak.webGrowthPct)}, ` +
       `Valkey memory ${pct(report.soak.valkeyGrowthPct)}, worker RSS (largest, one process) ${pct(report.soak.workerGrowthPct)}; ` +
-      `${report.soak.progressStreams} progress streams, ${report.soak.streamsWithoutExpiry} without expiry, longest ${report.soak.longestStream} events\n`,
+      `${report.soak.progressStreams} progress streams, ${report.soak.streamsWithoutExpiry} without expiry, longest ${report.soak.longestStream} events\n` +
+      `Valkey ${report.soak.valkeyDetail}\n`,
   );
 }
 console.log(`finished in ${(report.durationMs / 1000).toFixed(1)} s`);

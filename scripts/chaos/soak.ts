@@ -16,6 +16,8 @@ export interface SoakSample {
   workerKb: number;
   workerPid: number;
   valkeyKb: number;
+  /** What Valkey's memory is made of: keys, the data set, its overhead, the AOF buffer, client buffers. */
+  valkey: { keys: number; datasetKb: number; overheadKb: number; aofBufferKb: number; clientsKb: number; expiredKeys: number };
 }
 
 export interface SoakFigures {
@@ -28,6 +30,8 @@ export interface SoakFigures {
   progressStreams: number;
   streamsWithoutExpiry: number;
   longestStream: number;
+  /** Valkey at the end of the warm-up and at the end, field by field: where a growth went. */
+  valkeyDetail: string;
   violations: string[];
 }
 
@@ -51,9 +55,18 @@ export function watchMemory(
   const loop = (async () => {
     while (running) {
       const { web, worker } = pids();
-      const info = await redis.info("memory").catch(() => "");
-      const valkeyKb = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1024;
-      samples.push({ atMs: Date.now(), webKb: rssKb(web), workerKb: rssKb(worker), workerPid: worker ?? 0, valkeyKb });
+      const info = await redis.info().catch(() => "");
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? NaN);
+      const valkeyKb = field("used_memory") / 1024;
+      const valkey = {
+        keys: Number(/^db0:keys=(\d+)/m.exec(info)?.[1] ?? 0),
+        datasetKb: field("used_memory_dataset") / 1024,
+        overheadKb: field("used_memory_overhead") / 1024,
+        aofBufferKb: field("mem_aof_buffer") / 1024,
+        clientsKb: field("mem_clients_normal") / 1024,
+        expiredKeys: field("expired_keys"),
+      };
+      samples.push({ atMs: Date.now(), webKb: rssKb(web), workerKb: rssKb(worker), workerPid: worker ?? 0, valkeyKb, valkey });
       await sleep(intervalMs);
     }
   })();
@@ -119,7 +132,14 @@ export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: num
   if (streamsWithoutExpiry > 0) violations.push(`${streamsWithoutExpiry} progress streams without an expiry`);
   // XADD MAXLEN ~ trims by whole macro nodes (100 entries by default): a stream may hold that many more.
   if (longestStream > maxLen + 100) violations.push(`a progress stream holds ${longestStream} events (cap ${maxLen})`);
+  const detail = (x: SoakSample | undefined) =>
+    x
+      ? `${x.valkey.keys} keys, data ${x.valkey.datasetKb.toFixed(0)} KB, overhead ${x.valkey.overheadKb.toFixed(0)} KB, ` +
+        `AOF buffer ${x.valkey.aofBufferKb.toFixed(0)} KB, client buffers ${x.valkey.clientsKb.toFixed(0)} KB, ` +
+        `${x.valkey.expiredKeys} keys expired so far`
+      : "no sample";
   return {
+    valkeyDetail: `after the warm-up: ${detail(warm)}; at the end: ${detail(last)}`,
     samples: samples.length,
     webGrowthPct,
     valkeyGrowthPct,
