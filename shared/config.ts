@@ -283,6 +283,11 @@ export const migrateConfigSchema = z.object({
 });
 export type MigrateConfig = z.infer<typeof migrateConfigSchema>;
 
+/** `npm run operator`: the database, and optionally the new password (otherwise read from stdin). */
+export const operatorCommandConfigSchema = migrateConfigSchema.extend({
+  OPERATOR_PASSWORD: z.string().optional(),
+});
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
