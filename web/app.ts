@@ -11,6 +11,7 @@ import type { ContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
 import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
 import type { OperatorSessions } from "./adapters/operator-sessions.ts";
+import type { OperatorsRepo } from "./adapters/operators.repo.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
@@ -54,7 +55,10 @@ export interface AppDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
+  /** Who is signed in to /ops (Valkey). */
   operators: OperatorSessions;
+  /** Operator accounts and their recorded decisions (PostgreSQL). */
+  accounts: OperatorsRepo;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -76,7 +80,6 @@ export interface AppDeps {
     campaignMaxRecipients: number;
     sseKeepAliveMs: number;
     readyCacheMs: number;
-    opsPassword: string;
     ordersPerMinute: number;
     loginsPerMinute: number;
     lookupsPerMinute: number;
@@ -118,7 +121,6 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
     opsRoutes({
       ...deps,
-      password: deps.config.opsPassword,
       loginsPerMinute: deps.config.loginsPerMinute,
       restateUiUrl: deps.config.restateUiUrl,
     }),

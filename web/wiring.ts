@@ -15,6 +15,7 @@ import { createContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts"
 import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
 import { createOperatorSessions } from "./adapters/operator-sessions.ts";
+import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
@@ -94,6 +95,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       contentJobs: createContentJobsReadRepo(pool),
       limiter: createRateLimiter(commands),
       operators: createOperatorSessions(commands),
+      accounts: createOperatorsRepo(pool),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
       orderLookup: createOrderLookupClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       readiness,
@@ -107,7 +109,6 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         sseKeepAliveMs: config.SSE_KEEPALIVE_MS,
         readyCacheMs: config.READY_CACHE_MS,
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-        opsPassword: config.OPS_PASSWORD,
         ordersPerMinute: config.ORDER_RATE_LIMIT_PER_MINUTE,
         loginsPerMinute: config.LOGIN_RATE_LIMIT_PER_MINUTE,
         lookupsPerMinute: config.ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE,

@@ -127,7 +127,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // Secrets with values we can look for in the logs afterwards.
   const secrets = {
     SESSION_SECRET: `chaos-session-${randomBytes(18).toString("hex")}`,
-    OPS_PASSWORD: `chaos-ops-${randomBytes(12).toString("hex")}`,
   };
   const stripe: FakeStripeServer | null = opts.payments === "stripe" ? await startFakeStripe() : null;
   const env = appEnv(ports, services, {

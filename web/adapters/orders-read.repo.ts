@@ -1,10 +1,27 @@
 /** Read-only views of orders, for pages and progress snapshots. Writes belong to the worker. */
 import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
+import type { OrderListCursor, OrderListQuery } from "../order-list-query.ts";
 
 export type OrderView = OrderRecord;
 export type OrderSummary = Omit<OrderRecord, "lines" | "paymentMethod">;
+export interface OrderPage {
+  orders: OrderSummary[];
+  /** The cursor of the last row when there are older orders, else null. */
+  next: OrderListCursor | null;
+}
 export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId">;
+
+const summary = (o: pg.QueryResultRow): OrderSummary => ({
+  id: o.id,
+  email: o.email,
+  totalCents: o.total_cents,
+  currency: o.currency.trim(),
+  status: o.status,
+  statusReason: o.status_reason,
+  invocationId: o.invocation_id,
+  createdAt: new Date(o.created_at).toISOString(),
+});
 
 export function createOrdersReadRepo(pool: pg.Pool) {
   async function findOrder(id: string): Promise<OrderView | null> {
@@ -18,6 +35,37 @@ export function createOrdersReadRepo(pool: pg.Pool) {
     return o ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id } : null;
   }
 
+  /**
+   * One page of the operator's list, newest first, by keyset: every filter is an index range
+   * (migration 011) and the cursor continues it, so a page costs the same at order 50 or 100,000.
+   * The conditions are fixed SQL; only their values are parameters.
+   */
+  async function pageOrders(q: OrderListQuery, pageSize: number): Promise<OrderPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (v: unknown) => `$${params.push(v)}`;
+    if (q.status) where.push(`status = ${param(q.status)}`);
+    if (q.search?.kind === "email") where.push(`lower(email) = ${param(q.search.email)}`);
+    if (q.search?.kind === "id") where.push(`id BETWEEN ${param(q.search.from)}::uuid AND ${param(q.search.to)}::uuid`);
+    if (q.after) {
+      const at = `'epoch'::timestamptz + ${param(q.after.createdAtMicros)}::bigint * interval '1 microsecond'`;
+      where.push(`(created_at, id) < (${at}, ${param(q.after.id)}::uuid)`);
+    }
+    const r = await pool.query(
+      `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+              (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us
+         FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT ${param(pageSize + 1)}`,
+      params,
+    );
+    const rows = r.rows.slice(0, pageSize);
+    const last = rows.at(-1);
+    return {
+      orders: rows.map(summary),
+      next: r.rows.length > pageSize && last ? { createdAtMicros: last.created_us, id: last.id } : null,
+    };
+  }
+
   /** Orders newest first: those with the given ids, or with the given status, or all. */
   async function listOrders(filter: { ids?: string[]; status?: string; limit?: number } = {}): Promise<OrderSummary[]> {
     const r = await pool.query(
@@ -26,18 +74,9 @@ export function createOrdersReadRepo(pool: pg.Pool) {
         ORDER BY created_at DESC LIMIT $3`,
       [filter.ids ?? null, filter.status ?? null, filter.limit ?? 100],
     );
-    return r.rows.map((o) => ({
-      id: o.id,
-      email: o.email,
-      totalCents: o.total_cents,
-      currency: o.currency.trim(),
-      status: o.status,
-      statusReason: o.status_reason,
-      invocationId: o.invocation_id,
-      createdAt: new Date(o.created_at).toISOString(),
-    }));
+    return r.rows.map(summary);
   }
 
-  return { findOrder, orderProgress, listOrders };
+  return { findOrder, orderProgress, listOrders, pageOrders };
 }
 export type OrdersReadRepo = ReturnType<typeof createOrdersReadRepo>;
