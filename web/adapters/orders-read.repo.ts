@@ -12,6 +12,30 @@ export interface OrderPage {
 }
 export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId">;
 
+/**
+ * The SQL of one page of the operator's list, newest first, by keyset: every filter is an index
+ * range (migration 011) and the cursor continues it, so a page costs the same at order 50 or
+ * 100,000. One row more than a page is read, to know whether there is a next one. The conditions
+ * are fixed SQL; only their values are parameters. Exported for the test that reads its plans.
+ */
+export function orderPageQuery(q: OrderListQuery, pageSize: number): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const param = (v: unknown) => `$${values.push(v)}`;
+  if (q.status) where.push(`status = ${param(q.status)}`);
+  if (q.search?.kind === "email") where.push(`lower(email) = ${param(q.search.email)}`);
+  if (q.search?.kind === "id") where.push(`id BETWEEN ${param(q.search.from)}::uuid AND ${param(q.search.to)}::uuid`);
+  if (q.after) {
+    const at = `'epoch'::timestamptz + ${param(q.after.createdAtMicros)}::bigint * interval '1 microsecond'`;
+    where.push(`(created_at, id) < (${at}, ${param(q.after.id)}::uuid)`);
+  }
+  const text = `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+            (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us
+       FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at DESC, id DESC LIMIT ${param(pageSize + 1)}`;
+  return { text, values };
+}
+
 const summary = (o: pg.QueryResultRow): OrderSummary => ({
   id: o.id,
   email: o.email,
@@ -35,29 +59,9 @@ export function createOrdersReadRepo(pool: pg.Pool) {
     return o ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id } : null;
   }
 
-  /**
-   * One page of the operator's list, newest first, by keyset: every filter is an index range
-   * (migration 011) and the cursor continues it, so a page costs the same at order 50 or 100,000.
-   * The conditions are fixed SQL; only their values are parameters.
-   */
+  /** One page of the operator's list (see `orderPageQuery`). */
   async function pageOrders(q: OrderListQuery, pageSize: number): Promise<OrderPage> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (v: unknown) => `$${params.push(v)}`;
-    if (q.status) where.push(`status = ${param(q.status)}`);
-    if (q.search?.kind === "email") where.push(`lower(email) = ${param(q.search.email)}`);
-    if (q.search?.kind === "id") where.push(`id BETWEEN ${param(q.search.from)}::uuid AND ${param(q.search.to)}::uuid`);
-    if (q.after) {
-      const at = `'epoch'::timestamptz + ${param(q.after.createdAtMicros)}::bigint * interval '1 microsecond'`;
-      where.push(`(created_at, id) < (${at}, ${param(q.after.id)}::uuid)`);
-    }
-    const r = await pool.query(
-      `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
-              (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us
-         FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY created_at DESC, id DESC LIMIT ${param(pageSize + 1)}`,
-      params,
-    );
+    const r = await pool.query(orderPageQuery(q, pageSize));
     const rows = r.rows.slice(0, pageSize);
     const last = rows.at(-1);
     return {
