@@ -15,7 +15,8 @@ const COST = { ln: 15, r: 8, p: 1 };
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
 // Bounds for parameters read back from the database: a tampered row must not cost a gigabyte.
-const MAX_LN = 20;
+const MAX_MEMORY_BYTES = 128 * 2 ** 20;
+const MAX_P = 4;
 
 function scrypt(password: string, salt: Buffer, keylen: number, o: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -43,7 +44,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const m = FORMAT.exec(stored);
   if (!m) return false;
   const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (ln < 10 || ln > MAX_LN || r < 1 || p < 1) return false;
+  if (ln < 10 || r < 1 || p < 1 || p > MAX_P || 2 ** ln * r * 128 > MAX_MEMORY_BYTES) return false;
   const expected = Buffer.from(m[5]!, "base64");
   const key = await scrypt(password, Buffer.from(m[4]!, "base64"), expected.length, options(ln, r, p));
   return timingSafeEqual(key, expected);

@@ -31,6 +31,8 @@ describe("operator passwords", () => {
       stored.replace("ln=15", "ln=30"),
       stored.replace("ln=15", "ln=2"),
       stored.replace("r=8", "r=0"),
+      stored.replace("r=8", "r=99"),
+      stored.replace("p=1", "p=99"),
       stored.replace(/\$[^$]+$/, "$"),
       `bcrypt${stored.slice(6)}`,
     ])
