@@ -71,7 +71,7 @@ function filterForm(filter: OrderListValues, errors: OrderListErrors): SafeHtml 
     errors[field] ? html`<p class="field-error" id="${field}-error">${errors[field]}</p>` : "";
   return html`<form method="get" action="/ops" class="order-filter" role="search">
     <label for="q">Order id or customer email</label>
-    <input id="q" name="q" type="search" value="${filter.q}" placeholder="0193… or name@example.com" spellcheck="false">
+    <input id="q" name="q" type="search" value="${filter.q}" placeholder="an order id (or its start), or name@example.com" spellcheck="false">
     ${fieldError("q")}
     <label for="status">Status</label>
     <select id="status" name="status">
