@@ -102,7 +102,8 @@ export function opsRoutes(deps: OpsDeps) {
       return rejectForm(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, errors }));
     const operator = await deps.accounts.authenticate(name.data!, password);
     if (!operator) {
-      ctx.state.log.info({ operator: name.data }, "operator sign-in refused");
+      // The attempted name is not logged: a password typed into the name field would be.
+      ctx.state.log.info("operator sign-in refused");
       ctx.status = 401;
       ctx.type = "html";
       ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, error: "Wrong name or password." }));
