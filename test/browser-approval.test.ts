@@ -91,10 +91,11 @@ describe("browser: the operator page", () => {
     );
     /** Clicks a pager link and waits until the page it names is the one shown. */
     const followPageLink = async (link: Locator) => {
-      const after = new URL((await link.getAttribute("href")) ?? "", stack.webUrl).searchParams.get("after");
-      assert.ok(after, "the link carries a cursor");
+      const href = new URL((await link.getAttribute("href")) ?? "", stack.webUrl);
+      const cursor = (u: URL) => `${u.searchParams.get("after")}|${u.searchParams.get("before")}`;
+      assert.ok(href.searchParams.has("after") || href.searchParams.has("before"), "the link carries a cursor");
       await link.click();
-      await operator.waitForURL((u) => u.searchParams.get("after") === after);
+      await operator.waitForURL((u) => cursor(u) === cursor(href));
       await operator.locator("table.all-orders").waitFor();
     };
     const total = Number((await stack.db.query("SELECT count(*) AS n FROM orders")).rows[0].n);
@@ -102,22 +103,29 @@ describe("browser: the operator page", () => {
       operator.locator("table.all-orders tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-order-id")));
 
     await operator.goto(`${stack.webUrl}/ops`);
-    const seen: Array<string | null> = [];
+    const pages: Array<Array<string | null>> = [];
     for (let page = 1; ; page++) {
       const ids = await rowIds();
       assert.ok(ids.length > 0 && ids.length <= 50, `page ${page}: ${ids.length} rows`);
-      seen.push(...ids);
+      pages.push(ids);
       const older = operator.getByRole("link", { name: "Older orders" });
       if ((await older.count()) === 0) break;
       await followPageLink(older);
     }
+    const seen = pages.flat();
     assert.equal(seen.length, total, "every order once, across the pages");
     assert.equal(new Set(seen).size, total, "no order twice");
     assert.equal(seen.at(-1), "01800000-0000-7000-8000-000000000001", "the oldest last");
 
-    await operator.getByRole("link", { name: "Newest orders" }).click();
-    await operator.waitForURL((u) => !u.searchParams.has("after"));
+    // Back, page by page, to the first (which has no way further back).
+    for (let page = pages.length - 2; page >= 1; page--) {
+      await followPageLink(operator.getByRole("link", { name: "Newer orders" }));
+      assert.deepEqual(await rowIds(), pages[page], `back to page ${page + 1}`);
+    }
+    await operator.getByRole("link", { name: "Newer orders" }).click();
     await operator.getByRole("link", { name: "Newest orders" }).waitFor({ state: "detached" });
+    assert.deepEqual(await rowIds(), pages[0], "back to the first page");
+    assert.equal(await operator.getByRole("link", { name: "Newer orders" }).count(), 0);
     await operator.selectOption("#status", "cancelled");
     await operator.getByRole("button", { name: "Find" }).click();
     await operator.waitForURL(/status=cancelled/);

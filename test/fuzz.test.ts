@@ -190,11 +190,13 @@ describe("hostile input", () => {
         fc.option(fc.oneof(nasty, fc.constantFrom("fulfilled", "awaiting_approval", "__proto__"))),
         fc.option(search),
         fc.option(cursor),
-        async (status, q, after) => {
+        fc.option(cursor),
+        async (status, q, after, before) => {
           const params = new URLSearchParams();
           if (status !== null) params.set("status", status);
           if (q !== null) params.set("q", q);
           if (after !== null) params.set("after", after);
+          if (before !== null) params.set("before", before);
           const res = await operator.get(`/ops?${params.toString()}`);
           assert.ok([200, 400, 422].includes(res.status), `GET /ops?${params.toString()}: ${res.status}`);
           if (res.status === 422) assert.match(res.html, /class="field-error"/, "422 names the field");

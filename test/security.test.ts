@@ -761,6 +761,10 @@ describe("web security", () => {
         [`/ops?after=-1.${orderId}`, 400, /page link is not valid/],
         [`/ops?after=1.${orderId.toUpperCase()}`, 400, /page link is not valid/],
         ["/ops?after=1.00000000-0000-0000-0000-000000000000", 200, /No order matches|No orders yet/],
+        [`/ops?before=${encodeURIComponent(PAYLOAD)}`, 400, /page link is not valid/],
+        [`/ops?before=1.${orderId}&before=2.${orderId}`, 400, /page link is not valid/],
+        [`/ops?after=1.${orderId}&before=2.${orderId}`, 400, /page link is not valid/],
+        [`/ops?before=1.${orderId}`, 200, /All orders/],
       ];
       for (const [path, status, reason] of cases) {
         for (const headers of [{}, { "hx-request": "true", "hx-boosted": "true" }] as Array<Record<string, string>>) {

@@ -1,8 +1,9 @@
 /**
  * The operator's order list as a query string: `status`, `q` (an email address, or an order id or
- * its first characters, with or without dashes) and `after`, the keyset cursor of the last row
- * shown (`<created_at in µs since the epoch>.<order id>`). The cursor is exact: a timestamp in
- * milliseconds would skip or repeat orders placed in the same millisecond.
+ * its first characters, with or without dashes), and a keyset cursor (`<created_at in µs since
+ * the epoch>.<order id>`): `after` for the orders older than the last row shown, or `before` for
+ * those newer than the first. The cursor is exact: a timestamp in milliseconds would skip or
+ * repeat orders placed in the same millisecond.
  */
 import { z } from "zod";
 import { orderStatusSchema, type OrderStatus } from "../shared/order.schema.ts";
@@ -17,7 +18,10 @@ export interface OrderListCursor {
 export interface OrderListQuery {
   status?: OrderStatus | undefined;
   search?: OrderSearch | undefined;
+  /** Older than this row (the next page). */
   after?: OrderListCursor | undefined;
+  /** Newer than this row (the previous page). */
+  before?: OrderListCursor | undefined;
 }
 
 /** What the filter form shows back: the values as typed. */
@@ -82,6 +86,7 @@ export function parseOrderListQuery(raw: Record<string, string | string[] | unde
   const status = one("status");
   const q = one("q");
   const after = one("after");
+  const before = one("before");
   const values: OrderListValues = { status: status ?? "", q: q ?? "" };
   const errors: OrderListErrors = {};
   const s = statusField.safeParse(status);
@@ -89,11 +94,13 @@ export function parseOrderListQuery(raw: Record<string, string | string[] | unde
   const search = q === null ? null : searchField.safeParse(q);
   if (!search?.success) errors.q = search?.error.issues[0]?.message ?? "Search for one thing at a time";
   if (!s.success || !search?.success) return { ok: false, values, errors };
-  let cursor: OrderListCursor | undefined;
-  if (after !== "") {
-    const m = after === null ? null : CURSOR.exec(after);
-    if (!m) return { ok: false, values, badCursor: "That page link is not valid: start again from the first page." };
-    cursor = { createdAtMicros: m[1]!, id: m[2]! };
-  }
-  return { ok: true, values, query: { status: s.data, search: search.data, after: cursor } };
+  const badCursor = "That page link is not valid: start again from the first page.";
+  const cursorOf = (raw: string | null): OrderListCursor | undefined | null => {
+    if (raw === "") return undefined;
+    const m = raw === null ? null : CURSOR.exec(raw);
+    return m ? { createdAtMicros: m[1]!, id: m[2]! } : null;
+  };
+  const [older, newer] = [cursorOf(after), cursorOf(before)];
+  if (older === null || newer === null || (older && newer)) return { ok: false, values, badCursor };
+  return { ok: true, values, query: { status: s.data, search: search.data, after: older, before: newer } };
 }

@@ -81,7 +81,6 @@ export function opsRoutes(deps: OpsDeps) {
       page,
       filter: parsed.values,
       filterErrors: parsed.ok ? undefined : parsed.errors,
-      continued: parsed.ok && parsed.query.after !== undefined,
       csrfToken,
       restateUiUrl: deps.restateUiUrl,
       notice,

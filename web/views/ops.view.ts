@@ -48,8 +48,6 @@ export interface OpsModel {
   /** The list's filter as typed, and what was wrong with it. */
   filter: OrderListValues;
   filterErrors?: OrderListErrors;
-  /** True when this page continues from a cursor (a link back to the newest orders is shown). */
-  continued: boolean;
   csrfToken: string;
   restateUiUrl: string | undefined;
   notice?: string | undefined;
@@ -57,11 +55,12 @@ export interface OpsModel {
 
 const STATUSES = orderStatusSchema.options;
 
-function listHref(filter: OrderListValues, after?: string): string {
+function listHref(filter: OrderListValues, cursor?: { after: string } | { before: string }): string {
   const p = new URLSearchParams();
   if (filter.status) p.set("status", filter.status);
   if (filter.q) p.set("q", filter.q);
-  if (after) p.set("after", after);
+  if (cursor && "after" in cursor) p.set("after", cursor.after);
+  if (cursor && "before" in cursor) p.set("before", cursor.before);
   const qs = p.toString();
   return qs ? `/ops?${qs}#orders` : "/ops#orders";
 }
@@ -107,8 +106,9 @@ export function opsDashboardPage(m: OpsModel): Page {
   };
   const pager = (page: OrderPage) =>
     html`<nav class="pager" aria-label="Order pages">
-      ${m.continued ? html`<a href="${listHref(m.filter)}" rel="first">Newest orders</a>` : ""}
-      ${page.next ? html`<a href="${listHref(m.filter, encodeCursor(page.next))}" rel="next">Older orders</a>` : ""}
+      ${page.previous ? html`<a href="${listHref(m.filter)}" rel="first">Newest orders</a>` : ""}
+      ${page.previous ? html`<a href="${listHref(m.filter, { before: encodeCursor(page.previous) })}" rel="prev">Newer orders</a>` : ""}
+      ${page.next ? html`<a href="${listHref(m.filter, { after: encodeCursor(page.next) })}" rel="next">Older orders</a>` : ""}
     </nav>`;
   return {
     title: "Operations",
