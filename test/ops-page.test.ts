@@ -257,6 +257,8 @@ describe("operations and order controls", () => {
     ]);
     const order = await stack.db.query("SELECT approval_decision, approval_decided_by FROM orders WHERE id = $1", [orderId]);
     assert.deepEqual(order.rows[0], { approval_decision: "approved", approval_decided_by: "ana" });
+    const listed = (await operator.get(`/ops?q=${orderId}`)).html;
+    assert.match(listed, /<small class="decided-by">approved by ana<\/small>/, "the operator's list says who approved");
     const timeline = await customer.get(`/orders/${orderId}`);
     assert.match(
       timeline.html,

@@ -4,7 +4,10 @@ import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderListCursor, OrderListQuery } from "../order-list-query.ts";
 
 export type OrderView = OrderRecord;
-export type OrderSummary = Omit<OrderRecord, "lines" | "paymentMethod">;
+export type OrderSummary = Omit<OrderRecord, "lines" | "paymentMethod"> & {
+  /** The operator who approved the order, if one did (a rejection names them in its reason). */
+  approvedBy: string | null;
+};
 export interface OrderPage {
   orders: OrderSummary[];
   /** The cursor of the last row when there are older orders, else null. */
@@ -35,6 +38,7 @@ export function orderPageQuery(q: OrderListQuery, pageSize: number): { text: str
   }
   const direction = q.after || !q.before ? "DESC" : "ASC";
   const text = `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+            CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by,
             (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us
        FROM orders ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at ${direction}, id ${direction} LIMIT ${param(pageSize + 1)}`;
@@ -50,6 +54,7 @@ const summary = (o: pg.QueryResultRow): OrderSummary => ({
   statusReason: o.status_reason,
   invocationId: o.invocation_id,
   createdAt: new Date(o.created_at).toISOString(),
+  approvedBy: o.approved_by,
 });
 
 export function createOrdersReadRepo(pool: pg.Pool) {
@@ -85,7 +90,8 @@ export function createOrdersReadRepo(pool: pg.Pool) {
   /** Orders newest first: those with the given ids, or with the given status, or all. */
   async function listOrders(filter: { ids?: string[]; status?: string; limit?: number } = {}): Promise<OrderSummary[]> {
     const r = await pool.query(
-      `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at FROM orders
+      `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+              CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by FROM orders
         WHERE ($1::uuid[] IS NULL OR id = ANY($1::uuid[])) AND ($2::text IS NULL OR status = $2)
         ORDER BY created_at DESC LIMIT $3`,
       [filter.ids ?? null, filter.status ?? null, filter.limit ?? 100],

@@ -91,7 +91,7 @@ export function opsDashboardPage(m: OpsModel): Page {
       <td>${o.createdAt.slice(0, 16).replace("T", " ")}</td>
       <td>${o.email}</td>
       <td>${formatMoney(o.totalCents, o.currency)}</td>
-      <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}</td>
+      <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}${o.approvedBy ? html`<br><small class="decided-by">approved by ${o.approvedBy}</small>` : ""}</td>
       <td>${link ? html`<a href="${link}" target="_blank" rel="noopener" hx-boost="false">invocation</a>` : ""}</td>
       ${actions ? html`<td>${decisionForm(o.id, "approve", m.csrfToken)} ${decisionForm(o.id, "reject", m.csrfToken)}</td>` : ""}
     </tr>`;
