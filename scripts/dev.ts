@@ -169,6 +169,7 @@ try {
         `  app          http://127.0.0.1:${ports.web}`,
         `  Restate UI   ${services.restate.adminUrl}/ui/`,
         `  mail UI      ${services.mail.uiUrl}`,
+        `  operators    http://127.0.0.1:${ports.web}/ops (a new database has "ops" / "ops-dev-password"; npm run operator -- add <name>)`,
         `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
         `  worker       pid ${worker.current()?.child.pid} (kill it and watch an order resume: it is started again)`,
         ...providerLines(workerConfig),

@@ -5,7 +5,6 @@
 import { z } from "zod";
 
 const DEV_SESSION_SECRET = "dev-only-session-secret-change-me-0123456789";
-const DEV_OPS_PASSWORD = "ops-dev-password";
 const DEV_LINK_SIGNING_KEY = "dev-only-link-signing-key-change-me-0123456789";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
@@ -111,7 +110,6 @@ export const webConfigSchema = z
     // Bench only: one Valkey subscriber connection per SSE stream, to measure the shared one against it.
     SSE_NAIVE_SUBSCRIBER: bool.default(false),
     READY_CACHE_MS: z.coerce.number().int().min(0).default(2_000),
-    OPS_PASSWORD: z.string().min(12, "must be at least 12 characters").default(DEV_OPS_PASSWORD),
     APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(1).default(50_000),
     ORDER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
     LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
@@ -134,9 +132,6 @@ export const webConfigSchema = z
     }
     if (c.APP_PROFILE === "prod" && c.SESSION_SECRET === DEV_SESSION_SECRET) {
       ctx.addIssue({ code: "custom", path: ["SESSION_SECRET"], message: "the development default is refused in prod" });
-    }
-    if (c.APP_PROFILE === "prod" && c.OPS_PASSWORD === DEV_OPS_PASSWORD) {
-      ctx.addIssue({ code: "custom", path: ["OPS_PASSWORD"], message: "the development default is refused in prod" });
     }
   });
 export type WebConfig = z.infer<typeof webConfigSchema>;
@@ -282,6 +277,11 @@ export const migrateConfigSchema = z.object({
   DATABASE_URL: common.DATABASE_URL,
 });
 export type MigrateConfig = z.infer<typeof migrateConfigSchema>;
+
+/** `npm run operator`: the database, and optionally the new password (otherwise read from stdin). */
+export const operatorCommandConfigSchema = migrateConfigSchema.extend({
+  OPERATOR_PASSWORD: z.string().optional(),
+});
 
 export class ConfigError extends Error {
   override name = "ConfigError";

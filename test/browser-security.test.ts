@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
+import { addOperator } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPS_PASSWORD = "browser-security operator password";
@@ -112,8 +113,9 @@ describe("browser security", () => {
   before(async () => {
     stack = await startTestStack("browser-security", {
       web: true,
-      env: { OPS_PASSWORD, CAMPAIGN_SENDS_PER_SECOND: "20" },
+      env: { CAMPAIGN_SENDS_PER_SECOND: "20" },
     });
+    await addOperator(stack.env, "sec-op", OPS_PASSWORD);
     browser = await launchBrowser();
   });
   after(async () => {
@@ -174,6 +176,7 @@ describe("browser security", () => {
 
     // The operator page: sign in, the dashboard, sign out.
     await page.getByRole("link", { name: "Operations" }).click();
+    await page.fill("#name", "sec-op");
     await page.fill("#password", OPS_PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator("table.all-orders").waitFor();
@@ -405,10 +408,11 @@ describe("browser security", () => {
       w.expectStatus(401);
       await w.goto(`${stack.webUrl}/ops`);
       const password = `${IMG}${SVG}${ATTR}`;
+      await w.page.fill("#name", "sec-op");
       await w.page.fill("#password", password);
       await w.page.getByRole("button", { name: "Sign in" }).click();
       await w.page.locator(".form-error").waitFor();
-      assert.equal(await w.page.locator(".form-error").innerText(), "Wrong password.");
+      assert.equal(await w.page.locator(".form-error").innerText(), "Wrong name or password.");
       assert.equal(await w.page.inputValue("#password"), "", "the password is not kept in the page");
       assert.ok(!(await w.page.content()).includes("__xss"), "the password is not reflected");
       await w.assertInert("ops 401");

@@ -60,6 +60,17 @@ describe("npm run dev", () => {
     assert.match(await home.text(), /Quayside mug/);
     assert.equal((await fetch(`http://127.0.0.1:${dev.ports.MAIL_UI}/`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${dev.ports.ADMIN}/ui/`)).status, 200);
+    // A fresh database has the development operator, as the banner and the README say.
+    assert.match(banner, /operators {4}.*\/ops \(a new database has "ops" \/ "ops-dev-password"/);
+    const operator = new BrowserClient(app);
+    const login = await operator.get("/ops");
+    const signIn = await operator.postForm("/ops/login", {
+      _csrf: extract(login.html, "_csrf"),
+      name: "ops",
+      password: "ops-dev-password",
+    });
+    assert.equal(signIn.status, 303, "npm run dev signs in as ops");
+    assert.match((await operator.get("/ops")).html, /Signed in as <strong data-operator>ops<\/strong>/);
 
     // The worker dies; the supervisor starts a new one and nothing else goes down.
     process.kill(workerPid, "SIGKILL");

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { v7 as uuidv7 } from "uuid";
 import { BrowserClient, extract } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { addOperator } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -162,6 +163,59 @@ describe("hostile input", () => {
       ),
       { numRuns: RUNS },
     );
+  });
+
+  it("operator sign-in fields and the order list's filter, search and cursor: 4xx with a reason or a page, never a 5xx", async () => {
+    await addOperator(stack.env, "fuzz-op", "fuzz operator password");
+    const operator = new BrowserClient(web.url);
+    const signIn = await operator.postForm("/ops/login", {
+      _csrf: extract((await operator.get("/ops")).html, "_csrf"),
+      name: "fuzz-op",
+      password: "fuzz operator password",
+    });
+    assert.equal(signIn.status, 303);
+    const cursor = fc.oneof(
+      nasty,
+      fc.tuple(fc.bigInt({ min: -1n, max: 10n ** 18n }), forgedId).map(([n, id]) => `${n}.${id}`),
+      fc.tuple(fc.nat(), fc.uuid({ version: 7 })).map(([n, id]) => `${n}.${id}`),
+    );
+    const search = fc.oneof(
+      nasty,
+      fc.string({ unit: fc.constantFrom(..."0123456789abcdef-"), maxLength: 40 }),
+      fc.emailAddress(),
+      fc.uuid({ version: 7 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(fc.oneof(nasty, fc.constantFrom("fulfilled", "awaiting_approval", "__proto__"))),
+        fc.option(search),
+        fc.option(cursor),
+        fc.option(cursor),
+        async (status, q, after, before) => {
+          const params = new URLSearchParams();
+          if (status !== null) params.set("status", status);
+          if (q !== null) params.set("q", q);
+          if (after !== null) params.set("after", after);
+          if (before !== null) params.set("before", before);
+          const res = await operator.get(`/ops?${params.toString()}`);
+          assert.ok([200, 400, 422].includes(res.status), `GET /ops?${params.toString()}: ${res.status}`);
+          if (res.status === 422) assert.match(res.html, /class="field-error"/, "422 names the field");
+          if (res.status === 400) assert.match(res.html, /page link is not valid/, "400 says why");
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(nasty, nasty, async (name, password) => {
+        const stranger = new BrowserClient(web.url);
+        const csrfToken = extract((await stranger.get("/ops")).html, "_csrf");
+        const res = await stranger.postForm("/ops/login", { _csrf: csrfToken, name, password });
+        assertClear4xx(res.status, res.html, "POST /ops/login");
+        assert.ok([401, 413, 422, 429].includes(res.status), `POST /ops/login: ${res.status}`);
+      }),
+      { numRuns: RUNS },
+    );
+    assert.match((await operator.get("/ops")).html, /Signed in as/, "still signed in; the process is healthy");
   });
 
   it("huge, deeply nested and mistyped bodies and oversized headers are refused without a 5xx", async () => {

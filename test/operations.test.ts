@@ -9,15 +9,16 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
+import { operatorCommand } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const SECRETS = {
   SESSION_SECRET: "session-secret-that-must-never-be-logged-1234567890",
-  OPS_PASSWORD: "ops-password-that-must-never-be-logged",
   SMTP_PASSWORD: "smtp-password-that-must-never-be-logged",
   OPENAI_API_KEY: "sk-test-key-that-must-never-be-logged",
   LINK_SIGNING_KEYS: "link-signing-key-that-must-never-be-logged-0123456789",
 };
+const OPERATOR_PASSWORD = "operator-password-that-must-never-be-logged";
 
 describe("operations", () => {
   let stack: TestStack;
@@ -64,13 +65,27 @@ describe("operations", () => {
   });
 
   it("keeps secrets out of the logs", async () => {
+    const added = await operatorCommand(stack.env, ["add", "ana"], {
+      extraEnv: { OPERATOR_PASSWORD, LOG_LEVEL: "trace", LOG_FORMAT: "json" },
+    });
+    assert.equal(added.code, 0, added.stderr);
     const operator = new BrowserClient(stack.webUrl);
     const login = await operator.get("/ops");
-    await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: SECRETS.OPS_PASSWORD });
-    await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: "wrong-but-secret-guess" });
+    const ok = await operator.postForm("/ops/login", {
+      _csrf: extract(login.html, "_csrf"),
+      name: "ana",
+      password: OPERATOR_PASSWORD,
+    });
+    assert.equal(ok.status, 303);
+    await operator.postForm("/ops/login", {
+      _csrf: extract(login.html, "_csrf"),
+      name: "ana",
+      password: "wrong-but-secret-guess",
+    });
     const logs = ["web.log", "worker.log"].map((f) => readFileSync(path.join(stack.logDir, f), "utf8")).join("\n");
     assert.ok(logs.length > 1000, "the processes did log (at trace level)");
-    for (const [name, value] of Object.entries(SECRETS)) assert.ok(!logs.includes(value), `${name} appears in the logs`);
+    for (const [name, value] of Object.entries({ ...SECRETS, OPERATOR_PASSWORD }))
+      assert.ok(!`${logs}${added.stdout}${added.stderr}`.includes(value), `${name} appears in the logs`);
     assert.ok(!logs.includes("wrong-but-secret-guess"), "a typed password appears in the logs");
     assert.ok(!logs.includes(operator.cookieHeader().split("; ")[0] ?? "unreachable"), "a session cookie appears in the logs");
   });

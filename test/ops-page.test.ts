@@ -1,14 +1,26 @@
 /**
- * The operator page and the customer's order controls through the web app: sign-in (constant-time
- * password, rate-limited), approvals, cancel with CSRF, "My orders", and the submission rate limit.
+ * The operator page and the customer's order controls through the web app: operator accounts made
+ * by `npm run operator`, sign-in by name (scrypt, rate-limited), approvals recorded with the
+ * operator's name and shown in the order's timeline, cancel with CSRF, "My orders", and the
+ * submission rate limit.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { runMigrations } from "../migrations/runner.ts";
+import { createLogger } from "../shared/logger.ts";
+import { freePort } from "../scripts/stack/processes.ts";
+import { ROOT } from "../scripts/stack/stack.ts";
+import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { addOperator, operatorCommand } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPS_PASSWORD = "correct horse battery staple";
+const BEN_PASSWORD = "ben's own long password";
 
 describe("operations and order controls", () => {
   let stack: TestStack;
@@ -16,9 +28,10 @@ describe("operations and order controls", () => {
 
   before(async () => {
     stack = await startTestStack("ops", {
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "1500", OPS_PASSWORD, LOGIN_RATE_LIMIT_PER_MINUTE: "5" },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "1500", LOGIN_RATE_LIMIT_PER_MINUTE: "5" },
     });
     web = await startInProcessWeb(stack.env);
+    await addOperator(stack.env, "ben", BEN_PASSWORD);
   });
   after(async () => {
     await web?.close();
@@ -37,7 +50,154 @@ describe("operations and order controls", () => {
   const orderStatus = async (id: string) =>
     (await stack.db.query("SELECT status FROM orders WHERE id = $1", [id])).rows[0]?.status;
 
-  it("keeps the operator page behind the password, compared in constant time and rate-limited", async () => {
+  async function signIn(name: string, password: string): Promise<BrowserClient> {
+    const operator = new BrowserClient(web.url);
+    const login = await operator.get("/ops");
+    const ok = await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), name, password });
+    assert.equal(ok.status, 303, `${name} signs in`);
+    return operator;
+  }
+
+  it("creates and resets operators with `npm run operator`, the password from stdin and never echoed", async () => {
+    const added = await operatorCommand(stack.env, ["add", "Ana"], { stdin: `${OPS_PASSWORD}\n` });
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok(!`${added.stdout}${added.stderr}`.includes(OPS_PASSWORD), "the password is not echoed or logged");
+    const row = (await stack.db.query("SELECT name, password_hash FROM operators WHERE name = 'ana'")).rows[0];
+    assert.ok(row, "the name is stored lower-case");
+    assert.match(row.password_hash, /^scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    assert.ok(!row.password_hash.includes(OPS_PASSWORD));
+
+    const again = await operatorCommand(stack.env, ["add", "ana"], { stdin: "another long password\n" });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists: use reset/);
+    const short = await operatorCommand(stack.env, ["add", "cleo"], { stdin: "short\n" });
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /at least 12 characters/);
+    const devPassword = await operatorCommand(stack.env, ["add", "cleo"], { stdin: "ops-dev-password\n" });
+    assert.match(devPassword.stderr, /development password/);
+    const badName = await operatorCommand(stack.env, ["add", "<script>"], { stdin: `${OPS_PASSWORD}\n` });
+    assert.equal(badName.code, 2);
+    assert.equal((await operatorCommand(stack.env, ["remove", "ana"])).code, 2, "unknown subcommands print the usage");
+    assert.equal((await stack.db.query("SELECT count(*)::int AS n FROM operators WHERE name = 'cleo'")).rows[0].n, 0);
+
+    // A reset from the environment: a new salt, and the old password stops working.
+    const reset = await operatorCommand(stack.env, ["reset", "cleo"], { extraEnv: { OPERATOR_PASSWORD: OPS_PASSWORD } });
+    assert.equal(reset.code, 1, "there is no cleo to reset");
+    await addOperator(stack.env, "cleo", "cleo's first password");
+    const before = (await stack.db.query("SELECT password_hash FROM operators WHERE name = 'cleo'")).rows[0].password_hash;
+    const cleo = await signIn("cleo", "cleo's first password");
+    const reset2 = await operatorCommand(stack.env, ["reset", "cleo"], {
+      extraEnv: { OPERATOR_PASSWORD: "cleo's second password" },
+    });
+    assert.equal(reset2.code, 0, reset2.stderr);
+    const after = (await stack.db.query("SELECT password_hash FROM operators WHERE name = 'cleo'")).rows[0].password_hash;
+    assert.notEqual(after, before);
+    await signIn("cleo", "cleo's second password");
+
+    // Disabling ends access at once, even for a session that is signed in.
+    assert.match((await cleo.get("/ops")).html, /Signed in as <strong data-operator>cleo<\/strong>/);
+    assert.equal((await operatorCommand(stack.env, ["disable", "cleo"])).code, 0);
+    assert.match((await cleo.get("/ops")).html, /Operator sign-in/);
+    const list = await operatorCommand(stack.env, ["list"]);
+    assert.match(list.stdout, /^ana\tenabled\t/m);
+    assert.match(list.stdout, /^cleo\tdisabled\t/m);
+  });
+
+  /** Starts `web/main.ts` on a database of its own; resolves with its output once it listens or exits. */
+  async function startWebProcess(database: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+    const url = new URL(stack.env.DATABASE_URL!);
+    url.pathname = `/${database}`;
+    const child = spawn(process.execPath, [path.join(ROOT, "web/main.ts")], {
+      env: {
+        ...stack.env,
+        DATABASE_URL: url.toString(),
+        WEB_PORT: String(await freePort()),
+        WEB_METRICS_PORT: "0",
+        LOG_LEVEL: "info",
+        LOG_FORMAT: "json",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    return new Promise((resolve) => {
+      const onData = (d: Buffer) => {
+        output += String(d);
+        if (output.includes("web listening") && !child.killed) {
+          child.once("exit", (code) => resolve({ code, output }));
+          child.kill("SIGTERM");
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.once("exit", (code) => resolve({ code, output }));
+    });
+  }
+
+  it("prod refuses to start with no operator or with the development password; dev creates the development operator", async () => {
+    const prod = {
+      APP_PROFILE: "prod",
+      SESSION_SECRET: "a-long-random-production-session-secret-0123456789",
+      LINK_SIGNING_KEYS: "a-long-random-production-link-signing-key-0123456789",
+    };
+    const admin = new pg.Client({ connectionString: stack.services.postgres.adminUrl });
+    await admin.connect();
+    for (const db of ["ops_prod_check", "ops_dev_check"]) await admin.query(`CREATE DATABASE ${db} OWNER quayside`);
+    await admin.end();
+    for (const db of ["ops_prod_check", "ops_dev_check"]) {
+      const url = new URL(stack.env.DATABASE_URL!);
+      url.pathname = `/${db}`;
+      await runMigrations(url.toString(), createLogger({ name: "test", level: "silent", format: "json" }));
+    }
+    const prodUrl = new URL(stack.env.DATABASE_URL!);
+    prodUrl.pathname = "/ops_prod_check";
+    const pool = new pg.Pool({ connectionString: prodUrl.toString(), max: 1 });
+    try {
+      const none = await startWebProcess("ops_prod_check", prod);
+      assert.equal(none.code, 1, none.output);
+      assert.match(none.output, /refusing to start: no operator accounts/);
+
+      // An account made some other way (a dev database copied to prod) with the development password.
+      const accounts = createOperatorsRepo(pool);
+      assert.equal(await accounts.setPassword("ops", "ops-dev-password", "add"), true);
+      const weak = await startWebProcess("ops_prod_check", prod);
+      assert.equal(weak.code, 1, weak.output);
+      assert.match(weak.output, /the development password is refused in prod; operator\(s\) ops still use it/);
+
+      assert.equal(await accounts.setPassword("ops", "a proper production password", "reset"), true);
+      const ok = await startWebProcess("ops_prod_check", prod);
+      assert.match(ok.output, /web listening/);
+      assert.equal(ok.code, 0, ok.output);
+
+      // A disabled account does not count: prod refuses again.
+      assert.equal(await accounts.disable("ops"), true);
+      assert.match((await startWebProcess("ops_prod_check", prod)).output, /no operator accounts/);
+    } finally {
+      await pool.end();
+    }
+
+    const dev = await startWebProcess("ops_dev_check", { APP_PROFILE: "dev" });
+    assert.match(dev.output, /created the development operator/);
+    assert.ok(!dev.output.includes("ops-dev-password"), "the password is in the README, not the logs");
+    const devWeb = await startInProcessWeb({
+      ...stack.env,
+      DATABASE_URL: stack.env.DATABASE_URL!.replace(/\/quayside$/, "/ops_dev_check"),
+    });
+    try {
+      const client = new BrowserClient(devWeb.url);
+      const login = await client.get("/ops");
+      const res = await client.postForm("/ops/login", {
+        _csrf: extract(login.html, "_csrf"),
+        name: "ops",
+        password: "ops-dev-password",
+      });
+      assert.equal(res.status, 303, "npm run dev can sign in as ops");
+    } finally {
+      await devWeb.close();
+    }
+  });
+
+  it("keeps the operator page behind a name and password, rate-limited", async () => {
     const stranger = new BrowserClient(web.url);
     const page = await stranger.get("/ops");
     assert.equal(page.status, 200);
@@ -46,16 +206,27 @@ describe("operations and order controls", () => {
     const csrf = extract(page.html, "_csrf");
     const denied = await stranger.postForm(`/ops/orders/${"0".repeat(8)}-0000-7000-8000-000000000000/approve`, { _csrf: csrf });
     assert.equal(denied.status, 403);
+    const wrong = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: "not ben's password" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.html, /Wrong name or password/);
+    assert.match(wrong.html, /name="name"[^>]*value="ben"/, "the name is kept");
+    const unknown = await stranger.postForm("/ops/login", { _csrf: csrf, name: "nobody", password: BEN_PASSWORD });
+    assert.equal(unknown.status, 401);
+    assert.match(unknown.html, /Wrong name or password/, "the same answer whether or not the name exists");
+    const empty = await stranger.postForm("/ops/login", { _csrf: csrf, name: "", password: "" });
+    assert.equal(empty.status, 422);
+    assert.match(empty.html, /id="name-error">Enter your operator name/);
+    assert.match(empty.html, /id="password-error">Enter your password/);
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++)
-      statuses.push((await stranger.postForm("/ops/login", { _csrf: csrf, password: `guess-${i}` })).status);
-    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429]);
-    const limited = await stranger.postForm("/ops/login", { _csrf: csrf, password: OPS_PASSWORD });
+    for (let i = 0; i < 3; i++)
+      statuses.push((await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: `guess-${i}` })).status);
+    assert.deepEqual(statuses, [401, 401, 429], "five attempts a minute, whatever their answer");
+    const limited = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: BEN_PASSWORD });
     assert.equal(limited.status, 429, "even the right password waits out the limit");
     assert.ok(Number(limited.res.headers.get("retry-after")) >= 1);
   });
 
-  it("lists orders awaiting approval; an operator approves one and it is fulfilled", async () => {
+  it("lists orders awaiting approval; an operator approves one, it is fulfilled, and the decision carries their name", async () => {
     const customer = new BrowserClient(web.url);
     const orderId = await placeOrder(customer, { "LAMP-HARBOUR": "2" }, "approve-me@example.com");
     await waitUntil("approval wait", async () => (await orderStatus(orderId)) === "awaiting_approval");
@@ -63,11 +234,9 @@ describe("operations and order controls", () => {
     assert.match(waiting.html, /data-status="waiting"/);
     assert.match(waiting.html, /Awaiting approval/);
 
-    const operator = new BrowserClient(web.url);
-    const login = await operator.get("/ops");
-    const ok = await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: OPS_PASSWORD });
-    assert.equal(ok.status, 303);
+    const operator = await signIn("ana", OPS_PASSWORD);
     const dashboard = await operator.get("/ops");
+    assert.match(dashboard.html, /Signed in as <strong data-operator>ana<\/strong>/);
     assert.match(dashboard.html, /Awaiting approval \(\d+\)/);
     assert.match(dashboard.html, new RegExp(`action="/ops/orders/${orderId}/approve"`));
     assert.match(dashboard.html, /\/ui\/invocations\/inv_/, "each order links to its invocation");
@@ -77,6 +246,42 @@ describe("operations and order controls", () => {
     await waitUntil("fulfilment", async () => (await orderStatus(orderId)) === "fulfilled");
     const again = await operator.postForm(`/ops/orders/${orderId}/approve`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(again.res.headers.get("location"), "/ops?done=refused");
+
+    const decisions = await stack.db.query(
+      "SELECT operator, action, outcome FROM operator_decisions WHERE order_id = $1 ORDER BY id",
+      [orderId],
+    );
+    assert.deepEqual(decisions.rows, [
+      { operator: "ana", action: "approve", outcome: "accepted" },
+      { operator: "ana", action: "approve", outcome: "refused" },
+    ]);
+    const order = await stack.db.query("SELECT approval_decision, approval_decided_by FROM orders WHERE id = $1", [orderId]);
+    assert.deepEqual(order.rows[0], { approval_decision: "approved", approval_decided_by: "ana" });
+    const listed = (await operator.get(`/ops?q=${orderId}`)).html;
+    assert.match(listed, /<small class="decided-by">approved by ana<\/small>/, "the operator's list says who approved");
+    const timeline = await customer.get(`/orders/${orderId}`);
+    assert.match(
+      timeline.html,
+      /data-step="approved"><time[^>]*>[^<]*<\/time> Approved by ana</,
+      "the customer's timeline says who approved",
+    );
+  });
+
+  it("records a rejection with the operator's name, in the audit table and the order's timeline", async () => {
+    const customer = new BrowserClient(web.url);
+    const orderId = await placeOrder(customer, { "LAMP-HARBOUR": "2" }, "reject-me@example.com");
+    await waitUntil("approval wait", async () => (await orderStatus(orderId)) === "awaiting_approval");
+    const ben = await signIn("ben", BEN_PASSWORD);
+    const dashboard = await ben.get("/ops");
+    const rejected = await ben.postForm(`/ops/orders/${orderId}/reject`, { _csrf: extract(dashboard.html, "_csrf") });
+    assert.equal(rejected.res.headers.get("location"), "/ops?done=reject");
+    await waitUntil("rejection", async () => (await orderStatus(orderId)) === "rejected");
+    const row = await stack.db.query("SELECT status_reason, approval_decided_by FROM orders WHERE id = $1", [orderId]);
+    assert.deepEqual(row.rows[0], { status_reason: "Rejected by ben", approval_decided_by: "ben" });
+    const audit = await stack.db.query("SELECT operator, action, outcome FROM operator_decisions WHERE order_id = $1", [orderId]);
+    assert.deepEqual(audit.rows, [{ operator: "ben", action: "reject", outcome: "accepted" }]);
+    const page = await customer.get(`/orders/${orderId}`);
+    assert.match(page.html, /data-step="rejected"><time[^>]*>[^<]*<\/time> Rejected by ben</);
   });
 
   it("lets the customer cancel with a CSRF-protected button until the order ships", async () => {

@@ -14,9 +14,11 @@ import { v7 as uuidv7 } from "uuid";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { addOperator } from "./helpers/operators.ts";
 import { clearOfMinuteEdge, headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
+const OPS_NAME = "sec-op";
 const OPS_PASSWORD = "security-test operator password";
 const LINK_KEY = "security-test-link-signing-key-0123456789abcdef";
 const CSRF_REFUSED = /did not come from this site/;
@@ -74,7 +76,11 @@ describe("web security", () => {
     return id;
   }
   async function signIn(client: BrowserClient): Promise<void> {
-    const res = await client.postForm("/ops/login", { _csrf: await tokenOf(client, "/ops"), password: OPS_PASSWORD });
+    const res = await client.postForm("/ops/login", {
+      _csrf: await tokenOf(client, "/ops"),
+      name: OPS_NAME,
+      password: OPS_PASSWORD,
+    });
     assert.equal(res.status, 303);
   }
 
@@ -82,8 +88,9 @@ describe("web security", () => {
     stack = await startTestStack("security", {
       // Two harbour lamps (€178) wait for approval, so the order stays cancellable and approvable for the whole file.
       // One send a second keeps the campaign running while forged stop requests arrive.
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", OPS_PASSWORD, CAMPAIGN_SENDS_PER_SECOND: "1", LINK_SIGNING_KEYS: LINK_KEY },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", CAMPAIGN_SENDS_PER_SECOND: "1", LINK_SIGNING_KEYS: LINK_KEY },
     });
+    await addOperator(stack.env, OPS_NAME, OPS_PASSWORD);
     web = await startInProcessWeb(stack.env);
     redis = new Redis(stack.services.valkeyUrl);
     alice = new BrowserClient(web.url);
@@ -160,7 +167,7 @@ describe("web security", () => {
         fields: { campaignId: uuidv7(), subject: "Forged", format: "text", body: "x", recipients: "f@security.example" },
       },
       { path: `/emails/${campaignId}/cancel`, as: alice, fields: {} },
-      { path: "/ops/login", as: alice, fields: { password: OPS_PASSWORD } },
+      { path: "/ops/login", as: alice, fields: { name: OPS_NAME, password: OPS_PASSWORD } },
       { path: "/ops/logout", as: operator, fields: {} },
       { path: `/ops/orders/${orderId}/approve`, as: operator, fields: {} },
       { path: `/ops/orders/${orderId}/reject`, as: operator, fields: {} },
@@ -278,7 +285,11 @@ describe("web security", () => {
     });
 
     it("with the session's own token the same request gets past the check (the 403s above are CSRF, not routing)", async () => {
-      const res = await alice.postForm("/ops/login", { _csrf: await tokenOf(alice), password: "not the password" });
+      const res = await alice.postForm("/ops/login", {
+        _csrf: await tokenOf(alice),
+        name: OPS_NAME,
+        password: "not the password",
+      });
       assert.equal(res.status, 401);
     });
 
@@ -460,6 +471,7 @@ describe("web security", () => {
         ["/ops", alice, "ops sign-in"],
         ["/ops", operator, "ops dashboard"],
         ["/ops?done=approve", operator, "ops dashboard with a notice"],
+        ["/ops?status=cancelled&q=alice%40security.example", operator, "ops order search"],
         [`/orders/${orderId}?cancel=requested`, alice, "order page with a notice"],
         ["/no-such-page", alice, "404 page"],
         [`/orders/${uuidv7()}`, alice, "404 for an unknown order"],
@@ -646,7 +658,6 @@ describe("web security", () => {
         APP_PROFILE: "prod",
         LOG_FORMAT: "json",
         SESSION_SECRET: "a-long-random-production-session-secret-0123456789",
-        OPS_PASSWORD,
         LOGIN_RATE_LIMIT_PER_MINUTE: "1",
       });
       try {
@@ -657,7 +668,9 @@ describe("web security", () => {
           const proxyHeaders = { "x-forwarded-proto": "https", "x-forwarded-for": xff(i) };
           const client = new BrowserClient(prod.url);
           const csrf = extract((await client.get("/ops", proxyHeaders)).html, "_csrf");
-          statuses.push((await client.postForm("/ops/login", { _csrf: csrf, password: `guess-${i}` }, proxyHeaders)).status);
+          statuses.push(
+            (await client.postForm("/ops/login", { _csrf: csrf, name: OPS_NAME, password: `guess-${i}` }, proxyHeaders)).status,
+          );
         }
         return statuses;
       } finally {
@@ -701,22 +714,85 @@ describe("web security", () => {
       assert.match((await stranger.get("/ops")).html, /Operator sign-in/);
     });
 
-    it("a wrong password is 401 with the form again, and the password is never echoed", async () => {
-      const stranger = new BrowserClient(web.url);
-      const csrf = await tokenOf(stranger, "/ops");
-      for (const password of [
-        "",
-        "ops-dev-password",
-        OPS_PASSWORD.toUpperCase(),
-        `${OPS_PASSWORD} `,
-        OPS_PASSWORD.slice(0, -1),
-      ]) {
-        const res = await stranger.postForm("/ops/login", { _csrf: csrf, password });
-        assert.equal(res.status, 401, JSON.stringify(password));
-        assert.match(res.html, /Wrong password/);
-        if (password) assert.ok(!res.html.includes(password.trim()), "not echoed");
+    it("a wrong password or name is 401 with the form again, and the password is never echoed", async () => {
+      for (const [name, password] of [
+        [OPS_NAME, "ops-dev-password"],
+        [OPS_NAME, OPS_PASSWORD.toUpperCase()],
+        [OPS_NAME, `${OPS_PASSWORD} `],
+        [OPS_NAME, OPS_PASSWORD.slice(0, -1)],
+        ["ops", "ops-dev-password"],
+        ["someone-else", OPS_PASSWORD],
+      ] as const) {
+        const stranger = new BrowserClient(web.url); // five sign-in attempts a minute per session
+        const res = await stranger.postForm("/ops/login", { _csrf: await tokenOf(stranger, "/ops"), name, password });
+        assert.equal(res.status, 401, JSON.stringify([name, password]));
+        assert.match(res.html, /Wrong name or password/);
+        assert.ok(!res.html.includes(password.trim()), "not echoed");
         assert.doesNotMatch(res.html, /type="password"[^>]*value=/);
       }
+      // Missing or malformed fields: 422 with a message per field, still without the password.
+      const another = new BrowserClient(web.url);
+      const anotherCsrf = await tokenOf(another, "/ops");
+      for (const [fields, field] of [
+        [{ name: OPS_NAME, password: "" }, "password"],
+        [{ name: "", password: OPS_PASSWORD }, "name"],
+        [{ name: "a", password: OPS_PASSWORD }, "name"],
+        [{ name: OPS_NAME, password: "x".repeat(1025) }, "password"],
+        [{ password: OPS_PASSWORD }, "name"],
+      ] as const) {
+        const res = await another.postForm("/ops/login", { _csrf: anotherCsrf, ...fields });
+        assert.equal(res.status, 422, JSON.stringify(fields).slice(0, 80));
+        assert.match(res.html, new RegExp(`id="${field}-error"`));
+        assert.ok(!res.html.includes(OPS_PASSWORD), "not echoed");
+      }
+    });
+
+    it("the order list's filter, search and page cursor: bad input is a 4xx with a reason, never a 5xx", async () => {
+      const status = String((await one("SELECT status FROM orders WHERE id = $1", [orderId]))?.status);
+      const ok = await operator.get(`/ops?status=${status}&q=${encodeURIComponent("Alice@Security.example")}`);
+      assert.equal(ok.status, 200);
+      assert.match(ok.html, new RegExp(`<tr data-order-id="${orderId}">`));
+      const byId = await operator.get(`/ops?q=${orderId.slice(0, 13)}`);
+      assert.match(byId.html, new RegExp(`<tr data-order-id="${orderId}">`));
+      const cases: Array<[string, number, RegExp]> = [
+        [`/ops?q=${encodeURIComponent(PAYLOAD)}`, 422, /id="q-error"/],
+        ["/ops?q=abc", 422, /at least 4 characters/],
+        [`/ops?q=${"a".repeat(33)}`, 422, /id="q-error"/],
+        [`/ops?q=${"a".repeat(300)}@x.example`, 422, /at most 254/],
+        ["/ops?q=not-an@", 422, /whole email address/],
+        [`/ops?status=${encodeURIComponent(PAYLOAD)}`, 422, /id="status-error">Choose one of the listed statuses/],
+        ["/ops?status=constructor", 422, /id="status-error"/],
+        ["/ops?status=fulfilled&status=rejected", 422, /id="status-error"/],
+        ["/ops?q=a&q=b", 422, /id="q-error"/],
+        ["/ops?after=nonsense", 400, /page link is not valid/],
+        [`/ops?after=${encodeURIComponent(PAYLOAD)}`, 400, /page link is not valid/],
+        [`/ops?after=1.${orderId}&after=2.${orderId}`, 400, /page link is not valid/],
+        [`/ops?after=99999999999999999.${orderId}`, 200, /All orders/],
+        [`/ops?after=123456789012345678.${orderId}`, 400, /page link is not valid/],
+        [`/ops?after=-1.${orderId}`, 400, /page link is not valid/],
+        [`/ops?after=1.${orderId.toUpperCase()}`, 400, /page link is not valid/],
+        ["/ops?after=1.00000000-0000-0000-0000-000000000000", 200, /No order matches|No orders yet/],
+        [`/ops?before=${encodeURIComponent(PAYLOAD)}`, 400, /page link is not valid/],
+        [`/ops?before=1.${orderId}&before=2.${orderId}`, 400, /page link is not valid/],
+        [`/ops?after=1.${orderId}&before=2.${orderId}`, 400, /page link is not valid/],
+        [`/ops?before=1.${orderId}`, 200, /All orders/],
+      ];
+      for (const [path, status, reason] of cases) {
+        for (const headers of [{}, { "hx-request": "true", "hx-boosted": "true" }] as Array<Record<string, string>>) {
+          const res = await operator.get(path, headers);
+          assert.equal(res.status, status, `${path}: ${res.status}`);
+          assert.match(res.html, reason, path);
+          assert.deepEqual(headerProblems(res.res.headers), [], path);
+          assert.deepEqual(inlineCodeProblems(res.html), [], path);
+          assert.ok(!res.html.includes("<img") && !res.html.includes("<svg"), `${path}: no markup from the input`);
+        }
+      }
+      // The same page for someone not signed in is the sign-in form, whatever the query.
+      const stranger = new BrowserClient(web.url);
+      const page = await stranger.get(`/ops?after=nonsense&q=${encodeURIComponent("alice@security.example")}`);
+      assert.equal(page.status, 200);
+      assert.match(page.html, /Operator sign-in/);
+      assert.doesNotMatch(page.html, /alice@security\.example/);
     });
 
     it("signing out ends the operator's rights for that session", async () => {
@@ -787,7 +863,6 @@ describe("web security", () => {
         APP_PROFILE: "prod",
         LOG_FORMAT: "json",
         SESSION_SECRET: "a-long-random-production-session-secret-0123456789",
-        OPS_PASSWORD,
       });
       try {
         const res = await fetch(`${prod.url}/`, { headers: { "x-forwarded-proto": "https" } });

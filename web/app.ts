@@ -15,6 +15,7 @@ import type { ContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
 import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
 import type { OperatorSessions } from "./adapters/operator-sessions.ts";
+import type { OperatorsRepo } from "./adapters/operators.repo.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
@@ -65,6 +66,7 @@ export interface AppDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
+  /** Who is signed in to /ops (Valkey). */
   operators: OperatorSessions;
   /** The signed-in operator's name (null: not an operator), recorded with what operators do. */
   operatorName: OperatorName;
@@ -73,6 +75,8 @@ export interface AppDeps {
   stockMovements: StockMovementsReadRepo;
   /** Operators' refunds of fulfilled orders, through the OrderRefund object. */
   refunds: OrderRefundsClient;
+  /** Operator accounts and their recorded decisions (PostgreSQL). */
+  accounts: OperatorsRepo;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -94,7 +98,6 @@ export interface AppDeps {
     campaignMaxRecipients: number;
     sseKeepAliveMs: number;
     readyCacheMs: number;
-    opsPassword: string;
     ordersPerMinute: number;
     loginsPerMinute: number;
     lookupsPerMinute: number;
@@ -172,7 +175,6 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     opsOrderActionRoutes(deps),
     opsRoutes({
       ...deps,
-      password: deps.config.opsPassword,
       loginsPerMinute: deps.config.loginsPerMinute,
       restateUiUrl: deps.config.restateUiUrl,
     }),

@@ -8,6 +8,7 @@ import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";
 import { createWebListener } from "./app.ts";
 import { createWebMetrics } from "./metrics.ts";
+import { prepareOperators } from "./operator-setup.ts";
 import { wireWeb } from "./wiring.ts";
 
 const config = loadConfigOrExit(webConfigSchema);
@@ -22,6 +23,12 @@ if (config.WEB_AUTO_MIGRATE) await runMigrations(config.DATABASE_URL, logger);
 let draining = false;
 const metrics = createWebMetrics();
 const wiring = wireWeb(config, logger);
+const refusal = await prepareOperators(config.APP_PROFILE, wiring.deps.accounts, logger);
+if (refusal) {
+  logger.fatal(`refusing to start: ${refusal}`);
+  await wiring.close();
+  process.exit(1);
+}
 // SSE delivery counts its own metrics; one endpoint serves them all.
 const registry = Registry.merge([metrics.registry, wiring.deps.sseRegistry]);
 const server = http.createServer(createWebListener({ ...wiring.deps, metrics, draining: () => draining }));

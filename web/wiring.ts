@@ -18,6 +18,7 @@ import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createStockClient } from "./adapters/stock-client.ts";
 import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
+import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
@@ -101,8 +102,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       contentJobs: createContentJobsReadRepo(pool),
       limiter: createRateLimiter(commands),
       operators,
-      // Until operators have accounts with names, every signed-in operator is recorded as "operator".
-      operatorName: async (sessionId) => ((await operators.isOperator(sessionId)) ? "operator" : null),
+      operatorName: (sessionId) => operators.operatorOf(sessionId),
+      accounts: createOperatorsRepo(pool),
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
       refunds: createOrderRefundsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
@@ -119,7 +120,6 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         sseKeepAliveMs: config.SSE_KEEPALIVE_MS,
         readyCacheMs: config.READY_CACHE_MS,
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-        opsPassword: config.OPS_PASSWORD,
         ordersPerMinute: config.ORDER_RATE_LIMIT_PER_MINUTE,
         loginsPerMinute: config.LOGIN_RATE_LIMIT_PER_MINUTE,
         lookupsPerMinute: config.ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE,

@@ -5,12 +5,15 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
+import { operatorNameSchema } from "../shared/operator.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
   decision: "approved" | "rejected" | "cancelled" | "timed_out";
   reason: string;
+  /** The operator who approved or rejected (absent in decisions made before names were recorded). */
+  by?: string | undefined;
 }
 
 export interface ControlAnswer {
@@ -22,13 +25,15 @@ export interface ControlAnswer {
 export const STOPPING_STATE_KEY = "stopping";
 
 const reasonInput = z.object({ reason: z.string().trim().max(300).default("") });
+const decisionInput = reasonInput.extend({ by: operatorNameSchema.optional() });
+export type ControlInput = z.output<typeof decisionInput>;
 /** Steps after which the order is on its way to the customer. */
 const SHIPPED = new Set(["shipped", "fulfilled"]);
 
 export function orderControlHandlers() {
   const decide = (decision: "approved" | "rejected") =>
     restate.handlers.workflow.shared(
-      { input: restate.serde.schema(reasonInput) },
+      { input: restate.serde.schema(decisionInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
         const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
         if (snapshot?.step !== "awaiting_approval" || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
@@ -36,7 +41,7 @@ export function orderControlHandlers() {
         }
         const approval = ctx.promise<ApprovalDecision>("approval");
         if ((await approval.peek()) !== undefined) return { accepted: false, message: "This order was already decided." };
-        await approval.resolve({ decision, reason: req.reason });
+        await approval.resolve({ decision, reason: req.reason, by: req.by });
         return { accepted: true, message: decision === "approved" ? "Order approved." : "Order rejected." };
       },
     );

@@ -6,7 +6,8 @@
  *      authorise payment   instead, for orders >= APPROVAL_THRESHOLD: the amount is only held (same key)
  *   4. approval            those orders wait for an operator (durable promise), rejected automatically
  *                          after APPROVAL_TIMEOUT (durable timer); "record approval" captures the
- *                          held amount (`order:<id>:capture`) in the same step
+ *                          held amount (`order:<id>:capture`) in the same step and records who
+ *                          decided ("Approved by ana" in the timeline)
  *   5. confirmation email  queued to EmailSender (one-way), idempotency key `order:<id>:confirmation`
  *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: ship order
  *   7. shipped email       queued (one-way); the order is fulfilled
@@ -182,18 +183,24 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               const verdict = decision.decision;
               if (verdict === "cancelled") throw new OrderStop("cancelled", decision.reason || "Cancelled by the customer");
               if (verdict !== "approved") {
-                await ctx.run("record approval", () => deps.orders.recordApproval(orderId, verdict), infraRetry);
+                await ctx.run("record approval", () => deps.orders.recordApproval(orderId, verdict, decision.by), infraRetry);
                 if (verdict === "timed_out") throw new OrderStop("rejected", "No operator approved the order in time");
-                throw new OrderStop("rejected", `Rejected by an operator${decision.reason ? `: ${decision.reason}` : ""}`);
+                throw new OrderStop(
+                  "rejected",
+                  `Rejected by ${decision.by ?? "an operator"}${decision.reason ? `: ${decision.reason}` : ""}`,
+                );
               }
               // Capture first: if it cannot be captured, the approval is not recorded and the hold is released.
               await progress.step("record approval", {
                 action: async () => {
                   await deps.payments.capture(settlement("capture"));
-                  await deps.orders.recordApproval(orderId, verdict);
+                  await deps.orders.recordApproval(orderId, verdict, decision.by);
                   await deps.orders.setStatus(orderId, "confirmed");
                 },
-                after: [orderSteps.approved, orderSteps.confirmed],
+                after: [
+                  decision.by ? { ...orderSteps.approved, message: `Approved by ${decision.by}` } : orderSteps.approved,
+                  orderSteps.confirmed,
+                ],
               });
               captured = true;
             }

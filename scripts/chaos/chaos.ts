@@ -28,6 +28,7 @@ import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from ".
 import { restock, type RestockOutcome } from "./restocker.ts";
 import { startFakeStripe, type FakeStripeServer } from "../../test/helpers/fake-stripe-server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
+import { createOperatorsRepo } from "../../web/adapters/operators.repo.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
 import { Redis } from "ioredis";
 import { loadConfig, workerConfigSchema } from "../../shared/config.ts";
@@ -131,7 +132,6 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   // Secrets with values we can look for in the logs afterwards.
   const secrets = {
     SESSION_SECRET: `chaos-session-${randomBytes(18).toString("hex")}`,
-    OPS_PASSWORD: `chaos-ops-${randomBytes(12).toString("hex")}`,
   };
   const stripe: FakeStripeServer | null = opts.payments === "stripe" ? await startFakeStripe() : null;
   const env = appEnv(ports, services, {
@@ -161,6 +161,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const workerLog = path.join(opts.logDir, "worker.log");
   const webLog = path.join(opts.logDir, "web.log");
   const db = observerPool(services.postgres.url);
+  const operator = { name: "chaos-operator", password: `chaos-ops-${randomBytes(12).toString("hex")}` };
 
   let worker: Managed | null = null;
   let web: Managed | null = null;
@@ -182,6 +183,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const stock = stockFor(opts.orders);
     for (const [sku, units] of Object.entries(stock))
       await db.query("UPDATE products SET stock = $2 WHERE sku = $1", [sku, units]);
+    // The operator who restocks mid-run: a named account, as production has.
+    await createOperatorsRepo(db).setPassword(operator.name, operator.password, "add");
     worker = await startWorker({ env, adminUrl: services.restate.adminUrl, output: workerLog });
     web = await startWeb({ env, port: ports.web, output: webLog });
     const webUrl = `http://127.0.0.1:${ports.web}`;
@@ -282,7 +285,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         await reached(k / (restockCount + 1) - 0.05);
         const sku = skus[k % skus.length] ?? "MUG-QUAY";
         const units = 3 + k;
-        const outcome = await restock({ webUrl, password: secrets.OPS_PASSWORD, sku, units, deadlineMs: opts.shopperDeadlineMs });
+        const outcome = await restock({ webUrl, operator, sku, units, deadlineMs: opts.shopperDeadlineMs });
         restocks.push(outcome);
         mark(`restock ${sku} +${units}: ${outcome.confirmed ? "confirmed" : `not confirmed (${outcome.error})`}`);
       }

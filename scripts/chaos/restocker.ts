@@ -9,7 +9,8 @@ import { backoff, RETRYABLE, Session } from "./shopper.ts";
 
 export interface RestockOptions {
   webUrl: string;
-  password: string;
+  /** A named operator account (the run creates one). */
+  operator: { name: string; password: string };
   sku: string;
   units: number;
   deadlineMs: number;
@@ -54,7 +55,7 @@ export async function restock(opts: RestockOptions): Promise<RestockOutcome> {
       const csrf = /name="_csrf" value="([^"]*)"/.exec(await login.text())?.[1] ?? "";
       const signIn = await session.fetch("/ops/login", {
         method: "POST",
-        body: new URLSearchParams({ _csrf: csrf, password: opts.password }).toString(),
+        body: new URLSearchParams({ _csrf: csrf, name: opts.operator.name, password: opts.operator.password }).toString(),
         headers: { "content-type": "application/x-www-form-urlencoded" },
       });
       await signIn.text();

@@ -99,7 +99,6 @@ describe("loadConfig(webConfigSchema)", () => {
     const c = loadConfig(webConfigSchema, {
       APP_PROFILE: "prod",
       SESSION_SECRET: secret,
-      OPS_PASSWORD: "a real operator password",
       LINK_SIGNING_KEYS: "l".repeat(40),
     });
     assert.equal(c.APP_PROFILE, "prod");

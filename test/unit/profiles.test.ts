@@ -11,7 +11,6 @@ import { ConfigError, loadConfig, webConfigSchema, workerConfigSchema } from "..
 const SAFE_WEB = {
   APP_PROFILE: "prod",
   SESSION_SECRET: "s".repeat(40),
-  OPS_PASSWORD: "a proper operator password",
   LINK_SIGNING_KEYS: "l".repeat(40),
 };
 const SAFE_WORKER = {
@@ -43,7 +42,6 @@ describe("prod profile", () => {
 
   const cases: Array<[string, "web" | "worker", Record<string, string>, RegExp, Record<string, string>]> = [
     ["the default session secret", "web", { SESSION_SECRET: "" }, /SESSION_SECRET: the development default/, {}],
-    ["the default operator password", "web", { OPS_PASSWORD: "" }, /OPS_PASSWORD: the development default/, {}],
     ["the default link signing key (web)", "web", { LINK_SIGNING_KEYS: "" }, /LINK_SIGNING_KEYS: the development default/, {}],
     [
       "the default link signing key (worker)",

@@ -1,29 +1,31 @@
 /**
- * Operator sign-in: the password is compared in constant time (both sides hashed first, so their
- * lengths match), and a signed-in session is remembered in Valkey for a working day.
+ * Who is signed in as an operator: session id → operator name in Valkey, for a working day. The
+ * routes also check the account is still enabled (web/adapters/operators.repo.ts), so disabling
+ * an operator ends their signed-in sessions at once.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Redis } from "ioredis";
+import { operatorNameSchema } from "../../shared/operator.schema.ts";
 
 const OPERATOR_TTL_SECONDS = 8 * 3600;
 
-export function passwordMatches(candidate: string, expected: string): boolean {
-  const a = createHash("sha256").update(candidate).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 export function createOperatorSessions(redis: Redis) {
   const key = (sessionId: string) => `operator:${sessionId}`;
+  async function operatorOf(sessionId: string): Promise<string | null> {
+    // A value that is not a name (an older release stored "1") counts as signed out.
+    const parsed = operatorNameSchema.safeParse(await redis.get(key(sessionId)));
+    return parsed.success ? parsed.data : null;
+  }
   return {
-    async grant(sessionId: string): Promise<void> {
-      await redis.set(key(sessionId), "1", "EX", OPERATOR_TTL_SECONDS);
+    async grant(sessionId: string, operator: string): Promise<void> {
+      await redis.set(key(sessionId), operatorNameSchema.parse(operator), "EX", OPERATOR_TTL_SECONDS);
     },
     async revoke(sessionId: string): Promise<void> {
       await redis.del(key(sessionId));
     },
+    /** The name of the operator signed in with this session, or null. */
+    operatorOf,
     async isOperator(sessionId: string): Promise<boolean> {
-      return (await redis.exists(key(sessionId))) === 1;
+      return (await operatorOf(sessionId)) !== null;
     },
   };
 }

@@ -5,7 +5,7 @@
 import * as clients from "@restatedev/restate-sdk-clients";
 import type { PlaceOrderInput } from "../../shared/order.schema.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
+import type { ControlAnswer, ControlInput } from "../../worker/order-controls.handlers.ts";
 import type { OrderFulfilment } from "../../worker/order-fulfilment.workflow.ts";
 import { RestateUnavailableError, callOptions, connectIngress, snapshotOf, submitted, type Submitted } from "./ingress.ts";
 
@@ -16,14 +16,22 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
   const timeout = opts.timeoutMs ?? 5_000;
   const order = (id: string) => ingress.workflowClient(orderFulfilment, id);
 
-  /** A control on a running order (cancel by the customer, approve/reject by an operator). */
-  async function control(orderId: string, action: "cancel" | "approve" | "reject", reason = ""): Promise<ControlAnswer> {
+  /**
+   * A control on a running order (cancel by the customer, approve/reject by an operator). `by` is
+   * the operator's name: the order's timeline says who decided.
+   */
+  async function control(
+    orderId: string,
+    action: "cancel" | "approve" | "reject",
+    reason = "",
+    by?: string,
+  ): Promise<ControlAnswer> {
     const wf = order(orderId);
-    const o = clients.rpc.opts<{ reason: string }, ControlAnswer>(callOptions(timeout));
+    const o = clients.rpc.opts<ControlInput, ControlAnswer>(callOptions(timeout));
     try {
       if (action === "cancel") return await wf.cancel({ reason }, o);
-      if (action === "approve") return await wf.approve({ reason }, o);
-      return await wf.reject({ reason }, o);
+      if (action === "approve") return await wf.approve({ reason, by }, o);
+      return await wf.reject({ reason, by }, o);
     } catch (err) {
       throw new RestateUnavailableError(`Restate did not take the ${action} request`, { cause: err });
     }

@@ -1,31 +1,40 @@
 /**
- * `/ops`: operators sign in with the password from config (constant-time compare, rate-limited),
- * then see orders awaiting approval and all orders, and approve or reject.
+ * `/ops`: operators sign in with their name and password (scrypt, rate-limited), then see the
+ * orders awaiting approval and the order list (keyset pages, a status filter, search by order id
+ * or email), and approve or reject. Each decision is recorded with the operator's name before the
+ * workflow is asked, and the workflow shows that name in the order's timeline.
  */
 import Router from "@koa/router";
+import type { Context } from "koa";
+import { operatorNameSchema } from "../../shared/operator.schema.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
-import { passwordMatches, type OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorsRepo } from "../adapters/operators.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
+import { rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
+import { parseOrderListQuery } from "../order-list-query.ts";
 import { renderPage } from "../views/layout.view.ts";
-import { opsDashboardPage, opsLoginPage } from "../views/ops.view.ts";
+import { opsDashboardPage, opsLoginPage, type OpsLoginErrors } from "../views/ops.view.ts";
 
 export interface OpsDeps {
   orderStore: OrdersReadRepo;
   orders: OrdersClient;
   operators: OperatorSessions;
+  accounts: OperatorsRepo;
   ownership: OwnershipStore;
   limiter: RateLimiter;
-  password: string;
   loginsPerMinute: number;
   restateUiUrl: string | undefined;
 }
+
+const PAGE_SIZE = 50;
 
 const NOTICES: Record<string, string> = {
   approve: "Order approved.",
@@ -43,37 +52,68 @@ export function opsRoutes(deps: OpsDeps) {
     message: "Too many sign-in attempts. Please wait a minute.",
   });
 
+  /** The signed-in operator, if their account is still enabled. */
+  async function operatorOf(ctx: Context & { state: AppState }): Promise<string | null> {
+    const name = await deps.operators.operatorOf(ctx.state.session.id);
+    return name !== null && (await deps.accounts.exists(name)) ? name : null;
+  }
+
   router.get("/ops", async (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
-    if (!(await deps.operators.isOperator(ctx.state.session.id))) {
-      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken));
+    const operator = await operatorOf(ctx);
+    const csrfToken = ctx.state.session.csrfToken;
+    if (!operator) {
+      ctx.body = renderPage(ctx, opsLoginPage(csrfToken));
       return;
     }
-    const [pending, orders] = await Promise.all([
+    const parsed = parseOrderListQuery(ctx.query);
+    if (!parsed.ok && "badCursor" in parsed) return ctx.throw(400, parsed.badCursor);
+    const [pending, page] = await Promise.all([
       deps.orderStore.listOrders({ status: "awaiting_approval" }),
-      deps.orderStore.listOrders({ limit: 100 }),
+      parsed.ok ? deps.orderStore.pageOrders(parsed.query, PAGE_SIZE) : null,
     ]);
     const notice =
       typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
-    ctx.body = renderPage(
-      ctx,
-      opsDashboardPage({ pending, orders, csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl, notice }),
-    );
+    const view = opsDashboardPage({
+      operator,
+      pending,
+      page,
+      filter: parsed.values,
+      filterErrors: parsed.ok ? undefined : parsed.errors,
+      csrfToken,
+      restateUiUrl: deps.restateUiUrl,
+      notice,
+    });
+    if (!parsed.ok) return rejectForm(ctx, view);
+    ctx.body = renderPage(ctx, view);
   });
 
   router.post("/ops/login", form, loginLimit, async (ctx) => {
-    if (!passwordMatches(ctx.state.form.get("password") ?? "", deps.password)) {
+    const rawName = ctx.state.form.get("name") ?? "";
+    const password = ctx.state.form.get("password") ?? "";
+    const name = operatorNameSchema.safeParse(rawName);
+    const errors: OpsLoginErrors = {};
+    if (!name.success) errors.name = rawName.trim() === "" ? "Enter your operator name" : name.error.issues[0]!.message;
+    if (password === "") errors.password = "Enter your password";
+    else if (password.length > 1024) errors.password = "That password is too long";
+    if (errors.name || errors.password)
+      return rejectForm(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, errors }));
+    const operator = await deps.accounts.authenticate(name.data!, password);
+    if (!operator) {
+      // The attempted name is not logged: a password typed into the name field would be.
+      ctx.state.log.info("operator sign-in refused");
       ctx.status = 401;
       ctx.type = "html";
-      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, "Wrong password."));
+      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, error: "Wrong name or password." }));
       return;
     }
     // A new session id at sign-in: a cookie planted in this browser beforehand never becomes an operator's.
     const before = ctx.state.session.id;
     const after = ctx.state.session.rotate();
     await deps.ownership.transfer(before, after);
-    await deps.operators.grant(after);
+    await deps.operators.grant(after, operator);
+    ctx.state.log.info({ operator }, "operator signed in");
     ctx.status = 303;
     ctx.redirect("/ops");
   });
@@ -85,21 +125,25 @@ export function opsRoutes(deps: OpsDeps) {
   });
 
   router.post("/ops/orders/:id/:action", form, async (ctx) => {
-    if (!(await deps.operators.isOperator(ctx.state.session.id))) return ctx.throw(403, "Sign in as an operator first.");
+    const operator = await operatorOf(ctx);
+    if (!operator) return ctx.throw(403, "Sign in as an operator first.");
     const id = orderIdSchema.safeParse(ctx.params.id);
     const action = ctx.params.action;
     if (!id.success || (action !== "approve" && action !== "reject")) return ctx.throw(404, "No such order action.");
+    const decision = await deps.accounts.recordDecision(operator, id.data, action);
     let accepted: boolean;
     try {
-      accepted = (await deps.orders.control(id.data, action, action === "reject" ? "not approved" : "")).accepted;
+      accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
     } catch (err) {
       if (!(err instanceof RestateUnavailableError)) throw err;
-      ctx.state.log.error({ err, orderId: id.data }, "operator decision failed");
-      return ctx.throw(503, "We could not reach the order system; the decision was not recorded. Please try again.", {
+      await deps.accounts.settleDecision(decision, "unknown");
+      ctx.state.log.error({ err, orderId: id.data, operator }, "operator decision failed");
+      return ctx.throw(503, "We could not reach the order system; the decision may not have been taken. Please try again.", {
         expose: true,
       });
     }
-    ctx.state.log.info({ orderId: id.data, action, accepted }, "operator decision");
+    await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
+    ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
     ctx.status = 303;
     ctx.redirect(`/ops?done=${accepted ? action : "refused"}`);
   });

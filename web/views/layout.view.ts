@@ -7,9 +7,13 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { assetUrl } from "../static-assets.ts";
 
 // htmx options come from a meta tag (no inline script): no injected indicator <style> (CSP), no
-// eval, and 4xx/5xx pages are swapped too so validation errors and 503 pages are shown.
+// eval, and 4xx/5xx pages are swapped too so validation errors and 503 pages are shown. Settling
+// copies an element's old attributes onto its same-id successor for a moment; copying a `style`
+// attribute (the ops search field had gained an empty one) is an inline style the CSP blocks, so
+// only class, width and height are settled.
 const HTMX_CONFIG = JSON.stringify({
   includeIndicatorStyles: false,
+  attributesToSettle: ["class", "width", "height"],
   allowEval: false,
   allowScriptTags: false,
   historyCacheSize: 0,

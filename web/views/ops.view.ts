@@ -1,19 +1,33 @@
-/** The operator pages: sign-in, and the dashboard of pending approvals and all orders. */
+/** The operator pages: sign-in, and the dashboard of pending approvals and the searchable order list. */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
-import type { OrderSummary } from "../adapters/orders-read.repo.ts";
+import { orderStatusSchema } from "../../shared/order.schema.ts";
+import type { OrderPage, OrderSummary } from "../adapters/orders-read.repo.ts";
+import { encodeCursor, type OrderListErrors, type OrderListValues } from "../order-list-query.ts";
 import type { Page } from "./layout.view.ts";
 import { invocationUrl } from "./invocation-link.view.ts";
 
-export function opsLoginPage(csrfToken: string, error?: string): Page {
+export interface OpsLoginValues {
+  name: string;
+}
+export type OpsLoginErrors = Partial<Record<"name" | "password", string>>;
+
+export function opsLoginPage(csrfToken: string, opts: { name?: string; error?: string; errors?: OpsLoginErrors } = {}): Page {
+  const errors = opts.errors ?? {};
+  const fieldError = (field: keyof OpsLoginErrors) =>
+    errors[field] ? html`<p class="field-error" id="${field}-error">${errors[field]}</p>` : "";
   return {
     title: "Operator sign-in",
     body: html`<h1>Operator sign-in</h1>
-      ${error ? html`<p class="form-error" role="alert">${error}</p>` : ""}
+      ${opts.error ? html`<p class="form-error" role="alert">${opts.error}</p>` : ""}
       <form method="post" action="/ops/login" class="order-form">
         <input type="hidden" name="_csrf" value="${csrfToken}">
+        <label for="name">Operator name</label>
+        <input id="name" name="name" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${opts.name ?? ""}">
+        ${fieldError("name")}
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required>
+        ${fieldError("password")}
         <button type="submit">Sign in</button>
       </form>`,
   };
@@ -27,32 +41,80 @@ function decisionForm(orderId: string, action: "approve" | "reject", csrfToken: 
 }
 
 export interface OpsModel {
+  operator: string;
   pending: OrderSummary[];
-  orders: OrderSummary[];
+  /** The order list's page, or null when the filter did not validate. */
+  page: OrderPage | null;
+  /** The list's filter as typed, and what was wrong with it. */
+  filter: OrderListValues;
+  filterErrors?: OrderListErrors;
   csrfToken: string;
   restateUiUrl: string | undefined;
   notice?: string | undefined;
+}
+
+const STATUSES = orderStatusSchema.options;
+
+function listHref(filter: OrderListValues, cursor?: { after: string } | { before: string }): string {
+  const p = new URLSearchParams();
+  if (filter.status) p.set("status", filter.status);
+  if (filter.q) p.set("q", filter.q);
+  if (cursor && "after" in cursor) p.set("after", cursor.after);
+  if (cursor && "before" in cursor) p.set("before", cursor.before);
+  const qs = p.toString();
+  return qs ? `/ops?${qs}#orders` : "/ops#orders";
+}
+
+function filterForm(filter: OrderListValues, errors: OrderListErrors): SafeHtml {
+  const fieldError = (field: keyof OrderListValues) =>
+    errors[field] ? html`<p class="field-error" id="${field}-error">${errors[field]}</p>` : "";
+  return html`<form method="get" action="/ops" class="order-filter" role="search">
+    <label for="q">Order id or customer email</label>
+    <input id="q" name="q" type="search" value="${filter.q}" placeholder="an order id (or its start), or name@example.com" spellcheck="false">
+    ${fieldError("q")}
+    <label for="status">Status</label>
+    <select id="status" name="status">
+      <option value="">any</option>
+      ${STATUSES.map((s) => html`<option value="${s}" ${s === filter.status ? "selected" : ""}>${s.replace("_", " ")}</option>`)}
+    </select>
+    ${fieldError("status")}
+    <button type="submit">Find</button>
+    ${filter.q || filter.status ? html`<a href="/ops#orders">Clear</a>` : ""}
+  </form>`;
 }
 
 export function opsDashboardPage(m: OpsModel): Page {
   const row = (o: OrderSummary, actions: boolean) => {
     const link = invocationUrl(m.restateUiUrl, o.invocationId);
     return html`<tr data-order-id="${o.id}">
-      <td><code>${o.id.slice(-12)}</code></td>
+      <td><code>${o.id}</code><br><a href="/ops/orders/${o.id}/actions" class="order-actions">cancel or refund</a></td>
       <td>${o.createdAt.slice(0, 16).replace("T", " ")}</td>
       <td>${o.email}</td>
       <td>${formatMoney(o.totalCents, o.currency)}</td>
-      <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}</td>
+      <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}${o.approvedBy ? html`<br><small class="decided-by">approved by ${o.approvedBy}</small>` : ""}</td>
       <td>${link ? html`<a href="${link}" target="_blank" rel="noopener" hx-boost="false">invocation</a>` : ""}</td>
       ${actions ? html`<td>${decisionForm(o.id, "approve", m.csrfToken)} ${decisionForm(o.id, "reject", m.csrfToken)}</td>` : ""}
     </tr>`;
   };
   const head = (actions: boolean) =>
     html`<thead><tr><th>Order</th><th>Placed (UTC)</th><th>Customer</th><th>Total</th><th>Status</th><th>Restate</th>${actions ? html`<th>Decision</th>` : ""}</tr></thead>`;
+  const errors = m.filterErrors ?? {};
+  const list = (page: OrderPage) => {
+    if (page.orders.length === 0)
+      return html`<p class="empty">${m.filter.q || m.filter.status ? "No order matches." : "No orders yet."}</p>`;
+    return html`<table class="lines all-orders">${head(false)}<tbody>${page.orders.map((o) => row(o, false))}</tbody></table>`;
+  };
+  const pager = (page: OrderPage) =>
+    html`<nav class="pager" aria-label="Order pages">
+      ${page.previous ? html`<a href="${listHref(m.filter)}" rel="first">Newest orders</a>` : ""}
+      ${page.previous ? html`<a href="${listHref(m.filter, { before: encodeCursor(page.previous) })}" rel="prev">Newer orders</a>` : ""}
+      ${page.next ? html`<a href="${listHref(m.filter, { after: encodeCursor(page.next) })}" rel="next">Older orders</a>` : ""}
+    </nav>`;
   return {
     title: "Operations",
     body: html`<h1>Operations</h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
+      <p class="signed-in">Signed in as <strong data-operator>${m.operator}</strong>. <a href="/ops/stock">Stock</a></p>
       <form method="post" action="/ops/logout" class="inline-form"><input type="hidden" name="_csrf" value="${m.csrfToken}"><button type="submit" class="secondary">Sign out</button></form>
       <h2>Awaiting approval (${m.pending.length})</h2>
       ${
@@ -60,7 +122,9 @@ export function opsDashboardPage(m: OpsModel): Page {
           ? html`<p>No order is waiting for approval.</p>`
           : html`<table class="lines pending">${head(true)}<tbody>${m.pending.map((o) => row(o, true))}</tbody></table>`
       }
-      <h2>All orders</h2>
-      <table class="lines all-orders">${head(false)}<tbody>${m.orders.map((o) => row(o, false))}</tbody></table>`,
+      <h2 id="orders">All orders</h2>
+      ${Object.values(errors).some(Boolean) ? html`<p class="form-error" role="alert">Please correct the search below.</p>` : ""}
+      ${filterForm(m.filter, errors)}
+      ${m.page ? html`${list(m.page)}${pager(m.page)}` : ""}`,
   };
 }

@@ -149,11 +149,13 @@ export function createOrdersRepo(pool: pg.Pool) {
     await pool.query(RECORD_REFUND, [r.orderId, r.amountCents, r.currency, r.providerRef, r.operator, r.reason, r.statusReason]);
   }
 
-  async function recordApproval(id: string, decision: "approved" | "rejected" | "timed_out"): Promise<void> {
+  /** The decision and, when an operator made it, their name. */
+  async function recordApproval(id: string, decision: "approved" | "rejected" | "timed_out", by?: string): Promise<void> {
     await pool.query(
-      `UPDATE orders SET approval_decision = $2, approval_decided_at = COALESCE(approval_decided_at, now()), updated_at = now()
+      `UPDATE orders SET approval_decision = $2, approval_decided_by = $3,
+              approval_decided_at = COALESCE(approval_decided_at, now()), updated_at = now()
         WHERE id = $1`,
-      [id, decision],
+      [id, decision, by ?? null],
     );
   }
 

@@ -1,0 +1,87 @@
+/**
+ * Operator accounts and their decisions. Passwords are stored only as scrypt hashes
+ * (web/operator-password.ts); a sign-in with an unknown name costs as much as a wrong password.
+ */
+import type pg from "pg";
+import { DEV_OPERATOR, UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } from "../operator-password.ts";
+
+export type DecisionOutcome = "accepted" | "refused" | "unknown";
+
+export function createOperatorsRepo(pool: pg.Pool) {
+  /** Creates the account, or (with `reset`) replaces its password and enables it again; false if there was none to reset, or one to add. */
+  async function setPassword(name: string, password: string, mode: "add" | "reset"): Promise<boolean> {
+    const hash = await hashPassword(password);
+    const r =
+      mode === "add"
+        ? await pool.query(`INSERT INTO operators (name, password_hash) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+            name,
+            hash,
+          ])
+        : await pool.query(`UPDATE operators SET password_hash = $2, disabled_at = NULL, updated_at = now() WHERE name = $1`, [
+            name,
+            hash,
+          ]);
+    return r.rowCount === 1;
+  }
+
+  /** The operator's name when the password is theirs, else null. */
+  async function authenticate(name: string, password: string): Promise<string | null> {
+    const r = await pool.query<{ password_hash: string }>(
+      `SELECT password_hash FROM operators WHERE name = $1 AND disabled_at IS NULL`,
+      [name],
+    );
+    const stored = r.rows[0]?.password_hash;
+    const ok = await verifyPassword(password, stored ?? UNKNOWN_OPERATOR_HASH);
+    return ok && stored !== undefined ? name : null;
+  }
+
+  async function exists(name: string): Promise<boolean> {
+    return (await pool.query(`SELECT 1 FROM operators WHERE name = $1 AND disabled_at IS NULL`, [name])).rowCount === 1;
+  }
+
+  async function list(): Promise<Array<{ name: string; updatedAt: Date; disabled: boolean }>> {
+    const r = await pool.query(`SELECT name, updated_at, disabled_at FROM operators ORDER BY name`);
+    return r.rows.map((o) => ({ name: o.name, updatedAt: o.updated_at, disabled: o.disabled_at !== null }));
+  }
+
+  /** Ends the account's access at once (its signed-in sessions stop working too); its decisions keep its name. */
+  async function disable(name: string): Promise<boolean> {
+    const r = await pool.query(
+      `UPDATE operators SET disabled_at = now(), updated_at = now() WHERE name = $1 AND disabled_at IS NULL`,
+      [name],
+    );
+    return r.rowCount === 1;
+  }
+
+  /** Names of the accounts that still sign in with the development password. */
+  async function withDevPassword(): Promise<string[]> {
+    const r = await pool.query<{ name: string; password_hash: string }>(
+      `SELECT name, password_hash FROM operators WHERE disabled_at IS NULL`,
+    );
+    const weak = await Promise.all(
+      r.rows.map(async (o) => ((await verifyPassword(DEV_OPERATOR.password, o.password_hash)) ? o.name : null)),
+    );
+    return weak.filter((n): n is string => n !== null);
+  }
+
+  async function count(): Promise<number> {
+    return Number((await pool.query(`SELECT count(*) AS n FROM operators WHERE disabled_at IS NULL`)).rows[0].n);
+  }
+
+  /** Written before the workflow is asked, so no decision goes unrecorded; returns the record's id. */
+  async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string> {
+    const r = await pool.query(`INSERT INTO operator_decisions (operator, order_id, action) VALUES ($1, $2, $3) RETURNING id`, [
+      operator,
+      orderId,
+      action,
+    ]);
+    return String(r.rows[0].id);
+  }
+
+  async function settleDecision(id: string, outcome: DecisionOutcome): Promise<void> {
+    await pool.query(`UPDATE operator_decisions SET outcome = $2, settled_at = now() WHERE id = $1`, [id, outcome]);
+  }
+
+  return { setPassword, authenticate, exists, list, disable, withDevPassword, count, recordDecision, settleDecision };
+}
+export type OperatorsRepo = ReturnType<typeof createOperatorsRepo>;
