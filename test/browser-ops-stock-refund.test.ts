@@ -11,8 +11,10 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+import { addOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "operator password for the console";
+const OPERATOR = "rosa";
 
 describe("browser: an operator restocks and refunds", () => {
   let stack: TestStack;
@@ -20,7 +22,8 @@ describe("browser: an operator restocks and refunds", () => {
   let orderId = "";
 
   before(async () => {
-    stack = await startTestStack("browser-ops-stock-refund", { web: true, env: { OPS_PASSWORD, SHIPPING_DELAY_MS: "300" } });
+    stack = await startTestStack("browser-ops-stock-refund", { web: true, env: { SHIPPING_DELAY_MS: "300" } });
+    await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
     await stack.db.query("UPDATE products SET stock = 0 WHERE sku = 'LAMP-HARBOUR'");
     browser = await launchBrowser();
   });
@@ -41,6 +44,7 @@ describe("browser: an operator restocks and refunds", () => {
   async function signIn(): Promise<Page> {
     const operator = await (await browser.newContext()).newPage();
     await operator.goto(`${stack.webUrl}/ops`);
+    await operator.fill("#name", OPERATOR);
     await operator.fill("#password", OPS_PASSWORD);
     await operator.getByRole("button", { name: "Sign in" }).click();
     await operator.getByRole("heading", { name: "Operations" }).waitFor();
@@ -66,12 +70,12 @@ describe("browser: an operator restocks and refunds", () => {
     await operator.locator(".notice").waitFor();
     assert.equal(
       await operator.locator(".notice").innerText(),
-      "Harbour lamp: restocked by 4; 4 for sale now. Recorded for operator.",
+      "Harbour lamp: restocked by 4; 4 for sale now. Recorded for rosa.",
     );
     assert.equal(await lamp.locator(".stock-level").innerText(), "4");
     assert.match(
       await operator.locator("table.movements tbody tr").first().innerText(),
-      /restock \+4\s+4\s+operator\s+four lamps back/,
+      /restock \+4\s+4\s+rosa\s+four lamps back/,
     );
     await operator.screenshot({ path: path.join(stack.logDir, "ops-stock.png"), fullPage: true });
 
@@ -114,14 +118,11 @@ describe("browser: an operator restocks and refunds", () => {
     await customer.locator('.progress-panel[data-step="refunded"]').waitFor();
     assert.equal(
       (await customer.locator(".progress-message").innerText()).replace(/\s+/g, " "),
-      "Refunded Refunded by the shop (operator): the shade arrived cracked",
+      "Refunded Refunded by the shop (rosa): the shade arrived cracked",
     );
     const steps = await customer.locator("#timeline .event").evaluateAll((els) => els.map((e) => e.getAttribute("data-step")));
     assert.deepEqual(steps.slice(-2), ["fulfilled", "refunded"]);
-    assert.match(
-      await customer.locator('#timeline .event[data-step="refunded"]').innerText(),
-      /Refunded by the shop \(operator\)/,
-    );
+    assert.match(await customer.locator('#timeline .event[data-step="refunded"]').innerText(), /Refunded by the shop \(rosa\)/);
     await customer.screenshot({ path: path.join(stack.logDir, "customer-refunded.png"), fullPage: true });
 
     const mail = await waitUntil("the refund email", () =>

@@ -9,8 +9,10 @@ import { after, before, describe, it } from "node:test";
 import { BrowserClient, extract, postOrderForm, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+import { addOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "order desk password";
+const OPERATOR = "otto";
 
 describe("operators acting on an order", () => {
   let stack: TestStack;
@@ -18,12 +20,14 @@ describe("operators acting on an order", () => {
   let operator: BrowserClient;
 
   before(async () => {
-    stack = await startTestStack("ops-order-actions", { env: { OPS_PASSWORD, SHIPPING_DELAY_MS: "2500" } });
+    stack = await startTestStack("ops-order-actions", { env: { SHIPPING_DELAY_MS: "2500" } });
+    await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
     web = await startInProcessWeb(stack.env);
     operator = new BrowserClient(web.url);
     const login = await operator.get("/ops");
     assert.equal(
-      (await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: OPS_PASSWORD })).status,
+      (await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), name: OPERATOR, password: OPS_PASSWORD }))
+        .status,
       303,
     );
   });
@@ -103,15 +107,15 @@ describe("operators acting on an order", () => {
     assert.equal(res.status, 303);
     assert.equal(res.res.headers.get("location"), `/ops/orders/${orderId}/actions?done=cancel`);
     await waitUntil("cancellation", async () => (await statusOf(orderId)) === "cancelled", 20_000);
-    const reason = "Cancelled by the shop (operator): out of glaze";
+    const reason = "Cancelled by the shop (otto): out of glaze";
     const row = (await stack.db.query("SELECT status_reason FROM orders WHERE id = $1", [orderId])).rows[0];
     assert.equal(row.status_reason, reason);
     const page = await customer.get(`/orders/${orderId}`);
-    assert.match(page.html, /data-step="cancelled"[^>]*>.*Cancelled by the shop \(operator\): out of glaze/);
+    assert.match(page.html, /data-step="cancelled"[^>]*>.*Cancelled by the shop \(otto\): out of glaze/);
     const mail = await waitUntil("the cancellation email", () =>
       mailsTo("actions-cancel@example.com").find((m) => m.subject.startsWith("Order cancelled")),
     );
-    assert.match(mail.text ?? "", /Reason: Cancelled by the shop \(operator\): out of glaze/);
+    assert.match(mail.text ?? "", /Reason: Cancelled by the shop \(otto\): out of glaze/);
     assert.match(mail.text ?? "", /We refunded €14\.00/);
   });
 
@@ -141,7 +145,7 @@ describe("operators acting on an order", () => {
     assert.match(second.html, /This order has already been refunded\./);
 
     const page = await customer.get(`/orders/${orderId}`);
-    assert.match(page.html, /<strong>Refunded<\/strong> Refunded by the shop \(operator\): arrived chipped/);
+    assert.match(page.html, /<strong>Refunded<\/strong> Refunded by the shop \(otto\): arrived chipped/);
     const steps = [...page.html.matchAll(/<li class="event[^"]*" data-seq="\d+" data-step="([a-z_]+)"/g)].map((m) => m[1]);
     assert.deepEqual(steps.slice(-2), ["fulfilled", "refunded"]);
     const mail = await waitUntil("the refund email", () =>

@@ -8,15 +8,18 @@ import { after, before, describe, it } from "node:test";
 import { BrowserClient, extract } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+import { addOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "stock keeper password";
+const OPERATOR = "stella";
 
 describe("operators' stock page", () => {
   let stack: TestStack;
   let web: InProcessWeb;
 
   before(async () => {
-    stack = await startTestStack("ops-stock-web", { env: { OPS_PASSWORD } });
+    stack = await startTestStack("ops-stock-web");
+    await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
     web = await startInProcessWeb(stack.env);
     await stack.db.query("UPDATE products SET stock = 0 WHERE sku = 'LAMP-HARBOUR'");
   });
@@ -28,7 +31,11 @@ describe("operators' stock page", () => {
   async function signedInOperator(): Promise<BrowserClient> {
     const client = new BrowserClient(web.url);
     const login = await client.get("/ops");
-    const ok = await client.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: OPS_PASSWORD });
+    const ok = await client.postForm("/ops/login", {
+      _csrf: extract(login.html, "_csrf"),
+      name: OPERATOR,
+      password: OPS_PASSWORD,
+    });
     assert.equal(ok.status, 303);
     return client;
   }
@@ -108,7 +115,7 @@ describe("operators' stock page", () => {
     const customer = new BrowserClient(web.url);
     assert.match((await customer.get("/")).html, /data-sku="LAMP-HARBOUR"[\s\S]*?Sold out/);
     const page = await operator.get("/ops/stock");
-    assert.match(page.html, /Signed in as <strong>operator<\/strong>/);
+    assert.match(page.html, /Signed in as <strong>stella<\/strong>/);
     const form = restockForm(page.html, "LAMP-HARBOUR");
     const fields = { ...form, kind: "restock", units: "6", reason: "delivery from the foundry" };
     const [first, second] = await Promise.all([
@@ -118,9 +125,9 @@ describe("operators' stock page", () => {
     assert.equal(first.status, 303);
     assert.equal(second.status, 303);
     assert.match(first.res.headers.get("location") ?? "", new RegExp(`^/ops/stock\\?movement=${form.movementId}`));
-    assert.deepEqual(await movements("LAMP-HARBOUR"), [{ delta: 6, reason: "delivery from the foundry", operator: "operator" }]);
+    assert.deepEqual(await movements("LAMP-HARBOUR"), [{ delta: 6, reason: "delivery from the foundry", operator: "stella" }]);
     const after = await operator.get(first.res.headers.get("location") ?? "");
-    assert.match(after.html, /Harbour lamp: restocked by 6; 6 for sale now\. Recorded for operator\./);
+    assert.match(after.html, /Harbour lamp: restocked by 6; 6 for sale now\. Recorded for stella\./);
     assert.match(after.html, /<td class="stock-level" data-stock="6">6<\/td>/);
     assert.notEqual(restockForm(after.html, "LAMP-HARBOUR").movementId, form.movementId, "a fresh form, a fresh id");
 
@@ -143,6 +150,6 @@ describe("operators' stock page", () => {
     });
     assert.equal(res.status, 303);
     assert.equal(Number((await stack.db.query("SELECT stock FROM products WHERE sku = 'MUG-QUAY'")).rows[0].stock), 100);
-    assert.deepEqual(await movements("MUG-QUAY"), [{ delta: -20, reason: "stocktake", operator: "operator" }]);
+    assert.deepEqual(await movements("MUG-QUAY"), [{ delta: -20, reason: "stocktake", operator: "stella" }]);
   });
 });
