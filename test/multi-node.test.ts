@@ -1,8 +1,9 @@
 /**
  * The system on a multi-node Restate cluster: three restate-server nodes on loopback (replicated
  * metadata server and logs, replication 2, provisioned with restatectl), two worker processes
- * behind one registered URL (a TCP balancer in front of them), and two web processes that reach
- * the ingress through a second balancer. Shoppers place orders through both webs and follow their
+ * behind one registered URL (a TCP balancer in front of them), and two web processes. The webs
+ * reach the ingress, and the registration and the Restate UI links reach the admin API, through
+ * balancers in front of every node. Shoppers place orders through both webs and follow their
  * SSE streams while one Restate node and one worker are SIGKILLed and not brought back. Every
  * order must complete exactly once: one order row in a final state, one charge, one confirmation
  * and one shipped email, stock conserved, and every stream on either web reaches its end.
@@ -54,7 +55,6 @@ describe("multi-node Restate cluster", () => {
   let mail: MailCatcher | null = null;
   let db: pg.Pool | null = null;
   let workerLb: TcpBalancer | null = null;
-  let ingressLb: TcpBalancer | null = null;
   const workers: Proc[] = [];
   const webs: Proc[] = [];
   let stopped = false;
@@ -63,7 +63,7 @@ describe("multi-node Restate cluster", () => {
     if (stopped) return;
     stopped = true;
     await Promise.allSettled([...webs, ...workers].map((p) => p.handle.stop(5_000)));
-    await Promise.allSettled([workerLb?.close(), ingressLb?.close(), db?.end()]);
+    await Promise.allSettled([workerLb?.close(), db?.end()]);
     await Promise.allSettled([cluster?.stop(), postgres?.stop(), valkey?.stop(), mail?.close()]);
     if (dataDir) keepServiceLogs(dataDir, logDir, ["postgres", "valkey"]);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -119,14 +119,10 @@ describe("multi-node Restate cluster", () => {
     await runMigrations(pgHandle.url, logger);
     db = observerPool(pgHandle.url);
 
-    // Webs reach whichever Restate node answers; the deployment URL reaches whichever worker answers.
-    ingressLb = await startTcpBalancer({
-      port: await freePort(),
-      backends: restate.nodes.map((n) => ({ port: n.ports.ingress })),
-    });
+    // Webs, the registration and the UI links reach whichever Restate node answers (the cluster's
+    // balanced addresses); the deployment URL reaches whichever worker answers.
     const workerPorts = [await freePort(), await freePort()];
     workerLb = await startTcpBalancer({ port: await freePort(), backends: workerPorts.map((port) => ({ port })) });
-    const admin = restate.nodes[0] as ClusterNode; // never killed: registration and the UI links go here
 
     const common: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -135,9 +131,9 @@ describe("multi-node Restate cluster", () => {
       LOG_LEVEL: "debug",
       DATABASE_URL: pgHandle.url,
       VALKEY_URL: `redis://127.0.0.1:${valkeyPort}`,
-      RESTATE_INGRESS_URL: ingressLb.url,
-      RESTATE_ADMIN_URL: admin.adminUrl,
-      RESTATE_UI_URL: admin.adminUrl,
+      RESTATE_INGRESS_URL: restate.ingressUrl,
+      RESTATE_ADMIN_URL: restate.adminUrl,
+      RESTATE_UI_URL: restate.adminUrl,
       SMTP_HOST: "127.0.0.1",
       SMTP_PORT: String(smtpPort),
       SMTP_TLS: "none",
@@ -160,11 +156,12 @@ describe("multi-node Restate cluster", () => {
         // Long enough that orders sit in durable timers while things are being killed.
         SHIPPING_DELAY_MS: "600",
       };
-      const handle = await startWorker({ env, adminUrl: admin.adminUrl, output: log, ready: "listening" });
+      const handle = await startWorker({ env, adminUrl: restate.adminUrl, output: log, ready: "listening" });
       workers.push({ handle, port, metricsPort, log });
     }
-    await registerDeployment({ adminUrl: admin.adminUrl, endpointUrl: workerLb.url, force: false }, logger);
-    // The registration is cluster metadata: every node must know the services before traffic starts.
+    await registerDeployment({ adminUrl: restate.adminUrl, endpointUrl: workerLb.url, force: false }, logger);
+    // The registration is cluster metadata: every node (asked directly, not through the balancer)
+    // must know the services before traffic starts.
     for (const n of restate.nodes) {
       await waitFor(`${n.nodeName} knows OrderFulfilment`, () => workerServicesKnown(n.adminUrl), { timeoutMs: 30_000 });
     }
@@ -208,7 +205,7 @@ describe("multi-node Restate cluster", () => {
           .rows[0]?.n ?? 0,
       );
 
-    // 1. A Restate node that leads partitions dies while orders are running (never node 1: admin).
+    // 1. A Restate node that leads partitions dies while orders are running.
     const kills = {
       node: null as ClusterNode | null,
       nodeLed: 0,
@@ -221,8 +218,8 @@ describe("multi-node Restate cluster", () => {
     const killRestateNode = async () => {
       await waitFor("orders in flight", async () => (await inFlight()) >= 4, { timeoutMs: 30_000, intervalMs: 50 });
       const leaders = await restate.partitionLeaders();
-      const led = (n: ClusterNode) => [...leaders.values()].filter((l) => l === n).length;
-      const node = restate.nodes.slice(1).reduce((a, b) => (led(b) > led(a) ? b : a));
+      const led = (n: ClusterNode) => [...leaders.values()].filter((l) => l.node === n).length;
+      const node = restate.nodes.reduce((a, b) => (led(b) > led(a) ? b : a));
       kills.node = node;
       kills.nodeLed = led(node);
       kills.inFlightAtNodeKill = await inFlight();
@@ -283,7 +280,8 @@ describe("multi-node Restate cluster", () => {
       timeline,
       balancerConnections: {
         workers: Object.fromEntries((workerLb as TcpBalancer).totalConnections()),
-        ingress: Object.fromEntries((ingressLb as TcpBalancer).totalConnections()),
+        ingress: Object.fromEntries(restate.ingressBalancer.totalConnections()),
+        admin: Object.fromEntries(restate.adminBalancer.totalConnections()),
       },
       submitAttempts: outcomes.reduce((s, o) => s + o.submitAttempts, 0),
       sseReconnects: outcomes.reduce((s, o) => s + Math.max(0, o.reconnects), 0),
