@@ -283,7 +283,7 @@ describe("multi-node Restate cluster", () => {
     const withoutNode1 = { reregisteredId: "", link: "", uiStatus: 0, invocationRows: 0 };
     const checkAdminWithoutNode1 = async () => {
       const again = await registerDeployment(
-        { adminUrl: restate.adminUrl, endpointUrl: (workerLb as TcpBalancer).url, force: false, attempts: 5 },
+        { adminUrl: restate.adminUrl, endpointUrl: (workerLb as TcpBalancer).url, force: false },
         logger,
       );
       const operator = new BrowserClient(`http://127.0.0.1:${(webs[0] as Proc).port}`);

@@ -3,6 +3,7 @@
  * (`nodes`, `partition_state`: what `restatectl status` and `restatectl partitions list` print),
  * who leads which partition, what one node serves, and moving one partition's leadership.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "./processes.ts";
 
 /** A node as these queries need it: its name, and whether the harness has it running. */
@@ -111,13 +112,30 @@ export function clusterState<N extends NamedNode>(deps: {
     return { leads: ids("Leader"), follows: ids("Follower") };
   };
 
+  /**
+   * Changes to the partition table are writes to the metadata store; right after a node died its
+   * Raft group may still be electing a new leader and refuse them for a few seconds.
+   */
+  const metadataChange = async (args: string[]) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await deps.restatectl(args);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(250);
+      }
+    }
+  };
+
   const pinLeader = async (node: N, partition: number, o: { timeoutMs?: number } = {}) => {
     const [row] = await sql<{ plain_node_id: string }>(
       `SELECT plain_node_id FROM nodes WHERE name = '${node.nodeName.replace(/\W/g, "")}'`,
     );
     const id = /^N(\d+)$/.exec(row?.plain_node_id ?? "")?.[1];
     if (!id) throw new Error(`no node id for ${node.nodeName}`);
-    await deps.restatectl(["partitions", "leadership", "pin", "--node", id, String(partition)]);
+    await metadataChange(["partitions", "leadership", "pin", "--node", id, String(partition)]);
     await waitFor(
       `${node.nodeName} leading partition ${partition}`,
       async () => (await partitionLeaders()).get(partition)?.node === node,
@@ -126,7 +144,7 @@ export function clusterState<N extends NamedNode>(deps: {
   };
 
   const unpinLeader = async (partition: number) => {
-    await deps.restatectl(["partitions", "leadership", "unpin", String(partition)]);
+    await metadataChange(["partitions", "leadership", "unpin", String(partition)]);
   };
 
   return { sql, partitionLeaders, waitSettled, partitionsServed, pinLeader, unpinLeader };
