@@ -113,8 +113,8 @@ export function clusterState<N extends NamedNode>(deps: {
   };
 
   /**
-   * Changes to the partition table are writes to the metadata store; right after a node died its
-   * Raft group may still be electing a new leader and refuse them for a few seconds.
+   * Changes to the partition table (a leadership pin) can be refused as unavailable for a few
+   * seconds right after a node died: the request is still forwarded to the dead node.
    */
   const metadataChange = async (args: string[]) => {
     const deadline = Date.now() + 30_000;
