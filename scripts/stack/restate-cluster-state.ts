@@ -37,8 +37,9 @@ export interface ClusterState<N extends NamedNode> {
   /** The partitions whose processors run on this node's current process and have caught up with the log. */
   partitionsServed(node: N): Promise<PartitionsServed>;
   /**
-   * Asks for a node to lead a partition it follows (`restatectl partitions leadership pin`) and
-   * waits until it does. The pin is a preference: if the node dies, another one takes over.
+   * Asks for a node to lead a partition it runs, or to keep leading it (`restatectl partitions
+   * leadership pin`), and waits until it leads it. The pin is a preference: if the node dies,
+   * another one takes over.
    */
   pinLeader(node: N, partition: number, opts?: { timeoutMs?: number }): Promise<void>;
   /** Clears that preference (`restatectl partitions leadership unpin`). */
