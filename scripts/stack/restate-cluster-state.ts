@@ -32,8 +32,14 @@ export interface ClusterState<N extends NamedNode> {
    * claim a partition for a moment, and the higher epoch is the newer leader.
    */
   partitionLeaders(): Promise<Map<number, Leader<N>>>;
-  /** Waits until live nodes lead every partition and no leadership has changed over three reads (about a second). */
-  waitSettled(opts?: { timeoutMs?: number }): Promise<Map<number, Leader<N>>>;
+  /**
+   * Waits until live nodes lead every partition, no leadership has changed over three reads (about
+   * a second), and `until` (if given) holds for that view.
+   */
+  waitSettled(opts?: {
+    timeoutMs?: number;
+    until?: (leaders: Map<number, Leader<N>>) => boolean;
+  }): Promise<Map<number, Leader<N>>>;
   /** The partitions whose processors run on this node's current process and have caught up with the log. */
   partitionsServed(node: N): Promise<PartitionsServed>;
   /**
@@ -76,7 +82,7 @@ export function clusterState<N extends NamedNode>(deps: {
     return leaders;
   };
 
-  const waitSettled = async (o: { timeoutMs?: number } = {}) => {
+  const waitSettled = async (o: { timeoutMs?: number; until?: (leaders: Map<number, Leader<N>>) => boolean } = {}) => {
     let last = "";
     let leaders = new Map<number, Leader<N>>();
     let unchanged = 0;
@@ -88,7 +94,8 @@ export function clusterState<N extends NamedNode>(deps: {
           .map(([p, l]) => `${p}:${l.node.nodeName}:${l.epoch}`)
           .sort()
           .join(" ");
-        unchanged = leaders.size === deps.partitions && view === last ? unchanged + 1 : 0;
+        const wanted = leaders.size === deps.partitions && (o.until?.(leaders) ?? true);
+        unchanged = wanted && view === last ? unchanged + 1 : 0;
         last = view;
         return unchanged >= 2;
       },

@@ -39,12 +39,15 @@ export async function crashLeader(
 ): Promise<NodeCrash> {
   // Leadership also moves by itself (the scheduler spreads it again after a node is back): keep one
   // partition the node leads, or give it one it follows. The pin is a preference, so a successor is
-  // still elected when the node is gone.
-  const leading = [...(await cluster.partitionLeaders())].find(([, l]) => l.node === node)?.[0];
+  // still elected when the node is gone. The scheduler acts on it a moment later, and reports of
+  // who leads travel by gossip: choose from a settled view, and kill only once a settled view has
+  // the node leading that partition.
+  const before = await cluster.waitSettled();
+  const leading = [...before].find(([, l]) => l.node === node)?.[0];
   const pinned = leading ?? (await cluster.partitionsServed(node)).follows[0];
   if (pinned === undefined) throw new Error(`${node.nodeName} runs no partition processor`);
   await cluster.pinLeader(node, pinned);
-  const leaders = await cluster.waitSettled();
+  const leaders = await cluster.waitSettled({ until: (view) => view.get(pinned)?.node === node });
   const ledAtKill = new Map([...leaders].flatMap(([p, l]) => (l.node === node ? [[p, l.epoch] as const] : [])));
   const servedBefore = {
     leads: [...ledAtKill.keys()].sort((a, b) => a - b),
