@@ -126,7 +126,7 @@ describe("multi-node Restate cluster", () => {
         baseDir: path.join(dataDir, "restate"),
         logDir,
         // A node that (re)starts is held as a suspect before it takes partitions: 5 s by default,
-        // about 7.5 s from restart to serving here, against about 4 s with 1 s. It guards against
+        // about 8 s from restart to serving here, against about 4 s with 1 s. It guards against
         // flapping nodes and is not what this test checks; 1 s keeps the same sequence of states
         // and saves some 12 s over three restarts.
         env: { RESTATE_GOSSIP_SUSPECT_INTERVAL: "1s" },
