@@ -2,8 +2,11 @@
  * A multi-node Restate cluster on loopback, for tests: N restate-server processes (every role on
  * every node: metadata server, admin, worker, log server, ingress) that find each other through
  * the replicated metadata server, provisioned once with restatectl (auto-provision is off, so no
- * node can form a cluster of its own), with replicated logs and partitions. Any node can be
- * SIGKILLed; `waitHealthy` then waits for the survivors to lead every partition again.
+ * node can form a cluster of its own), with replicated logs and partitions. Clients reach the
+ * admin API and the ingress through a balancer in front of every node, as they would through a
+ * Kubernetes Service, so no node is special. Any node can be SIGKILLed (`waitHealthy` then waits
+ * for the survivors to lead every partition) and started again on its own data (`waitServing`
+ * waits until it runs partition processors again).
  */
 import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -12,6 +15,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { restateBinary, restateNodeEnv, restateServerBin, type RestatePorts } from "./restate.ts";
+import { clusterState, type ClusterState, type PartitionsServed } from "./restate-cluster-state.ts";
+import { startTcpBalancer, type TcpBalancer } from "./tcp-balancer.ts";
+
+export type { Leader, PartitionsServed } from "./restate-cluster-state.ts";
 
 const run = promisify(execFile);
 
@@ -29,23 +36,39 @@ export interface ClusterNode extends Managed {
   logFile: string;
   /** False once the node was killed or stopped through the cluster handle. */
   alive: boolean;
+  /** When this node's current process was started (ms since the epoch). */
+  startedAt: number;
 }
 
-export interface RestateCluster {
+export interface RestateCluster extends ClusterState<ClusterNode> {
   clusterName: string;
   partitions: number;
   nodes: ClusterNode[];
+  /** The admin API (and its UI) through a balancer in front of every node's admin port. */
+  adminUrl: string;
+  /** The ingress through a balancer in front of every node's ingress port. */
+  ingressUrl: string;
+  adminBalancer: TcpBalancer;
+  ingressBalancer: TcpBalancer;
   liveNodes(): ClusterNode[];
-  /** Runs restatectl against the live nodes; resolves with its stdout. */
+  /**
+   * Runs restatectl against the live nodes, the longest-running first; resolves with its stdout.
+   * `restatectl sql` asks only the first address, and a node that has just come back reports only
+   * part of the cluster (no partition processors at all) for its first seconds.
+   */
   restatectl(args: string[], opts?: { timeoutMs?: number }): Promise<string>;
-  /** A query over the cluster's introspection tables (`nodes`, `partition_state`, `logs`, …). */
-  sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
-  /** The live node leading each partition (partitions without a live leader are absent). */
-  partitionLeaders(): Promise<Map<number, ClusterNode>>;
   /** Every live node answers on admin and ingress, and live nodes lead every partition. */
   waitHealthy(opts?: { timeoutMs?: number }): Promise<void>;
-  /** SIGKILL one node (a crash); it is not restarted. */
+  /** SIGKILL one node (a crash). */
   killNode(node: ClusterNode): Promise<void>;
+  /** Starts a killed node again on its own ports and data; resolves once its node port accepts. */
+  restartNode(node: ClusterNode): Promise<void>;
+  /**
+   * Waits until a (restarted) node has rejoined: it answers on admin and ingress, it runs at least
+   * one partition processor (leader or follower) that has caught up with the log, and live nodes
+   * lead every partition.
+   */
+  waitServing(node: ClusterNode, opts?: { timeoutMs?: number }): Promise<PartitionsServed>;
   stop(): Promise<void>;
 }
 
@@ -73,40 +96,49 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
   // Every node is told where all the metadata servers are; they form one Raft group once provisioned.
   const metadataAddresses = JSON.stringify(ports.map((p) => `http://127.0.0.1:${p.node}`));
 
+  const nodeEnv = (index: number): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...restateNodeEnv({
+      ports: ports[index - 1] as ClusterNodePorts,
+      baseDir: path.resolve(opts.baseDir, `n${index}`),
+      nodeName: `n${index}`,
+      partitions,
+      rocksdbMemory: opts.rocksdbMemory ?? "256MiB",
+    }),
+    RESTATE_CLUSTER_NAME: clusterName,
+    RESTATE_METADATA_CLIENT__ADDRESSES: metadataAddresses,
+    RESTATE_AUTO_PROVISION: "false",
+    RESTATE_DEFAULT_REPLICATION: String(opts.replication),
+    RESTATE_BIFROST__DEFAULT_PROVIDER: "replicated",
+    RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE: "32MiB",
+    ...opts.env,
+  });
+  // A restarted node gets the same name, ports and data folder: it is the same node coming back.
+  const spawnNode = (index: number): Managed =>
+    startProcess({
+      name: `restate-n${index}`,
+      command: restateServerBin(),
+      args: ["--no-logo"],
+      env: nodeEnv(index),
+      output: path.join(opts.logDir, `restate-n${index}.log`),
+    });
+
   const nodes: ClusterNode[] = ports.map((p, i) => {
     const index = i + 1;
     const nodeName = `n${index}`;
-    const baseDir = path.resolve(opts.baseDir, nodeName);
-    mkdirSync(baseDir, { recursive: true });
-    const logFile = path.join(opts.logDir, `restate-${nodeName}.log`);
-    const proc = startProcess({
-      name: `restate-${nodeName}`,
-      command: restateServerBin(),
-      args: ["--no-logo"],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        ...restateNodeEnv({ ports: p, baseDir, nodeName, partitions, rocksdbMemory: opts.rocksdbMemory ?? "256MiB" }),
-        RESTATE_CLUSTER_NAME: clusterName,
-        RESTATE_METADATA_CLIENT__ADDRESSES: metadataAddresses,
-        RESTATE_AUTO_PROVISION: "false",
-        RESTATE_DEFAULT_REPLICATION: String(opts.replication),
-        RESTATE_BIFROST__DEFAULT_PROVIDER: "replicated",
-        RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE: "32MiB",
-        ...opts.env,
-      },
-      output: logFile,
-    });
+    mkdirSync(path.resolve(opts.baseDir, nodeName), { recursive: true });
     return {
-      ...proc,
+      ...spawnNode(index),
       index,
       nodeName,
       ports: p,
       nodeUrl: `http://127.0.0.1:${p.node}`,
       adminUrl: `http://127.0.0.1:${p.admin}`,
       ingressUrl: `http://127.0.0.1:${p.ingress}`,
-      logFile,
+      logFile: path.join(opts.logDir, `restate-${nodeName}.log`),
       alive: true,
+      startedAt: Date.now(),
     };
   });
 
@@ -114,6 +146,7 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
 
   const restatectl = async (args: string[], o: { timeoutMs?: number } = {}) => {
     const addresses = liveNodes()
+      .sort((a, b) => a.startedAt - b.startedAt)
       .map((n) => n.nodeUrl)
       .join(",");
     const { stdout } = await run(restateBinary("restatectl"), ["--address", addresses, ...args], {
@@ -124,29 +157,20 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
     return stdout;
   };
 
-  const sql = async <T>(query: string): Promise<T[]> => {
-    const out = (await restatectl(["sql", "--json", query])).trim();
-    // restatectl prints the JSON array, then (sometimes on the same stream) a "N rows" summary.
-    const end = out.lastIndexOf("]");
-    return JSON.parse(end >= 0 ? out.slice(0, end + 1) : "[]") as T[];
+  const state = clusterState({ restatectl, nodes, partitions });
+
+  /** One node's own admin API and ingress answer (asked directly: this is about that node). */
+  const answers = async (n: ClusterNode, deadline: number) => {
+    const left = () => Math.max(1_000, deadline - Date.now());
+    await waitFor(`${n.nodeName} admin`, () => httpOk(`${n.adminUrl}/health`), { proc: n, timeoutMs: left() });
+    await waitFor(`${n.nodeName} ingress`, () => httpOk(`${n.ingressUrl}/restate/health`), { proc: n, timeoutMs: left() });
   };
 
-  const partitionLeaders = async () => {
-    const rows = await sql<{ partition_id: number; node_name: string; state: string }>(
-      "SELECT p.partition_id, n.name AS node_name, n.state FROM partition_state p " +
-        "JOIN nodes n ON p.plain_node_id = n.plain_node_id " +
-        "WHERE p.effective_mode = 'Leader' AND p.replay_status = 'active'",
-    );
-    const leaders = new Map<number, ClusterNode>();
-    for (const r of rows) {
-      // The table keeps the last report of a dead node for a while: only live nodes count.
-      const node = liveNodes().find((n) => n.nodeName === r.node_name);
-      if (node && r.state === "alive") leaders.set(Number(r.partition_id), node);
-    }
-    return leaders;
-  };
+  const adminBalancer = await startTcpBalancer({ port: await freePort(), backends: ports.map((p) => ({ port: p.admin })) });
+  const ingressBalancer = await startTcpBalancer({ port: await freePort(), backends: ports.map((p) => ({ port: p.ingress })) });
 
   const stop = async () => {
+    await Promise.allSettled([adminBalancer.close(), ingressBalancer.close()]);
     await Promise.allSettled(
       nodes.map(async (n) => {
         n.alive = false;
@@ -159,19 +183,18 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
     clusterName,
     partitions,
     nodes,
+    adminUrl: adminBalancer.url,
+    ingressUrl: ingressBalancer.url,
+    adminBalancer,
+    ingressBalancer,
     liveNodes,
     restatectl,
-    sql,
-    partitionLeaders,
+    ...state,
     async waitHealthy(o = {}) {
       const timeoutMs = o.timeoutMs ?? 60_000;
       const deadline = Date.now() + timeoutMs;
-      for (const n of liveNodes()) {
-        const left = () => Math.max(1_000, deadline - Date.now());
-        await waitFor(`${n.nodeName} admin`, () => httpOk(`${n.adminUrl}/health`), { proc: n, timeoutMs: left() });
-        await waitFor(`${n.nodeName} ingress`, () => httpOk(`${n.ingressUrl}/restate/health`), { proc: n, timeoutMs: left() });
-      }
-      await waitFor("every partition led by a live node", async () => (await partitionLeaders()).size === partitions, {
+      for (const n of liveNodes()) await answers(n, deadline);
+      await waitFor("every partition led by a live node", async () => (await state.partitionLeaders()).size === partitions, {
         timeoutMs: Math.max(1_000, deadline - Date.now()),
         intervalMs: 250,
       });
@@ -179,6 +202,29 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
     async killNode(node) {
       node.alive = false;
       await node.kill();
+    },
+    async restartNode(node) {
+      if (node.alive) throw new Error(`${node.nodeName} is running`);
+      Object.assign(node, spawnNode(node.index), { alive: true, startedAt: Date.now() });
+      await waitFor(`${node.nodeName} node port`, () => tcpOpen(node.ports.node), {
+        proc: node,
+        timeoutMs: 60_000,
+        intervalMs: 50,
+      });
+    },
+    async waitServing(node, o = {}) {
+      const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+      await answers(node, deadline);
+      let served: PartitionsServed = { leads: [], follows: [] };
+      await waitFor(
+        `${node.nodeName} serving partitions, and every partition led`,
+        async () => {
+          served = await state.partitionsServed(node);
+          return served.leads.length + served.follows.length > 0 && (await state.partitionLeaders()).size === partitions;
+        },
+        { proc: node, timeoutMs: Math.max(1_000, deadline - Date.now()), intervalMs: 250 },
+      );
+      return served;
     },
     stop,
   };
