@@ -7,7 +7,7 @@
  * view, the logs) and reported as one table. Used by `npm run chaos` and by the test suite.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -333,6 +333,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     });
     await memory?.stop();
+    // Every sample, for a second look at a flag (RSS per process over time, Valkey's key families).
+    if (memory) writeFileSync(path.join(opts.logDir, "soak-samples.json"), `${JSON.stringify(memory.samples, null, 1)}\n`);
     const soak =
       memory && soakRedis
         ? await judgeSoak(

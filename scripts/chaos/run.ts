@@ -51,7 +51,8 @@ if (report.soak) {
   const pct = (g: number) => (Number.isFinite(g) ? `${g >= 0 ? "+" : ""}${g.toFixed(1)} %` : "–");
   console.log(
     `soak: ${report.soak.samples} samples; after the warm-up web RSS ${pct(report.soak.webGrowthPct)}, ` +
-      `Valkey memory ${pct(report.soak.valkeyGrowthPct)}, worker RSS (largest, one process) ${pct(report.soak.workerGrowthPct)}; ` +
+      `Valkey memory ${pct(report.soak.valkeyGrowthPct)} (per live key ${pct(report.soak.valkeyPerKeyGrowthPct)}; ` +
+      `${report.soak.keysWithoutExpiry} keys without expiry), worker RSS (largest, one process) ${pct(report.soak.workerGrowthPct)}; ` +
       `${report.soak.progressStreams} progress streams, ${report.soak.streamsWithoutExpiry} without expiry, longest ${report.soak.longestStream} events\n` +
       `Valkey ${report.soak.valkeyDetail}\n`,
   );

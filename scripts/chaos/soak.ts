@@ -18,6 +18,33 @@ export interface SoakSample {
   valkeyKb: number;
   /** What Valkey's memory is made of: keys, the data set, its overhead, the AOF buffer, client buffers. */
   valkey: { keys: number; datasetKb: number; overheadKb: number; aofBufferKb: number; clientsKb: number; expiredKeys: number };
+  /** Live keys by family (`owner:order`, `session`, `progress:order`, `ratelimit`, …) and how many have no expiry. */
+  keyFamilies: Record<string, number>;
+  keysWithoutExpiry: number;
+}
+
+/** The family of a key: its first two segments, ids and session ids left out. */
+function familyOf(key: string): string {
+  const [a = "", b = ""] = key.split(":");
+  return a === "session" || a === "ratelimit" || a === "operator" ? a : `${a}:${b}`;
+}
+
+/** Every live key, counted by family, and those without an expiry (SCAN: fine at the soak's tens of thousands). */
+async function keyCensus(redis: Redis): Promise<{ families: Record<string, number>; withoutExpiry: number }> {
+  const families: Record<string, number> = {};
+  let withoutExpiry = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "COUNT", 2000);
+    cursor = next;
+    const ttls = keys.length > 0 ? await Promise.all(keys.map((k) => redis.ttl(k))) : [];
+    keys.forEach((k, i) => {
+      const f = familyOf(k);
+      families[f] = (families[f] ?? 0) + 1;
+      if (ttls[i] === -1) withoutExpiry++;
+    });
+  } while (cursor !== "0");
+  return { families, withoutExpiry };
 }
 
 export interface SoakFigures {
@@ -25,6 +52,9 @@ export interface SoakFigures {
   /** Growth from the end of the warm-up to the end, in % (NaN: the run ended before it was steady). */
   webGrowthPct: number;
   valkeyGrowthPct: number;
+  /** Growth of Valkey's data set per live key: what the judgement uses (see judgeSoak). */
+  valkeyPerKeyGrowthPct: number;
+  keysWithoutExpiry: number;
   /** The largest growth of one worker process over its life after the warm-up, in %. */
   workerGrowthPct: number;
   progressStreams: number;
@@ -66,7 +96,17 @@ export function watchMemory(
         clientsKb: field("mem_clients_normal") / 1024,
         expiredKeys: field("expired_keys"),
       };
-      samples.push({ atMs: Date.now(), webKb: rssKb(web), workerKb: rssKb(worker), workerPid: worker ?? 0, valkeyKb, valkey });
+      const census = await keyCensus(redis).catch(() => ({ families: {}, withoutExpiry: 0 }));
+      samples.push({
+        atMs: Date.now(),
+        webKb: rssKb(web),
+        workerKb: rssKb(worker),
+        workerPid: worker ?? 0,
+        valkeyKb,
+        valkey,
+        keyFamilies: census.families,
+        keysWithoutExpiry: census.withoutExpiry,
+      });
       await sleep(intervalMs);
     }
   })();
@@ -95,6 +135,12 @@ export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: num
   const last = ok.at(-1);
   const webGrowthPct = warm && last ? growth(warm.webKb, last.webKb) : NaN;
   const valkeyGrowthPct = warm && last ? growth(warm.valkeyKb, last.valkeyKb) : NaN;
+  // Valkey holds what the run keeps on purpose, all of it expiring: its memory follows the order
+  // rate times the keys' lifetimes, so it is judged per live key (a leak grows what each key
+  // costs, or leaves keys that never expire), and its total growth is reported beside.
+  const perKey = (x: SoakSample) => (x.valkey.keys > 0 ? x.valkey.datasetKb / x.valkey.keys : NaN);
+  const valkeyPerKeyGrowthPct = warm && last ? growth(perKey(warm), perKey(last)) : NaN;
+  const keysWithoutExpiry = Math.max(0, ...ok.filter((x) => x.atMs >= steadyFrom).map((x) => x.keysWithoutExpiry));
   // Per worker process: its samples after its own first quarter.
   let workerGrowthPct = Number.NEGATIVE_INFINITY;
   const byPid = new Map<number, SoakSample[]>();
@@ -108,11 +154,12 @@ export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: num
   if (!Number.isFinite(workerGrowthPct)) workerGrowthPct = NaN;
   for (const [what, g] of [
     ["web RSS", webGrowthPct],
-    ["Valkey memory", valkeyGrowthPct],
+    ["Valkey memory per live key", valkeyPerKeyGrowthPct],
     ["worker RSS", workerGrowthPct],
   ] as const) {
     if (g > 10) violations.push(`${what} grew ${g.toFixed(1)} % after the warm-up`);
   }
+  if (keysWithoutExpiry > 0) violations.push(`${keysWithoutExpiry} Valkey keys without an expiry`);
 
   // Progress streams: bounded by MAXLEN (approximate trimming, so allow its slack) and expiring.
   let progressStreams = 0;
@@ -136,10 +183,12 @@ export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: num
     x
       ? `${x.valkey.keys} keys, data ${x.valkey.datasetKb.toFixed(0)} KB, overhead ${x.valkey.overheadKb.toFixed(0)} KB, ` +
         `AOF buffer ${x.valkey.aofBufferKb.toFixed(0)} KB, client buffers ${x.valkey.clientsKb.toFixed(0)} KB, ` +
-        `${x.valkey.expiredKeys} keys expired so far`
+        `${x.valkey.expiredKeys} keys expired so far; by family ${JSON.stringify(x.keyFamilies)}`
       : "no sample";
   return {
     valkeyDetail: `after the warm-up: ${detail(warm)}; at the end: ${detail(last)}`,
+    valkeyPerKeyGrowthPct,
+    keysWithoutExpiry,
     samples: samples.length,
     webGrowthPct,
     valkeyGrowthPct,
