@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./helpers/browser.ts";
+import { launchBrowser, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator } from "./helpers/operators.ts";
@@ -31,15 +31,6 @@ describe("browser: an operator restocks and refunds", () => {
     await browser?.close();
     await stack?.stop();
   });
-
-  function watchProblems(page: Page): string[] {
-    const problems: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    return problems;
-  }
 
   async function signIn(): Promise<Page> {
     const operator = await (await browser.newContext()).newPage();

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./helpers/browser.ts";
+import type { Browser } from "playwright-core";
+import { launchBrowser, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -22,15 +22,6 @@ describe("browser", () => {
     await browser?.close();
     await stack?.stop();
   });
-
-  function watchProblems(page: Page): string[] {
-    const problems: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    return problems;
-  }
 
   it("places an order and watches its progress bar reach 100 %", async () => {
     const page = await browser.newPage();

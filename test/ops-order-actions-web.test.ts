@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { BrowserClient, extract, postOrderForm, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
-import { addOperator } from "./helpers/operators.ts";
+import { addOperator, signInOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "order desk password";
 const OPERATOR = "otto";
@@ -23,13 +23,7 @@ describe("operators acting on an order", () => {
     stack = await startTestStack("ops-order-actions", { env: { SHIPPING_DELAY_MS: "2500" } });
     await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
     web = await startInProcessWeb(stack.env);
-    operator = new BrowserClient(web.url);
-    const login = await operator.get("/ops");
-    assert.equal(
-      (await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), name: OPERATOR, password: OPS_PASSWORD }))
-        .status,
-      303,
-    );
+    operator = await signInOperator(web.url, OPERATOR, OPS_PASSWORD);
   });
   after(async () => {
     await web?.close();

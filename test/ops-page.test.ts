@@ -16,7 +16,7 @@ import { ROOT } from "../scripts/stack/stack.ts";
 import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
-import { addOperator, operatorCommand } from "./helpers/operators.ts";
+import { addOperator, operatorCommand, signInOperator } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPS_PASSWORD = "correct horse battery staple";
@@ -50,13 +50,7 @@ describe("operations and order controls", () => {
   const orderStatus = async (id: string) =>
     (await stack.db.query("SELECT status FROM orders WHERE id = $1", [id])).rows[0]?.status;
 
-  async function signIn(name: string, password: string): Promise<BrowserClient> {
-    const operator = new BrowserClient(web.url);
-    const login = await operator.get("/ops");
-    const ok = await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), name, password });
-    assert.equal(ok.status, 303, `${name} signs in`);
-    return operator;
-  }
+  const signIn = (name: string, password: string) => signInOperator(web.url, name, password);
 
   it("creates and resets operators with `npm run operator`, the password from stdin and never echoed", async () => {
     const added = await operatorCommand(stack.env, ["add", "Ana"], { stdin: `${OPS_PASSWORD}\n` });

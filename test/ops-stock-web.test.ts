@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { BrowserClient, extract } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
-import { addOperator } from "./helpers/operators.ts";
+import { addOperator, signInOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "stock keeper password";
 const OPERATOR = "stella";
@@ -28,17 +28,7 @@ describe("operators' stock page", () => {
     await stack?.stop();
   });
 
-  async function signedInOperator(): Promise<BrowserClient> {
-    const client = new BrowserClient(web.url);
-    const login = await client.get("/ops");
-    const ok = await client.postForm("/ops/login", {
-      _csrf: extract(login.html, "_csrf"),
-      name: OPERATOR,
-      password: OPS_PASSWORD,
-    });
-    assert.equal(ok.status, 303);
-    return client;
-  }
+  const signedInOperator = () => signInOperator(web.url, OPERATOR, OPS_PASSWORD);
   /** The restock form of one product on the page: its movement id and CSRF token. */
   function restockForm(html: string, sku: string) {
     const form = new RegExp(`<form[^>]*data-sku="${sku}" data-kind="restock"[\\s\\S]*?</form>`).exec(html)?.[0];

@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../../scripts/stack/stack.ts";
+import { BrowserClient, extract } from "./browser-client.ts";
 
 export interface CommandRun {
   code: number | null;
@@ -34,4 +35,13 @@ export function operatorCommand(
 export async function addOperator(env: NodeJS.ProcessEnv, name: string, password: string): Promise<void> {
   const run = await operatorCommand(env, ["add", name], { stdin: `${password}\n` });
   if (run.code !== 0) throw new Error(`npm run operator -- add ${name} failed (${run.code}): ${run.stderr}`);
+}
+
+/** A browser client signed in to /ops as `name` (the sign-in must answer 303). */
+export async function signInOperator(webUrl: string, name: string, password: string): Promise<BrowserClient> {
+  const client = new BrowserClient(webUrl);
+  const login = await client.get("/ops");
+  const res = await client.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), name, password });
+  if (res.status !== 303) throw new Error(`signing in as ${name} answered ${res.status}`);
+  return client;
 }
