@@ -12,6 +12,8 @@ import { portIsFree } from "../scripts/stack/processes.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { DEV_PORT_NAMES, startDevScript, type DevScript } from "./helpers/dev-script.ts";
 import { startFakeLlm, type FakeLlmServer } from "./helpers/fake-llm-server.ts";
+import { DEV_OPERATOR } from "../web/operator-password.ts";
+import { signInOperator } from "./helpers/operators.ts";
 
 describe("npm run dev", () => {
   let dev: DevScript | null = null;
@@ -62,14 +64,8 @@ describe("npm run dev", () => {
     assert.equal((await fetch(`http://127.0.0.1:${dev.ports.ADMIN}/ui/`)).status, 200);
     // A fresh database has the development operator, as the banner and the README say.
     assert.match(banner, /operators {4}.*\/ops \(a new database has "ops" \/ "ops-dev-password"/);
-    const operator = new BrowserClient(app);
-    const login = await operator.get("/ops");
-    const signIn = await operator.postForm("/ops/login", {
-      _csrf: extract(login.html, "_csrf"),
-      name: "ops",
-      password: "ops-dev-password",
-    });
-    assert.equal(signIn.status, 303, "npm run dev signs in as ops");
+    // npm run dev signs in as ops (the helper throws unless the sign-in answers 303).
+    const operator = await signInOperator(app, DEV_OPERATOR.name, DEV_OPERATOR.password);
     assert.match((await operator.get("/ops")).html, /Signed in as <strong data-operator>ops<\/strong>/);
 
     // The worker dies; the supervisor starts a new one and nothing else goes down.

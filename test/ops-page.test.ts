@@ -16,6 +16,7 @@ import { ROOT } from "../scripts/stack/stack.ts";
 import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
+import { DEV_OPERATOR } from "../web/operator-password.ts";
 import { addOperator, operatorCommand, signInOperator } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -178,14 +179,9 @@ describe("operations and order controls", () => {
       DATABASE_URL: stack.env.DATABASE_URL!.replace(/\/quayside$/, "/ops_dev_check"),
     });
     try {
-      const client = new BrowserClient(devWeb.url);
-      const login = await client.get("/ops");
-      const res = await client.postForm("/ops/login", {
-        _csrf: extract(login.html, "_csrf"),
-        name: "ops",
-        password: "ops-dev-password",
-      });
-      assert.equal(res.status, 303, "npm run dev can sign in as ops");
+      // npm run dev can sign in as ops (the helper throws unless the sign-in answers 303).
+      const client = await signInOperator(devWeb.url, DEV_OPERATOR.name, DEV_OPERATOR.password);
+      assert.match((await client.get("/ops")).html, /Signed in as <strong data-operator>ops<\/strong>/);
     } finally {
       await devWeb.close();
     }
