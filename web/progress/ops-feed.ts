@@ -75,6 +75,8 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   /** The ids the last approvals read returned: an event for one of them may take it off the list. */
   let awaiting = new Set<string>();
   let batchTimer: NodeJS.Timeout | null = null;
+  /** Batches are read one after another, so an older read never lands after a newer one. */
+  let flushes: Promise<void> = Promise.resolve();
   let overviewTimer: NodeJS.Timeout | null = null;
   let minuteTimer: NodeJS.Timeout | null = null;
   let overviewCache: { at: number; value: OpsOverview } | null = null;
@@ -159,7 +161,9 @@ export function createOpsFeed(deps: OpsFeedDeps) {
       if (DECISION_STEPS.has(event.step) || awaiting.has(id)) approvalsDirty = true;
       overviewDirty = true;
       if (!batchTimer) {
-        batchTimer = setTimeout(() => void flush(), batchMs);
+        batchTimer = setTimeout(() => {
+          flushes = flushes.then(flush);
+        }, batchMs);
         batchTimer.unref();
       }
       scheduleOverview();
