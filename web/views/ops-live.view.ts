@@ -63,3 +63,15 @@ export function opsApprovals(pending: readonly OpsOrderRow[], csrfToken: string,
 
 /** The head of the order list that `opsNewestRows` fills. */
 export const opsOrdersHead = html`<thead>${HEAD}</tr></thead>`;
+
+/**
+ * Makes an operator page live: its `sse-swap` parts (above) listen to `/ops/events`. `topics`
+ * keeps what the page does not show off the wire (all by default).
+ */
+export function opsLiveRegion(body: SafeHtml, topics?: readonly string[]): SafeHtml {
+  const url = topics ? `/ops/events?topics=${topics.join(",")}` : "/ops/events";
+  return html`<div class="live" hx-ext="sse" sse-connect="${url}">${body}</div>`;
+}
+
+/** The operator pages' link to the live overview. */
+export const opsOverviewLink = html`<a href="/ops/overview">Shop overview (live)</a>`;

@@ -8,7 +8,7 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import type { OpsOverview, OverviewMinute } from "../adapters/ops-overview.repo.ts";
 import type { OpsOrderRow } from "../adapters/ops-live.repo.ts";
 import type { Page } from "./layout.view.ts";
-import { opsApprovals } from "./ops-live.view.ts";
+import { opsApprovals, opsLiveRegion } from "./ops-live.view.ts";
 
 const W = 600;
 const H = 120;
@@ -90,9 +90,6 @@ export function opsOverviewPage(m: OpsOverviewModel): Page {
     title: "Shop overview",
     body: html`<h1>Shop overview</h1>
       <p><a href="/ops">← Operations</a></p>
-      <div class="live" hx-ext="sse" sse-connect="/ops/events?topics=overview,approvals">
-        ${opsOverviewSection(m.overview)}
-        ${opsApprovals(m.pending, m.csrfToken, m.restateUiUrl)}
-      </div>`,
+      ${opsLiveRegion(html`${opsOverviewSection(m.overview)}${opsApprovals(m.pending, m.csrfToken, m.restateUiUrl)}`, ["overview", "approvals"])}`,
   };
 }
