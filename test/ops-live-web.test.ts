@@ -117,6 +117,11 @@ describe("the operator's live view", () => {
     assert.match(first.events[2]!.data, /^<tbody id="order-rows" sse-swap="orders-newest" hx-swap="outerHTML">/);
 
     await new Promise((r) => setTimeout(r, 300)); // the long stream has subscribed
+    const feedSubscribers = async () => ((await redis.call("PUBSUB", "NUMSUB", "progress:orders")) as [string, number])[1];
+    const also = operator.sse("/ops/events?topics=overview", { timeoutMs: 1_500 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await feedSubscribers(), 1, "one subscription to the order feed for the process, however many operators watch");
+    await also;
     const customer = new BrowserClient(web.url);
     const small = await postOrderForm(customer, { email: "live-small@example.com" });
     assert.equal(small.status, 303);
@@ -140,6 +145,7 @@ describe("the operator's live view", () => {
     ids.approvedAfter = seen.length;
 
     const { events, status } = await streamed;
+    await waitUntil("the feed's subscription to end with the last operator stream", async () => (await feedSubscribers()) === 0);
     assert.equal(status, 200);
     const rows = events.filter((e) => e.event === `order-${small.orderId}`);
     assert.ok(rows.length >= 1, "the small order's row arrived");
