@@ -20,7 +20,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrderFeedMessage } from "../../shared/progress-event.ts";
 import type { OpsLiveRepo, OpsOrderRow } from "../adapters/ops-live.repo.ts";
-import type { OpsOverview, OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
+import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
 import { opsApprovals, opsNewestRows, opsOrderRow, orderRowEvent } from "../views/ops-live.view.ts";
 import { opsOverviewSection } from "../views/ops-overview.view.ts";
 import type { OrderFeedSubscriber, ProgressHub } from "./progress-hub.ts";
@@ -55,8 +55,13 @@ const DECISION_STEPS = new Set(["awaiting_approval", "approved", "rejected", "ca
 const PLACED_STEPS = new Set(["received", "persisted"]);
 const APPROVALS_LIMIT = 200;
 
+/** The parts a page replaces whole; each stream remembers the read its shown copy came from. */
+type WholePart = "overview" | "approvals" | "newest";
+
 interface OpsStream extends OpsViewer {
   sse: SseStream;
+  /** The number of the read behind each part last sent: an older read (it started earlier) is not sent over it. */
+  shown: Record<WholePart, number>;
 }
 
 export function createOpsFeed(deps: OpsFeedDeps) {
@@ -79,12 +84,29 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   let flushes: Promise<void> = Promise.resolve();
   let overviewTimer: NodeJS.Timeout | null = null;
   let minuteTimer: NodeJS.Timeout | null = null;
-  let overviewCache: { at: number; value: OpsOverview } | null = null;
+  /** When the overview was last read for the broadcast: the next waits `overviewEveryMs` after it. */
+  let overviewReadAt = 0;
+  /**
+   * Reads are numbered as they start. A stream connecting while a broadcast's read is in flight
+   * reads its own, newer copy; the older one, arriving after, must not replace it.
+   */
+  let reads = 0;
 
   const wanted = (topic: OpsTopic) => [...streams].some((s) => s.topics.has(topic));
 
   function broadcast(topic: OpsTopic, frame: SseFields): void {
     for (const s of streams) if (s.topics.has(topic)) s.sse.send(frame);
+  }
+
+  /** Sends a whole part to one stream unless it already shows a copy from a newer read. */
+  function sendPart(s: OpsStream, part: WholePart, read: number, frame: SseFields): void {
+    if (read <= s.shown[part]) return;
+    s.shown[part] = read;
+    s.sse.send(frame);
+  }
+
+  function sendPartToAll(topic: OpsTopic, part: WholePart, read: number, frame: (s: OpsStream) => SseFields): void {
+    for (const s of streams) if (s.topics.has(topic)) sendPart(s, part, read, frame(s));
   }
 
   function resyncAll(): void {
@@ -95,13 +117,6 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     const pending = await deps.live.awaitingApproval(APPROVALS_LIMIT);
     awaiting = new Set(pending.map((o) => o.id));
     return pending;
-  }
-
-  async function loadOverview(fresh: boolean): Promise<OpsOverview> {
-    if (!fresh && overviewCache && Date.now() - overviewCache.at < overviewEveryMs) return overviewCache.value;
-    const value = await deps.overview.overview();
-    overviewCache = { at: Date.now(), value };
-    return value;
   }
 
   const approvalsFrame = (pending: readonly OpsOrderRow[], s: OpsStream): SseFields => ({
@@ -116,6 +131,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     const newest = newestDirty && wanted("orders");
     const approvals = approvalsDirty && wanted("approvals");
     newestDirty = approvalsDirty = false;
+    const read = ++reads;
     try {
       const [rows, first, pending] = await Promise.all([
         wanted("orders") ? deps.live.byIds(ids) : [],
@@ -123,8 +139,11 @@ export function createOpsFeed(deps: OpsFeedDeps) {
         approvals ? loadApprovals() : null,
       ]);
       for (const o of rows) broadcast("orders", { event: orderRowEvent(o.id), data: opsOrderRow(o, url).value });
-      if (first) broadcast("orders", { event: "orders-newest", data: opsNewestRows(first, url).value });
-      if (pending) for (const s of streams) if (s.topics.has("approvals")) s.sse.send(approvalsFrame(pending, s));
+      if (first) {
+        const frame = { event: "orders-newest", data: opsNewestRows(first, url).value };
+        sendPartToAll("orders", "newest", read, () => frame);
+      }
+      if (pending) sendPartToAll("approvals", "approvals", read, (s) => approvalsFrame(pending, s));
     } catch (err) {
       // The browsers reconnect and get everything re-read from PostgreSQL.
       deps.logger.warn({ err }, "could not read the orders that moved; operator streams will resync");
@@ -134,7 +153,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
 
   function scheduleOverview(): void {
     if (overviewTimer || !overviewDirty || !wanted("overview")) return;
-    const wait = Math.max(0, (overviewCache?.at ?? 0) + overviewEveryMs - Date.now());
+    const wait = Math.max(0, overviewReadAt + overviewEveryMs - Date.now());
     overviewTimer = setTimeout(() => void refreshOverview(), wait);
     overviewTimer.unref();
   }
@@ -142,8 +161,10 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   async function refreshOverview(): Promise<void> {
     overviewDirty = false;
     try {
-      const o = await loadOverview(true);
-      broadcast("overview", { event: "overview", data: opsOverviewSection(o).value });
+      const read = ++reads;
+      overviewReadAt = Date.now();
+      const frame = { event: "overview", data: opsOverviewSection(await deps.overview.overview()).value };
+      sendPartToAll("overview", "overview", read, () => frame);
     } catch (err) {
       deps.logger.warn({ err }, "could not read the overview; operator streams will resync");
       resyncAll();
@@ -182,14 +203,15 @@ export function createOpsFeed(deps: OpsFeedDeps) {
 
   /** What the page should show now, from PostgreSQL: sent first on every (re)connect. */
   async function sendCurrent(s: OpsStream): Promise<void> {
+    const read = ++reads;
     const [pending, overview, first] = await Promise.all([
       s.topics.has("approvals") ? loadApprovals() : null,
-      s.topics.has("overview") ? loadOverview(false) : null,
+      s.topics.has("overview") ? deps.overview.overview() : null,
       s.topics.has("orders") ? deps.live.newest(newestLimit) : null,
     ]);
-    if (pending) s.sse.send(approvalsFrame(pending, s));
-    if (overview) s.sse.send({ event: "overview", data: opsOverviewSection(overview).value });
-    if (first) s.sse.send({ event: "orders-newest", data: opsNewestRows(first, url).value });
+    if (pending) sendPart(s, "approvals", read, approvalsFrame(pending, s));
+    if (overview) sendPart(s, "overview", read, { event: "overview", data: opsOverviewSection(overview).value });
+    if (first) sendPart(s, "newest", read, { event: "orders-newest", data: opsNewestRows(first, url).value });
   }
 
   /**
@@ -197,7 +219,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
    * current state, then live fragments until the client leaves, the stream expires or a gap.
    */
   async function open(sse: SseStream, viewer: OpsViewer, log: Logger): Promise<void> {
-    const s: OpsStream = { sse, ...viewer };
+    const s: OpsStream = { sse, ...viewer, shown: { overview: 0, approvals: 0, newest: 0 } };
     streams.add(s);
     sse.onClose(() => detach(s));
     minuteTimer ??= setInterval(() => {
