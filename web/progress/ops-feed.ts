@@ -229,10 +229,14 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     minuteTimer.unref();
     let live = true;
     try {
-      subscription ??= deps.hub.subscribeOrderFeed(listener).catch((err: unknown) => {
-        subscription = null;
-        throw err;
-      });
+      if (!subscription) {
+        const attempt: Promise<void> = deps.hub.subscribeOrderFeed(listener).catch((err: unknown) => {
+          // Forgotten, so the next stream tries again (unless a newer attempt has taken its place).
+          if (subscription === attempt) subscription = null;
+          throw err;
+        });
+        subscription = attempt;
+      }
       await subscription;
     } catch (err) {
       live = false;
@@ -249,6 +253,6 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     if (!live) sse.endWithRetry(retryMs, "resync");
   }
 
-  return { open, stats: () => ({ streams: streams.size, subscribed: subscription !== null }) };
+  return { open };
 }
 export type OpsFeed = ReturnType<typeof createOpsFeed>;
