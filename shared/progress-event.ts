@@ -79,6 +79,15 @@ export function channelName(r: ResourceRef): string {
   return `progress:${r.kind}:${r.id}`;
 }
 
+/**
+ * Every order event is also announced here, as `{ id, event }`: operators' live views hear all
+ * orders through one subscription per web process. Not a resource channel (no second colon).
+ */
+export const ORDER_FEED_CHANNEL = "progress:orders";
+
+export const orderFeedMessageSchema = z.object({ id: z.string().min(1).max(64), event: progressEventSchema });
+export type OrderFeedMessage = z.infer<typeof orderFeedMessageSchema>;
+
 /** Parses a channel name back into its resource (null when it is not a progress channel). */
 export function resourceFromChannel(channel: string): ResourceRef | null {
   const m = /^progress:([a-z]+):(.+)$/.exec(channel);

@@ -472,6 +472,7 @@ describe("web security", () => {
         ["/ops", operator, "ops dashboard"],
         ["/ops?done=approve", operator, "ops dashboard with a notice"],
         ["/ops?status=cancelled&q=alice%40security.example", operator, "ops order search"],
+        ["/ops/overview", operator, "ops overview (inline SVG charts)"],
         [`/orders/${orderId}?cancel=requested`, alice, "order page with a notice"],
         ["/no-such-page", alice, "404 page"],
         [`/orders/${uuidv7()}`, alice, "404 for an unknown order"],
@@ -540,6 +541,15 @@ describe("web security", () => {
         for (const e of res.events) assert.deepEqual(inlineCodeProblems(e.data), [], `${path} event ${e.event} #${e.id}`);
         assert.ok(!res.events.some((e) => /<img|<svg|<script>/.test(e.data)), `${path}: no markup from the input`);
       }
+      // The operator's stream: the overview's SVG is ours, drawn with presentation attributes only.
+      const ops = await operator.sse("/ops/events", { stopWhen: (_e, all) => all.length === 3, timeoutMs: 5_000 });
+      assert.equal(ops.status, 200);
+      assert.deepEqual(
+        ops.events.map((e) => e.event),
+        ["approvals", "overview", "orders-newest"],
+      );
+      for (const e of ops.events) assert.deepEqual(inlineCodeProblems(e.data), [], `/ops/events event ${e.event}`);
+      assert.ok(!ops.events.some((e) => /<img|<script>/.test(e.data)), "/ops/events: no markup from the input");
     });
 
     it("static assets are served as what they are, with nosniff", async () => {
@@ -706,6 +716,11 @@ describe("web security", () => {
         assert.match(res.html, /Sign in as an operator first/);
         assert.equal((await stranger.get(`/ops/orders/${orderId}/${action}`)).status >= 400, true, `GET ${action}`);
       }
+      for (const path of ["/ops/overview", "/ops/events", "/ops/events?topics=approvals"]) {
+        const res = await stranger.get(path, { accept: "text/event-stream, text/html" });
+        assert.equal(res.status, 403, path);
+        assert.doesNotMatch(res.html, /alice@security\.example|ops-approvals|event: /, path);
+      }
       assert.equal(
         (await stranger.postForm("/ops/logout", { _csrf: csrf })).status,
         303,
@@ -801,6 +816,8 @@ describe("web security", () => {
       assert.match((await op.get("/ops")).html, /Awaiting approval/);
       assert.equal((await op.postForm("/ops/logout", { _csrf: await tokenOf(op, "/ops") })).status, 303);
       assert.match((await op.get("/ops")).html, /Operator sign-in/);
+      assert.equal((await op.get("/ops/overview")).status, 403);
+      assert.equal((await op.sse("/ops/events", { timeoutMs: 3_000 })).status, 403);
       const res = await op.postForm(`/ops/orders/${uuidv7()}/approve`, { _csrf: await tokenOf(op, "/ops") });
       assert.equal(res.status, 403);
     });

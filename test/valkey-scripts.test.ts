@@ -10,6 +10,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { createLogger } from "../shared/logger.ts";
+import { ORDER_FEED_CHANNEL, orderFeedMessageSchema } from "../shared/progress-event.ts";
 import { freePort, type Managed } from "../scripts/stack/processes.ts";
 import { startValkey } from "../scripts/stack/valkey.ts";
 import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
@@ -105,5 +106,38 @@ describe("Valkey scripts as commands", () => {
     assert.ok(cmds.some((c) => ["evalsha", "eval"].includes(c[0]!.toLowerCase())));
     assert.equal((await publisher.publish({ kind: "order", id: "p-1" }, draft)).outcome, "duplicate");
     assert.equal(await redis.xlen("progress:order:p-1:events"), 1);
+  });
+
+  it("announces order events, and only those, on the shared order feed in the same script call", async () => {
+    const publisher = createProgressPublisher(redis, createLogger({ name: "test", level: "silent", format: "json" }), {
+      maxLen: 100,
+      ttlSeconds: 600,
+    });
+    const listener = redis.duplicate();
+    const heard: unknown[] = [];
+    listener.on("message", (channel: string, message: string) => {
+      if (channel === ORDER_FEED_CHANNEL) heard.push(orderFeedMessageSchema.parse(JSON.parse(message)));
+    });
+    await listener.subscribe(ORDER_FEED_CHANNEL);
+    try {
+      const draft = { seq: 1, kind: "step" as const, step: "received", percent: 5, status: "running" as const, message: "m" };
+      await publisher.publish({ kind: "order", id: "feed-1" }, draft);
+      await publisher.publish({ kind: "order", id: "feed-1" }, draft); // a replay: not announced again
+      await publisher.publish({ kind: "content", id: "feed-2" }, draft);
+      await publisher.publish({ kind: "order", id: "feed-3" }, { ...draft, seq: 2, step: "persisted" });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(
+        heard.map((m) => {
+          const { id, event } = m as { id: string; event: { seq: number; step: string } };
+          return [id, event.seq, event.step];
+        }),
+        [
+          ["feed-1", 1, "received"],
+          ["feed-3", 2, "persisted"],
+        ],
+      );
+    } finally {
+      listener.disconnect();
+    }
   });
 });

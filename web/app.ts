@@ -23,7 +23,10 @@ import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { StockClient } from "./adapters/stock-client.ts";
 import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
+import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
+import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
 import type { OperatorName } from "./operator-gate.ts";
+import type { OpsFeed } from "./progress/ops-feed.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
 import { createStreamFront } from "./progress/stream-front.ts";
@@ -43,6 +46,7 @@ import { contentEventRoutes, contentStream } from "./routes/content-events.route
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
+import { opsLiveRoutes } from "./routes/ops-live.routes.ts";
 import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
 import { opsOrderActionRoutes } from "./routes/ops-order-actions.routes.ts";
 import { orderEventRoutes, orderStream } from "./routes/order-events.routes.ts";
@@ -73,6 +77,11 @@ export interface AppDeps {
   /** Operators' stock movements, through the Inventory object. */
   stock: StockClient;
   stockMovements: StockMovementsReadRepo;
+  /** The rows operators' live views re-render, and the overview's numbers. */
+  opsLive: OpsLiveRepo;
+  opsOverview: OpsOverviewRepo;
+  /** The process's operator live view: the order feed turned into fragments for every operator stream. */
+  opsFeed: OpsFeed;
   /** Operators' refunds of fulfilled orders, through the OrderRefund object. */
   refunds: OrderRefundsClient;
   /** Operator accounts and their recorded decisions (PostgreSQL). */
@@ -173,6 +182,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
     opsStockRoutes(deps),
     opsOrderActionRoutes(deps),
+    opsLiveRoutes({ ...deps, keepAliveMs: deps.config.sseKeepAliveMs, restateUiUrl: deps.config.restateUiUrl }),
     opsRoutes({
       ...deps,
       loginsPerMinute: deps.config.loginsPerMinute,

@@ -19,6 +19,9 @@ import { createStockClient } from "./adapters/stock-client.ts";
 import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import { createOperatorsRepo } from "./adapters/operators.repo.ts";
+import { createOpsLiveRepo } from "./adapters/ops-live.repo.ts";
+import { createOpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
+import { createOpsFeed } from "./progress/ops-feed.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
@@ -84,6 +87,9 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   }
 
   const operators = createOperatorSessions(commands);
+  const hub = createProgressHub({ subscriber, commands, logger, naiveSubscriber });
+  const opsLive = createOpsLiveRepo(pool);
+  const opsOverview = createOpsOverviewRepo(pool);
 
   return {
     deps: {
@@ -92,7 +98,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       orderStore: createOrdersReadRepo(pool),
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
-      hub: createProgressHub({ subscriber, commands, logger, naiveSubscriber }),
+      hub,
       sseStreams,
       sseRegistry,
       campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
@@ -106,6 +112,16 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       accounts: createOperatorsRepo(pool),
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
+      opsLive,
+      opsOverview,
+      opsFeed: createOpsFeed({
+        hub,
+        live: opsLive,
+        overview: opsOverview,
+        logger,
+        restateUiUrl: config.RESTATE_UI_URL,
+        retryMs: config.SSE_RETRY_MS,
+      }),
       refunds: createOrderRefundsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),
       orderLookup: createOrderLookupClient({ ingressUrl: config.RESTATE_INGRESS_URL }),

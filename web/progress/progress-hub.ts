@@ -6,15 +6,21 @@
  * While the subscriber connection is down, events go by unseen (and the worker drops what it
  * cannot publish). When it is back, every subscription's `onGap` runs, so its stream can make the
  * browser reconnect and pick up the durable snapshot, which has whatever was missed.
+ *
+ * Besides the per-resource channels, the hub can listen to the order feed (every order's events on
+ * one channel, for operators' live views): one more subscription on the same connection.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
 import {
   channelName,
+  ORDER_FEED_CHANNEL,
+  orderFeedMessageSchema,
   progressEventSchema,
   resourceFromChannel,
   streamIdForSeq,
   streamKey,
+  type OrderFeedMessage,
   type ProgressEvent,
   type ResourceRef,
 } from "../../shared/progress-event.ts";
@@ -23,6 +29,12 @@ import {
 export interface ProgressSubscriber {
   onEvent(event: ProgressEvent): void;
   /** Live delivery was interrupted (the connection to Valkey was lost and is back). */
+  onGap(): void;
+}
+
+/** The listener of the order feed: every order's events, and word when delivery had a gap. */
+export interface OrderFeedSubscriber {
+  onOrderEvent(message: OrderFeedMessage): void;
   onGap(): void;
 }
 
@@ -45,7 +57,9 @@ interface Channel {
 
 export function createProgressHub(deps: ProgressHubDeps) {
   const channels = new Map<string, Channel>();
-  const gapHandlers = new Set<ProgressSubscriber>();
+  const gapHandlers = new Set<{ onGap(): void }>();
+  const feedListeners = new Set<OrderFeedSubscriber>();
+  let feedReady: Promise<unknown> | null = null;
   const naive = new Map<ProgressSubscriber, Redis>();
   let connectedBefore = false;
 
@@ -79,11 +93,56 @@ export function createProgressHub(deps: ProgressHubDeps) {
   };
 
   deps.subscriber.on("message", (channel: string, message: string) => {
+    if (channel === ORDER_FEED_CHANNEL) return fanOutFeed(message);
     const ch = channels.get(channel);
     if (!ch) return;
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
   });
+
+  function fanOutFeed(message: string): void {
+    let parsed: OrderFeedMessage;
+    try {
+      parsed = orderFeedMessageSchema.parse(JSON.parse(message));
+    } catch (err) {
+      deps.logger.warn({ err, channel: ORDER_FEED_CHANNEL }, "ignored a malformed order feed message");
+      return;
+    }
+    for (const l of feedListeners) {
+      try {
+        l.onOrderEvent(parsed);
+      } catch (err) {
+        deps.logger.warn({ err }, "an order feed listener failed");
+      }
+    }
+  }
+
+  /** Starts delivering every order's events to `listener`; resolves once subscribed. Ends with `unsubscribeOrderFeed`. */
+  async function subscribeOrderFeed(listener: OrderFeedSubscriber): Promise<void> {
+    if (!feedReady) {
+      const ready = deps.subscriber.subscribe(ORDER_FEED_CHANNEL);
+      feedReady = ready;
+      // A failed SUBSCRIBE is forgotten, so the next listener tries again.
+      ready.catch(() => feedReady === ready && (feedReady = null));
+    }
+    feedListeners.add(listener);
+    try {
+      await feedReady;
+    } catch (err) {
+      feedListeners.delete(listener);
+      throw err;
+    }
+    gapHandlers.add(listener);
+  }
+
+  function unsubscribeOrderFeed(listener: OrderFeedSubscriber): void {
+    gapHandlers.delete(listener);
+    if (!feedListeners.delete(listener) || feedListeners.size > 0) return;
+    feedReady = null;
+    deps.subscriber
+      .unsubscribe(ORDER_FEED_CHANNEL)
+      .catch((err: unknown) => deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"));
+  }
 
   /**
    * Starts delivering live events for `resource` to `subscriber` (and gaps in that delivery);
@@ -177,6 +236,6 @@ export function createProgressHub(deps: ProgressHubDeps) {
     return { channels: channels.size, clients, naiveConnections: naive.size };
   }
 
-  return { subscribe, unsubscribe, readSince, latest, stats };
+  return { subscribe, unsubscribe, subscribeOrderFeed, unsubscribeOrderFeed, readSince, latest, stats };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;

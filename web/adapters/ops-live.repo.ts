@@ -1,0 +1,56 @@
+/**
+ * The order rows an operator's live view re-renders when orders move: the orders that changed (by
+ * primary key), the newest orders (the first page of the list) and those awaiting approval.
+ * Read-only; writes belong to the worker.
+ */
+import type pg from "pg";
+
+export interface OpsOrderRow {
+  id: string;
+  email: string;
+  totalCents: number;
+  currency: string;
+  status: string;
+  statusReason: string | null;
+  invocationId: string | null;
+  createdAt: string;
+}
+
+const COLUMNS = `id, email, total_cents, currency, status, status_reason, invocation_id, created_at FROM orders`;
+
+function toRow(o: Record<string, unknown>): OpsOrderRow {
+  return {
+    id: String(o.id),
+    email: String(o.email),
+    totalCents: Number(o.total_cents),
+    currency: String(o.currency).trim(),
+    status: String(o.status),
+    statusReason: typeof o.status_reason === "string" ? o.status_reason : null,
+    invocationId: typeof o.invocation_id === "string" ? o.invocation_id : null,
+    createdAt: new Date(o.created_at as Date).toISOString(),
+  };
+}
+
+export function createOpsLiveRepo(pool: pg.Pool) {
+  /** These orders, in no particular order (the primary key: one batch of changed orders). */
+  async function byIds(ids: readonly string[]): Promise<OpsOrderRow[]> {
+    if (ids.length === 0) return [];
+    const r = await pool.query(`SELECT ${COLUMNS} WHERE id = ANY($1::uuid[])`, [ids]);
+    return r.rows.map(toRow);
+  }
+
+  /** The newest orders first (orders_created_at_idx). */
+  async function newest(limit: number): Promise<OpsOrderRow[]> {
+    const r = await pool.query(`SELECT ${COLUMNS} ORDER BY created_at DESC LIMIT $1`, [limit]);
+    return r.rows.map(toRow);
+  }
+
+  /** Orders waiting for an operator's decision, newest first (orders_status_idx). */
+  async function awaitingApproval(limit: number): Promise<OpsOrderRow[]> {
+    const r = await pool.query(`SELECT ${COLUMNS} WHERE status = 'awaiting_approval' ORDER BY created_at DESC LIMIT $1`, [limit]);
+    return r.rows.map(toRow);
+  }
+
+  return { byIds, newest, awaitingApproval };
+}
+export type OpsLiveRepo = ReturnType<typeof createOpsLiveRepo>;

@@ -1,0 +1,72 @@
+/**
+ * `GET /ops/overview`: the shop's last hour (orders per minute, fulfilment p50, counts by status)
+ * and the approvals list, live. `GET /ops/events`: the operator's SSE stream of fragments
+ * (progress/ops-feed.ts); `?topics=` names what the page shows (overview, approvals, orders; all by
+ * default). Both are for operators only (403).
+ */
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OpsLiveRepo } from "../adapters/ops-live.repo.ts";
+import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
+import type { AppState } from "../app-state.ts";
+import { opsTopics, type OpsFeed, type OpsTopic } from "../progress/ops-feed.ts";
+import { openSse } from "../progress/sse-response.ts";
+import type { SseStreams } from "../progress/sse-streams.ts";
+import { renderPage } from "../views/layout.view.ts";
+import { opsOverviewPage } from "../views/ops-overview.view.ts";
+
+export interface OpsLiveDeps {
+  operators: OperatorSessions;
+  opsFeed: OpsFeed;
+  opsLive: OpsLiveRepo;
+  opsOverview: OpsOverviewRepo;
+  sseStreams?: SseStreams | undefined;
+  keepAliveMs: number;
+  restateUiUrl: string | undefined;
+}
+
+/** The topics a `?topics=a,b` asks for (all when absent), or null when it names one we do not have. */
+function parseTopics(raw: unknown): ReadonlySet<OpsTopic> | null {
+  if (raw === undefined) return new Set(opsTopics);
+  if (typeof raw !== "string") return null;
+  const names = raw.split(",").map((t) => t.trim());
+  const known = new Set<string>(opsTopics);
+  return names.every((n) => known.has(n)) ? new Set(names as OpsTopic[]) : null;
+}
+
+export function opsLiveRoutes(deps: OpsLiveDeps) {
+  const router = new Router<AppState>();
+
+  const operatorOnly = async (ctx: Context & { state: AppState }) => {
+    if (!(await deps.operators.isOperator(ctx.state.session.id)))
+      ctx.throw(403, "Sign in as an operator first (Operations, at the foot of the page).");
+  };
+
+  router.get("/ops/overview", async (ctx) => {
+    await operatorOnly(ctx);
+    const [overview, pending] = await Promise.all([deps.opsOverview.overview(), deps.opsLive.awaitingApproval(200)]);
+    ctx.set("Cache-Control", "no-store");
+    ctx.type = "html";
+    ctx.body = renderPage(
+      ctx,
+      opsOverviewPage({ overview, pending, csrfToken: ctx.state.session.csrfToken, restateUiUrl: deps.restateUiUrl }),
+    );
+  });
+
+  router.get("/ops/events", async (ctx) => {
+    await operatorOnly(ctx);
+    const topics = parseTopics(ctx.query.topics);
+    if (!topics) return ctx.throw(400, `topics must be some of: ${opsTopics.join(", ")}.`);
+    (ctx as { compress?: boolean }).compress = false;
+    let sse;
+    if (deps.sseStreams) sse = deps.sseStreams.openOn(ctx);
+    else {
+      ctx.respond = false;
+      sse = openSse(ctx.req, ctx.res, { keepAliveMs: deps.keepAliveMs });
+    }
+    await deps.opsFeed.open(sse, { csrfToken: ctx.state.session.csrfToken, topics }, ctx.state.log);
+  });
+
+  return router;
+}
