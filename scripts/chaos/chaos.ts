@@ -342,13 +342,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             soakRedis,
             loadConfig(workerConfigSchema, {}).PROGRESS_STREAM_MAXLEN,
             // Steady: 3 minutes in, 150 s after Valkey came back (it restarts empty; sessions live
-            // 120 s), and a minute after the last fault (a restarted process warming up).
+            // 120 s), and two minutes after the last fault: a worker restarted under full load
+            // grew its heap for about 90 s before it levelled off (soak of 2026-12-01).
             started +
               Math.max(
                 180_000,
                 (timeline.find((e) => e.what === "Valkey started again")?.atMs ?? 0) + 150_000,
                 Math.max(0, ...timeline.filter((e) => /SIGKILL|restarted|started again/.test(e.what)).map((e) => e.atMs)) +
-                  60_000,
+                  120_000,
               ),
           )
         : undefined;

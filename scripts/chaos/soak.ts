@@ -141,14 +141,17 @@ export async function judgeSoak(samples: SoakSample[], redis: Redis, maxLen: num
   const perKey = (x: SoakSample) => (x.valkey.keys > 0 ? x.valkey.datasetKb / x.valkey.keys : NaN);
   const valkeyPerKeyGrowthPct = warm && last ? growth(perKey(warm), perKey(last)) : NaN;
   const keysWithoutExpiry = Math.max(0, ...ok.filter((x) => x.atMs >= steadyFrom).map((x) => x.keysWithoutExpiry));
-  // Per worker process: its samples after its own first quarter.
+  // Per worker process (the run restarts it): its own samples after the warm-up, judged when it
+  // lived at least a minute of them. A soak's faults are all in its first half, so the last
+  // process lives through the steady state.
   let workerGrowthPct = Number.NEGATIVE_INFINITY;
   const byPid = new Map<number, SoakSample[]>();
   for (const s of samples)
-    if (s.workerPid && Number.isFinite(s.workerKb)) byPid.set(s.workerPid, [...(byPid.get(s.workerPid) ?? []), s]);
+    if (s.workerPid && Number.isFinite(s.workerKb) && s.atMs >= steadyFrom)
+      byPid.set(s.workerPid, [...(byPid.get(s.workerPid) ?? []), s]);
   for (const list of byPid.values()) {
-    if (list.length < 8) continue; // too short a life to judge
-    const g = growth(list[Math.floor(list.length / 4)]!.workerKb, list.at(-1)!.workerKb);
+    if (list.length < 12) continue; // too short a life to judge
+    const g = growth(list[0]!.workerKb, list.at(-1)!.workerKb);
     if (Number.isFinite(g)) workerGrowthPct = Math.max(workerGrowthPct, g);
   }
   if (!Number.isFinite(workerGrowthPct)) workerGrowthPct = NaN;
