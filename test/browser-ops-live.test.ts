@@ -11,8 +11,10 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+import { addOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "operator password for tests";
+const OPERATOR = "omar";
 
 /** What the test keeps in the operator's window: gone if the page reloads. */
 interface PageGlobals {
@@ -44,8 +46,9 @@ describe("browser: the operator watches the shop move", () => {
   before(async () => {
     stack = await startTestStack("browser-ops-live", {
       web: true,
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "300", OPS_PASSWORD },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "300" },
     });
+    await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
     browser = await launchBrowser();
   });
   after(async () => {
@@ -63,6 +66,7 @@ describe("browser: the operator watches the shop move", () => {
     const operator = await (await browser.newContext()).newPage();
     watchProblems(operator, problems);
     await operator.goto(`${stack.webUrl}/ops`);
+    await operator.fill("#name", OPERATOR);
     await operator.fill("#password", OPS_PASSWORD);
     await operator.getByRole("button", { name: "Sign in" }).click();
     await operator.getByRole("button", { name: "Sign out" }).waitFor();
@@ -113,6 +117,7 @@ describe("browser: the operator watches the shop move", () => {
     const operator = await (await browser.newContext()).newPage();
     watchProblems(operator, problems);
     await operator.goto(`${stack.webUrl}/ops`);
+    await operator.fill("#name", OPERATOR);
     await operator.fill("#password", OPS_PASSWORD);
     await operator.getByRole("button", { name: "Sign in" }).click();
     await operator.getByRole("button", { name: "Sign out" }).waitFor();

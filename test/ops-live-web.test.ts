@@ -10,8 +10,10 @@ import { Redis } from "ioredis";
 import { BrowserClient, extract, postOrderForm, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
+import { addOperator, signInOperator } from "./helpers/operators.ts";
 
 const OPS_PASSWORD = "live operator password";
+const OPERATOR = "lena";
 
 describe("the operator's live view", () => {
   let stack: TestStack;
@@ -21,14 +23,12 @@ describe("the operator's live view", () => {
 
   before(async () => {
     stack = await startTestStack("ops-live", {
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "300", OPS_PASSWORD },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "300" },
     });
     web = await startInProcessWeb(stack.env);
     redis = new Redis(stack.services.valkeyUrl);
-    operator = new BrowserClient(web.url);
-    const login = await operator.get("/ops");
-    const signedIn = await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: OPS_PASSWORD });
-    assert.equal(signedIn.status, 303);
+    await addOperator(stack.env, OPERATOR, OPS_PASSWORD);
+    operator = await signInOperator(web.url, OPERATOR, OPS_PASSWORD);
   });
   after(async () => {
     redis?.disconnect();
@@ -199,7 +199,7 @@ describe("the operator's live view", () => {
     const placed = await plan(
       `SELECT date_trunc('minute', created_at), count(*) FROM orders WHERE created_at >= date_trunc('minute', now()) - interval '59 minutes' GROUP BY 1`,
     );
-    assert.match(placed, /orders_created_at_idx/);
+    assert.match(placed, /orders_created_id_idx/);
     const completed = await plan(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - created_at)) FROM orders
         WHERE status = 'fulfilled' AND updated_at >= date_trunc('minute', now()) - interval '59 minutes'`,

@@ -22,6 +22,7 @@ import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { createOpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import { createOpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
 import { createOpsFeed } from "./progress/ops-feed.ts";
+import { OPS_PAGE_SIZE } from "./routes/ops.routes.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
@@ -116,6 +117,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       opsOverview,
       opsFeed: createOpsFeed({
         hub,
+        newestLimit: OPS_PAGE_SIZE,
         live: opsLive,
         overview: opsOverview,
         logger,

@@ -28,6 +28,7 @@ const row = (patch: Partial<OpsOrderRow> = {}): OpsOrderRow => ({
   status: "awaiting_approval",
   statusReason: null,
   invocationId: "inv_1",
+  approvedBy: null,
   createdAt: "2026-01-02T10:30:00.000Z",
   ...patch,
 });

@@ -14,9 +14,12 @@ export interface OpsOrderRow {
   statusReason: string | null;
   invocationId: string | null;
   createdAt: string;
+  /** The operator who approved it, when one did. */
+  approvedBy: string | null;
 }
 
-const COLUMNS = `id, email, total_cents, currency, status, status_reason, invocation_id, created_at FROM orders`;
+const COLUMNS = `id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+  CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by FROM orders`;
 
 function toRow(o: Record<string, unknown>): OpsOrderRow {
   return {
@@ -28,6 +31,7 @@ function toRow(o: Record<string, unknown>): OpsOrderRow {
     statusReason: typeof o.status_reason === "string" ? o.status_reason : null,
     invocationId: typeof o.invocation_id === "string" ? o.invocation_id : null,
     createdAt: new Date(o.created_at as Date).toISOString(),
+    approvedBy: typeof o.approved_by === "string" ? o.approved_by : null,
   };
 }
 
@@ -39,7 +43,7 @@ export function createOpsLiveRepo(pool: pg.Pool) {
     return r.rows.map(toRow);
   }
 
-  /** The newest orders first (orders_created_at_idx). */
+  /** The newest orders first (orders_created_id_idx). */
   async function newest(limit: number): Promise<OpsOrderRow[]> {
     const r = await pool.query(`SELECT ${COLUMNS} ORDER BY created_at DESC LIMIT $1`, [limit]);
     return r.rows.map(toRow);

@@ -4,7 +4,7 @@
  * many orders are in each status. Read-only; writes belong to the worker.
  *
  * Cost at 100,000 orders and more: the per-minute series is one range scan of the last hour on
- * orders_created_at_idx; the completion times one range scan of the hour's completions on the
+ * orders_created_id_idx; the completion times one range scan of the hour's completions on the
  * partial orders_fulfilled_at_idx (migration 013); the counts by status read the whole table once
  * (or orders_status_idx), which is why the live view recomputes them at most every few seconds.
  */

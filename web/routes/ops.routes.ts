@@ -34,7 +34,8 @@ export interface OpsDeps {
   restateUiUrl: string | undefined;
 }
 
-const PAGE_SIZE = 50;
+/** Orders per page of the list; the live feed re-sends the first page at the same size. */
+export const OPS_PAGE_SIZE = 50;
 
 const NOTICES: Record<string, string> = {
   approve: "Order approved.",
@@ -71,7 +72,7 @@ export function opsRoutes(deps: OpsDeps) {
     if (!parsed.ok && "badCursor" in parsed) return ctx.throw(400, parsed.badCursor);
     const [pending, page] = await Promise.all([
       deps.orderStore.listOrders({ status: "awaiting_approval" }),
-      parsed.ok ? deps.orderStore.pageOrders(parsed.query, PAGE_SIZE) : null,
+      parsed.ok ? deps.orderStore.pageOrders(parsed.query, OPS_PAGE_SIZE) : null,
     ]);
     const notice =
       typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;

@@ -17,13 +17,14 @@ import { invocationUrl } from "./invocation-link.view.ts";
 /** The SSE event that carries one order's row. */
 export const orderRowEvent = (orderId: string): string => `order-${orderId}`;
 
+/** An order's cells, the one place they are drawn: the dashboard's rows, its live rows and the approvals list. */
 function cells(o: OpsOrderRow, restateUiUrl: string | undefined): SafeHtml {
   const link = invocationUrl(restateUiUrl, o.invocationId);
-  return html`<td><code>${o.id.slice(-12)}</code></td>
+  return html`<td><code>${o.id}</code><br><a href="/ops/orders/${o.id}/actions" class="order-actions">cancel or refund</a></td>
     <td>${o.createdAt.slice(0, 16).replace("T", " ")}</td>
     <td>${o.email}</td>
     <td>${formatMoney(o.totalCents, o.currency)}</td>
-    <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}</td>
+    <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}${o.approvedBy ? html`<br><small class="decided-by">approved by ${o.approvedBy}</small>` : ""}</td>
     <td>${link ? html`<a href="${link}" target="_blank" rel="noopener" hx-boost="false">invocation</a>` : ""}</td>`;
 }
 

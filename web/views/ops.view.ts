@@ -1,11 +1,10 @@
 /** The operator pages: sign-in, and the dashboard of pending approvals and the searchable order list. */
 import { html, type SafeHtml } from "../../shared/html.ts";
-import { formatMoney } from "../../shared/money.ts";
 import { orderStatusSchema } from "../../shared/order.schema.ts";
 import type { OrderPage, OrderSummary } from "../adapters/orders-read.repo.ts";
 import { encodeCursor, type OrderListErrors, type OrderListValues } from "../order-list-query.ts";
 import type { Page } from "./layout.view.ts";
-import { invocationUrl } from "./invocation-link.view.ts";
+import { opsApprovals, opsLiveRegion, opsNewestRows, opsOrderRow, opsOrdersHead, opsOverviewLink } from "./ops-live.view.ts";
 
 export interface OpsLoginValues {
   name: string;
@@ -31,13 +30,6 @@ export function opsLoginPage(csrfToken: string, opts: { name?: string; error?: s
         <button type="submit">Sign in</button>
       </form>`,
   };
-}
-
-function decisionForm(orderId: string, action: "approve" | "reject", csrfToken: string): SafeHtml {
-  return html`<form method="post" action="/ops/orders/${orderId}/${action}" class="inline-form">
-    <input type="hidden" name="_csrf" value="${csrfToken}">
-    <button type="submit" class="${action === "reject" ? "secondary" : ""}" data-action="${action}">${action === "approve" ? "Approve" : "Reject"}</button>
-  </form>`;
 }
 
 export interface OpsModel {
@@ -84,25 +76,16 @@ function filterForm(filter: OrderListValues, errors: OrderListErrors): SafeHtml 
 }
 
 export function opsDashboardPage(m: OpsModel): Page {
-  const row = (o: OrderSummary, actions: boolean) => {
-    const link = invocationUrl(m.restateUiUrl, o.invocationId);
-    return html`<tr data-order-id="${o.id}">
-      <td><code>${o.id}</code><br><a href="/ops/orders/${o.id}/actions" class="order-actions">cancel or refund</a></td>
-      <td>${o.createdAt.slice(0, 16).replace("T", " ")}</td>
-      <td>${o.email}</td>
-      <td>${formatMoney(o.totalCents, o.currency)}</td>
-      <td class="order-status status-${o.status}">${o.status.replace("_", " ")}${o.statusReason ? html`<br><small>${o.statusReason}</small>` : ""}${o.approvedBy ? html`<br><small class="decided-by">approved by ${o.approvedBy}</small>` : ""}</td>
-      <td>${link ? html`<a href="${link}" target="_blank" rel="noopener" hx-boost="false">invocation</a>` : ""}</td>
-      ${actions ? html`<td>${decisionForm(o.id, "approve", m.csrfToken)} ${decisionForm(o.id, "reject", m.csrfToken)}</td>` : ""}
-    </tr>`;
-  };
-  const head = (actions: boolean) =>
-    html`<thead><tr><th>Order</th><th>Placed (UTC)</th><th>Customer</th><th>Total</th><th>Status</th><th>Restate</th>${actions ? html`<th>Decision</th>` : ""}</tr></thead>`;
   const errors = m.filterErrors ?? {};
   const list = (page: OrderPage) => {
     if (page.orders.length === 0)
       return html`<p class="empty">${m.filter.q || m.filter.status ? "No order matches." : "No orders yet."}</p>`;
-    return html`<table class="lines all-orders">${head(false)}<tbody>${page.orders.map((o) => row(o, false))}</tbody></table>`;
+    // The unfiltered first page takes the newest orders as they are placed; any page's rows follow their orders.
+    const firstPage = !m.filter.q && !m.filter.status && !page.previous;
+    const body = firstPage
+      ? opsNewestRows(page.orders, m.restateUiUrl)
+      : html`<tbody>${page.orders.map((o) => opsOrderRow(o, m.restateUiUrl))}</tbody>`;
+    return html`<table class="lines all-orders">${opsOrdersHead}${body}</table>`;
   };
   const pager = (page: OrderPage) =>
     html`<nav class="pager" aria-label="Order pages">
@@ -112,19 +95,18 @@ export function opsDashboardPage(m: OpsModel): Page {
     </nav>`;
   return {
     title: "Operations",
-    body: html`<h1>Operations</h1>
+    // Live: the approvals list and the order rows move as orders move (/ops/events, no polling).
+    body: opsLiveRegion(
+      html`<h1>Operations</h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
-      <p class="signed-in">Signed in as <strong data-operator>${m.operator}</strong>. <a href="/ops/stock">Stock</a></p>
+      <p class="signed-in">Signed in as <strong data-operator>${m.operator}</strong>. <a href="/ops/stock">Stock</a> · ${opsOverviewLink}</p>
       <form method="post" action="/ops/logout" class="inline-form"><input type="hidden" name="_csrf" value="${m.csrfToken}"><button type="submit" class="secondary">Sign out</button></form>
-      <h2>Awaiting approval (${m.pending.length})</h2>
-      ${
-        m.pending.length === 0
-          ? html`<p>No order is waiting for approval.</p>`
-          : html`<table class="lines pending">${head(true)}<tbody>${m.pending.map((o) => row(o, true))}</tbody></table>`
-      }
+      ${opsApprovals(m.pending, m.csrfToken, m.restateUiUrl)}
       <h2 id="orders">All orders</h2>
       ${Object.values(errors).some(Boolean) ? html`<p class="form-error" role="alert">Please correct the search below.</p>` : ""}
       ${filterForm(m.filter, errors)}
       ${m.page ? html`${list(m.page)}${pager(m.page)}` : ""}`,
+      ["approvals", "orders"],
+    ),
   };
 }
