@@ -265,8 +265,11 @@ export async function checkInvariants(
 
   // Logs: no secret and no customer address, ever.
   const secretsInLogs = input.secrets.filter((s) => input.logs.includes(s)).length;
-  const logsLower = input.logs.toLowerCase();
-  const emailAddressesInLogs = input.customerEmails.filter((e) => logsLower.includes(e.toLowerCase())).length;
+  // One pass over the logs for every address-shaped token, then a set lookup per customer: a
+  // substring search per customer was quadratic (40,000 addresses × 140 MB of logs took longer
+  // than the run itself). A masked address (`b***@example.org`) is not a customer's address.
+  const inLogs = new Set(input.logs.toLowerCase().match(/[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/g) ?? []);
+  const emailAddressesInLogs = input.customerEmails.filter((e) => inLogs.has(e.toLowerCase())).length;
   if (secretsInLogs > 0) violations.push(`${secretsInLogs} secrets appear in the logs`);
   if (emailAddressesInLogs > 0) violations.push(`${emailAddressesInLogs} customer email addresses appear in the logs`);
 
