@@ -29,8 +29,9 @@ import { startTcpBalancer, type TcpBalancer } from "../scripts/stack/tcp-balance
 import { startValkey } from "../scripts/stack/valkey.ts";
 import { createLogger } from "../shared/logger.ts";
 import { registerDeployment } from "../worker/deployment-registration.ts";
-import { BrowserClient, extract } from "./helpers/browser-client.ts";
 import { restateSql } from "./helpers/restate-admin.ts";
+import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
+import { signInOperator } from "./helpers/operators.ts";
 
 const NAME = "multi-node";
 const FINAL = new Set(["fulfilled", "rejected", "cancelled", "failed"]);
@@ -47,6 +48,7 @@ const KILL_WORKER_IN_ROUND = 1;
 /** Cheap items (no approval), one unit each, rotated so no SKU runs short of stock. */
 const SKUS = ["MUG-QUAY", "TEE-ANCHOR", "ROPE-COASTER", "MAP-PRINT", "KNOT-BOOK"];
 const OPS_PASSWORD = "multi-node-operator-password";
+const OPERATOR = "nina";
 
 interface Proc {
   handle: Managed;
@@ -154,6 +156,7 @@ describe("multi-node Restate cluster", () => {
     const catcher = mail as unknown as MailCatcher;
     await runMigrations(pgHandle.url, logger);
     db = observerPool(pgHandle.url);
+    await createOperatorsRepo(db).setPassword(OPERATOR, OPS_PASSWORD, "add");
 
     // Webs, the registration and the UI links reach whichever Restate node answers (the cluster's
     // balanced addresses); the deployment URL reaches whichever worker answers.
@@ -175,7 +178,6 @@ describe("multi-node Restate cluster", () => {
       SMTP_TLS: "none",
       MAIL_UI_URL: catcher.uiUrl,
       OPS_HOST: "127.0.0.1",
-      OPS_PASSWORD,
       SHUTDOWN_DRAIN_MS: "2000",
     };
     const webPorts = [await freePort(), await freePort()];
@@ -286,9 +288,7 @@ describe("multi-node Restate cluster", () => {
         { adminUrl: restate.adminUrl, endpointUrl: (workerLb as TcpBalancer).url, force: false },
         logger,
       );
-      const operator = new BrowserClient(`http://127.0.0.1:${(webs[0] as Proc).port}`);
-      const login = await operator.get("/ops");
-      await operator.postForm("/ops/login", { _csrf: extract(login.html, "_csrf"), password: OPS_PASSWORD });
+      const operator = await signInOperator(`http://127.0.0.1:${(webs[0] as Proc).port}`, OPERATOR, OPS_PASSWORD);
       const page = await operator.get("/ops");
       const link = /href="([^"]*\/ui\/invocations\/[^"]+)"/.exec(page.html)?.[1] ?? "";
       const id = decodeURIComponent(link.split("/ui/invocations/")[1] ?? "");
