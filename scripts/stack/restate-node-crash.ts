@@ -42,12 +42,26 @@ export async function crashLeader(
   // still elected when the node is gone. The scheduler acts on it a moment later, and reports of
   // who leads travel by gossip: choose from a settled view, and kill only once a settled view has
   // the node leading that partition.
-  const before = await cluster.waitSettled();
-  const leading = [...before].find(([, l]) => l.node === node)?.[0];
-  const pinned = leading ?? (await cluster.partitionsServed(node)).follows[0];
-  if (pinned === undefined) throw new Error(`${node.nodeName} runs no partition processor`);
-  await cluster.pinLeader(node, pinned);
-  const leaders = await cluster.waitSettled({ until: (view) => view.get(pinned)?.node === node });
+  // A pin is not always honoured at once: the partition may have just moved (the scheduler
+  // spreading leadership after an earlier node came back), or its replica on the node may still
+  // be catching up. Then the choice is made again from a fresh settled view, a few times.
+  let pinned: number | undefined;
+  let leaders: Awaited<ReturnType<RestateCluster["waitSettled"]>> | undefined;
+  for (let attempt = 1; leaders === undefined; attempt++) {
+    const before = await cluster.waitSettled();
+    const leading = [...before].find(([, l]) => l.node === node)?.[0];
+    const choice = leading ?? (await cluster.partitionsServed(node)).follows[0];
+    if (choice === undefined) throw new Error(`${node.nodeName} runs no partition processor`);
+    pinned = choice;
+    try {
+      await cluster.pinLeader(node, choice);
+      leaders = await cluster.waitSettled({ until: (view) => view.get(choice)?.node === node });
+    } catch (err) {
+      await cluster.unpinLeader(choice);
+      if (attempt >= 3) throw err;
+    }
+  }
+  if (pinned === undefined) throw new Error(`${node.nodeName}: no partition to hold it to`);
   const ledAtKill = new Map([...leaders].flatMap(([p, l]) => (l.node === node ? [[p, l.epoch] as const] : [])));
   const servedBefore = {
     leads: [...ledAtKill.keys()].sort((a, b) => a - b),
