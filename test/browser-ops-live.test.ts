@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./helpers/browser.ts";
+import type { Browser } from "playwright-core";
+import { launchBrowser, operatorPage, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator } from "./helpers/operators.ts";
@@ -56,20 +56,9 @@ describe("browser: the operator watches the shop move", () => {
     await stack?.stop();
   });
 
-  const watchProblems = (page: Page, problems: string[]) => {
-    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-    page.on("pageerror", (err) => problems.push(err.message));
-  };
-
   it("the overview counts a new order and lists it for approval without a reload", async () => {
-    const problems: string[] = [];
-    const operator = await (await browser.newContext()).newPage();
-    watchProblems(operator, problems);
-    await operator.goto(`${stack.webUrl}/ops`);
-    await operator.fill("#name", OPERATOR);
-    await operator.fill("#password", OPS_PASSWORD);
-    await operator.getByRole("button", { name: "Sign in" }).click();
-    await operator.getByRole("button", { name: "Sign out" }).waitFor();
+    const operator = await operatorPage(browser, stack.webUrl, OPERATOR, OPS_PASSWORD);
+    const problems = watchProblems(operator);
     await operator.goto(`${stack.webUrl}/ops/overview`);
     assert.equal(await operator.locator("svg.orders-chart rect.bar").count(), 60);
     assert.equal(await operator.locator("#ops-overview dd[data-status='all']").innerText(), "0");
@@ -85,7 +74,7 @@ describe("browser: the operator watches the shop move", () => {
     await new Promise((r) => setTimeout(r, 500)); // the page's stream is open
 
     const customer = await (await browser.newContext()).newPage();
-    watchProblems(customer, problems);
+    const customerProblems = watchProblems(customer);
     await customer.goto(`${stack.webUrl}/orders/new`);
     await customer.fill("#qty-LAMP-HARBOUR", "2");
     await customer.fill("#email", "watched@example.com");
@@ -109,21 +98,15 @@ describe("browser: the operator watches the shop move", () => {
     await operator.goto(`${stack.webUrl}/ops/overview`);
     await operator.locator("#ops-overview dd[data-status='fulfilled']").waitFor();
     assert.equal(await operator.locator("svg.completion-chart circle.point").count(), 1, "one minute with completions");
-    assert.deepEqual(problems, []);
+    assert.deepEqual([...problems, ...customerProblems], []);
   });
 
   it("order rows marked up as the dashboard's follow their orders; rows a page does not show are no error", async () => {
-    const problems: string[] = [];
-    const operator = await (await browser.newContext()).newPage();
-    watchProblems(operator, problems);
-    await operator.goto(`${stack.webUrl}/ops`);
-    await operator.fill("#name", OPERATOR);
-    await operator.fill("#password", OPS_PASSWORD);
-    await operator.getByRole("button", { name: "Sign in" }).click();
-    await operator.getByRole("button", { name: "Sign out" }).waitFor();
+    const operator = await operatorPage(browser, stack.webUrl, OPERATOR, OPS_PASSWORD);
+    const problems = watchProblems(operator);
     await operator.goto(`${stack.webUrl}/ops/overview`);
     const customer = await (await browser.newContext()).newPage();
-    watchProblems(customer, problems);
+    const customerProblems = watchProblems(customer);
     const place = async (email: string, lamps = "0") => {
       await customer.goto(`${stack.webUrl}/orders/new`);
       if (lamps !== "0") await customer.fill("#qty-LAMP-HARBOUR", lamps);
@@ -167,6 +150,6 @@ describe("browser: the operator watches the shop move", () => {
     await operator.locator(`#order-row-${waiting} .status-fulfilled`).waitFor({ timeout: 20_000 });
     assert.equal(await operator.locator(`#order-row-${other}`).count(), 0);
     const violations = await operator.evaluate(() => (globalThis as unknown as PageGlobals).__violations ?? []);
-    assert.deepEqual([...problems, ...violations], []);
+    assert.deepEqual([...problems, ...customerProblems, ...violations], []);
   });
 });

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchBrowser, watchProblems } from "./helpers/browser.ts";
+import type { Browser } from "playwright-core";
+import { launchBrowser, operatorPage, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator } from "./helpers/operators.ts";
@@ -32,15 +32,7 @@ describe("browser: an operator restocks and refunds", () => {
     await stack?.stop();
   });
 
-  async function signIn(): Promise<Page> {
-    const operator = await (await browser.newContext()).newPage();
-    await operator.goto(`${stack.webUrl}/ops`);
-    await operator.fill("#name", OPERATOR);
-    await operator.fill("#password", OPS_PASSWORD);
-    await operator.getByRole("button", { name: "Sign in" }).click();
-    await operator.getByRole("heading", { name: "Operations" }).waitFor();
-    return operator;
-  }
+  const signIn = () => operatorPage(browser, stack.webUrl, OPERATOR, OPS_PASSWORD);
 
   it("restocks a sold-out product, and the customer's order form offers it again", async () => {
     const customer = await (await browser.newContext()).newPage();

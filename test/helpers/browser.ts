@@ -31,3 +31,14 @@ export function watchProblems(page: Page): string[] {
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   return problems;
 }
+
+/** A new browser context signed in to /ops as `name`: the dashboard is open when it resolves. */
+export async function operatorPage(browser: Browser, webUrl: string, name: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${webUrl}/ops`);
+  await page.fill("#name", name);
+  await page.fill("#password", password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  return page;
+}

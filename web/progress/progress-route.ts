@@ -9,7 +9,7 @@ import type { RouterMiddleware } from "@koa/router";
 import type { AppState } from "../app-state.ts";
 import { ownershipCheck } from "../ownership-check.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import { openSse } from "./sse-response.ts";
+import { openKoaStream } from "./sse-streams.ts";
 import {
   BAD_RESUME_POINT,
   parseResumePoint,
@@ -27,13 +27,7 @@ export function progressRoute(
     const id = await owned(ctx);
     const resumeFrom = parseResumePoint(ctx.get("last-event-id"), ctx.query.after);
     if (resumeFrom === undefined) return ctx.throw(400, BAD_RESUME_POINT);
-    (ctx as { compress?: boolean }).compress = false;
-    let sse;
-    if (deps.sseStreams) sse = deps.sseStreams.openOn(ctx);
-    else {
-      ctx.respond = false;
-      sse = openSse(ctx.req, ctx.res, { keepAliveMs: deps.keepAliveMs });
-    }
+    const sse = openKoaStream(ctx, deps);
     await startProgressStream({
       kind,
       deps,

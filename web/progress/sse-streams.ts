@@ -147,3 +147,14 @@ export function createSseStreams(opts: SseStreamsOptions) {
   };
 }
 export type SseStreams = ReturnType<typeof createSseStreams>;
+
+/**
+ * On the Koa path: the stream for `ctx`, through the process's tracker when there is one (limits,
+ * keep-alive, shutdown; it throws 429/503), else a plain one with its own keep-alive.
+ */
+export function openKoaStream(ctx: Context, deps: { sseStreams?: SseStreams | undefined; keepAliveMs: number }): SseStream {
+  (ctx as { compress?: boolean }).compress = false;
+  if (deps.sseStreams) return deps.sseStreams.openOn(ctx);
+  ctx.respond = false;
+  return openSse(ctx.req, ctx.res, { keepAliveMs: deps.keepAliveMs });
+}

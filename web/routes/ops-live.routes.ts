@@ -11,8 +11,7 @@ import type { OpsLiveRepo } from "../adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
 import type { AppState } from "../app-state.ts";
 import { opsTopics, type OpsFeed, type OpsTopic } from "../progress/ops-feed.ts";
-import { openSse } from "../progress/sse-response.ts";
-import type { SseStreams } from "../progress/sse-streams.ts";
+import { openKoaStream, type SseStreams } from "../progress/sse-streams.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { opsOverviewPage } from "../views/ops-overview.view.ts";
 
@@ -58,13 +57,7 @@ export function opsLiveRoutes(deps: OpsLiveDeps) {
     await operatorOnly(ctx);
     const topics = parseTopics(ctx.query.topics);
     if (!topics) return ctx.throw(400, `topics must be some of: ${opsTopics.join(", ")}.`);
-    (ctx as { compress?: boolean }).compress = false;
-    let sse;
-    if (deps.sseStreams) sse = deps.sseStreams.openOn(ctx);
-    else {
-      ctx.respond = false;
-      sse = openSse(ctx.req, ctx.res, { keepAliveMs: deps.keepAliveMs });
-    }
+    const sse = openKoaStream(ctx, deps);
     await deps.opsFeed.open(sse, { csrfToken: ctx.state.session.csrfToken, topics }, ctx.state.log);
   });
 
