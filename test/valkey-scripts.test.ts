@@ -10,7 +10,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { createLogger } from "../shared/logger.ts";
-import { ORDER_FEED_CHANNEL, orderFeedMessageSchema } from "../shared/progress-event.ts";
+import { channelName, ORDER_FEED_CHANNEL, orderFeedMessageSchema, streamKey } from "../shared/progress-event.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
 import { freePort, type Managed } from "../scripts/stack/processes.ts";
 import { startValkey } from "../scripts/stack/valkey.ts";
 import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
@@ -138,6 +139,49 @@ describe("Valkey scripts as commands", () => {
       );
     } finally {
       listener.disconnect();
+    }
+  });
+
+  it("delivers a dropped progress event again once Valkey is back, so an open page still sees it", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "quayside-valkey-redeliver-"));
+    const port = await freePort();
+    const start = () => startValkey({ port, dataDir: dir, logFile: path.join(dir, "valkey.log") });
+    let server = await start();
+    const conn = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    conn.on("error", () => undefined);
+    const logger = createLogger({ name: "test", level: "silent", format: "json" });
+    const publisher = createProgressPublisher(conn, logger, { maxLen: 100, ttlSeconds: 60, attempts: 2, backoffMs: 20 });
+    const resource = { kind: "order" as const, id: "01a20000-0000-7000-8000-00000000cafe" };
+    const event = (seq: number, kind: "step" | "terminal") => ({
+      seq,
+      kind,
+      step: kind === "terminal" ? "fulfilled" : "paid",
+      percent: kind === "terminal" ? 100 : 60,
+      status: kind === "terminal" ? ("succeeded" as const) : ("running" as const),
+      message: kind,
+    });
+    try {
+      assert.equal((await publisher.publish(resource, event(1, "step"))).outcome, "appended");
+      await server.stop(5_000);
+      // The order's last event, published while Valkey is away: dropped, as the contract says.
+      assert.equal((await publisher.publish(resource, event(2, "terminal"))).outcome, "dropped");
+      server = await start();
+      const listener = new Redis(port, "127.0.0.1");
+      const heard: string[] = [];
+      listener.on("message", (_c: string, m: string) => heard.push(m));
+      await listener.subscribe(channelName(resource));
+      try {
+        await waitUntil("the dropped event to be delivered again", async () =>
+          (await conn.xlen(streamKey(resource)).catch(() => 0)) === 2 && heard.length > 0 ? true : null,
+        );
+        assert.equal(JSON.parse(heard[0] ?? "{}").seq, 2, "announced to whoever listens");
+      } finally {
+        listener.disconnect();
+      }
+    } finally {
+      conn.disconnect();
+      await server.stop(5_000);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -74,26 +74,74 @@ export interface ProgressPublisher {
   latest?(resource: ResourceRef): Promise<{ seq: number; step: string | null }>;
 }
 
+/** Resources whose newest events were dropped, kept for a second delivery; beyond this the oldest go. */
+const MAX_REDELIVERIES = 10_000;
+const REDELIVERY_INTERVAL_MS = 5_000;
+
 export function createProgressPublisher(redis: Redis, logger: Logger, opts: ProgressPublisherOptions) {
   const attempts = opts.attempts ?? 3;
   const backoffMs = opts.backoffMs ?? 100;
   // By its hash once loaded (a few bytes on the wire per publish).
   const appendAndAnnounce = defineScript(redis, "quaysideProgressAppend", APPEND_AND_ANNOUNCE);
 
+  // A dropped event is not published again by its step (the step's result is journalled), and an
+  // open page only learns of events as they are announced: a dropped terminal event would leave
+  // its page waiting. So the newest dropped events of each resource are delivered again once
+  // Valkey answers. Each event carries the whole state, and the stream refuses a seq at or below
+  // its newest, so a late delivery of an event that newer ones overtook changes nothing.
+  const redeliver = new Map<string, { resource: ResourceRef; events: ProgressEvent[] }>();
+  let timer: NodeJS.Timeout | null = null;
+
+  const send = async (resource: ResourceRef, events: ProgressEvent[]) => {
+    const keys = [streamKey(resource), channelName(resource)];
+    if (resource.kind === "order") keys.push(ORDER_FEED_CHANNEL);
+    const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
+    const r = await appendAndAnnounce(keys, [opts.maxLen, opts.ttlSeconds, JSON.stringify(resource.id), ...args]);
+    if (!Array.isArray(r)) throw new Error("unexpected reply from the progress script");
+    return r;
+  };
+
+  async function redeliverDropped(): Promise<void> {
+    for (const [key, { resource, events }] of [...redeliver]) {
+      try {
+        await send(resource, events);
+        if (redeliver.get(key)?.events === events) redeliver.delete(key);
+        logger.info({ resource, seq: events.map((e) => e.seq) }, "dropped progress events delivered again");
+      } catch {
+        return; // still unreachable: the next reconnect or tick tries again
+      }
+    }
+    if (redeliver.size === 0 && timer) {
+      clearInterval(timer);
+      timer = null;
+    }
+  }
+  redis.on("ready", () => void redeliverDropped());
+
+  const keep = (resource: ResourceRef, events: ProgressEvent[]) => {
+    const key = `${resource.kind}:${resource.id}`;
+    redeliver.delete(key); // re-inserted last: the map's order is the age of its entries
+    redeliver.set(key, { resource, events });
+    if (redeliver.size > MAX_REDELIVERIES) redeliver.delete(redeliver.keys().next().value as string);
+    if (!timer) {
+      timer = setInterval(() => void redeliverDropped(), REDELIVERY_INTERVAL_MS);
+      timer.unref();
+    }
+  };
+
   async function publishAll(resource: ResourceRef, drafts: ProgressDraft[]): Promise<PublishOutcome[]> {
     const at = new Date().toISOString();
     const events: ProgressEvent[] = drafts.map((d) => ({ ...d, at }));
-    const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const keys = [streamKey(resource), channelName(resource)];
-        if (resource.kind === "order") keys.push(ORDER_FEED_CHANNEL);
-        const r = await appendAndAnnounce(keys, [opts.maxLen, opts.ttlSeconds, JSON.stringify(resource.id), ...args]);
-        if (!Array.isArray(r)) throw new Error("unexpected reply from the progress script");
+        const r = await send(resource, events);
+        // Newer events got through: anything older still waiting for a second delivery is moot.
+        redeliver.delete(`${resource.kind}:${resource.id}`);
         return events.map((event, i) => ({ event, outcome: r[i] === 1 ? "appended" : "duplicate" }));
       } catch (err) {
         if (attempt === attempts) {
           logger.warn({ err, resource, seq: events.map((e) => e.seq) }, "progress event dropped: Valkey unreachable");
+          keep(resource, events);
           break;
         }
         await sleep(backoffMs * attempt);
