@@ -20,7 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
-import { findPostgresBin } from "../stack/postgres.ts";
+import { findPostgresBin, ownsServer } from "../stack/postgres.ts";
 import { startOtlpSink, type OtlpSink } from "../stack/otlp-sink.ts";
 import { freePort, startProcess, tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
 import {
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     "restate-server": services?.restate.child.pid,
     worker: worker.child.pid,
     web: web.child.pid,
-    postgres: services?.postgres.child.pid,
+    postgres: services && ownsServer(services.postgres) ? services.postgres.child.pid : undefined,
     valkey: services?.valkey.child.pid,
     "raw endpoint": noop.child.pid,
     "bench client": process.pid,

@@ -51,11 +51,22 @@ function assertReachable(dir: string, uid: number): void {
   }
 }
 
-export interface PostgresHandle extends Managed {
+/** What a stack needs of its database: where it is, and how to be done with it. */
+export interface PostgresDatabase {
   /** Superuser URL, for creating databases. */
   adminUrl: string;
   /** URL of the application database, owned by the application role. */
   url: string;
+  stop(graceMs?: number): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** A server of the stack's own, with its application database. */
+export interface PostgresHandle extends Managed, PostgresDatabase {}
+
+/** True when the stack runs the server itself (so it can be stopped, killed and restarted). */
+export function ownsServer(db: PostgresDatabase): db is PostgresHandle {
+  return "child" in db;
 }
 
 export interface PostgresOptions {
@@ -128,4 +139,50 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
     await admin.end();
   }
   return { ...proc, adminUrl, url: `postgres://${opts.user}@127.0.0.1:${opts.port}/${opts.database}` };
+}
+
+/**
+ * A database of its own on a server that is already running, copied from a migrated template: a
+ * copy takes milliseconds where initdb and migrations take seconds, so the test suite runs one
+ * server for all its files. Stopping (or "killing") it drops the database, never the server.
+ */
+export async function createDatabaseFrom(opts: {
+  adminUrl: string;
+  template: string;
+  database: string;
+  user: string;
+}): Promise<PostgresDatabase> {
+  const admin = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: opts.adminUrl });
+    await c.connect();
+    try {
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  };
+  const name = pg.escapeIdentifier(opts.database);
+  // Two copies of one template at the same moment can be refused ("being accessed by other
+  // users"): a bounded number of tries, each after the other copy had time to finish.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin((c) =>
+        c.query(`CREATE DATABASE ${name} TEMPLATE ${pg.escapeIdentifier(opts.template)} OWNER ${pg.escapeIdentifier(opts.user)}`),
+      );
+      break;
+    } catch (err) {
+      if (attempt >= 20 || !/being accessed by other users/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+  const url = new URL(opts.adminUrl);
+  url.username = opts.user;
+  url.pathname = `/${opts.database}`;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  };
+  return { adminUrl: opts.adminUrl, url: url.toString(), stop: drop, kill: drop };
 }

@@ -10,7 +10,7 @@ import pg from "pg";
 import { runMigrations } from "../../migrations/runner.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
-import { startPostgres, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
+import { ownsServer, startPostgres, type PostgresDatabase, type PostgresOptions } from "./postgres.ts";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
 import { ensureServerBinaries } from "./system-packages.ts";
@@ -69,7 +69,8 @@ export async function allocatePorts(): Promise<StackPorts> {
 
 export interface BackingServices {
   restate: RestateHandle;
-  postgres: PostgresHandle;
+  /** Its own server, or a database of its own on a shared server (the test suite's). */
+  postgres: PostgresDatabase;
   valkey: Managed;
   mail: MailCatcher;
   valkeyUrl: string;
@@ -116,6 +117,8 @@ export async function restartService(
   },
 ): Promise<void> {
   const current = services[which];
+  if (which === "postgres" && !ownsServer(services.postgres))
+    throw new Error("this stack's database lives on a shared server: start the stack with a PostgreSQL of its own to restart it");
   await (opts.kill ? current.kill() : current.stop());
   opts.onDown?.();
   if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
@@ -157,6 +160,8 @@ export async function startBackingServices(opts: {
   dataDir: string;
   fast?: boolean;
   logger: Logger;
+  /** A database on a server that is already running, instead of starting one. */
+  database?: () => Promise<PostgresDatabase>;
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
   // Before anything starts: installing a missing server can take a minute.
@@ -164,7 +169,7 @@ export async function startBackingServices(opts: {
   // Start all four at once; if any fails, stop the ones that did start before reporting it.
   const results = await Promise.allSettled([
     startRestate(restateOptions(ports, dataDir)),
-    startPostgres(postgresOptions(ports, dataDir, opts.fast ?? false)),
+    opts.database ? opts.database() : startPostgres(postgresOptions(ports, dataDir, opts.fast ?? false)),
     startValkey(valkeyOptions(ports, dataDir)),
     startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }),
   ]);

@@ -22,6 +22,7 @@ import {
   type BackingServices,
   type StackPorts,
 } from "../../scripts/stack/stack.ts";
+import { sharedDatabase } from "./shared-postgres.ts";
 
 export interface TestStack {
   ports: StackPorts;
@@ -48,7 +49,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 export async function startTestStack(
   name: string,
-  opts: { worker?: boolean; web?: boolean; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    worker?: boolean;
+    web?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** A PostgreSQL server of its own (to stop or restart it), not a database on the suite's shared one. */
+    ownPostgres?: boolean;
+  } = {},
 ): Promise<TestStack> {
   const ports: StackPorts = await allocatePorts();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `quayside-${name}-`));
@@ -57,7 +64,8 @@ export async function startTestStack(
   rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   const logger = createLogger({ name: "test-stack", level: "warn", format: "json" });
-  const services = await startBackingServices({ ports, dataDir, fast: true, logger });
+  const database = opts.ownPostgres ? undefined : sharedDatabase(name);
+  const services = await startBackingServices({ ports, dataDir, fast: true, logger, ...(database ? { database } : {}) });
   // Short waits and generous limits by default; a test that is about them sets its own.
   const env = appEnv(ports, services, {
     LOG_LEVEL: "debug",
