@@ -239,7 +239,8 @@ export const workerConfigSchema = z
     ...payments,
     ...links,
     ...identity,
-    WORKER_HOST: z.string().min(1).default("0.0.0.0"),
+    // Loopback unless asked: the images and manifests set 0.0.0.0 where Restate reaches it over the network.
+    WORKER_HOST: z.string().min(1).default("127.0.0.1"),
     WORKER_PORT: port.default(9080),
     WORKER_PUBLIC_URL: z.url().default("http://127.0.0.1:9080"),
     WORKER_SELF_REGISTER: bool.optional(),

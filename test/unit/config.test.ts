@@ -156,7 +156,7 @@ describe("loadConfig(workerConfigSchema)", () => {
   it("applies defaults, with self-registration on in dev", () => {
     const c = loadConfig(workerConfigSchema, {});
     assert.equal(c.APP_PROFILE, "dev");
-    assert.equal(c.WORKER_HOST, "0.0.0.0");
+    assert.equal(c.WORKER_HOST, "127.0.0.1");
     assert.equal(c.WORKER_PORT, 9080);
     assert.equal(c.SMTP_PORT, 1025);
     assert.equal(c.SMTP_TLS, "none");
