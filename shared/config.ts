@@ -207,13 +207,40 @@ function refinePayments(
   }
 }
 
+// Restate's request identity (deploy/README.md, "Request identity"): restate-server signs every
+// request with its private key; the worker serves only requests signed by one of these public keys.
+const RESTATE_PUBLIC_KEY = /^publickeyv1_[1-9A-HJ-NP-Za-km-z]{43,44}$/;
+const identity = {
+  // Comma-separated (rotation: old and new while Restate switches keys); unset = no check, refused in prod.
+  RESTATE_IDENTITY_KEYS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== ""),
+    )
+    .pipe(z.array(z.string().regex(RESTATE_PUBLIC_KEY, "each key must look like publickeyv1_<base58>")))
+    .optional(),
+};
+
+function refineIdentity(c: { APP_PROFILE: string; RESTATE_IDENTITY_KEYS?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  if (c.APP_PROFILE === "prod" && (c.RESTATE_IDENTITY_KEYS ?? []).length === 0) {
+    const message =
+      "is required in prod: without it anyone who reaches the worker's port can run its handlers (send mail, refund, approve)";
+    ctx.addIssue({ code: "custom", path: ["RESTATE_IDENTITY_KEYS"], message });
+  }
+}
+
 export const workerConfigSchema = z
   .object({
     ...common,
     ...llm,
     ...payments,
     ...links,
-    WORKER_HOST: z.string().min(1).default("0.0.0.0"),
+    ...identity,
+    // Loopback unless asked: the images and manifests set 0.0.0.0 where Restate reaches it over the network.
+    WORKER_HOST: z.string().min(1).default("127.0.0.1"),
     WORKER_PORT: port.default(9080),
     WORKER_PUBLIC_URL: z.url().default("http://127.0.0.1:9080"),
     WORKER_SELF_REGISTER: bool.optional(),
@@ -248,6 +275,7 @@ export const workerConfigSchema = z
   })
   .superRefine(refineLogging)
   .superRefine(refineLinks)
+  .superRefine(refineIdentity)
   .superRefine((c, ctx) => {
     const selfRegisters = c.WORKER_SELF_REGISTER ?? c.APP_PROFILE === "dev";
     if (c.APP_PROFILE === "prod" && selfRegisters && c.WORKER_REGISTER_FORCE === true && c.ALLOW_REGISTER_FORCE !== true) {

@@ -16,7 +16,8 @@ import { composeProblems } from "../scripts/check-deploy/compose.ts";
 import { DEPLOY, K8S, pinProblem, read, yamlDocs, zodProblems, type Dict } from "../scripts/check-deploy/deploy-files.ts";
 import { dockerfileProblems, IMAGES } from "../scripts/check-deploy/dockerfile.ts";
 import { kubeProblems } from "../scripts/check-deploy/kubernetes.ts";
-import { kubeObject } from "../scripts/check-deploy/kustomize-render.ts";
+import { kubeObject, render } from "../scripts/check-deploy/kustomize-render.ts";
+import { networkPolicyProblems } from "../scripts/check-deploy/network-policies.ts";
 import { restateValuesSchema } from "../scripts/check-deploy/restate-values.ts";
 
 for (const [artifact, checks] of Object.entries(deployChecks)) {
@@ -198,6 +199,76 @@ describe("the checks catch broken inputs", () => {
     ]);
   });
 
+  test("NetworkPolicies: a worker nobody guards, the Restate port or ingress open to others, the admin API to the web", () => {
+    const rendered = render(K8S).objects;
+    const worker = rendered.find((o) => o.kind === "Deployment" && o.metadata?.name === "worker-v1");
+    assert.ok(worker);
+    assert.deepEqual(networkPolicyProblems(rendered), [], "the repository's policies pass");
+    assert.deepEqual(networkPolicyProblems([worker]), [
+      "Deployment worker-v1: no NetworkPolicy limits who reaches it",
+      "Restate (pods app=restate): no NetworkPolicy limits who reaches it",
+    ]);
+    const policy = (name: string, podSelector: Dict, ingress: unknown[]) =>
+      kubeObject(
+        {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "NetworkPolicy",
+          metadata: { name, namespace: "quayside" },
+          spec: { podSelector, policyTypes: ["Ingress"], ingress },
+        },
+        name,
+      ).object!;
+    const web = { "app.kubernetes.io/name": "quayside", "app.kubernetes.io/component": "web" };
+    const broken = [
+      worker,
+      // The whole namespace may call the worker (an empty podSelector), and anything at all its metrics.
+      policy("worker-open", { matchLabels: { "app.kubernetes.io/component": "worker" } }, [
+        { from: [{ podSelector: {} }], ports: [{ port: "restate" }] },
+        { ports: [{ port: 9465 }] },
+      ]),
+      // Restate's ingress from any address, its admin API from the web.
+      policy("restate-open", { matchLabels: { app: "restate" } }, [
+        { from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ port: 8080 }] },
+        { from: [{ podSelector: { matchLabels: web } }], ports: [{ port: 9070 }] },
+      ]),
+    ];
+    assert.deepEqual(networkPolicyProblems(broken), [
+      `NetworkPolicy worker-open: Deployment worker-v1's Restate port (9080) is open to {"podSelector":{}}`,
+      "NetworkPolicy worker-open: Deployment worker-v1's metrics port (9465) is open to every source",
+      `NetworkPolicy restate-open: Restate (pods app=restate)'s ingress (8080) is open to {"ipBlock":{"cidr":"0.0.0.0/0"}}`,
+      `NetworkPolicy restate-open: Restate (pods app=restate)'s admin API (9070) is open to {"podSelector":{"matchLabels":${JSON.stringify(web)}}}`,
+    ]);
+  });
+
+  test("Helm values: Restate without a request identity key", () => {
+    const good = yamlDocs(path.join(K8S, "restate-values.yaml")).docs[0] as Dict;
+    assert.deepEqual(
+      zodProblems("values", restateValuesSchema.safeParse({ ...good, identityPrivateKey: { enabled: false, secretName: "" } })),
+      [
+        "values: identityPrivateKey.enabled: Invalid input: expected true",
+        "values: identityPrivateKey.secretName: Too small: expected string to have >=1 characters",
+        "values: identityPrivateKey.keyName: Invalid input: expected string, received undefined",
+      ],
+    );
+  });
+
+  test("App config: a prod worker without RESTATE_IDENTITY_KEYS, or with a placeholder", () => {
+    const env = {
+      APP_PROFILE: "prod",
+      LLM_PROVIDER: "openai",
+      OPENAI_API_KEY: "sk-test",
+      PAYMENT_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_x",
+      LINK_SIGNING_KEYS: "l".repeat(40),
+    };
+    assert.deepEqual(appEnvProblems("k8s", env, ["worker"]), [
+      "k8s (worker): RESTATE_IDENTITY_KEYS: is required in prod: without it anyone who reaches the worker's port can run its handlers (send mail, refund, approve)",
+    ]);
+    assert.deepEqual(appEnvProblems("k8s", { ...env, RESTATE_IDENTITY_KEYS: "CHANGE-ME" }, ["worker"]), [
+      "k8s (worker): RESTATE_IDENTITY_KEYS.0: each key must look like publickeyv1_<base58>",
+    ]);
+  });
+
   test("Compose: schema violations, then the production rules", () => {
     assert.deepEqual(composeProblems({ services: { web: { image: "x:1.0.0", deploy: { replicas: "two" } } } }), [
       "schema: /services/web/deploy/replicas must be integer",
@@ -231,6 +302,7 @@ describe("the checks catch broken inputs", () => {
       "web: stop_grace_period is 10s, expected 30s",
       "web: does not wait for migrate",
       "restate: RESTATE_TRACING_ENDPOINT is not set",
+      "restate: no request identity key (the worker would refuse every call)",
     ]);
   });
 

@@ -173,6 +173,8 @@ describe("multi-node Restate cluster", () => {
       RESTATE_INGRESS_URL: restate.ingressUrl,
       RESTATE_ADMIN_URL: restate.adminUrl,
       RESTATE_UI_URL: restate.adminUrl,
+      // Every node signs with the cluster's key; the workers refuse anything else.
+      RESTATE_IDENTITY_KEYS: restate.identityKey,
       SMTP_HOST: "127.0.0.1",
       SMTP_PORT: String(smtpPort),
       SMTP_TLS: "none",

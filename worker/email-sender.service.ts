@@ -1,6 +1,6 @@
 /**
- * EmailSender (service): renders and sends one email per idempotency key through the pooled SMTP
- * transport.
+ * EmailSender (service, ingress-private: other handlers call it, the ingress refuses it): renders
+ * and sends one email per idempotency key through the pooled SMTP transport.
  *   send   one named step; SMTP 5xx ends the call as a TerminalError (the row says bounced);
  *          4xx and connection errors are retried with backoff until `giveUpAfterMs`, then the
  *          row is marked failed and the call ends as a TerminalError too.
@@ -42,7 +42,8 @@ export function createEmailSenderService(deps: { mailer: Mailer; retry?: EmailRe
         },
       ),
     },
-    options: { asTerminalError },
+    // Only the workflows send mail: nobody may reach it through the ingress.
+    options: { asTerminalError, ingressPrivate: true },
   });
 }
 

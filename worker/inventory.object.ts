@@ -6,6 +6,8 @@
  *   move     an operator's restock or correction, recorded as a stock movement with who and why
  *            (idempotent per movement id, which the operator's form carries)
  *   available  shared read of the units left
+ * reserve, release and available are ingress-private (only the order workflow calls them); the
+ * web reaches `move` alone.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
@@ -21,12 +23,12 @@ export function createInventoryObject(deps: { inventory: InventoryRepo }) {
     name: "Inventory",
     handlers: {
       reserve: restate.handlers.object.exclusive(
-        { input: restate.serde.schema(reserveInput) },
+        { input: restate.serde.schema(reserveInput), ingressPrivate: true },
         async (ctx: restate.ObjectContext, req) =>
           ctx.run("reserve stock", () => deps.inventory.reserve(ctx.key, req.orderId, req.quantity), infraRetry),
       ),
       release: restate.handlers.object.exclusive(
-        { input: restate.serde.schema(releaseInput) },
+        { input: restate.serde.schema(releaseInput), ingressPrivate: true },
         async (ctx: restate.ObjectContext, req) =>
           ctx.run("release stock", () => deps.inventory.release(ctx.key, req.orderId), infraRetry),
       ),
@@ -35,7 +37,7 @@ export function createInventoryObject(deps: { inventory: InventoryRepo }) {
         async (ctx: restate.ObjectContext, req) =>
           ctx.run("record stock movement", () => deps.inventory.move(ctx.key, req), infraRetry),
       ),
-      available: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext) =>
+      available: restate.handlers.object.shared({ ingressPrivate: true }, async (ctx: restate.ObjectSharedContext) =>
         ctx.run("read stock", () => deps.inventory.available(ctx.key), infraRetry),
       ),
     },

@@ -8,6 +8,7 @@
  * A reservation books an estimate (the prompt and the longest answer allowed); `settle`, sent by
  * the caller once the provider reported its usage, gives back what was booked and not spent, or
  * takes the overrun, so the token bucket follows what was really used, not the worst case.
+ * Ingress-private: only ContentGeneration calls it.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
@@ -104,7 +105,7 @@ export function createLlmQuotaObject(deps: { limits: QuotaLimits }) {
         },
       ),
     },
-    options: { asTerminalError },
+    options: { asTerminalError, ingressPrivate: true },
   });
 }
 

@@ -126,9 +126,15 @@ const services = createServices({
   },
 });
 
+// Request identity: only requests restate-server signed with a matching private key are served
+// (the SDK answers 401 to the rest). Prod refuses to start without keys; dev may run without.
+const identityKeys = config.RESTATE_IDENTITY_KEYS ?? [];
+if (identityKeys.length === 0)
+  logger.warn("RESTATE_IDENTITY_KEYS is not set: anyone who reaches the worker's port can run its handlers");
 const server = http2.createServer(
   restate.createEndpointHandler({
     services,
+    ...(identityKeys.length > 0 ? { identityKeys } : {}),
     logger: restateLogger(logger),
     defaultServiceOptions: { hooks: [metricsHooks(metrics), ...(config.OTEL_EXPORTER_OTLP_ENDPOINT ? [tracingHooks()] : [])] },
   }),
@@ -151,7 +157,12 @@ const opsServer =
 
 server.listen(config.WORKER_PORT, config.WORKER_HOST, () => {
   logger.info(
-    { port: config.WORKER_PORT, host: config.WORKER_HOST, opsPort: config.WORKER_METRICS_PORT },
+    {
+      port: config.WORKER_PORT,
+      host: config.WORKER_HOST,
+      opsPort: config.WORKER_METRICS_PORT,
+      requestIdentity: identityKeys.length > 0 ? identityKeys : "off",
+    },
     "worker endpoint listening",
   );
   if (!config.WORKER_SELF_REGISTER) return;

@@ -14,6 +14,7 @@ import { composeFile, composeProblems, interpolate } from "./compose.ts";
 import { DEPLOY, K8S, read, rel, ROOT, SECRET_TEMPLATE, walk, yamlDocs, yamlRole, zodProblems } from "./deploy-files.ts";
 import { closure, dockerfileProblems, IMAGES } from "./dockerfile.ts";
 import { kubeProblems } from "./kubernetes.ts";
+import { networkPolicyProblems } from "./network-policies.ts";
 import { kubeObject, kustomizationSchema, podTemplate, render, type KubeObject } from "./kustomize-render.ts";
 import { otelCollectorProblems } from "./otel-collector.ts";
 import { restateValuesSchema } from "./restate-values.ts";
@@ -34,6 +35,11 @@ function renderedRoots() {
 }
 const EXPECTED_ROOTS = ["deploy/k8s", "deploy/k8s/migrate"];
 const secretTemplate = () => new Secret(yamlDocs(SECRET_TEMPLATE).docs[0] as never);
+/** What a filled-in secret looks like where "40 random characters" would not do. */
+export const SAMPLE_SECRETS: Record<string, string> = {
+  RESTATE_IDENTITY_KEYS: "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc",
+};
+const sampleSecret = (name: string): string => SAMPLE_SECRETS[name] ?? "s".repeat(40);
 const same = (what: string, got: unknown, want: unknown): string[] =>
   JSON.stringify(got) === JSON.stringify(want) ? [] : [`${what}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`];
 
@@ -110,13 +116,21 @@ function k8sAppEnvProblems(): string[] {
   const secretKeys = Object.keys(template.stringData ?? {});
   // Real secrets have the right shape; the template's placeholders deliberately do not (checked below).
   const secrets = Object.fromEntries(
-    secretKeys.map((k) => [k, k.endsWith("_URL") ? (template.stringData?.[k] ?? "") : "s".repeat(40)]),
+    secretKeys.map((k) => [k, k.endsWith("_URL") ? (template.stringData?.[k] ?? "") : sampleSecret(k)]),
   );
   const problems = appEnvProblems("k8s", { ...config, ...secrets }, ["web", "worker"]);
   const asTemplated = appEnvProblems("template", { ...config, ...template.stringData }, ["web"]);
   if (!asTemplated.some((p) => p.includes("SESSION_SECRET")))
     problems.push("the template's placeholder SESSION_SECRET must be refused by the app");
+  const workerAsTemplated = appEnvProblems("template", { ...config, ...template.stringData }, ["worker"]);
+  if (!workerAsTemplated.some((p) => p.includes("RESTATE_IDENTITY_KEYS")))
+    problems.push("the template's placeholder RESTATE_IDENTITY_KEYS must be refused by the worker");
   return problems;
+}
+
+function k8sNetworkPolicyProblems(): string[] {
+  const main = renderedRoots().find((r) => rel(r.dir) === "deploy/k8s");
+  return main ? networkPolicyProblems(main.objects) : ["deploy/k8s is not rendered"];
 }
 
 function restateValuesProblems(): string[] {
@@ -137,7 +151,7 @@ function composeEnvProblems(): string[] {
     [...read("deploy/prod.env.example").matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
   );
   const problems = required.filter((v) => !(v in example)).map((v) => `${v} is required but not in prod.env.example`);
-  const vars = Object.fromEntries(Object.entries(example).map(([k, v]) => [k, v || "s".repeat(40)]));
+  const vars = Object.fromEntries(Object.entries(example).map(([k, v]) => [k, v || sampleSecret(k)]));
   const services = composeFile.parse(composeDoc()).services;
   const envOf = (name: string): Record<string, string> =>
     Object.fromEntries(
@@ -177,6 +191,8 @@ export const deployChecks: Record<string, Record<string, () => string[]>> = {
     "the kustomizations render, and every manifest is applied by one (except the Secret template)": kustomizationProblems,
     "the rendered objects follow the production rules": renderedObjectProblems,
     "the ConfigMap and the Secret's keys are accepted by the web and worker config schemas": k8sAppEnvProblems,
+    "NetworkPolicies: only Restate reaches the workers, only web and worker the ingress, only operations the admin API":
+      k8sNetworkPolicyProblems,
     "the Restate Helm values describe a replicated 3-node cluster": restateValuesProblems,
     "the OpenTelemetry Collector pipelines only use components it defines": otelCollectorFileProblems,
   },

@@ -113,6 +113,14 @@ export function composeProblems(doc: unknown): string[] {
     problems.push("worker: WORKER_SELF_REGISTER is not false");
   if (services["restate"] && !services["restate"].environment?.["RESTATE_TRACING_ENDPOINT"])
     problems.push("restate: RESTATE_TRACING_ENDPOINT is not set");
+  // The worker refuses unsigned requests in prod: Restate must sign them.
+  const restateEnv = services["restate"]?.environment ?? {};
+  if (
+    services["restate"] &&
+    !restateEnv["RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"] &&
+    !restateEnv["RESTATE_REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"]
+  )
+    problems.push("restate: no request identity key (the worker would refuse every call)");
   return problems;
 }
 

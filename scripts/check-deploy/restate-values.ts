@@ -17,6 +17,12 @@ export const restateValuesSchema = z
     }),
     storage: z.looseObject({ size: z.string().regex(/^\d+Gi$/) }),
     podDisruptionBudget: z.strictObject({ maxUnavailable: z.literal(1) }),
+    // Request identity: the nodes sign their requests to the workers, which refuse unsigned ones.
+    identityPrivateKey: z.strictObject({
+      enabled: z.literal(true),
+      secretName: z.string().min(1),
+      keyName: z.string().min(1),
+    }),
     // The namespace enforces the "restricted" Pod Security Standard.
     podSecurityContext: z.looseObject({ seccompProfile: z.object({ type: z.literal("RuntimeDefault") }) }),
     securityContext: z.looseObject({

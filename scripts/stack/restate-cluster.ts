@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { restateBinary, restateNodeEnv, restateServerBin, type RestatePorts } from "./restate.ts";
+import { ensureRequestIdentity } from "./request-identity.ts";
 import { clusterState, type ClusterState, type PartitionsServed } from "./restate-cluster-state.ts";
 import { startTcpBalancer, type TcpBalancer } from "./tcp-balancer.ts";
 
@@ -48,6 +49,8 @@ export interface RestateCluster extends ClusterState<ClusterNode> {
   adminUrl: string;
   /** The ingress through a balancer in front of every node's ingress port. */
   ingressUrl: string;
+  /** The public key every node signs its requests to deployments with (the worker's RESTATE_IDENTITY_KEYS). */
+  identityKey: string;
   adminBalancer: TcpBalancer;
   ingressBalancer: TcpBalancer;
   liveNodes(): ClusterNode[];
@@ -95,6 +98,8 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
   for (let i = 0; i < opts.nodes; i++) ports.push({ node: await freePort(), admin: await freePort(), ingress: await freePort() });
   // Every node is told where all the metadata servers are; they form one Raft group once provisioned.
   const metadataAddresses = JSON.stringify(ports.map((p) => `http://127.0.0.1:${p.node}`));
+  // One key for the whole cluster: whichever node invokes the worker, its signature must verify.
+  const identity = ensureRequestIdentity(opts.baseDir);
 
   const nodeEnv = (index: number): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
@@ -105,6 +110,7 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
       nodeName: `n${index}`,
       partitions,
       rocksdbMemory: opts.rocksdbMemory ?? "256MiB",
+      identityKeyFile: identity.privateKeyFile,
     }),
     RESTATE_CLUSTER_NAME: clusterName,
     RESTATE_METADATA_CLIENT__ADDRESSES: metadataAddresses,
@@ -185,6 +191,7 @@ export async function startRestateCluster(opts: RestateClusterOptions): Promise<
     nodes,
     adminUrl: adminBalancer.url,
     ingressUrl: ingressBalancer.url,
+    identityKey: identity.publicKey,
     adminBalancer,
     ingressBalancer,
     liveNodes,

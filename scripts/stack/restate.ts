@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { httpOk, startProcess, waitFor, type Managed } from "./processes.ts";
+import { ensureRequestIdentity, RESTATE_IDENTITY_KEY_FILE_ENV } from "./request-identity.ts";
 
 export interface RestatePorts {
   ingress: number;
@@ -13,6 +14,10 @@ export interface RestatePorts {
 export interface RestateHandle extends Managed {
   ingressUrl: string;
   adminUrl: string;
+  /** The public key of the key restate-server signs its requests with: the worker's RESTATE_IDENTITY_KEYS. */
+  identityKey: string;
+  /** The private key file it signs with (tests sign with it to prove the worker's check). */
+  identityKeyFile: string;
 }
 
 /** A binary shipped in a platform package of `@restatedev/<name>` (restate-server, restatectl). */
@@ -34,8 +39,11 @@ export function restateNodeEnv(opts: {
   nodeName: string;
   partitions: number;
   rocksdbMemory: string;
+  /** The PEM file every request to a deployment is signed with. */
+  identityKeyFile: string;
 }): NodeJS.ProcessEnv {
   return {
+    [RESTATE_IDENTITY_KEY_FILE_ENV]: opts.identityKeyFile,
     RESTATE_BASE_DIR: path.resolve(opts.baseDir),
     RESTATE_NODE_NAME: opts.nodeName,
     RESTATE_LISTEN_MODE: "tcp",
@@ -59,6 +67,8 @@ export async function startRestate(opts: {
   partitions?: number;
 }): Promise<RestateHandle> {
   mkdirSync(opts.baseDir, { recursive: true });
+  // Kept in the data folder: a restart signs with the same key the worker was given.
+  const identity = ensureRequestIdentity(opts.baseDir);
   const proc = startProcess({
     name: "restate-server",
     command: restateServerBin(),
@@ -71,6 +81,7 @@ export async function startRestate(opts: {
         nodeName: opts.nodeName ?? "quayside-dev",
         partitions: opts.partitions ?? 4,
         rocksdbMemory: "512MiB",
+        identityKeyFile: identity.privateKeyFile,
       }),
     },
     output: opts.logFile,
@@ -79,5 +90,5 @@ export async function startRestate(opts: {
   const ingressUrl = `http://127.0.0.1:${opts.ports.ingress}`;
   await waitFor("restate admin", () => httpOk(`${adminUrl}/health`), { proc, timeoutMs: 60_000 });
   await waitFor("restate ingress", () => httpOk(`${ingressUrl}/restate/health`), { proc, timeoutMs: 60_000 });
-  return { ...proc, adminUrl, ingressUrl };
+  return { ...proc, adminUrl, ingressUrl, identityKey: identity.publicKey, identityKeyFile: identity.privateKeyFile };
 }

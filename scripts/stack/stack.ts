@@ -234,6 +234,8 @@ export function stackAddresses(ports: StackPorts, services: BackingServices): No
     RESTATE_INGRESS_URL: services.restate.ingressUrl,
     RESTATE_ADMIN_URL: services.restate.adminUrl,
     RESTATE_UI_URL: services.restate.adminUrl,
+    // The worker accepts only requests signed by this stack's restate-server.
+    RESTATE_IDENTITY_KEYS: services.restate.identityKey,
     WORKER_PORT: String(ports.worker),
     WORKER_HOST: "127.0.0.1",
     WORKER_PUBLIC_URL: `http://127.0.0.1:${ports.worker}`,

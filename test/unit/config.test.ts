@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig, migrateConfigSchema, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
 
+const RESTATE_KEY = "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc";
+const OTHER_RESTATE_KEY = "publickeyv1_3d7b1CbLmv7rdTUJZoz4pt9Zwo35KdpDoCTAgy5yf2eL";
+
 /** A prod worker environment that acknowledges the offline LLM and the local payment provider (prod refuses both by default). */
 const PROD_WORKER = {
   APP_PROFILE: "prod",
   ALLOW_OFFLINE_LLM: "true",
   ALLOW_LOCAL_PAYMENTS: "true",
   LINK_SIGNING_KEYS: "l".repeat(40),
+  RESTATE_IDENTITY_KEYS: RESTATE_KEY,
 } as const;
 
 const DEV_SECRET = "dev-only-session-secret-change-me-0123456789";
@@ -152,7 +156,7 @@ describe("loadConfig(workerConfigSchema)", () => {
   it("applies defaults, with self-registration on in dev", () => {
     const c = loadConfig(workerConfigSchema, {});
     assert.equal(c.APP_PROFILE, "dev");
-    assert.equal(c.WORKER_HOST, "0.0.0.0");
+    assert.equal(c.WORKER_HOST, "127.0.0.1");
     assert.equal(c.WORKER_PORT, 9080);
     assert.equal(c.SMTP_PORT, 1025);
     assert.equal(c.SMTP_TLS, "none");
@@ -196,6 +200,24 @@ describe("loadConfig(workerConfigSchema)", () => {
       }).WORKER_SELF_REGISTER,
       false,
     );
+  });
+
+  it("refuses to start in prod without RESTATE_IDENTITY_KEYS, naming it; dev may leave it unset", () => {
+    const { RESTATE_IDENTITY_KEYS: _, ...unsigned } = PROD_WORKER;
+    for (const env of [unsigned, { ...unsigned, RESTATE_IDENTITY_KEYS: "" }, { ...unsigned, RESTATE_IDENTITY_KEYS: " , " }]) {
+      const err = configError(() => loadConfig(workerConfigSchema, env));
+      assert.match(err.message, /\bRESTATE_IDENTITY_KEYS: is required in prod/);
+    }
+    assert.equal(loadConfig(workerConfigSchema, { ...unsigned, APP_PROFILE: "dev" }).RESTATE_IDENTITY_KEYS, undefined);
+  });
+
+  it("reads RESTATE_IDENTITY_KEYS as a comma-separated list of publickeyv1 keys, in any profile", () => {
+    const c = loadConfig(workerConfigSchema, { ...PROD_WORKER, RESTATE_IDENTITY_KEYS: ` ${RESTATE_KEY} ,${OTHER_RESTATE_KEY}` });
+    assert.deepEqual(c.RESTATE_IDENTITY_KEYS, [RESTATE_KEY, OTHER_RESTATE_KEY]);
+    for (const bad of ["CHANGE-ME", `${RESTATE_KEY}0OIl`, RESTATE_KEY.replace("publickeyv1_", "")]) {
+      const err = configError(() => loadConfig(workerConfigSchema, { RESTATE_IDENTITY_KEYS: bad }));
+      assert.match(err.message, /RESTATE_IDENTITY_KEYS\.0: each key must look like publickeyv1_<base58>/);
+    }
   });
 
   it("refuses an unrecognised boolean, naming the variable", () => {

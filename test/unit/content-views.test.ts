@@ -94,6 +94,7 @@ describe("content views", () => {
         ALLOW_OFFLINE_LLM: "true",
         ALLOW_LOCAL_PAYMENTS: "true",
         LINK_SIGNING_KEYS: "l".repeat(40),
+        RESTATE_IDENTITY_KEYS: "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc",
       }).LLM_PROVIDER,
       "offline",
     );

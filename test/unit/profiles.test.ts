@@ -20,6 +20,7 @@ const SAFE_WORKER = {
   LINK_SIGNING_KEYS: "l".repeat(40),
   PAYMENT_PROVIDER: "stripe",
   STRIPE_SECRET_KEY: "sk_test_profiles",
+  RESTATE_IDENTITY_KEYS: "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc",
 };
 
 function refusal(fn: () => unknown): string {
@@ -95,6 +96,13 @@ describe("prod profile", () => {
       { ALLOW_REGISTER_FORCE: "true" },
     ],
     [
+      "a worker that serves unsigned requests",
+      "worker",
+      { RESTATE_IDENTITY_KEYS: "" },
+      /RESTATE_IDENTITY_KEYS: is required in prod/,
+      {},
+    ],
+    [
       "pretty worker logs without OTLP",
       "worker",
       { LOG_FORMAT: "pretty" },
@@ -151,6 +159,7 @@ describe("npm run register in prod", () => {
       LINK_SIGNING_KEYS: "l".repeat(40),
       PAYMENT_PROVIDER: "stripe",
       STRIPE_SECRET_KEY: "sk_test_profiles",
+      RESTATE_IDENTITY_KEYS: SAFE_WORKER.RESTATE_IDENTITY_KEYS,
       WORKER_REGISTER_FORCE: "true",
     };
     const run = spawnSync(process.execPath, [fileURLToPath(new URL("../../worker/register.command.ts", import.meta.url))], {
