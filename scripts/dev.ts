@@ -108,6 +108,7 @@ function settingsForApps(s: BackingServices): string[] {
     "RESTATE_UI_URL",
     "SMTP_PORT",
     "MAIL_UI_URL",
+    "RESTATE_IDENTITY_KEYS",
   ];
   const addresses = stackAddresses(ports, s);
   return keys.map((k) => `  ${k}=${addresses[k] ?? ""}`);
@@ -124,9 +125,9 @@ function servicesBanner(s: BackingServices, seconds: string): string {
     `  SMTP         127.0.0.1:${ports.smtp}, mail UI ${s.mail.uiUrl}`,
     `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
     defaults
-      ? "Now run `npm run worker` and `npm run web`, each in its own terminal: their defaults point here."
+      ? "Now run `npm run worker` and `npm run web`, each in its own terminal: their defaults point here. For the worker to refuse requests this Restate did not sign, give it this setting too (in .env, or exported; it stays valid while .data/ is kept):"
       : "Now run `npm run worker` and `npm run web`, each in its own terminal, with these settings (in .env, or exported):",
-    ...(defaults ? [] : settingsForApps(s)),
+    ...(defaults ? [`  RESTATE_IDENTITY_KEYS=${s.restate.identityKey}`] : settingsForApps(s)),
     "Ctrl+C stops the services.",
   ].join("\n");
 }
