@@ -235,8 +235,11 @@ describe("browser security", () => {
     await w.page.getByRole("button", { name: "Send campaign" }).click();
     await w.page.waitForURL(/\/emails\/[0-9a-f-]{36}$/);
     await w.page.locator('.campaign-panel[data-status="succeeded"]').waitFor({ timeout: 20_000 });
-    await w.page.waitForTimeout(500);
-    const rows = await w.page.locator("#recipients tr").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+    // Each row is swapped in by its own event: wait until none is still pending, then judge them.
+    const rows = await waitUntil("every recipient row to reach an outcome", async () => {
+      const statuses = await w.page.locator("#recipients tr").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+      return statuses.length === 3 && !statuses.includes("pending") ? statuses : null;
+    });
     assert.deepEqual(rows, ["sent", "sent", "sent"]);
   });
 
