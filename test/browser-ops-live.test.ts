@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser, operatorPage, watchProblems } from "./helpers/browser.ts";
+import { launchBrowser, operatorPage, watchProblems, watchSseStreams } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator } from "./helpers/operators.ts";
@@ -59,6 +59,7 @@ describe("browser: the operator watches the shop move", () => {
   it("the overview counts a new order and lists it for approval without a reload", async () => {
     const operator = await operatorPage(browser, stack.webUrl, OPERATOR, OPS_PASSWORD);
     const problems = watchProblems(operator);
+    const streams = await watchSseStreams(operator);
     await operator.goto(`${stack.webUrl}/ops/overview`);
     assert.equal(await operator.locator("svg.orders-chart rect.bar").count(), 60);
     assert.equal(await operator.locator("#ops-overview dd[data-status='all']").innerText(), "0");
@@ -71,7 +72,9 @@ describe("browser: the operator watches the shop move", () => {
         w.__violations?.push(`${e.violatedDirective} ${e.blockedURI}`),
       );
     });
-    await new Promise((r) => setTimeout(r, 500)); // the page's stream is open
+    await waitUntil("the page's stream to be live (its first event)", () =>
+      streams.some((st) => st.url.includes("/ops/events?topics=overview,approvals") && st.events.length > 0),
+    );
 
     const customer = await (await browser.newContext()).newPage();
     const customerProblems = watchProblems(customer);
@@ -104,6 +107,7 @@ describe("browser: the operator watches the shop move", () => {
   it("order rows marked up as the dashboard's follow their orders; rows a page does not show are no error", async () => {
     const operator = await operatorPage(browser, stack.webUrl, OPERATOR, OPS_PASSWORD);
     const problems = watchProblems(operator);
+    const streams = await watchSseStreams(operator);
     await operator.goto(`${stack.webUrl}/ops/overview`);
     const customer = await (await browser.newContext()).newPage();
     const customerProblems = watchProblems(customer);
@@ -134,11 +138,14 @@ describe("browser: the operator watches the shop move", () => {
     // A later page shows one waiting order: other orders' events find no row there.
     const waiting = await place("later-page@example.com", "2");
     await waitUntil("the approval wait", async () => (await statusOf(waiting)) === "awaiting_approval");
+    const opened = streams.length;
     await operator.evaluate(
       inject,
       `<div hx-ext="sse" sse-connect="/ops/events?topics=orders"><table class="lines all-orders"><tbody><tr id="order-row-${waiting}" sse-swap="order-${waiting}" hx-swap="outerHTML"><td>as first rendered</td></tr></tbody></table></div>`,
     );
-    await new Promise((r) => setTimeout(r, 500)); // the stream is open
+    const later = await waitUntil("the later page's stream to be live (its first event)", () =>
+      streams.slice(opened).find((st) => st.url.includes("/ops/events?topics=orders") && st.events.length > 0),
+    );
     const other = await place("not-on-this-page@example.com");
     await waitUntil("the other order", async () => (await statusOf(other)) === "fulfilled");
     const csrf = await operator.locator("input[name=_csrf]").first().inputValue();
@@ -148,6 +155,7 @@ describe("browser: the operator watches the shop move", () => {
     });
     assert.equal(approved.status(), 303);
     await operator.locator(`#order-row-${waiting} .status-fulfilled`).waitFor({ timeout: 20_000 });
+    assert.ok(later.events.includes(`order-${other}`), "the other order's rows reached this page");
     assert.equal(await operator.locator(`#order-row-${other}`).count(), 0);
     const violations = await operator.evaluate(() => (globalThis as unknown as PageGlobals).__violations ?? []);
     assert.deepEqual([...problems, ...customerProblems, ...violations], []);

@@ -235,8 +235,11 @@ describe("browser security", () => {
     await w.page.getByRole("button", { name: "Send campaign" }).click();
     await w.page.waitForURL(/\/emails\/[0-9a-f-]{36}$/);
     await w.page.locator('.campaign-panel[data-status="succeeded"]').waitFor({ timeout: 20_000 });
-    await w.page.waitForTimeout(500);
-    const rows = await w.page.locator("#recipients tr").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+    // Each row is swapped in by its own event: wait until none is still pending, then judge them.
+    const rows = await waitUntil("every recipient row to reach an outcome", async () => {
+      const statuses = await w.page.locator("#recipients tr").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+      return statuses.length === 3 && !statuses.includes("pending") ? statuses : null;
+    });
     assert.deepEqual(rows, ["sent", "sent", "sent"]);
   });
 
@@ -379,9 +382,10 @@ describe("browser security", () => {
       assert.ok(mail.html);
       assert.equal(mail.subject, subject);
       const reader = await newWatch();
+      // "load" waits for every image to load or fail, so an onerror payload would have run by then;
+      // and the element count below shows there is nothing left that could run later.
       await reader.page.setContent(mail.html, { waitUntil: "load" });
       await reader.listen();
-      await reader.page.waitForTimeout(100);
       const email = await reader.page.evaluate(() => ({
         xss: (globalThis as unknown as PageGlobals).__xss,
         elements: (globalThis as unknown as PageGlobals).document.querySelectorAll(

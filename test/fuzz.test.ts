@@ -51,7 +51,16 @@ describe("hostile input", () => {
   let csrf = "";
 
   before(async () => {
-    stack = await startTestStack("fuzz", { env: { ORDER_RATE_LIMIT_PER_MINUTE: "100000" } });
+    // Limits far above what the runs send, so that every fuzzed submission reaches the validation
+    // it is meant to test (a 429 here would prove nothing about the input); campaigns, limited to 10
+    // a minute per session, are submitted from a fresh session each time.
+    stack = await startTestStack("fuzz", {
+      env: {
+        ORDER_RATE_LIMIT_PER_MINUTE: "100000",
+        LOGIN_RATE_LIMIT_PER_MINUTE: "100000",
+        ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE: "100000",
+      },
+    });
     web = await startInProcessWeb(stack.env);
     client = new BrowserClient(web.url);
     csrf = extract((await client.get("/orders/new")).html, "_csrf");
@@ -71,6 +80,7 @@ describe("hostile input", () => {
 
   function assertClear4xx(status: number, html: string, what: string): void {
     assert.ok(status >= 400 && status < 500, `${what}: got ${status}`);
+    assert.notEqual(status, 429, `${what}: a rate limit answered, not the validation`);
     assert.ok(html.length > 0, `${what}: the ${status} says why`);
   }
 
@@ -102,7 +112,9 @@ describe("hostile input", () => {
     await fc.assert(
       fc.asyncProperty(submission, async ({ path, fields, id }) => {
         const idField = { "/orders": "orderId", "/content": "jobId", "/emails": "campaignId", "/orders/find": "lookupId" }[path];
-        const res = await client.postForm(path, { ...fields, _csrf: csrf, [idField]: id });
+        const from = path === "/emails" ? new BrowserClient(web.url) : client;
+        const token = from === client ? csrf : extract((await from.get("/orders/new")).html, "_csrf");
+        const res = await from.postForm(path, { ...fields, _csrf: token, [idField]: id });
         assertClear4xx(res.status, res.html, `POST ${path}`);
       }),
       { numRuns: RUNS },
@@ -211,7 +223,7 @@ describe("hostile input", () => {
         const csrfToken = extract((await stranger.get("/ops")).html, "_csrf");
         const res = await stranger.postForm("/ops/login", { _csrf: csrfToken, name, password });
         assertClear4xx(res.status, res.html, "POST /ops/login");
-        assert.ok([401, 413, 422, 429].includes(res.status), `POST /ops/login: ${res.status}`);
+        assert.ok([401, 413, 422].includes(res.status), `POST /ops/login: ${res.status}`);
       }),
       { numRuns: RUNS },
     );
@@ -234,13 +246,14 @@ describe("hostile input", () => {
         "a multipart body",
         { method: "POST", body: "--b\r\n\r\n", headers: { "content-type": "multipart/form-data; boundary=b" } },
       ],
-      ["a 64 KB header", { method: "GET", headers: { "x-big": "h".repeat(64 * 1024) } }],
+      // Over Node's 16 KB limit, small enough that the server has read all of it when it answers.
+      ["a 20 KB header", { method: "GET", headers: { "x-big": "h".repeat(20 * 1024) } }],
       ["an unknown method", { method: "PATCH", body: "", headers: {} }],
     ] as const) {
-      const res = await client.request("/orders", init).catch(() => null);
-      const status = res?.status ?? 431;
-      await res?.body?.cancel();
-      assert.ok(status >= 400 && status < 500, `${what}: got ${status}`);
+      // An answer, not a dropped connection: a reset is no "clear 4xx".
+      const res = await client.request("/orders", init);
+      await res.body?.cancel();
+      assert.ok(res.status >= 400 && res.status < 500, `${what}: got ${res.status}`);
     }
     assert.equal((await client.get("/live")).status, 200, "the process is still healthy");
     assert.equal((await client.get("/ready")).status, 200);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { BrowserClient, extract, postOrderForm, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, postOrderForm, sseOpened, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator, signInOperator } from "./helpers/operators.ts";
@@ -46,7 +46,45 @@ describe("the operator's live view", () => {
     assert.equal((await operator.sse("/ops/events?topics=overview,secrets", { timeoutMs: 3_000 })).status, 400);
   });
 
+  /** What the overview page shows, as numbers: bars by minute, points by minute, the hour, counts by status. */
+  async function overviewNumbers() {
+    const page = await operator.get("/ops/overview");
+    assert.equal(page.status, 200);
+    const bars = [...page.html.matchAll(/<rect class="bar"[^>]*data-minute="([^"]+)" data-orders="(\d+)"/g)];
+    const points = [...page.html.matchAll(/<circle class="point"[^>]*data-minute="([^"]+)" data-p50="([\d.]+)"/g)];
+    return {
+      html: page.html,
+      bars: new Map(bars.map((b) => [b[1]!, Number(b[2])])),
+      barCount: bars.length,
+      points: new Map(points.map((p) => [p[1]!, Number(p[2])])),
+      p50: /data-p50-seconds="([\d.]*)"/.exec(page.html)?.[1],
+      completed: Number(/data-completed-last-hour="(\d+)"/.exec(page.html)?.[1]),
+      count: (status: string) => Number(new RegExp(`data-status="${status}">(\\d+)<`).exec(page.html)?.[1] ?? 0),
+    };
+  }
+
+  /** The hour's completion times as the overview defines them, read before the test adds its own. */
+  async function completionSecondsInHour(): Promise<number[]> {
+    const r = await stack.db.query(
+      `SELECT extract(epoch FROM updated_at - created_at)::float8 AS s FROM orders
+        WHERE status = 'fulfilled' AND updated_at >= date_trunc('minute', now()) - interval '59 minutes'`,
+    );
+    return r.rows.map((row: { s: number }) => row.s);
+  }
+
+  /** percentile_cont(0.5), to one decimal as the page shows it. */
+  function median(values: number[]): number {
+    const v = [...values].sort((a, b) => a - b);
+    const at = (v.length - 1) / 2;
+    const m = v[Math.floor(at)]! + (v[Math.ceil(at)]! - v[Math.floor(at)]!) * (at - Math.floor(at));
+    return Math.round(m * 10) / 10;
+  }
+
   it("draws the last hour from the orders table: a bar per minute, a point per minute with completions, counts by status", async () => {
+    // Whatever other tests left in the table stays; this test asserts what its own rows add. Its
+    // minutes (35 to 40 ago) are long before anything else in this file ran.
+    const before = await overviewNumbers();
+    const earlier = await completionSecondsInHour();
     const { minute } = (await stack.db.query(`SELECT date_trunc('minute', now()) AS minute`)).rows[0] as { minute: Date };
     const at = (minutesAgo: number, seconds: number) => new Date(minute.getTime() - minutesAgo * 60_000 + seconds * 1000);
     const seed = async (n: number, status: string, createdAt: Date, completedAfterS: number) => {
@@ -57,49 +95,44 @@ describe("the operator's live view", () => {
           [status, createdAt, completedAfterS],
         );
     };
-    await seed(3, "fulfilled", at(10, 5), 30); // placed and fulfilled in minute −10: p50 30 s there
-    await seed(2, "fulfilled", at(5, 5), 90); // placed in minute −5, fulfilled in minute −4: p50 90 s
-    await seed(1, "awaiting_approval", at(2, 5), 0);
+    await seed(3, "fulfilled", at(40, 5), 30); // placed and fulfilled in minute −40: p50 30 s there
+    await seed(2, "fulfilled", at(35, 5), 90); // placed in minute −35, fulfilled in minute −34: p50 90 s
+    await seed(1, "awaiting_approval", at(32, 5), 0);
     await seed(1, "rejected", at(180, 0), 10); // three hours ago: counted by status, not in the hour
 
-    const page = await operator.get("/ops/overview");
-    assert.equal(page.status, 200);
+    const page = await overviewNumbers();
     assert.doesNotMatch(page.html, /\sstyle=/, "no inline style under the CSP");
     assert.match(page.html, /sse-connect="\/ops\/events\?topics=overview,approvals"/);
-    const bars = [...page.html.matchAll(/<rect class="bar"[^>]*data-minute="([^"]+)" data-orders="(\d+)"/g)];
-    assert.equal(bars.length, 60, "one bar per minute of the hour, empty minutes too");
-    const ordersAt = (m: Date) => Number(bars.find((b) => b[1] === m.toISOString())?.[2]);
-    assert.equal(ordersAt(at(10, 0)), 3);
-    assert.equal(ordersAt(at(5, 0)), 2);
-    assert.equal(ordersAt(at(2, 0)), 1);
+    assert.equal(page.barCount, 60, "one bar per minute of the hour, empty minutes too");
+    const added = (m: string) => (page.bars.get(m) ?? Number.NaN) - (before.bars.get(m) ?? 0);
+    assert.equal(added(at(40, 0).toISOString()), 3);
+    assert.equal(added(at(35, 0).toISOString()), 2);
+    assert.equal(added(at(32, 0).toISOString()), 1);
     assert.equal(
-      bars.reduce((n, b) => n + Number(b[2]), 0),
+      [...page.bars.keys()].reduce((n, m) => n + added(m), 0),
       6,
     );
-    const points = [...page.html.matchAll(/<circle class="point"[^>]*data-minute="([^"]+)" data-p50="([\d.]+)"/g)];
-    assert.deepEqual(
-      points.map((p) => [p[1], Number(p[2])]),
-      [
-        [at(10, 0).toISOString(), 30],
-        [at(4, 0).toISOString(), 90],
-      ],
-    );
+    assert.equal(page.points.get(at(40, 0).toISOString()), 30);
+    assert.equal(page.points.get(at(34, 0).toISOString()), 90);
+    assert.equal(page.points.size - before.points.size, 2, "a point for each of the two minutes with completions");
     assert.match(page.html, /<polyline class="line"/);
-    assert.match(page.html, /data-p50-seconds="30"/, "the hour's median over five completions");
-    assert.match(page.html, /data-completed-last-hour="5"/);
-    const count = (status: string) => Number(new RegExp(`data-status="${status}">(\\d+)<`).exec(page.html)?.[1]);
-    assert.equal(count("fulfilled"), 5);
-    assert.equal(count("awaiting_approval"), 1);
-    assert.equal(count("rejected"), 1);
-    assert.equal(count("all"), 7);
+    assert.equal(page.completed - before.completed, 5);
+    assert.equal(Number(page.p50), median([...earlier, 30, 30, 30, 90, 90]), "the hour's median, the five added among them");
+    for (const [status, n] of [
+      ["fulfilled", 5],
+      ["awaiting_approval", 1],
+      ["rejected", 1],
+      ["all", 7],
+    ] as const)
+      assert.equal(page.count(status) - before.count(status), n, status);
     assert.match(page.html, /<section id="ops-approvals"[^>]*sse-swap="approvals"/);
   });
 
   it("streams an order's row as it moves, and the approvals list as an order waits for approval and leaves it", async () => {
     const ids: { large?: string; approvedAfter?: number } = {};
     let seen: SseEvent[] = [];
-    const streamed = operator.sse("/ops/events", {
-      timeoutMs: 40_000,
+    const long = sseOpened(operator, "/ops/events", {
+      timeoutMs: 60_000,
       stopWhen: (_e, all) => {
         seen = all;
         return (
@@ -116,12 +149,15 @@ describe("the operator's live view", () => {
     );
     assert.match(first.events[2]!.data, /^<tbody id="order-rows" sse-swap="orders-newest" hx-swap="outerHTML">/);
 
-    await new Promise((r) => setTimeout(r, 300)); // the long stream has subscribed
+    // Two operator streams open at once, each past its first event (so each has subscribed): one
+    // subscription to the order feed between them.
+    const streamed = (await long).done;
     const feedSubscribers = async () => ((await redis.call("PUBSUB", "NUMSUB", "progress:orders")) as [string, number])[1];
-    const also = operator.sse("/ops/events?topics=overview", { timeoutMs: 1_500 });
-    await new Promise((r) => setTimeout(r, 300));
+    const leave = new AbortController();
+    const also = await sseOpened(operator, "/ops/events?topics=overview", { timeoutMs: 30_000, signal: leave.signal });
     assert.equal(await feedSubscribers(), 1, "one subscription to the order feed for the process, however many operators watch");
-    await also;
+    leave.abort();
+    await also.done;
     const customer = new BrowserClient(web.url);
     const small = await postOrderForm(customer, { email: "live-small@example.com" });
     assert.equal(small.status, 303);
@@ -138,7 +174,10 @@ describe("the operator's live view", () => {
         (await stack.db.query("SELECT status FROM orders WHERE id = $1", [large.orderId])).rows[0]?.status ===
         "awaiting_approval",
     );
-    await new Promise((r) => setTimeout(r, 500)); // the approvals fragment is on its way
+    // The approvals list that shows it waiting has reached the operator before it is approved.
+    await waitUntil("the approvals list with the large order", () =>
+      seen.some((e) => e.event === "approvals" && e.data.includes(`approval-row-${large.orderId}`)),
+    );
     const dashboard = await operator.get("/ops");
     const approve = await operator.postForm(`/ops/orders/${large.orderId}/approve`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(approve.status, 303);
@@ -169,11 +208,20 @@ describe("the operator's live view", () => {
       events.some((e) => e.event === "overview"),
       "the overview follows the orders",
     );
+    // Nothing of this test is left moving for the next one.
+    await waitUntil(
+      "the approved order's fulfilment",
+      async () =>
+        (await stack.db.query("SELECT status FROM orders WHERE id = $1", [large.orderId])).rows[0]?.status === "fulfilled",
+    );
   });
 
   it("ends the stream with a retry when Valkey's delivery had a gap, and the next connection starts from PostgreSQL", async () => {
-    const streamed = operator.sse("/ops/events?topics=approvals", { timeoutMs: 15_000 });
-    await new Promise((r) => setTimeout(r, 500));
+    const streamed = (await sseOpened(operator, "/ops/events?topics=approvals", { timeoutMs: 30_000 })).done;
+    assert.ok(
+      ((await redis.call("PUBSUB", "NUMSUB", "progress:orders")) as [string, number])[1] >= 1,
+      "the web is subscribed to the order feed",
+    );
     await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
     const { events, ended } = await streamed;
     assert.equal(ended, true, "the server ended the stream: the browser reconnects");
@@ -186,6 +234,15 @@ describe("the operator's live view", () => {
   });
 
   it("keeps the overview's queries on their indexes at 100,000 orders", async () => {
+    // One completion in the hour of this test's own, so that the count it checks is not zero to begin with.
+    await stack.db.query(
+      `INSERT INTO orders (id, email, payment_method, total_cents, currency, status, created_at, updated_at)
+       VALUES (gen_random_uuid(), 'recent@example.com', 'pm_card_visa', 1200, 'EUR', 'fulfilled', now() - interval '1 minute', now())`,
+    );
+    const completedInHour = async () =>
+      Number(/data-completed-last-hour="(\d+)"/.exec((await operator.get("/ops/overview")).html)?.[1]);
+    const inHourBefore = await completedInHour();
+    assert.ok(inHourBefore >= 1);
     await stack.db.query(
       `INSERT INTO orders (id, email, payment_method, total_cents, currency, status, created_at, updated_at)
        SELECT gen_random_uuid(), 'bulk' || g || '@example.com', 'pm_card_visa', 1200, 'EUR',
@@ -205,8 +262,6 @@ describe("the operator's live view", () => {
         WHERE status = 'fulfilled' AND updated_at >= date_trunc('minute', now()) - interval '59 minutes'`,
     );
     assert.match(completed, /orders_fulfilled_at_idx/);
-    const page = await operator.get("/ops/overview");
-    const completedInHour = Number(/data-completed-last-hour="(\d+)"/.exec(page.html)?.[1]);
-    assert.ok(completedInHour >= 6 && completedInHour < 10, "the bulk rows are outside the hour");
+    assert.equal(await completedInHour(), inHourBefore, "the bulk rows are outside the hour");
   });
 });

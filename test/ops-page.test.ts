@@ -5,7 +5,7 @@
  * submission rate limit.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
@@ -18,6 +18,7 @@ import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { DEV_OPERATOR } from "../web/operator-password.ts";
 import { addOperator, operatorCommand, signInOperator } from "./helpers/operators.ts";
+import { inOneRateWindow } from "./helpers/security-checks.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPS_PASSWORD = "correct horse battery staple";
@@ -98,7 +99,16 @@ describe("operations and order controls", () => {
     assert.match(list.stdout, /^cleo\tdisabled\t/m);
   });
 
-  /** Starts `web/main.ts` on a database of its own; resolves with its output once it listens or exits. */
+  /** Web processes started by the test that have not exited yet: stopped (by pid) at the end whatever happened. */
+  const webProcesses = new Set<ChildProcess>();
+  after(() => {
+    for (const child of webProcesses) child.kill("SIGKILL");
+  });
+
+  /**
+   * Starts `web/main.ts` on a database of its own; resolves with its output once it listens (then
+   * stopped with SIGTERM) or exits. One that does neither within a minute is killed and reported.
+   */
   async function startWebProcess(database: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
     const url = new URL(stack.env.DATABASE_URL!);
     url.pathname = `/${database}`;
@@ -114,19 +124,27 @@ describe("operations and order controls", () => {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    webProcesses.add(child);
     let output = "";
-    return new Promise((resolve) => {
-      const onData = (d: Buffer) => {
-        output += String(d);
-        if (output.includes("web listening") && !child.killed) {
-          child.once("exit", (code) => resolve({ code, output }));
-          child.kill("SIGTERM");
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      child.once("exit", (code) => resolve({ code, output }));
-    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => {
+        webProcesses.delete(child);
+        resolve(code);
+      }),
+    );
+    const stuck = setTimeout(() => {
+      output += "\n(the web neither listened nor exited within a minute: killed)";
+      child.kill("SIGKILL");
+    }, 60_000);
+    const onData = (d: Buffer) => {
+      output += String(d);
+      if (output.includes("web listening") && !child.killed) child.kill("SIGTERM");
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    const code = await exited;
+    clearTimeout(stuck);
+    return { code, output };
   }
 
   it("prod refuses to start with no operator or with the development password; dev creates the development operator", async () => {
@@ -188,30 +206,34 @@ describe("operations and order controls", () => {
   });
 
   it("keeps the operator page behind a name and password, rate-limited", async () => {
-    const stranger = new BrowserClient(web.url);
-    const page = await stranger.get("/ops");
+    // Six sign-in attempts from one session, all inside one limiter minute.
+    const { page, denied, wrong, unknown, empty, statuses, limited } = await inOneRateWindow(async () => {
+      const stranger = new BrowserClient(web.url);
+      const page = await stranger.get("/ops");
+      const csrf = extract(page.html, "_csrf");
+      const denied = await stranger.postForm(`/ops/orders/${"0".repeat(8)}-0000-7000-8000-000000000000/approve`, { _csrf: csrf });
+      const wrong = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: "not ben's password" });
+      const unknown = await stranger.postForm("/ops/login", { _csrf: csrf, name: "nobody", password: BEN_PASSWORD });
+      const empty = await stranger.postForm("/ops/login", { _csrf: csrf, name: "", password: "" });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: `guess-${i}` })).status);
+      const limited = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: BEN_PASSWORD });
+      return { page, denied, wrong, unknown, empty, statuses, limited };
+    });
     assert.equal(page.status, 200);
     assert.match(page.html, /Operator sign-in/);
     assert.doesNotMatch(page.html, /Awaiting approval/);
-    const csrf = extract(page.html, "_csrf");
-    const denied = await stranger.postForm(`/ops/orders/${"0".repeat(8)}-0000-7000-8000-000000000000/approve`, { _csrf: csrf });
     assert.equal(denied.status, 403);
-    const wrong = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: "not ben's password" });
     assert.equal(wrong.status, 401);
     assert.match(wrong.html, /Wrong name or password/);
     assert.match(wrong.html, /name="name"[^>]*value="ben"/, "the name is kept");
-    const unknown = await stranger.postForm("/ops/login", { _csrf: csrf, name: "nobody", password: BEN_PASSWORD });
     assert.equal(unknown.status, 401);
     assert.match(unknown.html, /Wrong name or password/, "the same answer whether or not the name exists");
-    const empty = await stranger.postForm("/ops/login", { _csrf: csrf, name: "", password: "" });
     assert.equal(empty.status, 422);
     assert.match(empty.html, /id="name-error">Enter your operator name/);
     assert.match(empty.html, /id="password-error">Enter your password/);
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i++)
-      statuses.push((await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: `guess-${i}` })).status);
     assert.deepEqual(statuses, [401, 401, 429], "five attempts a minute, whatever their answer");
-    const limited = await stranger.postForm("/ops/login", { _csrf: csrf, name: "ben", password: BEN_PASSWORD });
     assert.equal(limited.status, 429, "even the right password waits out the limit");
     assert.ok(Number(limited.res.headers.get("retry-after")) >= 1);
   });
@@ -224,9 +246,10 @@ describe("operations and order controls", () => {
     assert.match(waiting.html, /data-status="waiting"/);
     assert.match(waiting.html, /Awaiting approval/);
 
-    const operator = await signIn("ana", OPS_PASSWORD);
+    await addOperator(stack.env, "ada", OPS_PASSWORD);
+    const operator = await signIn("ada", OPS_PASSWORD);
     const dashboard = await operator.get("/ops");
-    assert.match(dashboard.html, /Signed in as <strong data-operator>ana<\/strong>/);
+    assert.match(dashboard.html, /Signed in as <strong data-operator>ada<\/strong>/);
     assert.match(dashboard.html, /Awaiting approval \(\d+\)/);
     assert.match(dashboard.html, new RegExp(`action="/ops/orders/${orderId}/approve"`));
     assert.match(dashboard.html, /\/ui\/invocations\/inv_/, "each order links to its invocation");
@@ -242,17 +265,17 @@ describe("operations and order controls", () => {
       [orderId],
     );
     assert.deepEqual(decisions.rows, [
-      { operator: "ana", action: "approve", outcome: "accepted" },
-      { operator: "ana", action: "approve", outcome: "refused" },
+      { operator: "ada", action: "approve", outcome: "accepted" },
+      { operator: "ada", action: "approve", outcome: "refused" },
     ]);
     const order = await stack.db.query("SELECT approval_decision, approval_decided_by FROM orders WHERE id = $1", [orderId]);
-    assert.deepEqual(order.rows[0], { approval_decision: "approved", approval_decided_by: "ana" });
+    assert.deepEqual(order.rows[0], { approval_decision: "approved", approval_decided_by: "ada" });
     const listed = (await operator.get(`/ops?q=${orderId}`)).html;
-    assert.match(listed, /<small class="decided-by">approved by ana<\/small>/, "the operator's list says who approved");
+    assert.match(listed, /<small class="decided-by">approved by ada<\/small>/, "the operator's list says who approved");
     const timeline = await customer.get(`/orders/${orderId}`);
     assert.match(
       timeline.html,
-      /data-step="approved"><time[^>]*>[^<]*<\/time> Approved by ana</,
+      /data-step="approved"><time[^>]*>[^<]*<\/time> Approved by ada</,
       "the customer's timeline says who approved",
     );
   });
@@ -317,16 +340,18 @@ describe("operations and order controls", () => {
   it("limits how fast one session can place orders (429 with Retry-After)", async () => {
     const strict = await startInProcessWeb({ ...stack.env, ORDER_RATE_LIMIT_PER_MINUTE: "2" });
     try {
-      const client = new BrowserClient(strict.url);
-      await placeOrder(client, { "KNOT-BOOK": "1" }, "fast@example.com");
-      await placeOrder(client, { "KNOT-BOOK": "1" }, "fast@example.com");
-      const form = await client.get("/orders/new");
-      const third = await client.postForm("/orders", {
-        _csrf: extract(form.html, "_csrf"),
-        orderId: extract(form.html, "orderId"),
-        email: "fast@example.com",
-        paymentMethod: "pm_card_visa",
-        "qty[KNOT-BOOK]": "1",
+      const third = await inOneRateWindow(async () => {
+        const client = new BrowserClient(strict.url);
+        await placeOrder(client, { "KNOT-BOOK": "1" }, "fast@example.com");
+        await placeOrder(client, { "KNOT-BOOK": "1" }, "fast@example.com");
+        const form = await client.get("/orders/new");
+        return client.postForm("/orders", {
+          _csrf: extract(form.html, "_csrf"),
+          orderId: extract(form.html, "orderId"),
+          email: "fast@example.com",
+          paymentMethod: "pm_card_visa",
+          "qty[KNOT-BOOK]": "1",
+        });
       });
       assert.equal(third.status, 429);
       assert.match(third.html, /placing orders too quickly/);

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
+import { orderLookupKey } from "../shared/order-lookup.schema.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { BrowserClient, extract, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { orderLinksIn, tampered } from "./helpers/mail-links.ts";
@@ -50,6 +51,20 @@ describe("signed order links and email me my orders", () => {
     const { orderId, status } = await postOrderForm(client, { email, quantities: qty });
     assert.equal(status, 303);
     return orderId;
+  }
+
+  /**
+   * What the worker's OrderLinks answered for one form submission, found in Restate by the
+   * idempotency key the web and the worker both derive from it (attaching waits for the lookup and
+   * its email to finish), or null when the web never handed the submission to Restate.
+   */
+  async function lookupOutcome(email: string, lookupId: string): Promise<unknown> {
+    const key = orderLookupKey({ lookupId, email: email.toLowerCase() }); // path-safe as it is: Restate matches it undecoded
+    const res = await fetch(`${stack.services.restate.ingressUrl}/restate/invocation/OrderLinks/send/${key}/attach`);
+    const body = await res.text();
+    if (res.status === 404) return null;
+    assert.equal(res.status, 200, body);
+    return JSON.parse(body);
   }
 
   async function lookUp(client: BrowserClient, email: string, lookupId?: string) {
@@ -169,8 +184,13 @@ describe("signed order links and email me my orders", () => {
 
   it("answers an address without orders exactly the same, and sends it nothing", async () => {
     const client = new BrowserClient(stack.webUrl);
-    const withOrders = await lookUp(client, "alice@links.example");
-    const without = await lookUp(client, "nobody-at-all@links.example");
+    const address = "has-an-order@links.example";
+    const nobody = "nobody-at-all@links.example";
+    const orderId = await placeOrder(client, { "MUG-QUAY": "1" }, address);
+    await waitUntil("the order to be stored", async () => (await orderStatus(orderId)) !== undefined);
+    const [withId, withoutId] = [uuidv7(), uuidv7()];
+    const withOrders = await lookUp(client, address, withId);
+    const without = await lookUp(client, nobody, withoutId);
     for (const res of [withOrders, without]) {
       assert.equal(res.status, 303);
       assert.equal(res.res.headers.get("location"), "/orders/find?sent=1");
@@ -178,11 +198,11 @@ describe("signed order links and email me my orders", () => {
     }
     const page = await client.get("/orders/find?sent=1");
     assert.match(page.html, /If there are orders for that address, we have sent it an email/);
-    await waitUntil("alice's lookup email", () =>
-      mailsTo("alice@links.example").find((m) => m.subject === "Your Quayside orders"),
-    );
-    await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(mailsTo("nobody-at-all@links.example"), []);
+    // Both lookups have run to their end in the worker, emails included.
+    assert.deepEqual(await lookupOutcome(address, withId), { linked: 1 });
+    assert.deepEqual(await lookupOutcome(nobody, withoutId), { linked: 0 });
+    assert.equal(mailsTo(address).filter((m) => m.subject === "Your Quayside orders").length, 1);
+    assert.deepEqual(mailsTo(nobody), []);
   });
 
   it("one message per form submission, and at most the per-address limit per hour (same answer beyond it)", async () => {
@@ -191,18 +211,23 @@ describe("signed order links and email me my orders", () => {
     // The lookup finds stored orders: wait until the workflow has saved this one.
     await waitUntil("the order to be stored", async () => (await orderStatus(orderId)) !== undefined);
     const client = new BrowserClient(stack.webUrl);
-    const lookupId = uuidv7();
-    assert.equal((await lookUp(client, address, lookupId)).status, 303);
-    assert.equal((await lookUp(client, address, lookupId)).status, 303, "a double submit");
-    await waitUntil("the first lookup email", () => mailsTo(address).some((m) => m.subject === "Your Quayside orders"));
-    for (let i = 0; i < 3; i++) {
-      const res = await lookUp(new BrowserClient(stack.webUrl), address);
+    const lookupIds = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+    assert.equal((await lookUp(client, address, lookupIds[0])).status, 303);
+    assert.equal((await lookUp(client, address, lookupIds[0])).status, 303, "a double submit");
+    for (const lookupId of lookupIds.slice(1)) {
+      const res = await lookUp(new BrowserClient(stack.webUrl), address, lookupId);
       assert.equal(res.status, 303);
       assert.equal(res.res.headers.get("location"), "/orders/find?sent=1");
     }
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Five submissions: the double submit is one lookup, the next is the second, and the limit (3 an
+    // hour) stops the rest before they reach the worker. Each lookup that ran has finished, email included.
+    assert.deepEqual(await Promise.all(lookupIds.map((id) => lookupOutcome(address, id))), [
+      { linked: 1 },
+      { linked: 1 },
+      null,
+      null,
+    ]);
     const sent = mailsTo(address).filter((m) => m.subject === "Your Quayside orders");
-    // Five submissions: the double submit is one message, the next is the second, and the limit (3 an hour) stops the rest.
     assert.equal(sent.length, 2, `${sent.length} lookup emails`);
   });
 
@@ -227,12 +252,35 @@ describe("signed order links and email me my orders", () => {
   });
 
   it("tokens and the looked-up address appear in no log line and no metric", async () => {
-    assert.ok(tokens.size >= 4);
+    // This test's own link and lookup, so that there is something to look for whichever tests ran before.
+    const address = "in-no-log@links.example";
+    const client = new BrowserClient(stack.webUrl);
+    const orderId = await placeOrder(client, { "MUG-QUAY": "1" }, address);
+    const confirmation = await waitUntil("the confirmation email", () =>
+      mailsTo(address).find((m) => m.subject.startsWith("Order confirmed")),
+    );
+    const [link] = orderLinksIn(confirmation.text);
+    assert.ok(link);
+    tokens.add(link.token);
+    assert.equal((await new BrowserClient(stack.webUrl).get(link.url.replace(stack.webUrl, ""))).status, 303);
+    const lookupId = uuidv7();
+    assert.equal((await lookUp(client, address, lookupId)).status, 303);
+    assert.deepEqual(await lookupOutcome(address, lookupId), { linked: 1 });
+    const lookupMail = mailsTo(address).find((m) => m.subject === "Your Quayside orders");
+    const linked = orderLinksIn(lookupMail?.text ?? null);
+    assert.equal(linked.length, 1);
+    for (const l of linked) tokens.add(l.token);
+    const webLog = () => readFileSync(path.join(stack.logDir, "web.log"), "utf8");
+    await waitUntil("the web's log line for the opened link", () =>
+      webLog()
+        .split("\n")
+        .some((line) => line.includes("signed link opened") && line.includes(orderId)),
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${stack.ports.webMetrics}/metrics`)).text();
     assert.match(metrics, /route="\/orders\/:id"/);
     assert.match(metrics, /route="\/orders\/find"/);
     const logs = {
-      web: readFileSync(path.join(stack.logDir, "web.log"), "utf8"),
+      web: webLog(),
       worker: readFileSync(path.join(stack.logDir, "worker.log"), "utf8"),
       metrics,
     };
@@ -243,8 +291,8 @@ describe("signed order links and email me my orders", () => {
         assert.ok(!text.includes(token.split(".")[1]!), `${where} contains a link MAC`);
       }
       assert.doesNotMatch(text, /access=/, where);
-      for (const address of [LOOKUP_ADDRESS, "nobody-at-all@links.example", "limited@links.example"]) {
-        assert.ok(!text.toLowerCase().includes(address.toLowerCase()), `${where} contains ${address}`);
+      for (const looked of [address, LOOKUP_ADDRESS, "nobody-at-all@links.example", "limited@links.example"]) {
+        assert.ok(!text.toLowerCase().includes(looked.toLowerCase()), `${where} contains ${looked}`);
       }
     }
   });

@@ -39,15 +39,22 @@ describe("Valkey scripts as commands", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** The commands Valkey received while `fn` ran (MONITOR shows scripts' inner calls too). */
+  let marks = 0;
+  /** Sends a marker command and waits until MONITOR has shown it: everything before it has been shown too. */
+  async function mark(): Promise<number> {
+    const label = `observe-mark-${++marks}`;
+    await redis.echo(label);
+    const at = (): number => seen.findIndex((c) => c[0]?.toLowerCase() === "echo" && c[1] === label);
+    await waitUntil(`MONITOR to show ${label}`, () => at() >= 0);
+    return at();
+  }
+
+  /** The commands Valkey received while `fn` ran (MONITOR shows scripts' inner calls too), between two markers. */
   async function observe(fn: () => Promise<unknown>): Promise<string[][]> {
-    await redis.ping();
-    await new Promise((r) => setTimeout(r, 50));
-    seen.length = 0;
+    const from = await mark();
     await fn();
-    await redis.ping();
-    await new Promise((r) => setTimeout(r, 50));
-    return seen.slice();
+    const to = await mark();
+    return seen.slice(from + 1, to);
   }
 
   it("claims once per id, sends the script once and then only its hash, and reloads it after a flush", async () => {
@@ -115,9 +122,13 @@ describe("Valkey scripts as commands", () => {
       ttlSeconds: 600,
     });
     const listener = redis.duplicate();
+    const END = "end of this test's publishes";
     const heard: unknown[] = [];
+    let ended = false;
     listener.on("message", (channel: string, message: string) => {
-      if (channel === ORDER_FEED_CHANNEL) heard.push(orderFeedMessageSchema.parse(JSON.parse(message)));
+      if (channel !== ORDER_FEED_CHANNEL) return;
+      if (message === END) ended = true;
+      else heard.push(orderFeedMessageSchema.parse(JSON.parse(message)));
     });
     await listener.subscribe(ORDER_FEED_CHANNEL);
     try {
@@ -126,7 +137,10 @@ describe("Valkey scripts as commands", () => {
       await publisher.publish({ kind: "order", id: "feed-1" }, draft); // a replay: not announced again
       await publisher.publish({ kind: "content", id: "feed-2" }, draft);
       await publisher.publish({ kind: "order", id: "feed-3" }, { ...draft, seq: 2, step: "persisted" });
-      await new Promise((r) => setTimeout(r, 100));
+      // A channel's messages reach a subscriber in the order they were published: once this one is
+      // heard, every announcement of the publishes above has been too.
+      await redis.publish(ORDER_FEED_CHANNEL, END);
+      await waitUntil("the end marker on the order feed", () => ended);
       assert.deepEqual(
         heard.map((m) => {
           const { id, event } = m as { id: string; event: { seq: number; step: string } };
@@ -147,7 +161,10 @@ describe("Valkey scripts as commands", () => {
     const port = await freePort();
     const start = () => startValkey({ port, dataDir: dir, logFile: path.join(dir, "valkey.log") });
     let server = await start();
-    const conn = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    // The publisher's connection stays down until the test reconnects it, once a listener is
+    // subscribed: an announcement made before that would reach nobody.
+    let reconnect = false;
+    const conn = new Redis(port, "127.0.0.1", { maxRetriesPerRequest: 1, retryStrategy: () => (reconnect ? 100 : null) });
     conn.on("error", () => undefined);
     const logger = createLogger({ name: "test", level: "silent", format: "json" });
     const publisher = createProgressPublisher(conn, logger, { maxLen: 100, ttlSeconds: 60, attempts: 2, backoffMs: 20 });
@@ -170,6 +187,8 @@ describe("Valkey scripts as commands", () => {
       const heard: string[] = [];
       listener.on("message", (_c: string, m: string) => heard.push(m));
       await listener.subscribe(channelName(resource));
+      reconnect = true;
+      await conn.connect();
       try {
         await waitUntil("the dropped event to be delivered again", async () =>
           (await conn.xlen(streamKey(resource)).catch(() => 0)) === 2 && heard.length > 0 ? true : null,

@@ -57,13 +57,20 @@ export class BrowserClient {
     return { status: res.status, html: await res.text(), res };
   }
 
-  /** Reads an SSE stream until it ends, `stopWhen` says so, or `timeoutMs` passes. */
+  /** Reads an SSE stream until it ends, `stopWhen` says so, `signal` aborts, or `timeoutMs` passes. */
   async sse(
     pathname: string,
-    opts: { lastEventId?: string; stopWhen?: (e: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number } = {},
+    opts: {
+      lastEventId?: string;
+      stopWhen?: (e: SseEvent, all: SseEvent[]) => boolean;
+      timeoutMs?: number;
+      /** The test's own "leave the page now". */
+      signal?: AbortSignal;
+    } = {},
   ): Promise<{ status: number; events: SseEvent[]; ended: boolean; contentType: string | null }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), opts.timeoutMs ?? 15_000);
+    opts.signal?.addEventListener("abort", () => controller.abort(), { once: true });
     const headers: Record<string, string> = { accept: "text/event-stream" };
     if (opts.lastEventId !== undefined) headers["last-event-id"] = opts.lastEventId;
     const events: SseEvent[] = [];
@@ -150,4 +157,36 @@ export async function postOrderForm(
   for (const [sku, n] of Object.entries(opts.quantities ?? { "MUG-QUAY": "1" })) fields[`qty[${sku}]`] = n;
   const res = await client.postForm("/orders", fields);
   return { orderId, status: res.status, html: res.html };
+}
+
+type SseResult = Awaited<ReturnType<BrowserClient["sse"]>>;
+
+/**
+ * Opens an SSE stream and resolves once its first event has arrived (the web's streams send their
+ * first event after they have subscribed, so live events from then on reach it); `done` is the
+ * stream's end. Throws if the stream ends before any event.
+ */
+export async function sseOpened(
+  client: BrowserClient,
+  pathname: string,
+  opts: Parameters<BrowserClient["sse"]>[1] = {},
+): Promise<{ done: Promise<SseResult> }> {
+  let arrived!: () => void;
+  const first = new Promise<"first">((resolve) => (arrived = () => resolve("first")));
+  const done = client.sse(pathname, {
+    ...opts,
+    stopWhen: (e, all) => {
+      arrived();
+      return opts.stopWhen?.(e, all) ?? false;
+    },
+  });
+  const which = await Promise.race([
+    first,
+    done.then(
+      () => "ended" as const,
+      () => "ended" as const,
+    ),
+  ]);
+  if (which !== "first") throw new Error(`${pathname}: the stream ended before its first event (${(await done).status})`);
+  return { done };
 }

@@ -42,3 +42,29 @@ export async function operatorPage(browser: Browser, webUrl: string, name: strin
   await page.getByRole("heading", { name: "Operations" }).waitFor();
   return page;
 }
+
+/** An SSE stream a page opened (EventSource), and the names of the events it has received so far. */
+export interface WatchedStream {
+  url: string;
+  events: string[];
+}
+
+/**
+ * Records, through the DevTools protocol, every EventSource the page opens from now on and each
+ * event it receives, whether or not the page has an element for it. The web's streams send their
+ * first event once they are subscribed, so "a stream has an event" means "live from here on".
+ */
+export async function watchSseStreams(page: Page): Promise<WatchedStream[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const streams: WatchedStream[] = [];
+  const byRequest = new Map<string, WatchedStream>();
+  cdp.on("Network.requestWillBeSent", (e) => {
+    if (e.type !== "EventSource") return;
+    const s = { url: e.request.url, events: [] };
+    byRequest.set(e.requestId, s);
+    streams.push(s);
+  });
+  cdp.on("Network.eventSourceMessageReceived", (e) => byRequest.get(e.requestId)?.events.push(e.eventName));
+  await cdp.send("Network.enable");
+  return streams;
+}

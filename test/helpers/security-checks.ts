@@ -75,8 +75,23 @@ export function headerProblems(headers: Headers): string[] {
   return problems;
 }
 
-/** Waits, if needed, so that the next `seconds` fall inside one fixed rate-limit window (a wall-clock minute). */
-export async function clearOfMinuteEdge(seconds: number): Promise<void> {
-  const intoMinute = (Date.now() % 60_000) / 1000;
-  if (60 - intoMinute < seconds) await new Promise((r) => setTimeout(r, (60 - intoMinute) * 1000 + 250));
+/** The number of the fixed rate-limit window (a wall-clock minute) a moment falls in, as the web's limiter counts. */
+const rateWindowOf = (ms: number) => Math.floor(ms / 60_000);
+
+/**
+ * Runs `attempts` until one run of them fell inside one rate-limit window (a wall-clock minute),
+ * however long the run takes: a run that crossed a window's edge is not judged; the next starts
+ * once a new window has begun, so no counter holds hits of the crossed run. `attempts` must start
+ * from fresh sessions each time and leave its assertions on the limit to the caller. The limiter
+ * must read the same clock (a web in the test's process, or on the same machine).
+ */
+export async function inOneRateWindow<T>(attempts: () => Promise<T>, tries = 3): Promise<T> {
+  for (let run = 1; ; run++) {
+    const started = rateWindowOf(Date.now());
+    const result = await attempts();
+    const ended = rateWindowOf(Date.now());
+    if (ended === started) return result;
+    if (run >= tries) throw new Error(`${tries} runs in a row crossed a rate-limit window's edge`);
+    await new Promise((r) => setTimeout(r, (ended + 1) * 60_000 - Date.now() + 50)); // the next window's start
+  }
 }
