@@ -192,10 +192,9 @@ describe("operations and order controls", () => {
     const dev = await startWebProcess("ops_dev_check", { APP_PROFILE: "dev" });
     assert.match(dev.output, /created the development operator/);
     assert.ok(!dev.output.includes("ops-dev-password"), "the password is in the README, not the logs");
-    const devWeb = await startInProcessWeb({
-      ...stack.env,
-      DATABASE_URL: stack.env.DATABASE_URL!.replace(/\/quayside$/, "/ops_dev_check"),
-    });
+    const devUrl = new URL(stack.env.DATABASE_URL!);
+    devUrl.pathname = "/ops_dev_check";
+    const devWeb = await startInProcessWeb({ ...stack.env, DATABASE_URL: devUrl.toString() });
     try {
       // npm run dev can sign in as ops (the helper throws unless the sign-in answers 303).
       const client = await signInOperator(devWeb.url, DEV_OPERATOR.name, DEV_OPERATOR.password);
