@@ -2,7 +2,7 @@
  * `/ops/stock` (operators only): restock or correct a product's stock. Each form carries a movement
  * id rendered with it; the change is a call to the product's Inventory object, which records the
  * movement with the operator's name and reason. 422 with the form kept when the input is wrong,
- * 403 without an operator, 503 when Restate does not take it.
+ * 403 without an operator (the operator gate), 503 when Restate does not take it.
  */
 import Router from "@koa/router";
 import { v7 as uuidv7 } from "uuid";
@@ -16,7 +16,7 @@ import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { operatorGate, type OperatorName } from "../operator-gate.ts";
+import { signedInOperator } from "../operator-gate.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { describeMovement, opsStockPage, type FailedStockForm, type OpsStockModel } from "../views/ops-stock.view.ts";
 
@@ -24,14 +24,14 @@ export interface OpsStockDeps {
   catalog: CatalogRepo;
   stock: StockClient;
   stockMovements: StockMovementsReadRepo;
-  operatorName: OperatorName;
 }
 
 const FIELDS = ["movementId", "units", "count", "reason"] as const;
 
 export function opsStockRoutes(deps: OpsStockDeps) {
   const router = new Router<AppState>();
-  const operator = operatorGate(deps.operatorName);
+  // The operator gate (web/operator-gate.ts) let the request in; this is the name it found.
+  const operator = signedInOperator;
 
   const model = async (base: Pick<OpsStockModel, "csrfToken" | "operator" | "notice" | "failed">): Promise<OpsStockModel> => {
     const [products, movements] = await Promise.all([deps.catalog.listProducts(), deps.stockMovements.recent(20)]);
