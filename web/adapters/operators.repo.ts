@@ -86,14 +86,20 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return Number((await pool.query(`SELECT count(*) AS n FROM operators WHERE disabled_at IS NULL`)).rows[0].n);
   }
 
-  /** Written before the workflow is asked, so no decision goes unrecorded; returns the record's id. */
-  async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string> {
-    const r = await pool.query(`INSERT INTO operator_decisions (operator, order_id, action) VALUES ($1, $2, $3) RETURNING id`, [
-      operator,
-      orderId,
-      action,
-    ]);
-    return String(r.rows[0].id);
+  /**
+   * Written before the workflow is asked, so no decision goes unrecorded; returns the record's id,
+   * or null (nothing written) when a decision on the order was already accepted: the order's row
+   * may still say it is waiting for a moment after the workflow took one.
+   */
+  async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string | null> {
+    const r = await pool.query(
+      `INSERT INTO operator_decisions (operator, order_id, action)
+       SELECT $1, $2, $3
+        WHERE NOT EXISTS (SELECT 1 FROM operator_decisions WHERE order_id = $2 AND outcome = 'accepted')
+       RETURNING id`,
+      [operator, orderId, action],
+    );
+    return r.rows[0] ? String(r.rows[0].id) : null;
   }
 
   async function settleDecision(id: string, outcome: DecisionOutcome): Promise<void> {

@@ -130,6 +130,7 @@ export function opsRoutes(deps: OpsDeps) {
     if (!order) return ctx.throw(404, "We could not find that order.");
     if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
     const decision = await deps.accounts.recordDecision(operator, id.data, action);
+    if (decision === null) return ctx.throw(409, NOT_WAITING);
     let accepted: boolean;
     try {
       accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
