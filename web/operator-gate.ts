@@ -38,10 +38,11 @@ export function operatorGate(deps: { operators: OperatorSessions }): Middleware<
     }
     if ((ctx.method === "GET" || ctx.method === "HEAD") && ctx.accepts("html", "text/event-stream") === "html") {
       // A page asked for: the sign-in form, at /ops as the console's front door, elsewhere as the 403.
-      ctx.status = ctx.path === "/ops" ? 200 : 403;
+      const frontDoor = ctx.path === "/ops" || ctx.path === "/ops/";
+      ctx.status = frontDoor ? 200 : 403;
       ctx.set("Cache-Control", "no-store");
       ctx.type = "html";
-      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, ctx.path === "/ops" ? {} : { notice: SIGN_IN_FIRST }));
+      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, frontDoor ? {} : { notice: SIGN_IN_FIRST }));
       return;
     }
     ctx.throw(403, SIGN_IN_FIRST);
