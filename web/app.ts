@@ -25,7 +25,7 @@ import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
-import type { OperatorName } from "./operator-gate.ts";
+import { operatorGate } from "./operator-gate.ts";
 import type { OpsFeed } from "./progress/ops-feed.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
@@ -70,10 +70,8 @@ export interface AppDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
   limiter: RateLimiter;
-  /** Who is signed in to /ops (Valkey). */
+  /** Who is signed in to /ops (Valkey, checked against the accounts): the operator gate's answer. */
   operators: OperatorSessions;
-  /** The signed-in operator's name (null: not an operator), recorded with what operators do. */
-  operatorName: OperatorName;
   /** Operators' stock movements, through the Inventory object. */
   stock: StockClient;
   stockMovements: StockMovementsReadRepo;
@@ -113,6 +111,8 @@ export interface AppDeps {
     lookupsPerAddressPerHour: number;
     approvalThresholdCents: number;
     requestTimeoutMs?: number;
+    /** How often open operator streams are re-checked against the operator gate (default 2 s). */
+    operatorRecheckMs?: number;
     /** POST paths other sites may call by design (a mail client's one-click unsubscribe); they carry their own signed token. */
     crossSiteWritePaths?: readonly string[];
   };
@@ -182,7 +182,12 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
     opsStockRoutes(deps),
     opsOrderActionRoutes(deps),
-    opsLiveRoutes({ ...deps, keepAliveMs: deps.config.sseKeepAliveMs, restateUiUrl: deps.config.restateUiUrl }),
+    opsLiveRoutes({
+      ...deps,
+      keepAliveMs: deps.config.sseKeepAliveMs,
+      restateUiUrl: deps.config.restateUiUrl,
+      operatorRecheckMs: deps.config.operatorRecheckMs,
+    }),
     opsRoutes({
       ...deps,
       loginsPerMinute: deps.config.loginsPerMinute,
@@ -219,6 +224,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(sameOriginWrites({ allowPaths: ["/unsubscribe/", ...(deps.config.crossSiteWritePaths ?? [])] }));
   app.use(staticAssets());
   app.use(sessions({ secret: deps.config.sessionSecret, ttlSeconds: deps.config.sessionTtlSeconds, secure }));
+  // Once, in front of every router: no route under /ops, whoever adds it, is served to a non-operator.
+  app.use(operatorGate(deps));
   for (const r of routes) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -87,7 +87,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     return { postgres, valkey, restate };
   }
 
-  const operators = createOperatorSessions(commands);
+  const accounts = createOperatorsRepo(pool);
+  const operators = createOperatorSessions(commands, accounts);
   const hub = createProgressHub({ subscriber, commands, logger, naiveSubscriber });
   const opsLive = createOpsLiveRepo(pool);
   const opsOverview = createOpsOverviewRepo(pool);
@@ -109,8 +110,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       contentJobs: createContentJobsReadRepo(pool),
       limiter: createRateLimiter(commands),
       operators,
-      operatorName: (sessionId) => operators.operatorOf(sessionId),
-      accounts: createOperatorsRepo(pool),
+      accounts,
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
       opsLive,

@@ -1,32 +1,61 @@
 /**
- * Who is signed in as an operator: session id → operator name in Valkey, for a working day. The
- * routes also check the account is still enabled (web/adapters/operators.repo.ts), so disabling
- * an operator ends their signed-in sessions at once.
+ * Who is signed in as an operator: session id → the account as it was at sign-in (name and
+ * version) in Valkey, for a working day. A session is an operator's only while that account
+ * exists, is enabled and has the same version (web/adapters/operators.repo.ts), so `disable`
+ * and `reset` end every session signed in before them, at once.
  */
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { operatorNameSchema } from "../../shared/operator.schema.ts";
+import type { OperatorAccount, OperatorsRepo } from "./operators.repo.ts";
 
 const OPERATOR_TTL_SECONDS = 8 * 3600;
 
-export function createOperatorSessions(redis: Redis) {
-  const key = (sessionId: string) => `operator:${sessionId}`;
-  async function operatorOf(sessionId: string): Promise<string | null> {
-    // A value that is not a name (an older release stored "1") counts as signed out.
-    const parsed = operatorNameSchema.safeParse(await redis.get(key(sessionId)));
+// A value of another shape (an older release stored the bare name, or "1") counts as signed out.
+const grantSchema = z.object({ name: operatorNameSchema, version: z.string().regex(/^\d+$/) });
+
+function parseGrant(raw: string | null): OperatorAccount | null {
+  if (raw === null) return null;
+  try {
+    const parsed = grantSchema.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
   }
+}
+
+export function createOperatorSessions(redis: Redis, accounts: Pick<OperatorsRepo, "enabledVersions">) {
+  const key = (sessionId: string) => `operator:${sessionId}`;
+
+  /**
+   * Of these sessions, those that are an enabled account's at its current version, with its name:
+   * one Valkey MGET and one PostgreSQL primary-key query however many sessions are asked about.
+   */
+  async function signedIn(sessionIds: readonly string[]): Promise<Map<string, string>> {
+    if (sessionIds.length === 0) return new Map();
+    const grants = (await redis.mget(sessionIds.map(key))).map(parseGrant);
+    const names = [...new Set(grants.flatMap((g) => (g ? [g.name] : [])))];
+    const current = await accounts.enabledVersions(names);
+    const result = new Map<string, string>();
+    sessionIds.forEach((id, i) => {
+      const g = grants[i];
+      if (g && current.get(g.name) === g.version) result.set(id, g.name);
+    });
+    return result;
+  }
+
   return {
-    async grant(sessionId: string, operator: string): Promise<void> {
-      await redis.set(key(sessionId), operatorNameSchema.parse(operator), "EX", OPERATOR_TTL_SECONDS);
+    async grant(sessionId: string, account: OperatorAccount): Promise<void> {
+      await redis.set(key(sessionId), JSON.stringify(grantSchema.parse(account)), "EX", OPERATOR_TTL_SECONDS);
     },
     async revoke(sessionId: string): Promise<void> {
       await redis.del(key(sessionId));
     },
-    /** The name of the operator signed in with this session, or null. */
-    operatorOf,
-    async isOperator(sessionId: string): Promise<boolean> {
-      return (await operatorOf(sessionId)) !== null;
+    /** The name of the enabled operator signed in with this session, or null. */
+    async operatorOf(sessionId: string): Promise<string | null> {
+      return (await signedIn([sessionId])).get(sessionId) ?? null;
     },
+    signedIn,
   };
 }
 export type OperatorSessions = ReturnType<typeof createOperatorSessions>;

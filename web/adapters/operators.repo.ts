@@ -7,6 +7,18 @@ import { DEV_OPERATOR, UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } fro
 
 export type DecisionOutcome = "accepted" | "refused" | "unknown";
 
+/**
+ * An enabled account as a sign-in saw it. `version` changes whenever the account does (a reset, a
+ * disable), so a session granted with an older version is no longer the account's.
+ */
+export interface OperatorAccount {
+  name: string;
+  version: string;
+}
+
+// updated_at in microseconds, as text: compared for equality, never parsed into a JS Date (milliseconds).
+const VERSION = `(extract(epoch FROM updated_at) * 1000000)::bigint::text`;
+
 export function createOperatorsRepo(pool: pg.Pool) {
   /** Creates the account, or (with `reset`) replaces its password and enables it again; false if there was none to reset, or one to add. */
   async function setPassword(name: string, password: string, mode: "add" | "reset"): Promise<boolean> {
@@ -24,19 +36,25 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return r.rowCount === 1;
   }
 
-  /** The operator's name when the password is theirs, else null. */
-  async function authenticate(name: string, password: string): Promise<string | null> {
-    const r = await pool.query<{ password_hash: string }>(
-      `SELECT password_hash FROM operators WHERE name = $1 AND disabled_at IS NULL`,
+  /** The account when the password is theirs, else null. */
+  async function authenticate(name: string, password: string): Promise<OperatorAccount | null> {
+    const r = await pool.query<{ password_hash: string; version: string }>(
+      `SELECT password_hash, ${VERSION} AS version FROM operators WHERE name = $1 AND disabled_at IS NULL`,
       [name],
     );
-    const stored = r.rows[0]?.password_hash;
-    const ok = await verifyPassword(password, stored ?? UNKNOWN_OPERATOR_HASH);
-    return ok && stored !== undefined ? name : null;
+    const row = r.rows[0];
+    const ok = await verifyPassword(password, row?.password_hash ?? UNKNOWN_OPERATOR_HASH);
+    return ok && row !== undefined ? { name, version: row.version } : null;
   }
 
-  async function exists(name: string): Promise<boolean> {
-    return (await pool.query(`SELECT 1 FROM operators WHERE name = $1 AND disabled_at IS NULL`, [name])).rowCount === 1;
+  /** The current version of each of these accounts that exists and is enabled (one primary-key query). */
+  async function enabledVersions(names: readonly string[]): Promise<Map<string, string>> {
+    if (names.length === 0) return new Map();
+    const r = await pool.query<{ name: string; version: string }>(
+      `SELECT name, ${VERSION} AS version FROM operators WHERE name = ANY($1::text[]) AND disabled_at IS NULL`,
+      [names],
+    );
+    return new Map(r.rows.map((o) => [o.name, o.version]));
   }
 
   async function list(): Promise<Array<{ name: string; updatedAt: Date; disabled: boolean }>> {
@@ -44,7 +62,7 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return r.rows.map((o) => ({ name: o.name, updatedAt: o.updated_at, disabled: o.disabled_at !== null }));
   }
 
-  /** Ends the account's access at once (its signed-in sessions stop working too); its decisions keep its name. */
+  /** Ends the account's access at once (its signed-in sessions and open streams too, web/operator-gate.ts); its decisions keep its name. */
   async function disable(name: string): Promise<boolean> {
     const r = await pool.query(
       `UPDATE operators SET disabled_at = now(), updated_at = now() WHERE name = $1 AND disabled_at IS NULL`,
@@ -68,20 +86,26 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return Number((await pool.query(`SELECT count(*) AS n FROM operators WHERE disabled_at IS NULL`)).rows[0].n);
   }
 
-  /** Written before the workflow is asked, so no decision goes unrecorded; returns the record's id. */
-  async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string> {
-    const r = await pool.query(`INSERT INTO operator_decisions (operator, order_id, action) VALUES ($1, $2, $3) RETURNING id`, [
-      operator,
-      orderId,
-      action,
-    ]);
-    return String(r.rows[0].id);
+  /**
+   * Written before the workflow is asked, so no decision goes unrecorded; returns the record's id,
+   * or null (nothing written) when a decision on the order was already accepted: the order's row
+   * may still say it is waiting for a moment after the workflow took one.
+   */
+  async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string | null> {
+    const r = await pool.query(
+      `INSERT INTO operator_decisions (operator, order_id, action)
+       SELECT $1, $2, $3
+        WHERE NOT EXISTS (SELECT 1 FROM operator_decisions WHERE order_id = $2 AND outcome = 'accepted')
+       RETURNING id`,
+      [operator, orderId, action],
+    );
+    return r.rows[0] ? String(r.rows[0].id) : null;
   }
 
   async function settleDecision(id: string, outcome: DecisionOutcome): Promise<void> {
     await pool.query(`UPDATE operator_decisions SET outcome = $2, settled_at = now() WHERE id = $1`, [id, outcome]);
   }
 
-  return { setPassword, authenticate, exists, list, disable, withDevPassword, count, recordDecision, settleDecision };
+  return { setPassword, authenticate, enabledVersions, list, disable, withDevPassword, count, recordDecision, settleDecision };
 }
 export type OperatorsRepo = ReturnType<typeof createOperatorsRepo>;

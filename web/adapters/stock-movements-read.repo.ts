@@ -42,6 +42,16 @@ export function createStockMovementsReadRepo(pool: pg.Pool) {
     return r.rows[0] ? toView(r.rows[0]) : null;
   }
 
-  return { recent, find };
+  /** This operator's newest movement of this product in the last `withinSeconds`, or null. */
+  async function lastBy(operator: string, sku: string, withinSeconds: number): Promise<StockMovementView | null> {
+    const r = await pool.query(
+      `SELECT ${COLUMNS} WHERE m.operator = $1 AND m.sku = $2 AND m.created_at > now() - make_interval(secs => $3)
+        ORDER BY m.created_at DESC, m.id DESC LIMIT 1`,
+      [operator, sku, withinSeconds],
+    );
+    return r.rows[0] ? toView(r.rows[0]) : null;
+  }
+
+  return { recent, find, lastBy };
 }
 export type StockMovementsReadRepo = ReturnType<typeof createStockMovementsReadRepo>;

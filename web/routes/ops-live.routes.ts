@@ -2,14 +2,16 @@
  * `GET /ops/overview`: the shop's last hour (orders per minute, fulfilment p50, counts by status)
  * and the approvals list, live. `GET /ops/events`: the operator's SSE stream of fragments
  * (progress/ops-feed.ts); `?topics=` names what the page shows (overview, approvals, orders; all by
- * default). Both are for operators only (403).
+ * default). Both are for operators only: the operator gate (web/operator-gate.ts) lets the request
+ * in, and keeps watching the stream, which ends once its session is no longer an operator's.
  */
 import Router from "@koa/router";
-import type { Context } from "koa";
+import type { Logger } from "../../shared/logger.ts";
 import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OpsLiveRepo } from "../adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
 import type { AppState } from "../app-state.ts";
+import { watchOperatorStreams } from "../operator-gate.ts";
 import { opsTopics, type OpsFeed, type OpsTopic } from "../progress/ops-feed.ts";
 import { openKoaStream, type SseStreams } from "../progress/sse-streams.ts";
 import { renderPage } from "../views/layout.view.ts";
@@ -23,6 +25,9 @@ export interface OpsLiveDeps {
   sseStreams?: SseStreams | undefined;
   keepAliveMs: number;
   restateUiUrl: string | undefined;
+  logger: Logger;
+  /** How often open streams are re-checked against the gate (default 2 s). */
+  operatorRecheckMs?: number | undefined;
 }
 
 /** The topics a `?topics=a,b` asks for (all when absent), or null when it names one we do not have. */
@@ -37,13 +42,13 @@ function parseTopics(raw: unknown): ReadonlySet<OpsTopic> | null {
 export function opsLiveRoutes(deps: OpsLiveDeps) {
   const router = new Router<AppState>();
 
-  const operatorOnly = async (ctx: Context & { state: AppState }) => {
-    if (!(await deps.operators.isOperator(ctx.state.session.id)))
-      ctx.throw(403, "Sign in as an operator first (Operations, at the foot of the page).");
-  };
+  const streams = watchOperatorStreams({
+    operators: deps.operators,
+    everyMs: deps.operatorRecheckMs ?? 2_000,
+    logger: deps.logger,
+  });
 
   router.get("/ops/overview", async (ctx) => {
-    await operatorOnly(ctx);
     const [overview, pending] = await Promise.all([deps.opsOverview.overview(), deps.opsLive.awaitingApproval(200)]);
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
@@ -54,10 +59,10 @@ export function opsLiveRoutes(deps: OpsLiveDeps) {
   });
 
   router.get("/ops/events", async (ctx) => {
-    await operatorOnly(ctx);
     const topics = parseTopics(ctx.query.topics);
     if (!topics) return ctx.throw(400, `topics must be some of: ${opsTopics.join(", ")}.`);
     const sse = openKoaStream(ctx, deps);
+    streams.watch(ctx.state.session.id, sse);
     await deps.opsFeed.open(sse, { csrfToken: ctx.state.session.csrfToken, topics }, ctx.state.log);
   });
 

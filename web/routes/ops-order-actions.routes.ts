@@ -18,7 +18,7 @@ import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { operatorGate, type OperatorName } from "../operator-gate.ts";
+import { signedInOperator } from "../operator-gate.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { opsOrderActionsPage, type OpsOrderActionsModel, type OrderAction } from "../views/ops-order-actions.view.ts";
 
@@ -26,7 +26,6 @@ export interface OpsOrderActionsDeps {
   orderStore: OrdersReadRepo;
   orders: OrdersClient;
   refunds: OrderRefundsClient;
-  operatorName: OperatorName;
 }
 
 const reasonSchema = z.string().trim().min(1, "Give a reason: the customer sees it.").max(200, "At most 200 characters.");
@@ -43,7 +42,8 @@ export function cancelledBy(operator: string, reason: string): string {
 
 export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
   const router = new Router<AppState>();
-  const operator = operatorGate(deps.operatorName);
+  // The operator gate (web/operator-gate.ts) let the request in; this is the name it found.
+  const operator = signedInOperator;
   const form = formBody({ limitBytes: 4 * 1024 });
 
   async function orderOr404(ctx: Context) {

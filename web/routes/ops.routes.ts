@@ -2,10 +2,12 @@
  * `/ops`: operators sign in with their name and password (scrypt, rate-limited), then see the
  * orders awaiting approval and the order list (keyset pages, a status filter, search by order id
  * or email), and approve or reject. Each decision is recorded with the operator's name before the
- * workflow is asked, and the workflow shows that name in the order's timeline.
+ * workflow is asked, and the workflow shows that name in the order's timeline. A decision on an
+ * order that does not exist is a 404, on one that is not waiting (decided, finished) a 409: neither
+ * is recorded nor sent to the workflow. Who may see and do this is the operator gate's question
+ * (web/operator-gate.ts), asked before any route here.
  */
 import Router from "@koa/router";
-import type { Context } from "koa";
 import { operatorNameSchema } from "../../shared/operator.schema.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
@@ -19,6 +21,7 @@ import type { AppState } from "../app-state.ts";
 import { rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
+import { signedInOperator } from "../operator-gate.ts";
 import { parseOrderListQuery } from "../order-list-query.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { opsDashboardPage, opsLoginPage, type OpsLoginErrors } from "../views/ops.view.ts";
@@ -40,8 +43,9 @@ export const OPS_PAGE_SIZE = 50;
 const NOTICES: Record<string, string> = {
   approve: "Order approved.",
   reject: "Order rejected.",
-  refused: "That order was not waiting for a decision any more.",
 };
+
+const NOT_WAITING = "That order is not waiting for a decision any more: it was decided, cancelled or has finished.";
 
 export function opsRoutes(deps: OpsDeps) {
   const router = new Router<AppState>();
@@ -53,21 +57,12 @@ export function opsRoutes(deps: OpsDeps) {
     message: "Too many sign-in attempts. Please wait a minute.",
   });
 
-  /** The signed-in operator, if their account is still enabled. */
-  async function operatorOf(ctx: Context & { state: AppState }): Promise<string | null> {
-    const name = await deps.operators.operatorOf(ctx.state.session.id);
-    return name !== null && (await deps.accounts.exists(name)) ? name : null;
-  }
-
+  // Signed out, the gate answers this path with the sign-in form.
   router.get("/ops", async (ctx) => {
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
-    const operator = await operatorOf(ctx);
+    const operator = await signedInOperator(ctx);
     const csrfToken = ctx.state.session.csrfToken;
-    if (!operator) {
-      ctx.body = renderPage(ctx, opsLoginPage(csrfToken));
-      return;
-    }
     const parsed = parseOrderListQuery(ctx.query);
     if (!parsed.ok && "badCursor" in parsed) return ctx.throw(400, parsed.badCursor);
     const [pending, page] = await Promise.all([
@@ -114,7 +109,7 @@ export function opsRoutes(deps: OpsDeps) {
     const after = ctx.state.session.rotate();
     await deps.ownership.transfer(before, after);
     await deps.operators.grant(after, operator);
-    ctx.state.log.info({ operator }, "operator signed in");
+    ctx.state.log.info({ operator: operator.name }, "operator signed in");
     ctx.status = 303;
     ctx.redirect("/ops");
   });
@@ -126,12 +121,16 @@ export function opsRoutes(deps: OpsDeps) {
   });
 
   router.post("/ops/orders/:id/:action", form, async (ctx) => {
-    const operator = await operatorOf(ctx);
-    if (!operator) return ctx.throw(403, "Sign in as an operator first.");
+    const operator = await signedInOperator(ctx);
     const id = orderIdSchema.safeParse(ctx.params.id);
     const action = ctx.params.action;
     if (!id.success || (action !== "approve" && action !== "reject")) return ctx.throw(404, "No such order action.");
+    // Asked before anything is recorded or sent: a workflow key that never existed must not be started.
+    const order = await deps.orderStore.findOrder(id.data);
+    if (!order) return ctx.throw(404, "We could not find that order.");
+    if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
     const decision = await deps.accounts.recordDecision(operator, id.data, action);
+    if (decision === null) return ctx.throw(409, NOT_WAITING);
     let accepted: boolean;
     try {
       accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
@@ -145,8 +144,10 @@ export function opsRoutes(deps: OpsDeps) {
     }
     await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
     ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
+    // Refused: another decision (or a cancel) reached the order between our read and the workflow.
+    if (!accepted) return ctx.throw(409, NOT_WAITING);
     ctx.status = 303;
-    ctx.redirect(`/ops?done=${accepted ? action : "refused"}`);
+    ctx.redirect(`/ops?done=${action}`);
   });
 
   return router;

@@ -1,6 +1,7 @@
 /**
  * `/ops/stock`: every product with the units for sale, a restock form and a correction form per
- * product (each rendered with a fresh movement id, so a double submit is one movement), and the
+ * product (each rendered with a fresh movement id, so a double submit is one movement; a repeat of
+ * the operator's last change under a new id comes back asking to confirm it), and the
  * newest movements with who made them and why.
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
@@ -9,6 +10,15 @@ import type { StockMovementView } from "../adapters/stock-movements-read.repo.ts
 import type { Page } from "./layout.view.ts";
 
 export type StockFormKind = "restock" | "correction";
+
+/** A change that repeats the operator's last one (Back, then submit): kept, and asked about before it is recorded. */
+export interface RepeatedStockForm {
+  sku: string;
+  kind: StockFormKind;
+  values: Record<string, string>;
+  /** The movement it repeats; the form sends it back as `repeatOf` to confirm. */
+  of: string;
+}
 
 /** A form that came back with errors: its product, its kind, what was typed and what is wrong. */
 export interface FailedStockForm {
@@ -27,6 +37,7 @@ export interface OpsStockModel {
   newMovementId: () => string;
   notice?: string | undefined;
   failed?: FailedStockForm | undefined;
+  repeat?: RepeatedStockForm | undefined;
 }
 
 function signed(n: number): string {
@@ -40,7 +51,9 @@ export function describeMovement(m: StockMovementView): string {
 
 function stockForm(p: Product, kind: StockFormKind, m: OpsStockModel): SafeHtml {
   const failed = m.failed?.sku === p.sku && m.failed.kind === kind ? m.failed : undefined;
-  const value = (name: string) => failed?.values[name] ?? "";
+  const repeat = m.repeat?.sku === p.sku && m.repeat.kind === kind ? m.repeat : undefined;
+  const kept = failed ?? repeat;
+  const value = (name: string) => kept?.values[name] ?? "";
   const error = (name: string) => {
     const message = failed?.errors[name];
     return message ? html`<p class="field-error" id="${kind}-${name}-${p.sku}-error">${message}</p>` : "";
@@ -50,15 +63,21 @@ function stockForm(p: Product, kind: StockFormKind, m: OpsStockModel): SafeHtml 
   return html`<form method="post" action="/ops/stock/${p.sku}" class="stock-form ${kind}" data-sku="${p.sku}" data-kind="${kind}" novalidate>
     <input type="hidden" name="_csrf" value="${m.csrfToken}">
     <input type="hidden" name="kind" value="${kind}">
-    <input type="hidden" name="movementId" value="${failed?.values.movementId ?? m.newMovementId()}">
+    <input type="hidden" name="movementId" value="${kept?.values.movementId ?? m.newMovementId()}">
     ${error("movementId")}
+    ${
+      repeat
+        ? html`<input type="hidden" name="repeatOf" value="${repeat.of}">
+          <p class="form-error" role="alert">You recorded this same change moments ago. Submit it again only if it really happened twice.</p>`
+        : ""
+    }
     <label for="${id(amount)}">${kind === "restock" ? "Units to add" : "Units for sale (counted)"}</label>
     <input id="${id(amount)}" name="${amount}" type="number" inputmode="numeric" min="${kind === "restock" ? 1 : 0}" required value="${value(amount)}">
     ${error(amount)}
     <label for="${id("reason")}">Reason</label>
     <input id="${id("reason")}" name="reason" type="text" maxlength="300" required value="${value("reason")}">
     ${error("reason")}
-    <button type="submit" class="${kind === "correction" ? "secondary" : ""}">${kind === "restock" ? "Restock" : "Correct"}</button>
+    <button type="submit" class="${kind === "correction" ? "secondary" : ""}">${kind === "restock" ? "Restock" : "Correct"}${repeat ? " again" : ""}</button>
   </form>`;
 }
 

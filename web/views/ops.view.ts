@@ -11,13 +11,17 @@ export interface OpsLoginValues {
 }
 export type OpsLoginErrors = Partial<Record<"name" | "password", string>>;
 
-export function opsLoginPage(csrfToken: string, opts: { name?: string; error?: string; errors?: OpsLoginErrors } = {}): Page {
+export function opsLoginPage(
+  csrfToken: string,
+  opts: { name?: string; error?: string; errors?: OpsLoginErrors; notice?: string } = {},
+): Page {
   const errors = opts.errors ?? {};
   const fieldError = (field: keyof OpsLoginErrors) =>
     errors[field] ? html`<p class="field-error" id="${field}-error">${errors[field]}</p>` : "";
   return {
     title: "Operator sign-in",
     body: html`<h1>Operator sign-in</h1>
+      ${opts.notice ? html`<p class="notice" role="status">${opts.notice}</p>` : ""}
       ${opts.error ? html`<p class="form-error" role="alert">${opts.error}</p>` : ""}
       <form method="post" action="/ops/login" class="order-form">
         <input type="hidden" name="_csrf" value="${csrfToken}">
