@@ -39,7 +39,9 @@ export function opsNewestRows(rows: readonly OpsOrderRow[], restateUiUrl: string
 }
 
 function decisionForm(orderId: string, action: "approve" | "reject", csrfToken: string): SafeHtml {
-  return html`<form method="post" action="/ops/orders/${orderId}/${action}" class="inline-form">
+  // The live list may replace this form while its POST is in flight, and htmx forgets that a
+  // replaced form was boosted: saying so on the form keeps the address bar following the answer.
+  return html`<form method="post" action="/ops/orders/${orderId}/${action}" class="inline-form" hx-push-url="true">
     <input type="hidden" name="_csrf" value="${csrfToken}">
     <button type="submit" class="${action === "reject" ? "secondary" : ""}" data-action="${action}">${action === "approve" ? "Approve" : "Reject"}</button>
   </form>`;
