@@ -2,6 +2,9 @@
  * Placing orders straight through Restate and reading what they did, for the workflow tests that
  * need no browser: submit, await the outcome, wait for a step, query the database, read the mail
  * the catcher got. `orders` is read on every call, so a test may reconnect after a restart.
+ * Holding work where a test wants it: `shipNow` ends an order's shipping wait (stacks that test
+ * shipping set a day-long one), `lockRow` holds a row in an open transaction so that a worker's
+ * write to it waits, and `blockedOn` waits until a statement does.
  */
 import assert from "node:assert/strict";
 import { v7 as uuidv7 } from "uuid";
@@ -25,5 +28,42 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
   };
   const waitForStep = (orderId: string, step: string) =>
     waitUntil(`step ${step}`, async () => (await orders().status(orderId)).step === step);
-  return { q, mailsTo, result, place, waitForStep };
+  /** An operator's "ship now" once the order is in its shipping wait. */
+  const shipNow = async (orderId: string) => {
+    await waitForStep(orderId, "confirmed");
+    assert.deepEqual(await orders().control(orderId, "dispatch", "", "tess"), { accepted: true, message: "Shipping now." });
+  };
+  /**
+   * Runs `sql` (a `SELECT … FOR UPDATE` or `FOR NO KEY UPDATE`) in a transaction left open: writes
+   * that conflict with the lock wait until `release` rolls it back.
+   */
+  const lockRow = async (sql: string, params: unknown[]) => {
+    const client = await stack().db.connect();
+    await client.query("BEGIN");
+    try {
+      assert.equal((await client.query(sql, params)).rowCount, 1, "the row to lock exists");
+    } catch (err) {
+      await client.query("ROLLBACK");
+      client.release();
+      throw err;
+    }
+    return {
+      async release() {
+        try {
+          await client.query("ROLLBACK");
+        } finally {
+          client.release();
+        }
+      },
+    };
+  };
+  /** Waits until a statement that contains `fragment` is waiting for a lock. */
+  const blockedOn = (fragment: string) =>
+    waitUntil(
+      `a statement waiting for a lock: ${fragment}`,
+      async () =>
+        (await q(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, [fragment])).length >
+        0,
+    );
+  return { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn };
 }
