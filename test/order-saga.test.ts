@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startWorker } from "../scripts/stack/stack.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
@@ -29,7 +28,7 @@ describe("order saga", () => {
     await stack?.stop();
   });
 
-  const { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn } = orderDriver(
+  const { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv } = orderDriver(
     () => stack,
     () => orders,
   );
@@ -110,20 +109,11 @@ describe("order saga", () => {
 
   it("an order nobody approves in time is rejected automatically, and its hold released", async () => {
     // Only this test's worker times approvals out quickly: nothing else waits for approval meanwhile.
-    await stack.worker?.kill();
-    stack.worker = await startWorker({
-      env: { ...stack.env, APPROVAL_TIMEOUT_MS: "200" },
-      adminUrl: stack.services.restate.adminUrl,
-      output: `${stack.logDir}/worker-short-approval.log`,
+    const orderId = await withWorkerEnv({ APPROVAL_TIMEOUT_MS: "200" }, async () => {
+      const id = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+      assert.deepEqual(await result(id), { orderId: id, outcome: "rejected", reason: "No operator approved the order in time" });
+      return id;
     });
-    let orderId: string;
-    try {
-      orderId = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
-      assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "No operator approved the order in time" });
-    } finally {
-      await stack.worker.kill();
-      await stack.startWorker();
-    }
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "timed_out");
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
       { kind: "charge", status: "canceled" },

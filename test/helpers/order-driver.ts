@@ -4,10 +4,13 @@
  * the catcher got. `orders` is read on every call, so a test may reconnect after a restart.
  * Holding work where a test wants it: `shipNow` ends an order's shipping wait (stacks that test
  * shipping set a day-long one), `lockRow` holds a row in an open transaction so that a worker's
- * write to it waits, and `blockedOn` waits until a statement does.
+ * write to it waits, `blockedOn` waits until a statement does, and `withWorkerEnv` runs one test's
+ * orders on a worker with other settings (a short approval timeout, say).
  */
 import assert from "node:assert/strict";
+import path from "node:path";
 import { v7 as uuidv7 } from "uuid";
+import { startWorker } from "../../scripts/stack/stack.ts";
 import type { PaymentMethod } from "../../shared/order.schema.ts";
 import type { createOrdersClient } from "../../web/adapters/orders-client.ts";
 import { waitUntil } from "./browser-client.ts";
@@ -65,5 +68,21 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
         (await q(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`, [fragment])).length >
         0,
     );
-  return { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn };
+  /** Runs `fn` with the stack's worker swapped for one started with `env` on top; restores it after. */
+  const withWorkerEnv = async <T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> => {
+    const s = stack();
+    await s.worker?.kill();
+    s.worker = await startWorker({
+      env: { ...s.env, ...env },
+      adminUrl: s.services.restate.adminUrl,
+      output: path.join(s.logDir, "worker-swapped.log"),
+    });
+    try {
+      return await fn();
+    } finally {
+      await s.worker.kill();
+      await s.startWorker();
+    }
+  };
+  return { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv };
 }
