@@ -28,7 +28,7 @@ describe("order saga", () => {
     await stack?.stop();
   });
 
-  const { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv } = orderDriver(
+  const { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv, emailsSettled } = orderDriver(
     () => stack,
     () => orders,
   );
@@ -46,6 +46,7 @@ describe("order saga", () => {
     const mails = await waitUntil("the cancellation email", () =>
       mailsTo("declined@example.com").length > 0 ? mailsTo("declined@example.com") : null,
     );
+    await emailsSettled();
     assert.deepEqual(
       mailsTo("declined@example.com").map((m) => m.subject),
       [`Order cancelled: ${orderId.slice(-12)}`],

@@ -5,7 +5,8 @@
  * Holding work where a test wants it: `shipNow` ends an order's shipping wait (stacks that test
  * shipping set a day-long one), `lockRow` holds a row in an open transaction so that a worker's
  * write to it waits, `blockedOn` waits until a statement does, and `withWorkerEnv` runs one test's
- * orders on a worker with other settings (a short approval timeout, say).
+ * orders on a worker with other settings (a short approval timeout, say). `emailsSettled` waits
+ * until Restate has no email send left to run: what the catcher has then is all there will be.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { startWorker } from "../../scripts/stack/stack.ts";
 import type { PaymentMethod } from "../../shared/order.schema.ts";
 import type { createOrdersClient } from "../../web/adapters/orders-client.ts";
 import { waitUntil } from "./browser-client.ts";
+import { restateSql } from "./restate-admin.ts";
 import type { TestStack } from "./test-stack.ts";
 
 export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typeof createOrdersClient>) {
@@ -84,5 +86,13 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
       await s.startWorker();
     }
   };
-  return { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv };
+  const emailsSettled = () =>
+    waitUntil("every queued email sent", async () => {
+      const [row] = await restateSql(
+        stack().services.restate.adminUrl,
+        "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'EmailSender' AND status != 'completed'",
+      );
+      return Number(row?.n ?? 0) === 0;
+    });
+  return { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv, emailsSettled };
 }
