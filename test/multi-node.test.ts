@@ -403,7 +403,6 @@ describe("multi-node Restate cluster", () => {
       assert.ok(o.sawTerminal, `order ${o.orderId} reached the terminal event on web ${o.web + 1}: ${o.error}`);
     }
     assert.equal(new Set(ids).size, totalOrders, "one distinct order id per shopper");
-    assert.equal(outcomes.filter((o) => o.web === 0).length, totalOrders / 2);
 
     // One order row each, in a final state: all fulfilled (a valid card, stock for everyone).
     const rows = (
@@ -476,7 +475,18 @@ describe("multi-node Restate cluster", () => {
         )
       ).rows.map((r) => [r.idempotency_key, r]),
     );
-    await sleep(300); // a duplicate would arrive right behind the first
+    // A duplicate would be an email send still to run: wait until Restate has none left.
+    await waitFor(
+      "every queued email sent",
+      async () => {
+        const [row] = await restateSql(
+          restate.adminUrl,
+          "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'EmailSender' AND status != 'completed'",
+        );
+        return Number(row?.n ?? 0) === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     // The one duplicate the design allows (docs/design.md, "Email"): the worker killed between the SMTP
     // server's 250 and recording it, so the retry on the other worker sends the identical message
     // (same Message-ID) again. Only a pair that straddles the worker kill can be that.
