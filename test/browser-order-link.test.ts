@@ -2,13 +2,15 @@
  * In Chromium: the customer opens the confirmation email's link on "another device" (a fresh
  * browser context with no cookies) and watches the order's bar reach 100 % over SSE; the token
  * leaves the address bar at once and is in no request the page makes. Tampered and expired links
- * are 404. "Email me my orders" used from the page sends a link that works the same way.
+ * are 404. "Email me my orders" used from the page sends a link that works the same way. Orders
+ * wait a day to ship, so one is still moving when its link is opened until the test ships it.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createResourceLinks } from "../shared/resource-link.ts";
+import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { launchBrowser } from "./helpers/browser.ts";
 import { BrowserClient, waitUntil, postOrderForm } from "./helpers/browser-client.ts";
 import { orderLinksIn, tampered } from "./helpers/mail-links.ts";
@@ -21,10 +23,10 @@ describe("browser: order links from emails", () => {
   let browser: Browser;
 
   before(async () => {
-    // A shipping wait long enough that the order is still moving when the link is opened.
+    // A day-long shipping wait: an order is still moving when its link is opened, until it is shipped now.
     stack = await startTestStack("browser-order-link", {
       web: true,
-      env: { LINK_SIGNING_KEYS: LINK_KEY, SHIPPING_DELAY_MS: "4000" },
+      env: { LINK_SIGNING_KEYS: LINK_KEY, SHIPPING_DELAY_MS: "86400000" },
     });
     browser = await launchBrowser();
   });
@@ -69,6 +71,9 @@ describe("browser: order links from emails", () => {
     assert.equal(page.url(), `${stack.webUrl}/orders/${orderId}`, "the token left the address bar");
     const first = Number(await page.locator("#order-progress").getAttribute("value"));
     assert.ok(first < 100, `the order was still in progress when opened (${first} %)`);
+    // An operator's "ship now" ends the shipping wait while the page watches.
+    const orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    assert.equal((await orders.control(orderId, "dispatch", "", "otto")).accepted, true);
     const seen = new Set<number>([first]);
     await waitUntil("the bar to reach 100 %", async () => {
       const v = Number(await page.locator("#order-progress").getAttribute("value"));

@@ -30,7 +30,7 @@ describe("operations and order controls", () => {
 
   before(async () => {
     stack = await startTestStack("ops", {
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "1500", LOGIN_RATE_LIMIT_PER_MINUTE: "5" },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "86400000", LOGIN_RATE_LIMIT_PER_MINUTE: "5" },
     });
     web = await startInProcessWeb(stack.env);
     await addOperator(stack.env, "ben", BEN_PASSWORD);
@@ -255,6 +255,9 @@ describe("operations and order controls", () => {
     const approved = await operator.postForm(`/ops/orders/${orderId}/approve`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(approved.status, 303);
     assert.equal(approved.res.headers.get("location"), "/ops?done=approve");
+    // Orders wait a day to ship (so a cancel test can hold one there): the operator ships it now.
+    await waitUntil("shipping wait", async () => (await orderStatus(orderId)) === "confirmed");
+    await operator.postForm(`/ops/orders/${orderId}/dispatch`, { _csrf: extract(dashboard.html, "_csrf") });
     await waitUntil("fulfilment", async () => (await orderStatus(orderId)) === "fulfilled");
     const again = await operator.postForm(`/ops/orders/${orderId}/approve`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(again.status, 409, "a finished order is not waiting for a decision");

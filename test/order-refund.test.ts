@@ -3,6 +3,7 @@
  * and with Stripe (the wire fake): the whole amount once, the order's row, its timeline and one
  * email say "Refunded by the shop", stock stays shipped; refusals say why; and a retried request,
  * a lost answer or a worker killed between the refund and its journal entry still refund once.
+ * Emails are counted once Restate has no email send left to run, not after a pause.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -39,7 +40,7 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
     await fake?.stop();
   });
 
-  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+  const { q, mailsTo, result, place, waitForStep, lockRow, blockedOn, emailsSettled } = orderDriver(
     () => stack,
     () => orders,
   );
@@ -123,7 +124,8 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
     });
     assert.deepEqual(await refunded(waiting), []);
     assert.deepEqual(await refunds.refund(uuidv7(), OPERATOR, uuidv7()), { accepted: false, message: "There is no such order." });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil("the refund email", () => refundEmails(`${name}-twice@example.com`)[0]);
+    await emailsSettled();
     assert.equal(refundEmails(`${name}-twice@example.com`).length, 1);
     assert.equal(refundEmails(`${name}-declined@example.com`).length, 0);
   });
@@ -143,14 +145,14 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
     assert.deepEqual(await refunded(orderId), [1800]);
     assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
     await waitUntil("the refund email", () => refundEmails(`${name}-double@example.com`)[0]);
-    await new Promise((r) => setTimeout(r, 300));
+    await emailsSettled();
     assert.equal(refundEmails(`${name}-double@example.com`).length, 1);
   });
 
   return {
     stack: () => stack,
     fake: () => fake,
-    helpers: { q, fulfilled, refunded, timeline, refundEmails },
+    helpers: { q, fulfilled, refunded, timeline, refundEmails, lockRow, blockedOn, emailsSettled },
     refunds: () => refunds,
   };
 }
@@ -159,22 +161,28 @@ describe("refund by an operator (local payments)", () => {
   const s = refundSuite("order-refund", () => Promise.resolve({ env: { PAYMENT_LATENCY_MS: "0" } }));
 
   it("a worker SIGKILLed the moment the refund is written: after the restart, still one refund and one email", async () => {
-    const { q, fulfilled, refunded, timeline, refundEmails } = s.helpers;
+    const { q, fulfilled, refunded, timeline, refundEmails, lockRow, blockedOn, emailsSettled } = s.helpers;
     const orderId = await fulfilled("refund-crash@example.com", "MAP-PRINT", 1);
-    const answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
-    await waitUntil(
-      "the refund row",
-      async () => (await q("SELECT 1 FROM payments WHERE order_id = $1 AND kind = 'refund'", [orderId])).length > 0,
-      20_000,
-    );
-    await s.stack().worker?.kill();
+    // The refund's INSERT checks its reference to the order's row at its end: with that row held,
+    // the statement has written the refund and waits, inside the step, before Restate journals it.
+    const orderRow = await lockRow("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", [orderId]);
+    let answer: ReturnType<ReturnType<typeof s.refunds>["refund"]>;
+    try {
+      answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
+      await blockedOn("INSERT INTO payments");
+      await s.stack().worker?.kill();
+    } finally {
+      await orderRow.release();
+    }
+    // The killed worker's statement goes on without it: the refund is in the ledger, unjournalled.
+    await waitUntil("the refund row", async () => (await refunded(orderId)).length > 0);
     await s.stack().startWorker();
     assert.equal((await answer).accepted, true);
     assert.deepEqual(await refunded(orderId), [3200]);
     assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "refunded");
     assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
     await waitUntil("the refund email", () => refundEmails("refund-crash@example.com")[0]);
-    await new Promise((r) => setTimeout(r, 300));
+    await emailsSettled();
     assert.equal(refundEmails("refund-crash@example.com").length, 1);
   });
 });
@@ -205,17 +213,25 @@ describe("refund by an operator (Stripe)", () => {
   });
 
   it("a worker killed between the refund at Stripe and its journal entry: one refund after the restart", async () => {
-    const { fulfilled, refunded, refundEmails } = s.helpers;
+    const { fulfilled, refunded, refundEmails, emailsSettled } = s.helpers;
     const orderId = await fulfilled("stripe-refund-crash@example.com", "TEE-ANCHOR", 1);
-    s.fake()?.failNext("refund", { kind: "hold_after", delayMs: 4_000 });
-    const answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
-    await waitUntil("the refund at Stripe", () => s.fake()?.ledgerOf(orderId).refunds.length === 1, 20_000);
-    await s.stack().worker?.kill();
+    // Stripe makes the refund and holds its answer until the worker is dead.
+    let release = () => {};
+    s.fake()?.failNext("refund", { kind: "hold_after", delayMs: 0, until: new Promise<void>((r) => (release = r)) });
+    let answer: ReturnType<ReturnType<typeof s.refunds>["refund"]>;
+    try {
+      answer = s.refunds().refund(orderId, OPERATOR, uuidv7());
+      await waitUntil("the refund at Stripe", () => s.fake()?.ledgerOf(orderId).refunds.length === 1);
+      assert.ok(s.fake()?.handling(`order:${orderId}:refund`), "its answer is still held");
+      await s.stack().worker?.kill();
+    } finally {
+      release();
+    }
     await s.stack().startWorker();
     assert.equal((await answer).accepted, true);
     assert.deepEqual(await refunded(orderId), [2500]);
     await waitUntil("the refund email", () => refundEmails("stripe-refund-crash@example.com")[0]);
-    await new Promise((r) => setTimeout(r, 300));
+    await emailsSettled();
     assert.equal(refundEmails("stripe-refund-crash@example.com").length, 1);
   });
 });

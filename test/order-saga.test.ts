@@ -2,6 +2,8 @@
  * The order saga under real failures: declined and flaky cards, approval (approve, reject,
  * timeout), customer cancel before and after shipping, the last units of a SKU under concurrency,
  * and crashes: the worker SIGKILLed after the charge, restate-server restarted during shipping.
+ * Approvals and shipping wait a day, so an order stays where a test needs it until the test moves
+ * it on (approves it, ships it now, cancels it); only the timeout test's worker times out quickly.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -10,13 +12,15 @@ import { waitUntil } from "./helpers/browser-client.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
+const DAY_MS = "86400000";
+
 describe("order saga", () => {
   let stack: TestStack;
   let orders: ReturnType<typeof createOrdersClient>;
 
   before(async () => {
     stack = await startTestStack("order-saga", {
-      env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: "3000", SHIPPING_DELAY_MS: "1500" },
+      env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: DAY_MS, SHIPPING_DELAY_MS: DAY_MS },
     });
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
   });
@@ -24,7 +28,7 @@ describe("order saga", () => {
     await stack?.stop();
   });
 
-  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+  const { q, mailsTo, result, place, waitForStep, shipNow, lockRow, blockedOn, withWorkerEnv, emailsSettled } = orderDriver(
     () => stack,
     () => orders,
   );
@@ -42,7 +46,7 @@ describe("order saga", () => {
     const mails = await waitUntil("the cancellation email", () =>
       mailsTo("declined@example.com").length > 0 ? mailsTo("declined@example.com") : null,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await emailsSettled();
     assert.deepEqual(
       mailsTo("declined@example.com").map((m) => m.subject),
       [`Order cancelled: ${orderId.slice(-12)}`],
@@ -56,6 +60,7 @@ describe("order saga", () => {
 
   it("a card that fails transiently is retried until it succeeds, and charged once", async () => {
     const orderId = await place("flaky@example.com", "pm_card_flaky", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
       { kind: "charge", status: "succeeded" },
@@ -77,6 +82,7 @@ describe("order saga", () => {
     const again = await orders.control(orderId, "approve");
     assert.equal(again.accepted, false);
     assert.match(again.message, /^This order (was already decided|is not waiting for approval)\.$/);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "approved");
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
@@ -103,8 +109,12 @@ describe("order saga", () => {
   });
 
   it("an order nobody approves in time is rejected automatically, and its hold released", async () => {
-    const orderId = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
-    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "No operator approved the order in time" });
+    // Only this test's worker times approvals out quickly: nothing else waits for approval meanwhile.
+    const orderId = await withWorkerEnv({ APPROVAL_TIMEOUT_MS: "200" }, async () => {
+      const id = await place("timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+      assert.deepEqual(await result(id), { orderId: id, outcome: "rejected", reason: "No operator approved the order in time" });
+      return id;
+    });
     assert.equal((await q("SELECT approval_decision FROM orders WHERE id = $1", [orderId]))[0].approval_decision, "timed_out");
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
       { kind: "charge", status: "canceled" },
@@ -126,6 +136,7 @@ describe("order saga", () => {
     assert.equal((await orders.status(orderId)).status, "cancelled");
 
     const shipped = await place("late@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 1 }]);
+    await shipNow(shipped);
     assert.equal((await result(shipped)).outcome, "fulfilled");
     const refused = await orders.control(shipped, "cancel");
     assert.equal(refused.accepted, false);
@@ -138,7 +149,17 @@ describe("order saga", () => {
     const ids = await Promise.all(
       Array.from({ length: 20 }, (_, i) => place(`race${i}@example.com`, "pm_card_visa", [{ sku: "LAST-FIVE", quantity: 1 }])),
     );
-    const outcomes = await Promise.all(ids.map(result));
+    // Ship each order that got its unit; the others are rejected for want of stock.
+    const outcomes = await Promise.all(
+      ids.map(async (id) => {
+        const at = await waitUntil("the order confirmed or ended", async () => {
+          const s = await orders.status(id);
+          return s.step === "confirmed" || s.step === "rejected" ? s.step : null;
+        });
+        if (at === "confirmed") assert.equal((await orders.control(id, "dispatch")).accepted, true);
+        return result(id);
+      }),
+    );
     assert.equal(outcomes.filter((o) => o.outcome === "fulfilled").length, 5);
     assert.equal(outcomes.filter((o) => o.outcome === "rejected" && o.reason === "Out of stock: Last five").length, 15);
     assert.equal(await stockOf("LAST-FIVE"), 0);
@@ -150,6 +171,19 @@ describe("order saga", () => {
     assert.equal(charges[0].n, 5, "rejected orders were never charged");
   });
 
+  /**
+   * The confirmation email, then "ship now", then the shipped email: a second confirmation would be
+   * sent before the order ships, so once the shipped email is in, there was one or there are two.
+   */
+  async function oneConfirmationThenShipped(orderId: string, email: string) {
+    const confirmations = () => mailsTo(email).filter((m) => m.subject.startsWith("Order confirmed"));
+    await waitUntil("the confirmation email", () => confirmations().length > 0);
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    await waitUntil("the shipped email", () => mailsTo(email).find((m) => m.subject.startsWith("Order shipped")));
+    assert.equal(confirmations().length, 1);
+  }
+
   it("survives a worker SIGKILL between the charge and the email: one charge, one confirmation", async () => {
     const orderId = await place("crash@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
     // The approval wait holds the order exactly between its charge and its confirmation email.
@@ -158,28 +192,37 @@ describe("order saga", () => {
     await stack.worker?.kill();
     await stack.startWorker();
     assert.equal((await orders.control(orderId, "approve")).accepted, true);
-    assert.equal((await result(orderId)).outcome, "fulfilled");
+    await oneConfirmationThenShipped(orderId, "crash@example.com");
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
       { kind: "charge", status: "succeeded" },
     ]);
-    await new Promise((r) => setTimeout(r, 300));
-    const confirmations = mailsTo("crash@example.com").filter((m) => m.subject.startsWith("Order confirmed"));
-    assert.equal(confirmations.length, 1);
   });
 
   it("survives a worker SIGKILL the moment the charge is written", async () => {
-    const orderId = await place("crash2@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
-    await waitUntil(
-      "the charge row",
-      async () => (await q("SELECT 1 FROM payments WHERE order_id = $1", [orderId])).length > 0,
-      20_000,
-    );
-    await stack.worker?.kill();
-    await stack.startWorker();
-    assert.equal((await result(orderId)).outcome, "fulfilled");
-    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(mailsTo("crash2@example.com").filter((m) => m.subject.startsWith("Order confirmed")).length, 1);
+    // The charge step writes the payment row, then marks the order confirmed. Holding the product's
+    // row stops the order at its reservation until the order's row can be held too; holding that
+    // one (FOR NO KEY UPDATE lets the payment row's reference to it through) stops the step right
+    // after the charge is written, before Restate journals it.
+    const product = await lockRow("SELECT 1 FROM products WHERE sku = $1 FOR NO KEY UPDATE", ["ROPE-COASTER"]);
+    let orderRow: Awaited<ReturnType<typeof lockRow>> | undefined;
+    try {
+      const orderId = await place("crash2@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
+      await waitUntil("the order's row", async () => (await q("SELECT 1 FROM orders WHERE id = $1", [orderId])).length > 0);
+      orderRow = await lockRow("SELECT 1 FROM orders WHERE id = $1 FOR NO KEY UPDATE", [orderId]);
+      await product.release();
+      await blockedOn("UPDATE orders SET status = 'confirmed'");
+      assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+        { kind: "charge", status: "succeeded" },
+      ]);
+      await stack.worker?.kill();
+      await orderRow.release();
+      await stack.startWorker();
+      await oneConfirmationThenShipped(orderId, "crash2@example.com");
+      assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+    } finally {
+      await product.release().catch(() => undefined);
+      await orderRow?.release().catch(() => undefined);
+    }
   });
 
   it("completes when restate-server restarts during the shipping sleep", async () => {
@@ -187,6 +230,10 @@ describe("order saga", () => {
     await waitForStep(orderId, "confirmed");
     await stack.restartRestate({ kill: true });
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    // The restart fell inside the day-long sleep: the order is still waiting to ship.
+    assert.equal((await orders.status(orderId)).step, "confirmed");
+    assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "confirmed");
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "fulfilled");
     await waitUntil("the shipped email", () => mailsTo("restart@example.com").find((m) => m.subject.startsWith("Order shipped")));

@@ -4,7 +4,8 @@
  * side. Decline, rate limit and outage retries, a connection dropped after the charge, a worker
  * killed between the charge and its journal entry, a refund whose answer is lost: each ends with
  * exactly one charge and at most one refund. Orders waiting for approval are only authorised:
- * approval captures, rejection and timeout cancel the hold, and nothing is refunded.
+ * approval captures, rejection and timeout cancel the hold, and nothing is refunded. Approvals
+ * and shipping wait a day: each test moves its order on itself (approve, ship now, cancel).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -28,8 +29,8 @@ describe("orders paid with Stripe", () => {
         STRIPE_API_BASE: fake.url,
         STRIPE_TIMEOUT_MS: "5000",
         APPROVAL_THRESHOLD_CENTS: "15000",
-        APPROVAL_TIMEOUT_MS: "3000",
-        SHIPPING_DELAY_MS: "1500",
+        APPROVAL_TIMEOUT_MS: "86400000",
+        SHIPPING_DELAY_MS: "86400000",
       },
     });
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
@@ -39,7 +40,7 @@ describe("orders paid with Stripe", () => {
     await fake?.stop();
   });
 
-  const { q, mailsTo, result, place, waitForStep } = orderDriver(
+  const { q, mailsTo, result, place, waitForStep, shipNow, withWorkerEnv } = orderDriver(
     () => stack,
     () => orders,
   );
@@ -56,6 +57,7 @@ describe("orders paid with Stripe", () => {
 
   it("charges the card once through Stripe, and nothing goes to the local ledger", async () => {
     const orderId = await place("stripe-ok@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 2 }]);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [2800], refunds: [] });
     assert.equal(fake.ledgerOf(orderId).paymentIntents[0]?.currency, "eur");
@@ -74,6 +76,7 @@ describe("orders paid with Stripe", () => {
     fake.failNext("create", { kind: "rate_limit", retryAfterSeconds: 2 });
     fake.failNext("create", { kind: "unavailable" });
     const orderId = await place("stripe-retry@example.com", "pm_card_visa", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1200], refunds: [] });
     const attempts = keyed(orderId, "charge");
@@ -88,6 +91,7 @@ describe("orders paid with Stripe", () => {
     // Twice: the SDK resends once by itself on a closed connection; the second loss fails the step.
     fake.failNext("create", { kind: "drop_after" }, 2);
     const orderId = await place("stripe-dropped@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1800], refunds: [] });
     const attempts = keyed(orderId, "charge");
@@ -96,16 +100,29 @@ describe("orders paid with Stripe", () => {
   });
 
   it("a worker killed between the charge and its journal entry: one charge after the restart", async () => {
-    fake.failNext("create", { kind: "hold_after", delayMs: 4_000 });
+    // Stripe makes the charge and holds its answer until the worker is dead.
+    let release = () => {};
+    fake.failNext("create", { kind: "hold_after", delayMs: 0, until: new Promise<void>((r) => (release = r)) });
     const orderId = await place("stripe-crash@example.com", "pm_card_visa", [{ sku: "MAP-PRINT", quantity: 1 }]);
-    await waitUntil("the charge at Stripe", () => fake.ledgerOf(orderId).charges.length === 1, 20_000);
-    await stack.worker?.kill();
+    try {
+      await waitUntil("the charge at Stripe", () => fake.ledgerOf(orderId).charges.length === 1);
+      assert.ok(fake.handling(`order:${orderId}:charge`), "its answer is still held");
+      await stack.worker?.kill();
+    } finally {
+      release();
+    }
     await stack.startWorker();
+    const confirmations = () => mailsTo("stripe-crash@example.com").filter((m) => m.subject.startsWith("Order confirmed"));
+    await waitUntil("the confirmation email", () => confirmations().length > 0);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [3200], refunds: [] });
     assert.ok(keyed(orderId, "charge").some((a) => a.replayed));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(mailsTo("stripe-crash@example.com").filter((m) => m.subject.startsWith("Order confirmed")).length, 1);
+    // A second confirmation would go out before the order ships: after the shipped email, it would be here.
+    await waitUntil("the shipped email", () =>
+      mailsTo("stripe-crash@example.com").find((m) => m.subject.startsWith("Order shipped")),
+    );
+    assert.equal(confirmations().length, 1);
   });
 
   it("a customer's cancel refunds once, even when the refund's answer is lost", async () => {
@@ -129,6 +146,7 @@ describe("orders paid with Stripe", () => {
     assert.equal(pi?.capture_method, "manual");
     assert.deepEqual(money(orderId).charges, [], "nothing is taken while the order waits");
     assert.equal((await orders.control(orderId, "approve")).accepted, true);
+    await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [17800], refunds: [] });
     assert.equal(keyed(orderId, "capture").length, 1);
@@ -146,8 +164,12 @@ describe("orders paid with Stripe", () => {
   });
 
   it("an order nobody approves in time is rejected and its hold released", async () => {
-    const orderId = await place("stripe-timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
-    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "No operator approved the order in time" });
+    // Only this test's worker times approvals out quickly: nothing else waits for approval meanwhile.
+    const orderId = await withWorkerEnv({ APPROVAL_TIMEOUT_MS: "200" }, async () => {
+      const id = await place("stripe-timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+      assert.deepEqual(await result(id), { orderId: id, outcome: "rejected", reason: "No operator approved the order in time" });
+      return id;
+    });
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [], refunds: [] });
     assert.equal(fake.ledgerOf(orderId).paymentIntents[0]?.status, "canceled");
   });

@@ -11,6 +11,7 @@ import { streamKey } from "../shared/progress-event.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
+import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 describe("order fulfilment workflow", () => {
@@ -29,6 +30,10 @@ describe("order fulfilment workflow", () => {
     await stack?.stop();
   });
 
+  const { emailsSettled } = orderDriver(
+    () => stack,
+    () => orders,
+  );
   const stockOf = async (sku: string) =>
     Number((await stack.db.query("SELECT stock FROM products WHERE sku = $1", [sku])).rows[0].stock);
   const count = async (sql: string, params: unknown[]) => Number((await stack.db.query(sql, params)).rows[0].n);
@@ -83,7 +88,7 @@ describe("order fulfilment workflow", () => {
       const m = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
       return m.length >= 2 ? m : null;
     });
-    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive right behind the first
+    await emailsSettled(); // a duplicate would be an email send still to run
     const all = stack.services.mail.messages.filter((x) => x.envelopeTo.includes(email));
     // Both are queued one-way and delivered independently: with no shipping delay either may land first.
     assert.deepEqual(

@@ -178,6 +178,7 @@ describe("web security", () => {
       },
       { path: `/ops/orders/${orderId}/cancel`, as: operator, fields: { reason: "forged" } },
       { path: `/ops/orders/${orderId}/refund`, as: operator, fields: { requestId: uuidv7(), reason: "forged" } },
+      { path: `/ops/orders/${orderId}/dispatch`, as: operator, fields: {} },
     ];
 
     it("covers every state-changing route the routers declare", () => {
@@ -199,6 +200,7 @@ describe("web security", () => {
           "/ops/logout",
           "/ops/orders/:id/:action",
           "/ops/orders/:id/cancel",
+          "/ops/orders/:id/dispatch",
           "/ops/orders/:id/refund",
           "/ops/stock/:sku",
           "/orders",

@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from "uuid";
 import { PermanentError } from "../worker/errors.ts";
 import type { ChargeRequest } from "../worker/adapters/payment-provider.ts";
 import { createStripePaymentProvider } from "../worker/adapters/stripe-payments.ts";
+import { waitUntil } from "./helpers/browser-client.ts";
 import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
 
 describe("Stripe payment provider (SDK against the wire fake)", () => {
@@ -91,10 +92,12 @@ describe("Stripe payment provider (SDK against the wire fake)", () => {
 
   it("409 (the key is still in use by a running request) is retried, and the retry gets that request's outcome", async () => {
     const req = request();
-    fake.failNext("create", { kind: "slow", delayMs: 300 });
+    // The first request is held at Stripe until the second has had its answer.
+    let release = () => {};
+    fake.failNext("create", { kind: "slow", delayMs: 0, until: new Promise<void>((r) => (release = r)) });
     const slow = stripe.charge(req);
-    await new Promise((r) => setTimeout(r, 50));
-    const conflict = await rejects(stripe.charge(req));
+    await waitUntil("the first request at Stripe", () => fake.handling(req.idempotencyKey));
+    const conflict = await rejects(stripe.charge(req)).finally(release);
     assert.ok(conflict instanceof Error && !(conflict instanceof PermanentError), String(conflict));
     assert.match(conflict.message, /HTTP 409/);
     const first = await slow;

@@ -6,14 +6,14 @@
  * mistake the runbook warns about: the next release removes its predecessor (with force, the only
  * removal Restate 1.7 offers) while orders are still pinned to it, and those orders stop where
  * they are, retried by Restate with RT0011; registering the old code again is not enough, each
- * stuck invocation has to be resumed on that new deployment.
+ * stuck invocation has to be resumed on that new deployment. Orders wait a day to ship, so they
+ * wait exactly as long as a test needs: it ends the wait with an operator's "ship now".
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { v7 as uuidv7 } from "uuid";
 import { freePort, startProcess, type Managed } from "../scripts/stack/processes.ts";
 import { ROOT, startWorker } from "../scripts/stack/stack.ts";
@@ -23,8 +23,8 @@ import { invocationsPinnedTo, listDeployments, moveTo, pinnedTo, removeDeploymen
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { buildWorkerRelease } from "./helpers/worker-release.ts";
 
-/** Long enough to start and register the next release while orders wait; short enough for a test. */
-const SHIPPING_DELAY_MS = 6_000;
+/** Orders wait a day to ship: each test ends the wait itself (an operator's "ship now"). */
+const SHIPPING_DELAY_MS = 86_400_000;
 const WORKFLOW = "OrderFulfilment";
 
 interface Release {
@@ -41,9 +41,6 @@ describe("worker upgrade with orders in flight", () => {
   let admin = "";
   const releases: Release[] = [];
   const buildDir = mkdtempSync(path.join(os.tmpdir(), "quayside-release-"));
-  const placed = { onV1: [] as string[], onV2: [] as string[], early: [] as string[] };
-  let v1: Release;
-  let v2: Release;
 
   before(async () => {
     stack = await startTestStack("worker-upgrade", {
@@ -118,7 +115,7 @@ describe("worker upgrade with orders in flight", () => {
   async function invocation(orderId: string) {
     const [row] = await restateSql(
       admin,
-      `SELECT id, status, pinned_deployment_id, last_failure, last_failure_error_code FROM sys_invocation
+      `SELECT id, status, pinned_deployment_id, last_failure, last_failure_error_code, retry_count FROM sys_invocation
        WHERE target_service_name = '${WORKFLOW}' AND target_handler_name = 'run' AND target_service_key = '${orderId}'`,
     );
     assert.ok(row, `the invocation of ${orderId}`);
@@ -130,44 +127,62 @@ describe("worker upgrade with orders in flight", () => {
       pinned_deployment_id: text(row.pinned_deployment_id),
       last_failure: text(row.last_failure),
       last_failure_error_code: text(row.last_failure_error_code),
+      retry_count: Number(row.retry_count ?? 0),
       steps: journal.map((j) => text(j.name)),
     };
   }
   const shippedEmails = (orderId: string) =>
     stack.services.mail.messages.filter((m) => m.subject === `Order shipped: ${orderId.slice(-12)}`).length;
-
-  it("v1 takes orders; v2, with an extra step, starts at its own URL and is registered while they wait to ship", async () => {
-    v1 = await deploy("v1", ROOT);
-    placed.onV1 = await placeOrders(3, "v1");
-    await waitUntil("v1's orders to wait in shipping", () => allAre(placed.onV1, "confirmed"), 30_000);
-
-    const v2Root = buildWorkerRelease(path.join(buildDir, "v2"), [
+  /** An operator's "ship now" for each order, once all of them wait in shipping. */
+  async function shipNow(ids: string[]) {
+    await waitUntil("the orders to wait in shipping", () => allAre(ids, "confirmed"), 30_000);
+    for (const id of ids) assert.equal((await orders().control(id, "dispatch", "", "otto")).accepted, true, `ship ${id} now`);
+  }
+  /** The next release: this code plus a "label parcel" step before shipping, built in a directory of its own. */
+  const buildV2 = (name: string) =>
+    buildWorkerRelease(path.join(buildDir, name), [
       {
         file: "worker/order-fulfilment.workflow.ts",
         before: "// The point of no return: from here on, cancel is refused.",
         insert: '            await ctx.run("label parcel", () => `QS-${orderId.slice(-12).toUpperCase()}`);\n',
       },
     ]);
-    v2 = await deploy("v2", v2Root);
+  /** Waits until Restate has tried the order's invocation and failed with RT0011 (more often than `after` times). */
+  const failedWithRT0011 = (orderId: string, after = -1) =>
+    waitUntil(
+      `Restate to retry ${orderId} and fail`,
+      async () => {
+        const i = await invocation(orderId);
+        return i.status === "backing-off" && i.last_failure_error_code === "RT0011" && i.retry_count > after ? i : null;
+      },
+      120_000,
+    );
+
+  it("v2 starts at its own URL and is registered while v1's orders wait to ship; they finish on v1, new ones run v2's code; v1 is removed once nothing is pinned to it", async () => {
+    const v1 = await deploy("v1", ROOT);
+    const onV1 = await placeOrders(3, "v1");
+    await waitUntil("v1's orders to wait in shipping", () => allAre(onV1, "confirmed"), 30_000);
+
+    const v2 = await deploy("v2", buildV2("v2"));
     assert.notEqual(v2.id, v1.id);
-    assert.deepEqual((await listDeployments(admin)).map((d) => d.id).sort(), [v1.id, v2.id].sort());
-    assert.deepEqual(await statuses(placed.onV1), ["confirmed", "confirmed", "confirmed"], "still waiting to ship");
-    for (const id of placed.onV1) assert.equal((await invocation(id)).pinned_deployment_id, v1.id, "pinned to v1");
+    const listed = (await listDeployments(admin)).map((d) => d.id);
+    assert.ok(listed.includes(v1.id) && listed.includes(v2.id), listed.join(", "));
+    assert.deepEqual(await statuses(onV1), ["confirmed", "confirmed", "confirmed"], "still waiting to ship");
+    for (const id of onV1) assert.equal((await invocation(id)).pinned_deployment_id, v1.id, "pinned to v1");
     assert.ok((await pinnedTo(admin, v1.id)) >= 3, "Restate counts v1's waiting orders as pinned to it");
+    const onV2 = await placeOrders(3, "v2");
 
-    placed.onV2 = await placeOrders(3, "v2");
-  });
-
-  it("the waiting orders finish on v1 (without the new step), the new ones run v2's code", async () => {
-    const all = [...placed.onV1, ...placed.onV2];
+    // The waiting orders finish on v1 (without the new step), the new ones run v2's code.
+    const all = [...onV1, ...onV2];
+    await shipNow(all);
     await waitUntil("every order to be fulfilled", () => allAre(all, "fulfilled"), 60_000);
-    for (const id of placed.onV1) {
+    for (const id of onV1) {
       const inv = await invocation(id);
       assert.equal(inv.pinned_deployment_id, v1.id, `${id} stayed on v1`);
       assert.ok(inv.steps.includes("ship order"), `${id} shipped`);
       assert.ok(!inv.steps.includes("label parcel"), `${id} ran v1's code to the end: ${inv.steps.join(", ")}`);
     }
-    for (const id of placed.onV2) {
+    for (const id of onV2) {
       const inv = await invocation(id);
       assert.equal(inv.pinned_deployment_id, v2.id, `${id} started on v2`);
       const steps = inv.steps;
@@ -182,29 +197,28 @@ describe("worker upgrade with orders in flight", () => {
     );
     assert.equal(charges.rows[0]?.n, all.length, "one charge per order");
     await waitUntil("one shipped email per order", () => all.every((id) => shippedEmails(id) === 1));
-  });
 
-  it("v1 is removed only once Restate counts nothing pinned to it (removal is always forced, so the count is the guard)", async () => {
+    // v1 is removed only once Restate counts nothing pinned to it (removal is always forced, so the count is the guard).
     await waitUntil("nothing pinned to v1", async () => (await pinnedTo(admin, v1.id)) === 0, 30_000);
     // Restate 1.7 has no "remove unless in use": without force it refuses every removal.
     const unforced = await removeDeployment(admin, v1.id);
     assert.equal(unforced.status, 501, `removal without force: ${unforced.status} ${unforced.text}`);
     const forced = await removeDeployment(admin, v1.id, { force: true });
     assert.ok(forced.status === 200 || forced.status === 202, `removal: ${forced.status} ${forced.text}`);
-    assert.deepEqual(
-      (await listDeployments(admin)).map((d) => d.id),
-      [v2.id],
-    );
+    const left = (await listDeployments(admin)).map((d) => d.id);
+    assert.ok(!left.includes(v1.id) && left.includes(v2.id), left.join(", "));
     await v1.proc.stop();
 
-    const [next] = await placeOrders(1, "after-v1");
-    await waitUntil("an order after v1 is gone", () => allAre([next!], "fulfilled"), 30_000);
-    assert.ok((await invocation(next!)).steps.includes("label parcel"));
+    const next = await placeOrders(1, "after-v1");
+    await shipNow(next);
+    await waitUntil("an order after v1 is gone", () => allAre(next, "fulfilled"), 30_000);
+    assert.ok((await invocation(next[0]!)).steps.includes("label parcel"));
   });
 
   it("removed too early: orders pinned to a removed deployment stop (RT0011) until resumed on the old code registered again", async () => {
-    placed.early = await placeOrders(2, "early");
-    await waitUntil("the orders to wait in shipping on v2", () => allAre(placed.early, "confirmed"), 30_000);
+    const v2 = await deploy("v2-early", buildV2("v2-early"));
+    const early = await placeOrders(2, "early");
+    await waitUntil("the orders to wait in shipping on v2", () => allAre(early, "confirmed"), 30_000);
     const v3 = await deploy("v3", ROOT);
     const pinned = await pinnedTo(admin, v2.id);
     assert.ok(pinned >= 2, `orders still pinned to v2: ${pinned}`);
@@ -213,41 +227,38 @@ describe("worker upgrade with orders in flight", () => {
     assert.ok(forced.status === 200 || forced.status === 202, `removal: ${forced.status} ${forced.text}`);
     await v2.proc.stop();
 
-    for (const id of placed.early) {
-      const inv = await waitUntil(
-        `Restate to retry ${id} and fail`,
-        async () => {
-          const i = await invocation(id);
-          return i.status === "backing-off" && i.last_failure_error_code === "RT0011" ? i : null;
-        },
-        30_000,
-      );
+    // Their shipping wait ends (ship now, answered by v3): Restate wakes them on v2, which is gone.
+    await shipNow(early);
+    for (const id of early) {
+      const inv = await failedWithRT0011(id);
       assert.equal(inv.pinned_deployment_id, v2.id, "still pinned to the removed deployment");
       assert.match(inv.last_failure, /deployment id associated, but it was not found/);
     }
-    // Past the shipping time, with v3 running and healthy: they have not moved.
-    await sleep(SHIPPING_DELAY_MS + 2_000);
-    assert.deepEqual(await statuses(placed.early), ["confirmed", "confirmed"], "stuck before shipping");
-    assert.ok(placed.early.every((id) => shippedEmails(id) === 0));
+    assert.deepEqual(await statuses(early), ["confirmed", "confirmed"], "stuck before shipping");
+    assert.ok(early.every((id) => shippedEmails(id) === 0));
     const fresh = await placeOrders(1, "v3");
+    await shipNow(fresh);
     await waitUntil("v3 to serve new orders meanwhile", () => allAre(fresh, "fulfilled"), 30_000);
 
     // Registering the same URL again is a new deployment: the stuck orders stay pinned to the old id.
+    const tries = new Map<string, number>();
+    for (const id of early) tries.set(id, (await invocation(id)).retry_count);
     const back = await deploy("v2-again", v2.root, v2.url);
     assert.notEqual(back.id, v2.id);
-    await sleep(2_000);
-    assert.deepEqual(await statuses(placed.early), ["confirmed", "confirmed"], "re-registering alone moves nothing");
+    // Retried once more after the registration, and failing as before: re-registering alone moves nothing.
+    for (const id of early) await failedWithRT0011(id, tries.get(id));
+    assert.deepEqual(await statuses(early), ["confirmed", "confirmed"], "re-registering alone moves nothing");
     // The way back: resume each one on the re-registered v2 code (the code its journal was written by).
     const stuck = await invocationsPinnedTo(admin, v2.id);
-    for (const id of placed.early) assert.ok(stuck.includes((await invocation(id)).id), "listed as stuck");
+    for (const id of early) assert.ok(stuck.includes((await invocation(id)).id), "listed as stuck");
     for (const id of stuck) await moveTo(admin, id, back.id);
-    await waitUntil("the stuck orders to ship", () => allAre(placed.early, "fulfilled"), 30_000);
-    for (const id of placed.early) {
+    await waitUntil("the stuck orders to ship", () => allAre(early, "fulfilled"), 30_000);
+    for (const id of early) {
       const inv = await invocation(id);
       assert.equal(inv.pinned_deployment_id, back.id);
       assert.ok(inv.steps.includes("label parcel"), "finished by v2's code");
     }
-    await waitUntil("one shipped email each", () => placed.early.every((id) => shippedEmails(id) === 1));
+    await waitUntil("one shipped email each", () => early.every((id) => shippedEmails(id) === 1));
     assert.equal(await pinnedTo(admin, v2.id), 0);
     process.stdout.write(`# stuck orders resumed on ${back.id}; current deployment ${v3.id}\n`);
   });

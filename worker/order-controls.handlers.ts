@@ -16,6 +16,12 @@ export interface ApprovalDecision {
   by?: string | undefined;
 }
 
+/** An operator's "ship now": ends the shipping wait early. */
+export interface DispatchRequest {
+  /** The operator who asked: the order's timeline says who shipped it early. */
+  by?: string | undefined;
+}
+
 export interface ControlAnswer {
   accepted: boolean;
   message: string;
@@ -30,7 +36,7 @@ export type ControlInput = z.output<typeof decisionInput>;
 /** Steps after which the order is on its way to the customer. */
 const SHIPPED = new Set(["shipped", "fulfilled"]);
 
-export function orderControlHandlers() {
+export function orderControlHandlers(opts: { shippingWait: boolean }) {
   const decide = (decision: "approved" | "rejected") =>
     restate.handlers.workflow.shared(
       { input: restate.serde.schema(decisionInput) },
@@ -56,9 +62,30 @@ export function orderControlHandlers() {
         if ((snapshot && (SHIPPED.has(snapshot.step) || isTerminal(snapshot))) || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order has already shipped or finished; it can no longer be cancelled." };
         }
+        if ((await ctx.promise<DispatchRequest>("dispatch").peek()) !== undefined) {
+          return { accepted: false, message: "This order is being shipped; it can no longer be cancelled." };
+        }
         const cancel = ctx.promise<string>("cancel");
         if ((await cancel.peek()) === undefined) await cancel.resolve(req.reason || "Cancelled by the customer");
         return { accepted: true, message: "Cancellation requested." };
+      },
+    ),
+
+    // Ends the shipping wait early: only while the order is in it (confirmed, not stopping), and
+    // only when the order has a wait at all (SHIPPING_DELAY_MS > 0: otherwise it ships at once).
+    dispatch: restate.handlers.workflow.shared(
+      { input: restate.serde.schema(decisionInput) },
+      async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
+        const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
+        if (snapshot?.step !== "confirmed" || !opts.shippingWait || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
+          return { accepted: false, message: "This order is not waiting to ship: it cannot be shipped now." };
+        }
+        if ((await ctx.promise<string>("cancel").peek()) !== undefined)
+          return { accepted: false, message: "This order is being cancelled: it cannot be shipped." };
+        const dispatch = ctx.promise<DispatchRequest>("dispatch");
+        if ((await dispatch.peek()) !== undefined) return { accepted: true, message: "Shipping was already requested." };
+        await dispatch.resolve({ by: req.by });
+        return { accepted: true, message: "Shipping now." };
       },
     ),
 

@@ -9,12 +9,15 @@
  *                          held amount (`order:<id>:capture`) in the same step and records who
  *                          decided ("Approved by ana" in the timeline)
  *   5. confirmation email  queued to EmailSender (one-way), idempotency key `order:<id>:confirmation`
- *   6. shipping            durable sleep SHIPPING_DELAY, then the point of no return: ship order
+ *   6. shipping            durable sleep SHIPPING_DELAY, raced with a customer's cancel and an
+ *                          operator's "ship now" (the `dispatch` promise: "Shipped by the shop (ana)"),
+ *                          then the point of no return: ship order
  *   7. shipped email       queued (one-way); the order is fulfilled
  * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
  * compensations in reverse (refund a captured charge, or cancel an authorisation that never was
  * captured: `order:<id>:cancel`; release stock), queues a cancellation email, records the final
- * status and reason, and publishes a terminal event. Shared handlers: status, cancel, approve, reject.
+ * status and reason, and publishes a terminal event. Shared handlers: status, cancel, dispatch,
+ * approve, reject.
  *
  * What one order costs is a design choice here (docs/performance.md has the account):
  *   - each step does its work, writes the order's status and publishes its progress events in one
@@ -25,7 +28,8 @@
  *     sends are independent invocations, so with a zero shipping delay the shipped email may be
  *     delivered before the confirmation; any real shipping delay keeps them in order;
  *   - a customer's cancel is read where it can still change the outcome: once before the card is
- *     charged and once before shipping (raced with the shipping timer), not between every step.
+ *     charged and once before shipping (raced with the shipping timer and "ship now"), not between
+ *     every step.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
@@ -37,7 +41,12 @@ import { emailSenderApi } from "./email-sender.service.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import { inventoryApi } from "./inventory.object.ts";
-import { orderControlHandlers, STOPPING_STATE_KEY, type ApprovalDecision } from "./order-controls.handlers.ts";
+import {
+  orderControlHandlers,
+  STOPPING_STATE_KEY,
+  type ApprovalDecision,
+  type DispatchRequest,
+} from "./order-controls.handlers.ts";
 import { OrderStop, outcomeOf, type OrderOutcome } from "./order-stop.ts";
 import { trackProgress } from "./progress-tracker.ts";
 
@@ -212,19 +221,30 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
             });
 
+            let shippedBy: string | undefined;
             if (deps.shippingDelayMs > 0) {
+              type ShippingWait =
+                { end: "due" } | { end: "dispatched"; by?: string | undefined } | { end: "cancelled"; reason: string };
               const shipping = await restate.RestatePromise.race([
-                ctx.sleep(deps.shippingDelayMs).map(() => null),
-                cancelRequest.get().map((reason) => reason ?? ""),
+                ctx.sleep(deps.shippingDelayMs).map((): ShippingWait => ({ end: "due" })),
+                ctx
+                  .promise<DispatchRequest>("dispatch")
+                  .get()
+                  .map((d): ShippingWait => ({ end: "dispatched", by: d?.by })),
+                cancelRequest.get().map((reason): ShippingWait => ({ end: "cancelled", reason: reason ?? "" })),
               ]);
-              if (shipping !== null) throw new OrderStop("cancelled", shipping || "Cancelled by the customer");
+              if (shipping.end === "cancelled") throw new OrderStop("cancelled", shipping.reason || "Cancelled by the customer");
+              if (shipping.end === "dispatched") shippedBy = shipping.by ?? "an operator";
             } else {
               await stopIfCancelled();
             }
             // The point of no return: from here on, cancel is refused.
             await progress.step("ship order", {
               action: () => deps.orders.markFulfilled(orderId),
-              after: [orderSteps.shipped, orderSteps.fulfilled],
+              after: [
+                shippedBy ? { ...orderSteps.shipped, message: `Shipped by the shop (${shippedBy})` } : orderSteps.shipped,
+                orderSteps.fulfilled,
+              ],
             });
             notify({
               idempotencyKey: `order:${orderId}:shipped`,
@@ -265,7 +285,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
           }
         },
       ),
-      ...orderControlHandlers(),
+      ...orderControlHandlers({ shippingWait: deps.shippingDelayMs > 0 }),
     },
     options: { asTerminalError, workflowRetention: { days: 7 } },
   });

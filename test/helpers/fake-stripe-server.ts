@@ -24,12 +24,18 @@ export type StripeFault =
   | { kind: "rate_limit"; retryAfterSeconds: number }
   /** 503 before the API does anything (nothing stored). */
   | { kind: "unavailable" }
-  /** The request is handled, but only after this long (a second one with its key meanwhile gets 409). */
-  | { kind: "slow"; delayMs: number }
+  /**
+   * The request is handled, but only after this long, or once `until` settles when given (a second
+   * one with its key meanwhile gets 409).
+   */
+  | { kind: "slow"; delayMs: number; until?: Promise<unknown> }
   /** The work is done and its answer stored, then the connection is cut before the answer is sent. */
   | { kind: "drop_after" }
-  /** The work is done and its answer stored, then held this long before it is sent (time to crash the caller). */
-  | { kind: "hold_after"; delayMs: number };
+  /**
+   * The work is done and its answer stored, then held this long (or until `until` settles, when
+   * given) before it is sent: time to crash the caller.
+   */
+  | { kind: "hold_after"; delayMs: number; until?: Promise<unknown> };
 
 export interface FakePaymentIntent {
   id: string;
@@ -121,6 +127,11 @@ export class FakeStripeServer {
     for (let i = 0; i < times; i++) this.faults[operation].push(fault);
   }
 
+  /** True while a request with this idempotency key is being handled (held by a fault, say). */
+  handling(idempotencyKey: string): boolean {
+    return this.inFlight.has(idempotencyKey);
+  }
+
   /** What this Stripe did for one order (by the `order_id` metadata Quayside sends). */
   ledgerOf(orderId: string) {
     const intents = [...this.paymentIntents.values()].filter((pi) => pi.metadata.order_id === orderId);
@@ -196,11 +207,11 @@ export class FakeStripeServer {
       this.inFlight.add(key);
     }
     try {
-      if (fault?.kind === "slow") await sleep(fault.delayMs);
+      if (fault?.kind === "slow") await (fault.until ?? sleep(fault.delayMs));
       const answer = this.execute(route.operation, route.id, params);
       if (key) this.idempotency.set(key, { endpoint, params: canonical, status: answer.status, body: answer.body });
       if (fault?.kind === "drop_after") return this.drop(req, route.operation, key);
-      if (fault?.kind === "hold_after") await sleep(fault.delayMs);
+      if (fault?.kind === "hold_after") await (fault.until ?? sleep(fault.delayMs));
       if (!res.destroyed) send(answer);
     } finally {
       if (key) this.inFlight.delete(key);

@@ -17,12 +17,13 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
   const order = (id: string) => ingress.workflowClient(orderFulfilment, id);
 
   /**
-   * A control on a running order (cancel by the customer, approve/reject by an operator). `by` is
-   * the operator's name: the order's timeline says who decided.
+   * A control on a running order (cancel by the customer, approve/reject by an operator, or an
+   * operator's "ship now" that ends the shipping wait). `by` is the operator's name: the order's
+   * timeline says who decided.
    */
   async function control(
     orderId: string,
-    action: "cancel" | "approve" | "reject",
+    action: "cancel" | "approve" | "reject" | "dispatch",
     reason = "",
     by?: string,
   ): Promise<ControlAnswer> {
@@ -31,6 +32,7 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
     try {
       if (action === "cancel") return await wf.cancel({ reason }, o);
       if (action === "approve") return await wf.approve({ reason, by }, o);
+      if (action === "dispatch") return await wf.dispatch({ reason, by }, o);
       return await wf.reject({ reason, by }, o);
     } catch (err) {
       throw new RestateUnavailableError(`Restate did not take the ${action} request`, { cause: err });

@@ -1,9 +1,11 @@
 /**
  * Operators acting on one order (operators only): cancel before shipping, through the order
- * workflow's own cancel handler, and refund after fulfilment, through the OrderRefund object. Each
- * needs a reason and is recorded with the operator's name ("Cancelled by the shop (name): why").
- * A refusal (shipped already, not fulfilled, refunded already) is a 409 with the reason; bad input
- * a 422; Restate not answering a 503 that says submitting again is safe.
+ * workflow's own cancel handler; "ship now" during the shipping wait, through its dispatch handler;
+ * and refund after fulfilment, through the OrderRefund object. Cancel and refund need a reason;
+ * each is recorded with the operator's name ("Cancelled by the shop (name): why", "Shipped by the
+ * shop (name)"). A refusal (shipped already, not waiting to ship, not fulfilled, refunded already)
+ * is a 409 with the reason; bad input a 422; Restate not answering a 503 that says submitting
+ * again is safe.
  */
 import Router from "@koa/router";
 import type { Context } from "koa";
@@ -34,6 +36,7 @@ const requestIdSchema = z.uuid("This form is not valid any more; reload the page
 const NOTICES: Record<string, string> = {
   cancel: "Cancellation requested: the order is being cancelled, and the customer is told why.",
   refund: "Refunded: the customer's timeline and email say so.",
+  dispatch: "Shipping now: the customer's timeline and the shipped email say so.",
 };
 
 export function cancelledBy(operator: string, reason: string): string {
@@ -72,7 +75,7 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
       503,
       action === "refund"
         ? "We could not confirm the refund with the order system. Submit the same form again: the order is refunded at most once."
-        : "We could not reach the order system, so the order was not cancelled. Please try again.",
+        : `We could not reach the order system, so the order was not ${action === "dispatch" ? "shipped" : "cancelled"}. Please try again.`,
       { expose: true },
     );
 
@@ -106,6 +109,23 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
     if (!answer.accepted)
       return show(ctx, 409, { operator: name, problem: { action: "cancel", message: answer.message, reason: typed } });
     redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=cancel`);
+  });
+
+  router.post("/ops/orders/:id/dispatch", form, async (ctx) => {
+    const name = await operator(ctx);
+    const order = await orderOr404(ctx);
+    let answer: ControlAnswer;
+    try {
+      answer = await deps.orders.control(order.id, "dispatch", "", name);
+    } catch (err) {
+      if (!(err instanceof RestateUnavailableError)) throw err;
+      ctx.state.log.error({ err, orderId: order.id }, "operator dispatch failed");
+      return unavailable(ctx, "dispatch");
+    }
+    ctx.state.log.info({ orderId: order.id, action: "dispatch", accepted: answer.accepted }, "operator action");
+    if (!answer.accepted)
+      return show(ctx, 409, { operator: name, problem: { action: "dispatch", message: answer.message, reason: "" } });
+    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=dispatch`);
   });
 
   router.post("/ops/orders/:id/refund", form, async (ctx) => {

@@ -1,7 +1,8 @@
 /**
  * `/ops/orders/:id/actions`: one order as an operator acts on it. Cancel while it has not shipped
- * (the workflow's own cancel path), refund once it is fulfilled; each asks for a reason, and both
- * are recorded with the operator's name. The refund form carries a request id rendered with it.
+ * (the workflow's own cancel path), "ship now" while it waits to ship, refund once it is fulfilled;
+ * cancel and refund ask for a reason, and all are recorded with the operator's name. The refund
+ * form carries a request id rendered with it.
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
@@ -11,7 +12,10 @@ import type { Page } from "./layout.view.ts";
 /** Statuses from which a cancel can still stop the order (the workflow has the last word). */
 const CANCELLABLE = new Set(["received", "reserved", "paid", "awaiting_approval", "confirmed"]);
 
-export type OrderAction = "cancel" | "refund";
+/** A confirmed order is in its shipping wait: "ship now" ends it (the workflow has the last word). */
+const WAITING_TO_SHIP = "confirmed";
+
+export type OrderAction = "cancel" | "refund" | "dispatch";
 
 export interface OpsOrderActionsModel {
   order: OrderView;
@@ -23,7 +27,14 @@ export interface OpsOrderActionsModel {
   problem?: { action: OrderAction; message: string; reason: string } | undefined;
 }
 
-function actionForm(action: OrderAction, m: OpsOrderActionsModel): SafeHtml {
+function dispatchForm(m: OpsOrderActionsModel): SafeHtml {
+  return html`<form method="post" action="/ops/orders/${m.order.id}/dispatch" class="order-form dispatch-form" data-action="dispatch" novalidate>
+    <input type="hidden" name="_csrf" value="${m.csrfToken}">
+    <button type="submit">Ship now</button>
+  </form>`;
+}
+
+function actionForm(action: "cancel" | "refund", m: OpsOrderActionsModel): SafeHtml {
   const id = `${action}-reason`;
   const kept = m.problem?.action === action ? m.problem.reason : "";
   return html`<form method="post" action="/ops/orders/${m.order.id}/${action}" class="order-form ${action}-form" data-action="${action}" novalidate>
@@ -57,6 +68,7 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
         )}</tbody>
       </table>
       <p class="hint">Signed in as <strong>${m.operator}</strong>: what you do here is recorded with your name.</p>
+      ${o.status === WAITING_TO_SHIP ? html`<h2>Ship now</h2><p>Ends the shipping wait: the order ships at once and the customer gets the shipped email.</p>${dispatchForm(m)}` : ""}
       ${CANCELLABLE.has(o.status) ? html`<h2>Cancel</h2><p>Stops the order before it ships: the payment is refunded or released and the stock returns.</p>${actionForm("cancel", m)}` : ""}
       ${o.status === "fulfilled" ? html`<h2>Refund</h2><p>Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
       ${!CANCELLABLE.has(o.status) && o.status !== "fulfilled" ? html`<p>Nothing can be done to this order any more.</p>` : ""}
