@@ -119,8 +119,12 @@ describe("operators acting on an order", () => {
     const reason = "Cancelled by the shop (otto): out of glaze";
     const row = (await stack.db.query("SELECT status_reason FROM orders WHERE id = $1", [orderId])).rows[0];
     assert.equal(row.status_reason, reason);
-    const page = await customer.get(`/orders/${orderId}`);
-    assert.match(page.html, /data-step="cancelled"[^>]*>.*Cancelled by the shop \(otto\): out of glaze/);
+    // The row is written before the step's events reach Valkey: the timeline follows the stream.
+    await waitUntil("the customer's timeline to say the shop cancelled", async () =>
+      /data-step="cancelled"[^>]*>.*Cancelled by the shop \(otto\): out of glaze/.test(
+        (await customer.get(`/orders/${orderId}`)).html,
+      ),
+    );
     const mail = await waitUntil("the cancellation email", () =>
       mailsTo("actions-cancel@example.com").find((m) => m.subject.startsWith("Order cancelled")),
     );
