@@ -165,10 +165,13 @@ describe("content generation workflow", () => {
     assert.match(status.message, /rejected the API key/);
   });
 
-  it("a worker killed after the description resumes without asking for it again", async () => {
+  it("a worker killed after the description resumes without asking for it again", async (t) => {
     await useWorker(openai());
     fake.reset();
-    fake.enqueue("translate", { delayMs: 10_000 });
+    // The translation is held until the test lets it go: the kill lands while it is asked for.
+    const release = Promise.withResolvers<void>();
+    t.after(() => release.resolve());
+    fake.enqueue("translate", { heldUntil: release.promise });
     const jobId = uuidv7();
     await content.submit({ jobId, productName: "Port map", details: "A3 print", languages: ["nl"] });
     await waitUntil("the description to be stored and the translation to be asked for", async () => {
@@ -176,6 +179,7 @@ describe("content generation workflow", () => {
       return row?.description && fake.count({ task: "translate", contains: "Port map" }) === 1;
     });
     await stack.worker?.kill();
+    release.resolve(); // to a worker that is gone
     await stack.startWorker();
     const res = await fetch(`${stack.services.restate.ingressUrl}/restate/workflow/ContentGeneration/${jobId}/attach`);
     assert.equal(res.status, 200, await res.text());
