@@ -17,13 +17,22 @@ const OPS_PASSWORD = "operator password for tests";
 describe("browser: the operator page", () => {
   let stack: TestStack;
   let browser: Browser;
-  let operator: Page;
-  const problems: string[] = [];
   /** Console errors and CSP violations, except the answers the story asks for (a wrong password is 401, a bad search 422). */
-  const watch = (page: Page) =>
+  const watch = (page: Page, problems: string[]) =>
     page.on("console", (m) => {
       if (m.type() === "error" && !/status of (401|422)\b/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
     });
+  /** An operator's own browser, signed in to /ops as ana. */
+  async function signedInOperator(problems: string[]): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    watch(page, problems);
+    await page.goto(`${stack.webUrl}/ops`);
+    await page.fill("#name", "ana");
+    await page.fill("#password", OPS_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("[data-operator]").waitFor();
+    return page;
+  }
 
   before(async () => {
     stack = await startTestStack("browser-approval", {
@@ -39,8 +48,9 @@ describe("browser: the operator page", () => {
   });
 
   it("the customer watches the bar move when the operator approves, and sees who approved", async () => {
+    const problems: string[] = [];
     const customer = await (await browser.newContext()).newPage();
-    watch(customer);
+    watch(customer, problems);
     await customer.goto(`${stack.webUrl}/orders/new`);
     await customer.fill("#qty-LAMP-HARBOUR", "2");
     await customer.fill("#email", "big-spender@example.com");
@@ -51,8 +61,8 @@ describe("browser: the operator page", () => {
     const waitingAt = Number(await customer.locator("#order-progress").getAttribute("value"));
     await customer.screenshot({ path: path.join(stack.logDir, "awaiting-approval.png"), fullPage: true });
 
-    operator = await (await browser.newContext()).newPage();
-    watch(operator);
+    const operator = await (await browser.newContext()).newPage();
+    watch(operator, problems);
     await operator.goto(`${stack.webUrl}/ops`);
     await operator.fill("#name", "ana");
     await operator.fill("#password", "not ana's password");
@@ -81,6 +91,8 @@ describe("browser: the operator page", () => {
   });
 
   it("the operator pages through the orders, filters by status and finds an order by email or id", async () => {
+    const problems: string[] = [];
+    const operator = await signedInOperator(problems);
     // 120 older orders in one statement, a second apart, alternately fulfilled and cancelled.
     await stack.db.query(
       `INSERT INTO orders (id, email, payment_method, total_cents, currency, status, created_at)

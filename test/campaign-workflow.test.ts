@@ -69,8 +69,10 @@ describe("email campaign workflow", () => {
   const emailRow = async (key: string) =>
     (await stack.db.query("SELECT * FROM emails WHERE idempotency_key = $1", [key])).rows[0];
 
-  it("delivers a 200-recipient campaign: one message per recipient, each with HTML and text, k rising to N", async () => {
-    const recipients = Array.from({ length: 200 }, (_, i) => `reader${i}@bulk.example`);
+  it("delivers a 50-recipient campaign: one message per recipient, each with HTML and text, k rising to N", async () => {
+    // 50 show one message each and k rising one by one as well as 200 did, at a quarter of the sends.
+    const N = 50;
+    const recipients = Array.from({ length: N }, (_, i) => `reader${i}@bulk.example`);
     const input = campaign(recipients);
     await campaigns.submit(input);
     const done = await result(input.campaignId);
@@ -78,16 +80,16 @@ describe("email campaign workflow", () => {
     assert.deepEqual(JSON.parse(done.body), {
       campaignId: input.campaignId,
       status: "completed",
-      sent: 200,
+      sent: N,
       bounced: 0,
       failed: 0,
       cancelled: 0,
     });
 
     const mails = messagesFor(input.campaignId);
-    assert.equal(mails.length, 200);
+    assert.equal(mails.length, N);
     assert.deepEqual(mails.map((m) => m.envelopeTo.join()).sort(), [...recipients].sort());
-    assert.equal(new Set(mails.map((m) => m.messageId)).size, 200);
+    assert.equal(new Set(mails.map((m) => m.messageId)).size, N);
     for (const m of mails) {
       assert.equal(m.subject, "Harbour news");
       assert.match(m.html ?? "", /<h1 style="[^"]+">Spring <em>sale<\/em><\/h1>/);
@@ -95,7 +97,7 @@ describe("email campaign workflow", () => {
       assert.match(m.text ?? "", /^# Spring \*sale\*/);
     }
     const stored = await rows(input.campaignId);
-    assert.equal(stored.length, 200);
+    assert.equal(stored.length, N);
     for (const r of stored) {
       assert.equal(r.status, "sent");
       const m = mails.find((x) => x.envelopeTo.includes(r.address));
@@ -111,9 +113,9 @@ describe("email campaign workflow", () => {
       events.map((_, i) => i + 1),
     );
     const sent = events.map((e) => e.data?.sent);
-    assert.deepEqual(sent, [0, ...Array.from({ length: 200 }, (_, i) => i + 1), 200], "k rises one by one to N");
+    assert.deepEqual(sent, [0, ...Array.from({ length: N }, (_, i) => i + 1), N], "k rises one by one to N");
     assert.equal(events.at(-1)?.status, "succeeded");
-    assert.equal(events.at(-1)?.message, "Campaign complete: 200 of 200 sent");
+    assert.equal(events.at(-1)?.message, `Campaign complete: ${N} of ${N} sent`);
     assert.equal(events[1]?.data?.outcome, "sent");
     const status = await campaigns.status(input.campaignId);
     assert.equal(status.status, "succeeded");

@@ -22,9 +22,8 @@ describe("content generation workflow", () => {
 
   before(async () => {
     fake = await startFakeLlm();
-    stack = await startTestStack("content-workflow", {
-      env: { LLM_PROVIDER: "openai", LLM_MODEL: "gpt-4.1-mini", LLM_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: "sk-test" },
-    });
+    stack = await startTestStack("content-workflow", { env: openai() });
+    workerSettings = JSON.stringify(openai());
     content = createContentClient({ ingressUrl: stack.services.restate.ingressUrl });
     redis = new Redis(stack.services.valkeyUrl, { maxRetriesPerRequest: 1 });
   });
@@ -34,12 +33,36 @@ describe("content generation workflow", () => {
     await fake?.close();
   });
 
-  /** Restarts the worker with other settings (a different provider, tighter pacing). */
-  async function restartWorker(env: NodeJS.ProcessEnv) {
+  /** The worker's model settings as the stack started it. */
+  const openai = (): NodeJS.ProcessEnv => ({
+    LLM_PROVIDER: "openai",
+    LLM_MODEL: "gpt-4.1-mini",
+    LLM_BASE_URL: fake.openaiBaseUrl,
+    OPENAI_API_KEY: "sk-test",
+  });
+  /** Anthropic, paced to one request a second with a burst of one. */
+  const anthropicPaced = (): NodeJS.ProcessEnv => ({
+    LLM_PROVIDER: "anthropic",
+    LLM_MODEL: "claude-haiku-4-5",
+    LLM_BASE_URL: fake.url,
+    ANTHROPIC_API_KEY: "sk-ant-test",
+    LLM_REQUESTS_PER_MINUTE: "60",
+    LLM_BURST_SECONDS: "1",
+  });
+  let workerSettings = "";
+
+  /**
+   * Each test names the model settings it needs; the worker is restarted only when they differ
+   * from what it runs with, so a test never depends on what an earlier one left behind.
+   */
+  async function useWorker(env: NodeJS.ProcessEnv) {
+    const wanted = JSON.stringify(env);
+    if (wanted === workerSettings) return;
     await stack.worker?.kill(); // nothing is in flight; a graceful stop waits for Restate's idle connections
     for (const k of Object.keys(stack.env)) if (k.startsWith("LLM_") || k.endsWith("_API_KEY")) delete stack.env[k];
     Object.assign(stack.env, env);
     await stack.startWorker();
+    workerSettings = wanted;
   }
 
   async function run(productName: string, languages: ContentLanguage[] = []) {
@@ -53,6 +76,7 @@ describe("content generation workflow", () => {
     (await stack.db.query("SELECT language, text FROM content_translations WHERE job_id = $1 ORDER BY language", [id])).rows;
 
   it("OpenAI: describes, translates in parallel, stores text, usage and cost; tokens stream as progress", async () => {
+    await useWorker(openai());
     fake.reset();
     fake.chunkDelayMs = 60;
     const r = await run("Harbour lamp", ["fr", "de"]);
@@ -99,6 +123,7 @@ describe("content generation workflow", () => {
   });
 
   it("429 with Retry-After: waits as told, then completes", async () => {
+    await useWorker(openai());
     fake.reset();
     fake.enqueue("describe", { status: 429, retryAfterSeconds: 1 });
     const r = await run("Rope coaster");
@@ -113,6 +138,7 @@ describe("content generation workflow", () => {
   });
 
   it("500s are retried with backoff, then the job completes", async () => {
+    await useWorker(openai());
     fake.reset();
     fake.enqueue("translate", { status: 500 }, { status: 502 });
     const r = await run("Knot book", ["it"]);
@@ -124,6 +150,7 @@ describe("content generation workflow", () => {
   });
 
   it("401 fails the job at once with a clear reason, without retrying", async () => {
+    await useWorker(openai());
     fake.reset();
     fake.enqueue("describe", { status: 401 });
     const r = await run("Anchor tee", ["fr"]);
@@ -138,9 +165,13 @@ describe("content generation workflow", () => {
     assert.match(status.message, /rejected the API key/);
   });
 
-  it("a worker killed after the description resumes without asking for it again", async () => {
+  it("a worker killed after the description resumes without asking for it again", async (t) => {
+    await useWorker(openai());
     fake.reset();
-    fake.enqueue("translate", { delayMs: 10_000 });
+    // The translation is held until the test lets it go: the kill lands while it is asked for.
+    const release = Promise.withResolvers<void>();
+    t.after(() => release.resolve());
+    fake.enqueue("translate", { heldUntil: release.promise });
     const jobId = uuidv7();
     await content.submit({ jobId, productName: "Port map", details: "A3 print", languages: ["nl"] });
     await waitUntil("the description to be stored and the translation to be asked for", async () => {
@@ -148,6 +179,7 @@ describe("content generation workflow", () => {
       return row?.description && fake.count({ task: "translate", contains: "Port map" }) === 1;
     });
     await stack.worker?.kill();
+    release.resolve(); // to a worker that is gone
     await stack.startWorker();
     const res = await fetch(`${stack.services.restate.ingressUrl}/restate/workflow/ContentGeneration/${jobId}/attach`);
     assert.equal(res.status, 200, await res.text());
@@ -158,14 +190,7 @@ describe("content generation workflow", () => {
   });
 
   it("Anthropic: the same job end to end through the Messages API", async () => {
-    await restartWorker({
-      LLM_PROVIDER: "anthropic",
-      LLM_MODEL: "claude-haiku-4-5",
-      LLM_BASE_URL: fake.url,
-      ANTHROPIC_API_KEY: "sk-ant-test",
-      LLM_REQUESTS_PER_MINUTE: "60",
-      LLM_BURST_SECONDS: "1",
-    });
+    await useWorker(anthropicPaced());
     fake.reset();
     const r = await run("Brass bell", ["es"]);
     assert.equal(r.status, 200, r.body);
@@ -178,6 +203,7 @@ describe("content generation workflow", () => {
   });
 
   it("pacing: a burst of jobs waits for LlmQuota instead of running into 429s", async () => {
+    await useWorker(anthropicPaced());
     fake.reset();
     // The provider allows 2 requests a second; the worker was configured for 1 a second, burst 1.
     fake.rateLimit = { max: 2, windowMs: 1_000 };
@@ -193,7 +219,7 @@ describe("content generation workflow", () => {
 
   it("pacing follows the usage the provider reports, not the estimate booked before the call", async () => {
     // 10 tokens a second, 600 saved: a description books its prompt plus 400 (its longest answer).
-    await restartWorker({
+    await useWorker({
       LLM_PROVIDER: "openai",
       LLM_MODEL: "gpt-4.1-mini",
       LLM_BASE_URL: fake.openaiBaseUrl,
@@ -246,7 +272,7 @@ describe("content generation workflow", () => {
   });
 
   it("offline provider: deterministic text, labelled, no model called", async () => {
-    await restartWorker({ LLM_PROVIDER: "offline" });
+    await useWorker({ LLM_PROVIDER: "offline" });
     fake.reset();
     const before = fake.requests.length;
     const r = await run("Sea glass", ["pt"]);

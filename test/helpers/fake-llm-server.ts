@@ -17,6 +17,8 @@ export interface FakeReply {
   retryAfterSeconds?: number;
   /** Wait this long before answering (a slow model). */
   delayMs?: number;
+  /** Answer only once this settles: a request held until the test releases it. */
+  heldUntil?: Promise<unknown>;
   text?: string;
   refusal?: boolean;
 }
@@ -134,6 +136,7 @@ export class FakeLlmServer {
     }
     const reply = this.queues[task].shift() ?? {};
     if (reply.delayMs) await sleep(reply.delayMs);
+    if (reply.heldUntil) await reply.heldUntil;
     if (reply.status && reply.status !== 200) return this.fail(res, record, reply.status, reply.retryAfterSeconds);
 
     const text =
