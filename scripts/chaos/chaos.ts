@@ -307,7 +307,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     ).catch(() => undefined);
 
     // Order emails are one-way sends: an order can end before its last email is out (EmailSender
-    // retries on its own, e.g. after a worker kill). Wait until Restate has no send left in flight.
+    // retries on its own, e.g. after a worker kill), and an order's row can say it ended while its
+    // workflow, killed after that step, has yet to replay and queue the email. Wait until Restate has
+    // neither an order workflow nor a send left unfinished.
     await waitFor(
       "emails to settle",
       async () => {
@@ -315,7 +317,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           method: "POST",
           headers: { "content-type": "application/json", accept: "application/json" },
           body: JSON.stringify({
-            query: `SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'EmailSender' AND status != 'completed'`,
+            query: `SELECT count(*) AS n FROM sys_invocation WHERE target_service_name IN ('EmailSender', 'OrderFulfilment') AND status != 'completed'`,
           }),
         });
         if (!res.ok) return false;

@@ -226,16 +226,21 @@ export async function checkInvariants(
   const distinct = [...new Map(messages.map((m) => [m.messageId ?? `no-id-${m.id}`, m])).values()];
   const byOrderAndKind = countBy(distinct, (m) => `${m.envelopeTo.join(",")}|${kindOf(m.subject)}`);
   const duplicateEmailsByOrder = [...byOrderAndKind.values()].filter((n) => n > 1).length;
-  let missingEmails = 0;
+  const wrongEmails: string[] = [];
   for (const o of orders) {
     const got = (kind: string) => byOrderAndKind.get(`${o.email}|${kind}`) ?? 0;
+    const counts = `${o.id} (${o.status}: confirmed ${got("Order confirmed")}, shipped ${got("Order shipped")}, cancelled ${got("Order cancelled")})`;
     if (o.status === "fulfilled") {
-      if (got("Order confirmed") === 0 || got("Order shipped") === 0 || got("Order cancelled") > 0) missingEmails++;
-    } else if (FINAL.includes(o.status) && (got("Order cancelled") === 0 || got("Order shipped") > 0)) missingEmails++;
+      if (got("Order confirmed") === 0 || got("Order shipped") === 0 || got("Order cancelled") > 0) wrongEmails.push(counts);
+    } else if (FINAL.includes(o.status) && (got("Order cancelled") === 0 || got("Order shipped") > 0)) wrongEmails.push(counts);
   }
+  const missingEmails = wrongEmails.length;
   if (duplicateEmailsByMessageId > 0) violations.push(`${duplicateEmailsByMessageId} Message-IDs received more than once`);
   if (duplicateEmailsByOrder > 0) violations.push(`${duplicateEmailsByOrder} order notifications sent more than once`);
-  if (missingEmails > 0) violations.push(`${missingEmails} orders without exactly the emails their outcome calls for`);
+  if (missingEmails > 0)
+    violations.push(
+      `${missingEmails} orders without exactly the emails their outcome calls for: ${wrongEmails.slice(0, 5).join("; ")}`,
+    );
 
   // The campaign: every reader got it once, no refused address got it, and its page saw the end.
   const campaignExpected = input.campaign.recipients.filter((r) => !r.startsWith("bounce-")).length;
