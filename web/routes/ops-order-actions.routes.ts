@@ -79,6 +79,28 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
       { expose: true },
     );
 
+  /**
+   * One of the workflow's controls, sent for the operator: 303 to the order's page when accepted,
+   * 409 with the workflow's own sentence when refused, 503 when Restate cannot be reached.
+   */
+  async function control(
+    ctx: Context & { state: AppState },
+    c: { operator: string; orderId: string; action: "cancel" | "dispatch"; reason: string; by?: string; typed: string },
+  ): Promise<void> {
+    let answer: ControlAnswer;
+    try {
+      answer = await deps.orders.control(c.orderId, c.action, c.reason, c.by);
+    } catch (err) {
+      if (!(err instanceof RestateUnavailableError)) throw err;
+      ctx.state.log.error({ err, orderId: c.orderId }, `operator ${c.action} failed`);
+      return unavailable(ctx, c.action);
+    }
+    ctx.state.log.info({ orderId: c.orderId, action: c.action, accepted: answer.accepted }, "operator action");
+    if (!answer.accepted)
+      return show(ctx, 409, { operator: c.operator, problem: { action: c.action, message: answer.message, reason: c.typed } });
+    redirectAfterPost(ctx, `/ops/orders/${c.orderId}/actions?done=${c.action}`);
+  }
+
   router.get("/ops/orders/:id/actions", async (ctx) => {
     const name = await operator(ctx);
     const done =
@@ -97,35 +119,13 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
         problem: { action: "cancel", message: reason.error.issues[0]?.message ?? "", reason: typed },
       });
     }
-    let answer: ControlAnswer;
-    try {
-      answer = await deps.orders.control(order.id, "cancel", cancelledBy(name, reason.data));
-    } catch (err) {
-      if (!(err instanceof RestateUnavailableError)) throw err;
-      ctx.state.log.error({ err, orderId: order.id }, "operator cancel failed");
-      return unavailable(ctx, "cancel");
-    }
-    ctx.state.log.info({ orderId: order.id, action: "cancel", accepted: answer.accepted }, "operator action");
-    if (!answer.accepted)
-      return show(ctx, 409, { operator: name, problem: { action: "cancel", message: answer.message, reason: typed } });
-    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=cancel`);
+    return control(ctx, { operator: name, orderId: order.id, action: "cancel", reason: cancelledBy(name, reason.data), typed });
   });
 
   router.post("/ops/orders/:id/dispatch", form, async (ctx) => {
     const name = await operator(ctx);
     const order = await orderOr404(ctx);
-    let answer: ControlAnswer;
-    try {
-      answer = await deps.orders.control(order.id, "dispatch", "", name);
-    } catch (err) {
-      if (!(err instanceof RestateUnavailableError)) throw err;
-      ctx.state.log.error({ err, orderId: order.id }, "operator dispatch failed");
-      return unavailable(ctx, "dispatch");
-    }
-    ctx.state.log.info({ orderId: order.id, action: "dispatch", accepted: answer.accepted }, "operator action");
-    if (!answer.accepted)
-      return show(ctx, 409, { operator: name, problem: { action: "dispatch", message: answer.message, reason: "" } });
-    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=dispatch`);
+    return control(ctx, { operator: name, orderId: order.id, action: "dispatch", reason: "", by: name, typed: "" });
   });
 
   router.post("/ops/orders/:id/refund", form, async (ctx) => {
