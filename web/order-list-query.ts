@@ -40,6 +40,13 @@ function idRange(hex: string): OrderSearch {
   return { kind: "id", from: asUuid(hex.padEnd(32, "0")), to: asUuid(hex.padEnd(32, "f")) };
 }
 
+/**
+ * Every refused search gets the same sentence: what the box takes. A part of an address is not
+ * among it: an email is found by the index on the whole lower-cased address, and a partial match
+ * would read every order (the list must stay fast at 100,000 orders).
+ */
+export const ACCEPTED = `Search for a customer's whole email address (name@example.com) or the start of an order id (at least ${MIN_ID_PREFIX} of its characters: 0-9, a-f and dashes). Part of an email address is not searched.`;
+
 const statusField = z.union([z.literal("").transform(() => undefined), orderStatusSchema], {
   error: "Choose one of the listed statuses",
 });
@@ -52,18 +59,18 @@ const searchField = z
     if (q === "") return undefined;
     if (q.includes("@")) {
       if (!z.email().safeParse(q).success) {
-        ctx.addIssue({ code: "custom", message: "Enter a whole email address, or part of an order id" });
+        ctx.addIssue({ code: "custom", message: ACCEPTED });
         return z.NEVER;
       }
       return { kind: "email", email: q.toLowerCase() };
     }
     const hex = q.toLowerCase().replaceAll("-", "");
     if (!/^[0-9a-f]+$/.test(hex) || hex.length > 32) {
-      ctx.addIssue({ code: "custom", message: "An order id has only the digits 0-9, the letters a-f and dashes" });
+      ctx.addIssue({ code: "custom", message: ACCEPTED });
       return z.NEVER;
     }
     if (hex.length < MIN_ID_PREFIX) {
-      ctx.addIssue({ code: "custom", message: `Enter at least ${MIN_ID_PREFIX} characters of the order id` });
+      ctx.addIssue({ code: "custom", message: ACCEPTED });
       return z.NEVER;
     }
     return idRange(hex);
