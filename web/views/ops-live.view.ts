@@ -20,7 +20,8 @@ export const orderRowEvent = (orderId: string): string => `order-${orderId}`;
 /** An order's cells, the one place they are drawn: the dashboard's rows, its live rows and the approvals list. */
 function cells(o: OpsOrderRow, restateUiUrl: string | undefined): SafeHtml {
   const link = invocationUrl(restateUiUrl, o.invocationId);
-  return html`<td><code>${o.id}</code><br><a href="/ops/orders/${o.id}/actions" class="order-actions">cancel or refund</a></td>
+  // The order's id is the way into its operator page, whatever can still be done to it there.
+  return html`<td><a href="/ops/orders/${o.id}/actions" class="order-actions"><code>${o.id}</code></a></td>
     <td>${o.createdAt.slice(0, 16).replace("T", " ")}</td>
     <td>${o.email}</td>
     <td>${formatMoney(o.totalCents, o.currency)}</td>

@@ -48,6 +48,12 @@ function actionForm(action: "cancel" | "refund", m: OpsOrderActionsModel): SafeH
   </form>`;
 }
 
+/** Why the page offers nothing: a shipped order is not finished, it only has to arrive before a refund. */
+function whyNoAction(status: string): string {
+  if (status === "shipped") return "Nothing can be done while it is on its way: it can be refunded here once it is fulfilled.";
+  return `Nothing can be done to this order any more: it is ${status.replace("_", " ")}.`;
+}
+
 export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
   const o = m.order;
   return {
@@ -71,7 +77,7 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
       ${o.status === WAITING_TO_SHIP ? html`<h2>Ship now</h2><p>Ends the shipping wait: the order ships at once and the customer gets the shipped email.</p>${dispatchForm(m)}` : ""}
       ${CANCELLABLE.has(o.status) ? html`<h2>Cancel</h2><p>Stops the order before it ships: the payment is refunded or released and the stock returns.</p>${actionForm("cancel", m)}` : ""}
       ${o.status === "fulfilled" ? html`<h2>Refund</h2><p>Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
-      ${!CANCELLABLE.has(o.status) && o.status !== "fulfilled" ? html`<p>Nothing can be done to this order any more.</p>` : ""}
+      ${!CANCELLABLE.has(o.status) && o.status !== "fulfilled" ? html`<p class="no-actions">${whyNoAction(o.status)}</p>` : ""}
       <p><a href="/orders/${o.id}">The customer's page</a> · <a href="/ops">Back to operations</a></p>
     </section>`,
   };
