@@ -4,6 +4,7 @@
  */
 import type { Context } from "koa";
 import { html, type SafeHtml } from "../../shared/html.ts";
+import type { AppState } from "../app-state.ts";
 import { assetUrl } from "../static-assets.ts";
 
 // htmx options come from a meta tag (no inline script): no injected indicator <style> (CSP), no
@@ -32,6 +33,23 @@ export function isFragmentRequest(ctx: Context): boolean {
   return ctx.get("hx-request") === "true" && ctx.get("hx-boosted") !== "true" && ctx.get("hx-history-restore-request") !== "true";
 }
 
+/** The operator console's pages, in the header of every page the operator gate let an operator see. */
+const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string }> = [
+  { href: "/ops", label: "Approvals" },
+  { href: "/ops#orders", label: "Orders" },
+  { href: "/ops/stock", label: "Stock" },
+  { href: "/ops/overview", label: "Overview" },
+];
+
+// The gate (web/operator-gate.ts) names the operator only on /ops paths, so a customer never sees this.
+function operatorNav(ctx: Context): SafeHtml | "" {
+  const operator = (ctx.state as Partial<AppState>).operator;
+  if (!operator) return "";
+  return html`<nav class="ops-nav" aria-label="Operations">${OPERATOR_PAGES.map(
+    (p) => html`<a href="${p.href}" ${p.href === ctx.path ? html`aria-current="page"` : ""}>${p.label}</a>`,
+  )}<span class="signed-in-as">${operator}</span></nav>`;
+}
+
 export function renderPage(ctx: Context, page: Page): string {
   ctx.vary("HX-Request");
   const main = html`<main id="main">${page.body}</main>`;
@@ -51,7 +69,8 @@ export function renderPage(ctx: Context, page: Page): string {
   <body hx-boost="true">
     <header class="site-header">
       <a class="brand" href="/">Quayside</a>
-      <nav><a href="/">Catalog</a><a href="/orders/new">Place an order</a><a href="/orders">My orders</a><a href="/content/new">Product copy</a><a href="/emails/new">Email campaign</a></nav>
+      <nav aria-label="Shop"><a href="/">Catalog</a><a href="/orders/new">Place an order</a><a href="/orders">My orders</a><a href="/content/new">Product copy</a><a href="/emails/new">Email campaign</a></nav>
+      ${operatorNav(ctx)}
     </header>
     ${main}
     <footer class="site-footer"><a href="/ops">Operations</a> · Durable orders on Restate · progress over SSE</footer>
