@@ -25,6 +25,7 @@ import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
+import type { OperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
 import { operatorGate } from "./operator-gate.ts";
 import type { OpsFeed } from "./progress/ops-feed.ts";
 import type { AppState } from "./app-state.ts";
@@ -46,6 +47,7 @@ import { contentEventRoutes, contentStream } from "./routes/content-events.route
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
+import { opsDecisionsRoutes } from "./routes/ops-decisions.routes.ts";
 import { opsLiveRoutes } from "./routes/ops-live.routes.ts";
 import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
 import { opsOrderActionRoutes } from "./routes/ops-order-actions.routes.ts";
@@ -84,6 +86,8 @@ export interface AppDeps {
   refunds: OrderRefundsClient;
   /** Operator accounts and their recorded decisions (PostgreSQL). */
   accounts: OperatorsRepo;
+  /** What operators did, for the decisions page. */
+  decisions: OperatorDecisionsReadRepo;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */
@@ -182,6 +186,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
     opsStockRoutes(deps),
     opsOrderActionRoutes(deps),
+    opsDecisionsRoutes(deps),
     opsLiveRoutes({
       ...deps,
       keepAliveMs: deps.config.sseKeepAliveMs,

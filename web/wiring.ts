@@ -18,6 +18,7 @@ import { createOperatorSessions } from "./adapters/operator-sessions.ts";
 import { createStockClient } from "./adapters/stock-client.ts";
 import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
+import { createOperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
 import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { createOpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import { createOpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
@@ -113,6 +114,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       accounts,
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
+      decisions: createOperatorDecisionsReadRepo(pool),
       opsLive,
       opsOverview,
       opsFeed: createOpsFeed({

@@ -102,10 +102,38 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return r.rows[0] ? String(r.rows[0].id) : null;
   }
 
+  /**
+   * An operator's cancel or "ship now", written before the workflow is asked and settled with its
+   * answer like a decision: the operator is in a column, not only in the order's status text.
+   */
+  async function recordAction(
+    operator: string,
+    orderId: string,
+    action: "cancel" | "dispatch",
+    reason: string | null,
+  ): Promise<string> {
+    const r = await pool.query(
+      `INSERT INTO operator_decisions (operator, order_id, action, reason) VALUES ($1, $2, $3, $4) RETURNING id`,
+      [operator, orderId, action, reason],
+    );
+    return String(r.rows[0].id);
+  }
+
   async function settleDecision(id: string, outcome: DecisionOutcome): Promise<void> {
     await pool.query(`UPDATE operator_decisions SET outcome = $2, settled_at = now() WHERE id = $1`, [id, outcome]);
   }
 
-  return { setPassword, authenticate, enabledVersions, list, disable, withDevPassword, count, recordDecision, settleDecision };
+  return {
+    setPassword,
+    authenticate,
+    enabledVersions,
+    list,
+    disable,
+    withDevPassword,
+    count,
+    recordDecision,
+    recordAction,
+    settleDecision,
+  };
 }
 export type OperatorsRepo = ReturnType<typeof createOperatorsRepo>;

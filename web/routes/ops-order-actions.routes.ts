@@ -14,6 +14,7 @@ import { z } from "zod";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
+import type { OperatorsRepo } from "../adapters/operators.repo.ts";
 import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
@@ -28,6 +29,8 @@ export interface OpsOrderActionsDeps {
   orderStore: OrdersReadRepo;
   orders: OrdersClient;
   refunds: OrderRefundsClient;
+  /** Where a cancel or "ship now" is recorded with the operator's name, before the workflow is asked. */
+  accounts: OperatorsRepo;
 }
 
 const reasonSchema = z.string().trim().min(1, "Give a reason: the customer sees it.").max(200, "At most 200 characters.");
@@ -87,14 +90,17 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
     ctx: Context & { state: AppState },
     c: { operator: string; orderId: string; action: "cancel" | "dispatch"; reason: string; by?: string; typed: string },
   ): Promise<void> {
+    const record = await deps.accounts.recordAction(c.operator, c.orderId, c.action, c.typed.trim() || null);
     let answer: ControlAnswer;
     try {
       answer = await deps.orders.control(c.orderId, c.action, c.reason, c.by);
     } catch (err) {
       if (!(err instanceof RestateUnavailableError)) throw err;
+      await deps.accounts.settleDecision(record, "unknown");
       ctx.state.log.error({ err, orderId: c.orderId }, `operator ${c.action} failed`);
       return unavailable(ctx, c.action);
     }
+    await deps.accounts.settleDecision(record, answer.accepted ? "accepted" : "refused");
     ctx.state.log.info({ orderId: c.orderId, action: c.action, accepted: answer.accepted }, "operator action");
     if (!answer.accepted)
       return show(ctx, 409, { operator: c.operator, problem: { action: c.action, message: answer.message, reason: c.typed } });

@@ -39,6 +39,7 @@ const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string }> = [
   { href: "/ops#orders", label: "Orders" },
   { href: "/ops/stock", label: "Stock" },
   { href: "/ops/overview", label: "Overview" },
+  { href: "/ops/decisions", label: "Decisions" },
 ];
 
 // The gate (web/operator-gate.ts) names the operator only on /ops paths, so a customer never sees this.
