@@ -268,8 +268,11 @@ describe("operations and order controls", () => {
     );
     assert.deepEqual(
       decisions.rows,
-      [{ operator: "ben", action: "approve", outcome: "accepted" }],
-      "the refused one is not stored",
+      [
+        { operator: "ben", action: "approve", outcome: "accepted" },
+        { operator: "ben", action: "dispatch", outcome: "accepted" },
+      ],
+      "the refused approval is not stored; the ship now is",
     );
     const order = await stack.db.query("SELECT approval_decision, approval_decided_by FROM orders WHERE id = $1", [orderId]);
     assert.deepEqual(order.rows[0], { approval_decision: "approved", approval_decided_by: "ben" });
