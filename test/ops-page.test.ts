@@ -14,6 +14,7 @@ import { createLogger } from "../shared/logger.ts";
 import { freePort } from "../scripts/stack/processes.ts";
 import { ROOT } from "../scripts/stack/stack.ts";
 import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
+import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { DEV_OPERATOR } from "../web/operator-password.ts";
@@ -256,8 +257,11 @@ describe("operations and order controls", () => {
     assert.equal(approved.status, 303);
     assert.equal(approved.res.headers.get("location"), "/ops?done=approve");
     // Orders wait a day to ship (so a cancel test can hold one there): the operator ships it now.
-    await waitUntil("shipping wait", async () => (await orderStatus(orderId)) === "confirmed");
-    await operator.postForm(`/ops/orders/${orderId}/dispatch`, { _csrf: extract(dashboard.html, "_csrf") });
+    // The workflow's own snapshot, which "ship now" reads: it is written just after the row says "confirmed".
+    const workflow = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    await waitUntil("shipping wait", async () => (await workflow.status(orderId)).step === "confirmed");
+    const shipNow = await operator.postForm(`/ops/orders/${orderId}/dispatch`, { _csrf: extract(dashboard.html, "_csrf") });
+    assert.equal(shipNow.status, 303, "ship now is accepted in the shipping wait");
     await waitUntil("fulfilment", async () => (await orderStatus(orderId)) === "fulfilled");
     const again = await operator.postForm(`/ops/orders/${orderId}/approve`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(again.status, 409, "a finished order is not waiting for a decision");
