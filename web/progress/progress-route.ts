@@ -12,6 +12,7 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import { openKoaStream } from "./sse-streams.ts";
 import {
   BAD_RESUME_POINT,
+  followsUntilSettled,
   parseResumePoint,
   startProgressStream,
   type ProgressStreamDeps,
@@ -35,6 +36,7 @@ export function progressRoute(
       viewer: { id, csrfToken: ctx.state.session.csrfToken },
       resumeFrom,
       log: ctx.state.log,
+      untilSettled: followsUntilSettled(ctx.query.until),
     });
   };
 }

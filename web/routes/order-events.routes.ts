@@ -2,6 +2,7 @@
 import Router from "@koa/router";
 import { html } from "../../shared/html.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
+import { isOrderSettled } from "../../shared/order-steps.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -31,6 +32,8 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
       const events = await readOrderEvents(deps.hub, orderId, log);
       return { snapshot: await currentOrderSnapshot(deps, orderId, log, { events }), complete: events !== null };
     },
+    // A fulfilled order may still be refunded: a page's stream (`?until=settled`) waits for that.
+    settled: isOrderSettled,
     render: ({ id, csrfToken }, shown, event) => [
       {
         event: "progress",
