@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { orderReference } from "../shared/order-reference.ts";
 import { launchBrowser, operatorPage, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { addOperator } from "./helpers/operators.ts";
@@ -80,6 +81,9 @@ describe("browser: an open order page learns of the shop's cancel and refund", (
       stack.services.mail.messages.find((m) => m.envelopeTo.includes("cancelled-live@example.com") && /cancel/i.test(m.subject)),
     );
     assert.match(mail.text ?? "", /We refunded €24\.00/);
+    // One short reference: the email's subject names the order as its page does.
+    assert.equal(mail.subject, `Order cancelled: ${orderReference(orderId)}`);
+    assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), `Order ${orderReference(orderId)}`);
     assert.deepEqual(problems, []);
   });
 

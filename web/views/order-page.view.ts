@@ -10,6 +10,7 @@ import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../sha
 import { invocationLine } from "./invocation-link.view.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export const OUTCOME_LABELS: Record<string, string> = {
   fulfilled: "Fulfilled",
@@ -124,9 +125,10 @@ export function orderPage(m: OrderPageModel): Page {
   // The stream resumes after the last event already on the page, so nothing is shown twice.
   const after = m.events.at(-1)?.seq ?? m.snapshot.seq;
   return {
-    title: `Order ${m.orderId.slice(-12)}`,
+    title: `Order ${orderReference(m.orderId)}`,
     body: html`<section class="order" data-order-id="${m.orderId}">
-      <h1>Order <code>${m.orderId}</code></h1>
+      <h1>Order <code>${orderReference(m.orderId)}</code></h1>
+      <p class="order-id">Order id <code>${m.orderId}</code></p>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${
         live
