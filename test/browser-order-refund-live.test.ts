@@ -2,7 +2,8 @@
  * In Chromium, the customer's side of an operator's action: the order page is left open, and what
  * the shop does to the order afterwards reaches it without a reload, with the amount given back.
  * Orders wait a day to ship, so each one waits in the shipping wait until the test moves it on:
- * cancelled there by the operator (the card is refunded), or shipped now and then refunded.
+ * cancelled there by the operator (the card is refunded), or shipped now and then refunded. An
+ * operator may read the customer's page too, without the customer's controls.
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -110,5 +111,32 @@ describe("browser: an open order page learns of the shop's cancel and refund", (
     await page.reload();
     assert.equal(await page.locator(".refund-line").innerText(), "We refunded €24.00 to your card.");
     assert.deepEqual(problems, []);
+  });
+
+  it("an operator opens the customer's page from the console: read-only, and live", async () => {
+    const { orderId, problems } = await orderInShippingWait("read-by-operator@example.com");
+    const operator = await operatorOn(orderId);
+    const operatorProblems = watchProblems(operator);
+    await operator.getByRole("link", { name: "The customer's page" }).click();
+    await operator.waitForURL(`${stack.webUrl}/orders/${orderId}`);
+    await operator.locator('.progress-panel[data-step="confirmed"]').waitFor();
+    assert.equal(await operator.getByRole("heading", { level: 1 }).innerText(), `Order ${orderReference(orderId)}`);
+    assert.equal(
+      await operator.getByRole("button", { name: "Cancel order" }).count(),
+      0,
+      "the customer's controls are not shown",
+    );
+    assert.match(await operator.locator('.notice[role="note"]').innerText(), /as an operator: nothing here changes the order/);
+
+    // Its stream is live too, still without controls: the order ships while the operator watches.
+    const consolePage = await operatorOn(orderId);
+    await consolePage.getByRole("button", { name: "Ship now" }).click();
+    await operator.locator('.progress-panel[data-step="fulfilled"]').waitFor({ timeout: 30_000 });
+    assert.equal(await operator.getByRole("button", { name: "Cancel order" }).count(), 0);
+
+    // Someone else's session, not an operator's, still gets the 404.
+    const stranger = await (await browser.newContext()).newPage();
+    assert.equal((await stranger.goto(`${stack.webUrl}/orders/${orderId}`))?.status(), 404);
+    assert.deepEqual([...problems, ...operatorProblems], []);
   });
 });

@@ -36,6 +36,8 @@ export interface SseFrame {
 export interface StreamViewer {
   id: string;
   csrfToken: string;
+  /** An operator reading someone else's resource: frames without the owner's controls. */
+  readOnly?: boolean;
 }
 
 /** A snapshot to start from, and what only the snapshot's own frames need besides it (a campaign's rows). */
@@ -124,6 +126,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   private readonly sse: SseStream;
   readonly id: string;
   readonly csrfToken: string;
+  readonly readOnly: boolean;
   private readonly resumeFrom: number | null;
   private readonly baseLog: Logger;
   private readonly reqId: string | undefined;
@@ -142,6 +145,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     this.sse = s.sse;
     this.id = s.viewer.id;
     this.csrfToken = s.viewer.csrfToken;
+    this.readOnly = s.viewer.readOnly === true;
     this.resumeFrom = s.resumeFrom;
     this.baseLog = s.log;
     this.reqId = s.reqId;

@@ -5,6 +5,7 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import { isOrderSettled } from "../../shared/order-steps.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { currentOrderSnapshot, readOrderEvents } from "../progress/order-snapshot.ts";
@@ -34,18 +35,22 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
     },
     // A fulfilled order may still be refunded: a page's stream (`?until=settled`) waits for that.
     settled: isOrderSettled,
-    render: ({ id, csrfToken }, shown, event) => [
+    render: ({ id, csrfToken, readOnly }, shown, event) => [
       {
         event: "progress",
-        data: html`${progressPanel(shown, deps.restateUiUrl, { orderId: id, csrfToken })}${event ? timelineAppend(event) : ""}`
-          .value,
+        data: html`${progressPanel(shown, deps.restateUiUrl, readOnly ? undefined : { orderId: id, csrfToken })}${
+          event ? timelineAppend(event) : ""
+        }`.value,
       },
     ],
   };
 }
 
-export function orderEventRoutes(deps: ProgressStreamDeps & { ownership: OwnershipStore; orderStream: ProgressStreamKind }) {
+export function orderEventRoutes(
+  deps: ProgressStreamDeps & { ownership: OwnershipStore; operators?: OperatorSessions; orderStream: ProgressStreamKind },
+) {
   const router = new Router<AppState>();
-  router.get(deps.orderStream.route, progressRoute(deps.orderStream, deps));
+  // An operator may watch any order (read-only); the lean stream front serves owners, and hands operators here.
+  router.get(deps.orderStream.route, progressRoute(deps.orderStream, deps, true));
   return router;
 }

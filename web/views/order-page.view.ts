@@ -112,16 +112,19 @@ export interface OrderPageModel {
   events: ProgressEvent[];
   restateUiUrl: string | undefined;
   csrfToken: string;
+  /** An operator reading the customer's page: no cancel button, no "My orders" links. */
+  readOnly?: boolean;
   notice?: string | undefined;
 }
 
 export function orderPage(m: OrderPageModel): Page {
   // A fulfilled order's page keeps listening: an operator's refund may still come.
   const live = !isOrderSettled(m.snapshot);
-  const panel = progressPanel(withRefundFromRow(m.snapshot, m.order), m.restateUiUrl, {
-    orderId: m.orderId,
-    csrfToken: m.csrfToken,
-  });
+  const panel = progressPanel(
+    withRefundFromRow(m.snapshot, m.order),
+    m.restateUiUrl,
+    m.readOnly ? undefined : { orderId: m.orderId, csrfToken: m.csrfToken },
+  );
   // The stream resumes after the last event already on the page, so nothing is shown twice.
   const after = m.events.at(-1)?.seq ?? m.snapshot.seq;
   return {
@@ -140,7 +143,11 @@ export function orderPage(m: OrderPageModel): Page {
       <h2>Timeline</h2>
       <ol id="timeline" class="timeline">${m.events.map(timelineItem)}</ol>
       ${orderDetails(m.orderId, m.order)}
-      <p><a href="/orders">My orders</a> · <a href="/orders/new">Place another order</a></p>
+      ${
+        m.readOnly
+          ? html`<p class="notice" role="note">You are reading the customer's page as an operator: nothing here changes the order. <a href="/ops/orders/${m.orderId}/actions">The operator's page</a></p>`
+          : html`<p><a href="/orders">My orders</a> · <a href="/orders/new">Place another order</a></p>`
+      }
     </section>`,
   };
 }
