@@ -4,7 +4,7 @@
  * by both, so the bar means the same thing wherever it is drawn.
  */
 import type { OrderStatus } from "./order.schema.ts";
-import type { ProgressDraft, ProgressSnapshot } from "./progress-event.ts";
+import { isTerminal, type ProgressDraft, type ProgressSnapshot } from "./progress-event.ts";
 
 export type OrderStepDraft = Omit<ProgressDraft, "seq">;
 
@@ -48,3 +48,11 @@ export const progressOfStatus: Record<OrderStatus, Shown> = {
   failed: { percent: 100, status: "failed", step: "failed", message: "Order failed" },
   refunded: shown(orderSteps.refunded),
 };
+
+/**
+ * Whether nothing more can happen to an order: a terminal event, except "fulfilled", which an
+ * operator's refund may still follow. An order page left open listens until then.
+ */
+export function isOrderSettled(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
+  return isTerminal(s) && s.step !== orderSteps.fulfilled.step;
+}

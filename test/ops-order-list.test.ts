@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { orderReference } from "../shared/order-reference.ts";
 import { orderPageQuery } from "../web/adapters/orders-read.repo.ts";
 import { parseOrderListQuery, type OrderListQuery } from "../web/order-list-query.ts";
 import { BrowserClient, extract } from "./helpers/browser-client.ts";
@@ -113,6 +114,7 @@ describe("the operator's order list at 100,000 orders", () => {
       ["whole order id", { q: someId }, "orders_pkey", false],
       ["order id prefix", { q: someId.slice(0, 8) }, "orders_pkey", false],
       ["short order id prefix", { q: someId.slice(0, 4) }, null, false],
+      ["short reference (the id's end, as emails show it)", { q: orderReference(someId) }, "orders_reference_idx", false],
       ["order id prefix and status", { q: someId.slice(0, 6), status: "received" }, null, false],
     ];
     for (const [shape, qs, index, ordered] of shapes) {
@@ -196,6 +198,9 @@ describe("the operator's order list at 100,000 orders", () => {
     const one = (await rows("SELECT id FROM orders ORDER BY md5(id::text) LIMIT 1", []))[0]!;
     assert.deepEqual(allOrders((await operator.get(`/ops?q=${one}`)).html), [one]);
     assert.deepEqual(allOrders((await operator.get(`/ops?q=${one.toUpperCase().replaceAll("-", "")}`)).html), [one]);
+    // The reference customers quote from an email subject finds that order, whatever its case.
+    assert.deepEqual(allOrders((await operator.get(`/ops?q=${orderReference(one)}`)).html), [one]);
+    assert.deepEqual(allOrders((await operator.get(`/ops?q=${orderReference(one).toUpperCase()}`)).html), [one]);
     const prefix = one.slice(0, 5);
     assert.deepEqual(
       allOrders((await operator.get(`/ops?q=${prefix}`)).html),

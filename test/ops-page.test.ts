@@ -59,6 +59,8 @@ describe("operations and order controls", () => {
     const added = await operatorCommand(stack.env, ["add", "Ana"], { stdin: `${OPS_PASSWORD}\n` });
     assert.equal(added.code, 0, added.stderr);
     assert.ok(!`${added.stdout}${added.stderr}`.includes(OPS_PASSWORD), "the password is not echoed or logged");
+    // A person runs it: it answers in a sentence, not a JSON log line.
+    assert.equal(added.stdout, "ana is added: sign in at /ops with that password.\n");
     const row = (await stack.db.query("SELECT name, password_hash FROM operators WHERE name = 'ana'")).rows[0];
     assert.ok(row, "the name is stored lower-case");
     assert.match(row.password_hash, /^scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
@@ -87,6 +89,7 @@ describe("operations and order controls", () => {
       extraEnv: { OPERATOR_PASSWORD: "cleo's second password" },
     });
     assert.equal(reset2.code, 0, reset2.stderr);
+    assert.equal(reset2.stdout, "cleo has a new password (and is enabled): their earlier sessions are signed out.\n");
     const after = (await stack.db.query("SELECT password_hash FROM operators WHERE name = 'cleo'")).rows[0].password_hash;
     assert.notEqual(after, before);
     assert.match((await cleo.get("/ops")).html, /Operator sign-in/, "a reset ends the sessions signed in before it");
@@ -94,11 +97,21 @@ describe("operations and order controls", () => {
 
     // Disabling ends access at once, even for a session that is signed in.
     assert.match((await cleoAgain.get("/ops")).html, /Signed in as <strong data-operator>cleo<\/strong>/);
-    assert.equal((await operatorCommand(stack.env, ["disable", "cleo"])).code, 0);
+    const disabled = await operatorCommand(stack.env, ["disable", "cleo"]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.equal(disabled.stdout, "cleo is disabled: their access to /ops has ended.\n");
     assert.match((await cleoAgain.get("/ops")).html, /Operator sign-in/);
     const list = await operatorCommand(stack.env, ["list"]);
     assert.match(list.stdout, /^ana\tenabled\t/m);
     assert.match(list.stdout, /^cleo\tdisabled\t/m);
+    // Its errors are sentences too: a database it cannot reach, and nothing changed.
+    const unreachable = await operatorCommand({ ...stack.env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }, ["list"]);
+    assert.equal(unreachable.code, 1);
+    assert.equal(
+      unreachable.stderr,
+      "The operator command failed, so nothing was changed: the database cannot be reached (check DATABASE_URL and that PostgreSQL is running).\n",
+    );
+    assert.equal(unreachable.stdout, "");
   });
 
   /** Web processes started by the test that have not exited yet: stopped (by pid) at the end whatever happened. */

@@ -2,10 +2,12 @@
  * `npm run operator -- <add|reset|disable|list> [name]`: manages operator accounts. The password
  * comes from OPERATOR_PASSWORD, or stdin: typed at a terminal without echo (twice), or the first
  * line of a pipe. It never appears in argv, the shell history or the logs.
+ *
+ * A person runs it, so it answers in sentences: what was done on stdout, what went wrong on stderr
+ * (with a non-zero exit), never log lines.
  */
 import pg from "pg";
 import { loadConfigOrExit, operatorCommandConfigSchema } from "../shared/config.ts";
-import { createLogger } from "../shared/logger.ts";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
 import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { DEV_OPERATOR, MIN_PASSWORD_LENGTH } from "./operator-password.ts";
@@ -13,12 +15,25 @@ import { DEV_OPERATOR, MIN_PASSWORD_LENGTH } from "./operator-password.ts";
 const USAGE = "usage: npm run operator -- add <name> | reset <name> | disable <name> | list";
 
 const config = loadConfigOrExit(operatorCommandConfigSchema);
-const logger = createLogger({ name: "operator", level: config.LOG_LEVEL, format: config.LOG_FORMAT });
 const [command, rawName, ...extra] = process.argv.slice(2);
+
+function say(sentence: string): void {
+  process.stdout.write(`${sentence}\n`);
+}
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
+}
+
+/** What went wrong, as a person can act on it (the database is the usual cause). */
+function describe(err: unknown): string {
+  const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ETIMEDOUT")
+    return "the database cannot be reached (check DATABASE_URL and that PostgreSQL is running).";
+  if (code === "42P01") return "the operators table is missing: run `npm run migrate` first.";
+  const message = err instanceof Error ? err.message : String(err);
+  return message.endsWith(".") ? message : `${message}.`;
 }
 
 /** One line typed at the terminal, not echoed. */
@@ -72,14 +87,16 @@ const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2, applic
 const operators = createOperatorsRepo(pool);
 try {
   if (command === "list") {
-    for (const o of await operators.list())
+    const all = await operators.list();
+    if (all.length === 0) say("There are no operators yet: add one with npm run operator -- add <name>.");
+    for (const o of all)
       process.stdout.write(`${o.name}\t${o.disabled ? "disabled" : "enabled"}\tchanged ${o.updatedAt.toISOString()}\n`);
   } else if (command === "add" || command === "reset" || command === "disable") {
     const name = operatorNameSchema.safeParse(rawName ?? "");
     if (!name.success) fail(rawName ? (name.error.issues[0]?.message ?? USAGE) : USAGE, 2);
     if (command === "disable") {
       if (!(await operators.disable(name.data))) fail(`No enabled operator is called ${name.data}.`);
-      logger.info({ operator: name.data }, "operator disabled");
+      say(`${name.data} is disabled: their access to /ops has ended.`);
     } else {
       const password = await newPassword();
       checkPassword(password);
@@ -89,13 +106,17 @@ try {
             ? `An operator called ${name.data} exists: use reset.`
             : `No operator is called ${name.data}: use add.`,
         );
-      logger.info({ operator: name.data }, command === "add" ? "operator added" : "operator password reset");
+      say(
+        command === "add"
+          ? `${name.data} is added: sign in at /ops with that password.`
+          : `${name.data} has a new password (and is enabled): their earlier sessions are signed out.`,
+      );
     }
   } else {
     fail(USAGE, 2);
   }
 } catch (err) {
-  logger.fatal({ err }, "operator command failed");
+  process.stderr.write(`The operator command failed, so nothing was changed: ${describe(err)}\n`);
   process.exitCode = 1;
 } finally {
   await pool.end();

@@ -7,8 +7,11 @@
  */
 import { z } from "zod";
 import { orderStatusSchema, type OrderStatus } from "../shared/order.schema.ts";
+import { ORDER_REFERENCE_LENGTH } from "../shared/order-reference.ts";
 
-export type OrderSearch = { kind: "email"; email: string } | { kind: "id"; from: string; to: string };
+/** An id search is a range of ids; 12 hex digits may also be an order's short reference (its end). */
+export type OrderSearch =
+  { kind: "email"; email: string } | { kind: "id"; from: string; to: string; reference?: string | undefined };
 
 export interface OrderListCursor {
   createdAtMicros: string;
@@ -36,7 +39,7 @@ const asUuid = (hex32: string) =>
   `${hex32.slice(0, 8)}-${hex32.slice(8, 12)}-${hex32.slice(12, 16)}-${hex32.slice(16, 20)}-${hex32.slice(20)}`;
 
 /** An id prefix becomes the range of ids that start with it: one range read of the primary key. */
-function idRange(hex: string): OrderSearch {
+function idRange(hex: string): Extract<OrderSearch, { kind: "id" }> {
   return { kind: "id", from: asUuid(hex.padEnd(32, "0")), to: asUuid(hex.padEnd(32, "f")) };
 }
 
@@ -73,7 +76,7 @@ const searchField = z
       ctx.addIssue({ code: "custom", message: ACCEPTED });
       return z.NEVER;
     }
-    return idRange(hex);
+    return hex.length === ORDER_REFERENCE_LENGTH ? { ...idRange(hex), reference: hex } : idRange(hex);
   });
 
 const CURSOR = /^(\d{1,17})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;

@@ -276,7 +276,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   percent: 100,
                   status: outcome === "cancelled" ? "cancelled" : "failed",
                   message: err.message,
-                  data: { outcome, refundedCents },
+                  data: { outcome, refundedCents, currency },
                 },
               ],
             });

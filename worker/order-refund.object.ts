@@ -8,7 +8,8 @@
  *                          provider is answered, nothing recorded
  *     3. record refund     the refund's row (one per order) and status 'refunded' with who and why
  *     4. refunded email    queued to EmailSender (one-way), idempotency key `order:<id>:refunded`
- *     5. publish refunded  a terminal event after the order's last one, unless it is there already
+ *     5. publish refunded  a terminal event after the order's last one (seq: `refundSeq`), unless it
+ *                          is there already; it says how much, in which currency, for an open page
  * Nothing else is compensated: the goods have shipped, the stock stays sold.
  */
 import * as restate from "@restatedev/restate-sdk";
@@ -37,6 +38,20 @@ export interface OrderRefundDeps {
 /** The line the customer's timeline, email and the order's row show: the shop did it, who, and why. */
 export function refundedBy(operator: string, reason: string): string {
   return `Refunded by the shop (${operator}): ${reason}`;
+}
+
+/**
+ * Above every seq an order's workflow publishes (about ten events): what the refund is numbered
+ * when the order's stream has expired, so that a page still showing the workflow's events takes it.
+ */
+export const REFUND_SEQ_FLOOR = 1_000;
+
+/**
+ * The refund event's seq, after the stream's newest (`latest`, 0 when the stream is gone). Read
+ * inside the journalled step, so a replay publishes the same seq, which the store refuses again.
+ */
+export function refundSeq(latest: number): number {
+  return latest > 0 ? latest + 1 : REFUND_SEQ_FLOOR;
 }
 
 export function createOrderRefundObject(deps: OrderRefundDeps) {
@@ -111,9 +126,9 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
               if (last.step === orderSteps.refunded.step) return "duplicate";
               const event = {
                 ...orderSteps.refunded,
-                seq: last.seq + 1,
+                seq: refundSeq(last.seq),
                 message: reason,
-                data: { refundedCents: refund.amountCents, operator: req.operator },
+                data: { refundedCents: refund.amountCents, currency: order.currency, operator: req.operator },
               };
               return (await deps.progress.publish(resource, event)).outcome;
             } catch {

@@ -30,7 +30,12 @@ export function orderPageQuery(q: OrderListQuery, pageSize: number): { text: str
   const param = (v: unknown) => `$${values.push(v)}`;
   if (q.status) where.push(`status = ${param(q.status)}`);
   if (q.search?.kind === "email") where.push(`lower(email) = ${param(q.search.email)}`);
-  if (q.search?.kind === "id") where.push(`id BETWEEN ${param(q.search.from)}::uuid AND ${param(q.search.to)}::uuid`);
+  if (q.search?.kind === "id") {
+    const range = `id BETWEEN ${param(q.search.from)}::uuid AND ${param(q.search.to)}::uuid`;
+    // The short reference (shared/order-reference.ts) is the id's end: read through the expression
+    // index of migration 015, whose expression this must be, character for character.
+    where.push(q.search.reference ? `(${range} OR right(id::text, 12) = ${param(q.search.reference)})` : range);
+  }
   const cursor = q.after ?? q.before;
   if (cursor) {
     const at = `'epoch'::timestamptz + ${param(cursor.createdAtMicros)}::bigint * interval '1 microsecond'`;

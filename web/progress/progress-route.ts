@@ -7,11 +7,13 @@
  */
 import type { RouterMiddleware } from "@koa/router";
 import type { AppState } from "../app-state.ts";
-import { ownershipCheck } from "../ownership-check.ts";
+import { readAccessCheck } from "../ownership-check.ts";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import { openKoaStream } from "./sse-streams.ts";
 import {
   BAD_RESUME_POINT,
+  followsUntilSettled,
   parseResumePoint,
   startProgressStream,
   type ProgressStreamDeps,
@@ -20,11 +22,13 @@ import {
 
 export function progressRoute(
   kind: ProgressStreamKind,
-  deps: ProgressStreamDeps & { ownership: OwnershipStore },
+  deps: ProgressStreamDeps & { ownership: OwnershipStore; operators?: OperatorSessions | undefined },
+  /** Whether a signed-in operator may read this kind's streams (read-only) without owning them. */
+  operatorsRead = false,
 ): RouterMiddleware<AppState> {
-  const owned = ownershipCheck({ ...kind, ownership: deps.ownership });
+  const readable = readAccessCheck({ ...kind, ownership: deps.ownership, operators: operatorsRead ? deps.operators : undefined });
   return async (ctx) => {
-    const id = await owned(ctx);
+    const { id, asOperator } = await readable(ctx);
     const resumeFrom = parseResumePoint(ctx.get("last-event-id"), ctx.query.after);
     if (resumeFrom === undefined) return ctx.throw(400, BAD_RESUME_POINT);
     const sse = openKoaStream(ctx, deps);
@@ -32,9 +36,10 @@ export function progressRoute(
       kind,
       deps,
       sse,
-      viewer: { id, csrfToken: ctx.state.session.csrfToken },
+      viewer: { id, csrfToken: ctx.state.session.csrfToken, readOnly: asOperator },
       resumeFrom,
       log: ctx.state.log,
+      untilSettled: followsUntilSettled(ctx.query.until),
     });
   };
 }

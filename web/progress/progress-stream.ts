@@ -36,6 +36,8 @@ export interface SseFrame {
 export interface StreamViewer {
   id: string;
   csrfToken: string;
+  /** An operator reading someone else's resource: frames without the owner's controls. */
+  readOnly?: boolean;
 }
 
 /** A snapshot to start from, and what only the snapshot's own frames need besides it (a campaign's rows). */
@@ -62,6 +64,11 @@ export interface ProgressStreamKind {
   /** The log field that names the resource: `orderId`, `jobId`, `campaignId`. */
   logKey: string;
   loadSnapshot(id: string, log: Logger): Promise<LoadedSnapshot>;
+  /**
+   * For a resource that may change after its terminal event (an order refunded after fulfilment):
+   * whether nothing more can happen. A stream asked to follow (`?until=settled`) ends only then.
+   */
+  settled?(s: Pick<ProgressSnapshot, "status" | "step">): boolean;
   /**
    * The frames for one state change: `shown` is the state after `event`; `event` is null for the
    * snapshot itself, and only then is `extra` (what `loadSnapshot` returned with it) given.
@@ -91,6 +98,8 @@ export interface ProgressStreamStart {
   log: Logger;
   /** The request id, when `log` does not carry it already. */
   reqId?: string;
+  /** Keep the stream open past the terminal event until the kind says the resource is settled. */
+  untilSettled?: boolean;
 }
 
 /**
@@ -104,6 +113,11 @@ export function parseResumePoint(header: string | undefined, after: unknown): nu
   return /^\d{1,9}$/.test(raw) ? Number(raw) : undefined;
 }
 
+/** Whether a stream's query asks it to follow the resource until it is settled (`until=settled`). */
+export function followsUntilSettled(until: unknown): boolean {
+  return until === "settled";
+}
+
 export const BAD_RESUME_POINT = "Last-Event-ID must be a progress sequence number.";
 
 class ProgressStream implements ProgressSubscriber, StreamViewer {
@@ -112,6 +126,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   private readonly sse: SseStream;
   readonly id: string;
   readonly csrfToken: string;
+  readonly readOnly: boolean;
   private readonly resumeFrom: number | null;
   private readonly baseLog: Logger;
   private readonly reqId: string | undefined;
@@ -122,6 +137,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   private pending: ProgressEvent[] | null = null;
   private replaying = true;
   private subscribed = false;
+  private readonly untilSettled: boolean;
 
   constructor(s: ProgressStreamStart) {
     this.kind = s.kind;
@@ -129,10 +145,17 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     this.sse = s.sse;
     this.id = s.viewer.id;
     this.csrfToken = s.viewer.csrfToken;
+    this.readOnly = s.viewer.readOnly === true;
     this.resumeFrom = s.resumeFrom;
     this.baseLog = s.log;
     this.reqId = s.reqId;
     this.lastSeq = s.resumeFrom ?? 0;
+    this.untilSettled = s.untilSettled === true && s.kind.settled !== undefined;
+  }
+
+  /** Whether the stream ends after this state: its terminal event, or for a following stream, the settled state. */
+  private ends(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
+    return this.untilSettled ? this.kind.settled!(s) : isTerminal(s);
   }
 
   private get resource(): ResourceRef {
@@ -174,7 +197,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     this.shown = shown;
     this.send(e.seq, this.kind.render(this, shown, e), undefined, paced);
     this.deps.sseStreams?.metrics?.delivered();
-    if (isTerminal(e)) this.finish();
+    if (this.ends(e)) this.finish();
   }
 
   onEvent(e: ProgressEvent): void {
@@ -218,7 +241,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     if (this.resumeFrom === null) {
       this.lastSeq = snapshot.seq;
       this.send(snapshot.seq, this.kind.render(this, snapshot, null, loaded.extra));
-      if (isTerminal(snapshot)) return this.finish();
+      if (this.ends(snapshot)) return this.finish();
     }
     if (!this.subscribed) {
       // Without Valkey the browser polls by reconnecting: it gets a fresh snapshot each time.
@@ -254,7 +277,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
       }
       // A client resuming after the terminal event has nothing left to wait for.
       const newest = this.sse.closed ? null : await hub.latest(this.resource);
-      if (newest && isTerminal(newest) && newest.seq <= this.lastSeq) return this.finish();
+      if (newest && this.ends(newest) && newest.seq <= this.lastSeq) return this.finish();
     } catch (err) {
       this.log().warn({ err }, "could not replay progress from the stream");
     }
@@ -268,7 +291,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
       // The terminal event may have been dropped from the stream; the snapshot still has it.
       if (this.lastSeq < snapshot.seq)
         this.deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
-      else this.finish();
+      else if (this.ends(snapshot)) this.finish();
     }
   }
 }

@@ -21,7 +21,13 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { WebMetrics } from "../metrics.ts";
 import { csrfTokenFor, isSessionId, SESSION_COOKIE } from "../middleware/session.ts";
 import { openSse } from "./sse-response.ts";
-import { parseResumePoint, startProgressStream, type ProgressStreamDeps, type ProgressStreamKind } from "./progress-stream.ts";
+import {
+  followsUntilSettled,
+  parseResumePoint,
+  startProgressStream,
+  type ProgressStreamDeps,
+  type ProgressStreamKind,
+} from "./progress-stream.ts";
 
 export interface StreamFrontDeps extends ProgressStreamDeps {
   kinds: readonly ProgressStreamKind[];
@@ -77,10 +83,8 @@ export function createStreamFront(deps: StreamFrontDeps, fallback: RequestListen
     const { kind } = route;
     const id = kind.idSchema.safeParse(rawId);
     if (!id.success || deps.draining?.()) return false;
-    const resumeFrom = parseResumePoint(
-      req.headers["last-event-id"] as string | undefined,
-      query ? new URLSearchParams(query).get("after") : undefined,
-    );
+    const params = query ? new URLSearchParams(query) : null;
+    const resumeFrom = parseResumePoint(req.headers["last-event-id"] as string | undefined, params?.get("after") ?? undefined);
     if (resumeFrom === undefined) return false;
     const session = new Cookies(req, res, { keys }).get(SESSION_COOKIE, { signed: true });
     if (!isSessionId(session)) return false;
@@ -102,6 +106,7 @@ export function createStreamFront(deps: StreamFrontDeps, fallback: RequestListen
       resumeFrom,
       log: deps.logger,
       reqId,
+      untilSettled: followsUntilSettled(params?.get("until")),
     });
     const ms = performance.now() - started;
     deps.metrics?.observe("GET", kind.route, 200, ms / 1000);

@@ -2,8 +2,10 @@
 import Router from "@koa/router";
 import { html } from "../../shared/html.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
+import { isOrderSettled } from "../../shared/order-steps.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { currentOrderSnapshot, readOrderEvents } from "../progress/order-snapshot.ts";
@@ -31,18 +33,24 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
       const events = await readOrderEvents(deps.hub, orderId, log);
       return { snapshot: await currentOrderSnapshot(deps, orderId, log, { events }), complete: events !== null };
     },
-    render: ({ id, csrfToken }, shown, event) => [
+    // A fulfilled order may still be refunded: a page's stream (`?until=settled`) waits for that.
+    settled: isOrderSettled,
+    render: ({ id, csrfToken, readOnly }, shown, event) => [
       {
         event: "progress",
-        data: html`${progressPanel(shown, deps.restateUiUrl, { orderId: id, csrfToken })}${event ? timelineAppend(event) : ""}`
-          .value,
+        data: html`${progressPanel(shown, deps.restateUiUrl, readOnly ? undefined : { orderId: id, csrfToken })}${
+          event ? timelineAppend(event) : ""
+        }`.value,
       },
     ],
   };
 }
 
-export function orderEventRoutes(deps: ProgressStreamDeps & { ownership: OwnershipStore; orderStream: ProgressStreamKind }) {
+export function orderEventRoutes(
+  deps: ProgressStreamDeps & { ownership: OwnershipStore; operators?: OperatorSessions; orderStream: ProgressStreamKind },
+) {
   const router = new Router<AppState>();
-  router.get(deps.orderStream.route, progressRoute(deps.orderStream, deps));
+  // An operator may watch any order (read-only); the lean stream front serves owners, and hands operators here.
+  router.get(deps.orderStream.route, progressRoute(deps.orderStream, deps, true));
   return router;
 }

@@ -5,11 +5,12 @@ import type { ResourceLinks } from "../../shared/resource-link.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
 import { accessLinks } from "../access-links.ts";
-import { ownershipCheck } from "../ownership-check.ts";
+import { ownershipCheck, readAccessCheck } from "../ownership-check.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
 import { currentOrderSnapshot } from "../progress/order-snapshot.ts";
@@ -22,6 +23,8 @@ export interface OrderPageDeps {
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
+  /** A signed-in operator may read any order's page (read-only), e.g. from the console's order page. */
+  operators?: OperatorSessions | undefined;
   links: ResourceLinks;
   restateUiUrl: string | undefined;
 }
@@ -38,6 +41,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
 
   const access = { ownership: deps.ownership, kind: "order", idSchema: orderIdSchema, notFound: NOT_FOUND } as const;
   const ownedOrder = ownershipCheck(access);
+  const readableOrder = readAccessCheck({ ...access, operators: deps.operators });
 
   router.get("/orders", async (ctx) => {
     const ids = await deps.ownership.list("order", ctx.state.session.id);
@@ -50,7 +54,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
   const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/orders/${id}` });
 
   router.get("/orders/:id", signedLink, async (ctx) => {
-    const orderId = await ownedOrder(ctx);
+    const { id: orderId, asOperator } = await readableOrder(ctx);
     // One read of the stream and one of the order serve both the page and its snapshot.
     const [order, events] = await Promise.all([
       deps.orderStore.findOrder(orderId),
@@ -68,6 +72,7 @@ export function orderPageRoutes(deps: OrderPageDeps) {
         events: events ?? [],
         restateUiUrl: deps.restateUiUrl,
         csrfToken: ctx.state.session.csrfToken,
+        readOnly: asOperator,
         notice:
           typeof ctx.query.cancel === "string" && Object.hasOwn(NOTICES, ctx.query.cancel)
             ? NOTICES[ctx.query.cancel]

@@ -3,6 +3,7 @@ import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import type { OrderSummary } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export function myOrdersPage(ids: string[], orders: OrderSummary[]): Page {
   const byId = new Map(orders.map((o) => [o.id, o]));
@@ -18,7 +19,7 @@ export function myOrdersPage(ids: string[], orders: OrderSummary[]): Page {
               ${ids.map((id) => {
                 const o = byId.get(id);
                 return html`<tr data-order-id="${id}">
-                  <td><a href="/orders/${id}"><code>${id.slice(-12)}</code></a></td>
+                  <td><a href="/orders/${id}"><code>${orderReference(id)}</code></a></td>
                   <td>${o ? o.createdAt.slice(0, 16).replace("T", " ") : ""}</td>
                   <td>${o ? formatMoney(o.totalCents, o.currency) : ""}</td>
                   <td class="order-status status-${o?.status ?? "submitted"}">${o?.status.replace("_", " ") ?? "submitted"}</td>

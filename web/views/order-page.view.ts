@@ -5,10 +5,12 @@
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
+import { isOrderSettled } from "../../shared/order-steps.ts";
 import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { invocationLine } from "./invocation-link.view.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export const OUTCOME_LABELS: Record<string, string> = {
   fulfilled: "Fulfilled",
@@ -23,6 +25,29 @@ export function isCancellable(s: ProgressSnapshot): boolean {
   return !isTerminal(s) && s.step !== "shipped";
 }
 
+/**
+ * What was given back, from the order's last event: the workflow's cancel and the operator's refund
+ * both say how much (`refundedCents`) and in which currency. Nothing when nothing was charged.
+ */
+export function refundLine(s: Pick<ProgressSnapshot, "data">): SafeHtml | "" {
+  const cents = s.data?.refundedCents;
+  const currency = s.data?.currency;
+  if (typeof cents !== "number" || cents <= 0 || typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency)) return "";
+  return html`<p class="refund-line" data-refunded-cents="${cents}">We refunded ${formatMoney(cents, currency)} to your card.</p>`;
+}
+
+/**
+ * The snapshot a page shows, completed from the order's row: the currency (events before it was
+ * published carry none), and for a refund the stream no longer has, the whole amount (refunds are full).
+ */
+export function withRefundFromRow(s: ProgressSnapshot, order: OrderView | null): ProgressSnapshot {
+  if (!order) return s;
+  const refundedCents =
+    s.data?.refundedCents ?? (order.status === "refunded" && s.step === "refunded" ? order.totalCents : undefined);
+  if (refundedCents === undefined) return s;
+  return { ...s, data: { ...s.data, refundedCents, currency: s.data?.currency ?? order.currency } };
+}
+
 export interface PanelControls {
   orderId: string;
   csrfToken: string;
@@ -33,6 +58,7 @@ export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefi
   return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-step="${s.step}" data-percent="${s.percent}">
     <progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress>
     <p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>
+    ${refundLine(s)}
     ${invocationLine(restateUiUrl, s.invocationId)}
     ${
       controls && isCancellable(s)
@@ -86,22 +112,30 @@ export interface OrderPageModel {
   events: ProgressEvent[];
   restateUiUrl: string | undefined;
   csrfToken: string;
+  /** An operator reading the customer's page: no cancel button, no "My orders" links. */
+  readOnly?: boolean;
   notice?: string | undefined;
 }
 
 export function orderPage(m: OrderPageModel): Page {
-  const live = !isTerminal(m.snapshot);
-  const panel = progressPanel(m.snapshot, m.restateUiUrl, { orderId: m.orderId, csrfToken: m.csrfToken });
+  // A fulfilled order's page keeps listening: an operator's refund may still come.
+  const live = !isOrderSettled(m.snapshot);
+  const panel = progressPanel(
+    withRefundFromRow(m.snapshot, m.order),
+    m.restateUiUrl,
+    m.readOnly ? undefined : { orderId: m.orderId, csrfToken: m.csrfToken },
+  );
   // The stream resumes after the last event already on the page, so nothing is shown twice.
   const after = m.events.at(-1)?.seq ?? m.snapshot.seq;
   return {
-    title: `Order ${m.orderId.slice(-12)}`,
+    title: `Order ${orderReference(m.orderId)}`,
     body: html`<section class="order" data-order-id="${m.orderId}">
-      <h1>Order <code>${m.orderId}</code></h1>
+      <h1>Order <code>${orderReference(m.orderId)}</code></h1>
+      <p class="order-id">Order id <code>${m.orderId}</code></p>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${
         live
-          ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${m.orderId}/events?after=${after}" sse-close="done">
+          ? html`<div class="live" hx-ext="sse" sse-connect="/orders/${m.orderId}/events?after=${after}&until=settled" sse-close="done">
             <div id="progress" sse-swap="progress" hx-swap="innerHTML" hx-target="this">${panel}</div>
           </div>`
           : html`<div id="progress">${panel}</div>`
@@ -109,7 +143,11 @@ export function orderPage(m: OrderPageModel): Page {
       <h2>Timeline</h2>
       <ol id="timeline" class="timeline">${m.events.map(timelineItem)}</ol>
       ${orderDetails(m.orderId, m.order)}
-      <p><a href="/orders">My orders</a> · <a href="/orders/new">Place another order</a></p>
+      ${
+        m.readOnly
+          ? html`<p class="notice" role="note">You are reading the customer's page as an operator: nothing here changes the order. <a href="/ops/orders/${m.orderId}/actions">The operator's page</a></p>`
+          : html`<p><a href="/orders">My orders</a> · <a href="/orders/new">Place another order</a></p>`
+      }
     </section>`,
   };
 }

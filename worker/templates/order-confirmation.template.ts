@@ -3,6 +3,7 @@ import { z } from "zod";
 import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { emailLayout } from "./email-layout.template.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export const orderConfirmationData = z.object({
   orderId: z.string(),
@@ -14,7 +15,7 @@ export const orderConfirmationData = z.object({
 export type OrderConfirmationData = z.infer<typeof orderConfirmationData>;
 
 export function renderOrderConfirmation(d: OrderConfirmationData) {
-  const subject = `Order confirmed: ${d.orderId.slice(-12)}`;
+  const subject = `Order confirmed: ${orderReference(d.orderId)}`;
   const rows = d.lines.map(
     (l) => html`<tr>
       <td style="padding:6px 0;border-bottom:1px solid #e4e8ec;">${l.quantity} × ${l.name}</td>

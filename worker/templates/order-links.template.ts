@@ -3,6 +3,7 @@ import { z } from "zod";
 import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { emailLayout } from "./email-layout.template.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export const MAX_LINKED_ORDERS = 20;
 
@@ -32,7 +33,7 @@ export function renderOrderLinks(d: OrderLinksData) {
   const warning = "Anyone with one of these links can see that order, so please do not forward this email.";
   const rows = d.orders.map(
     (o) => html`<tr>
-      <td style="padding:6px 0;border-bottom:1px solid #e4e8ec;"><a href="${o.orderUrl}" style="color:#12385b;">Order ${o.orderId.slice(-12)}</a></td>
+      <td style="padding:6px 0;border-bottom:1px solid #e4e8ec;"><a href="${o.orderUrl}" style="color:#12385b;">Order ${orderReference(o.orderId)}</a></td>
       <td style="padding:6px 8px;border-bottom:1px solid #e4e8ec;">${placed(o.placedAt)}</td>
       <td style="padding:6px 8px;border-bottom:1px solid #e4e8ec;">${statusText(o.status)}</td>
       <td align="right" style="padding:6px 0;border-bottom:1px solid #e4e8ec;">${formatMoney(o.totalCents, o.currency)}</td>
@@ -46,7 +47,7 @@ export function renderOrderLinks(d: OrderLinksData) {
     "",
     ...d.orders.map(
       (o) =>
-        `Order ${o.orderId.slice(-12)} · ${placed(o.placedAt)} · ${statusText(o.status)} · ${formatMoney(o.totalCents, o.currency)}\n  ${o.orderUrl}`,
+        `Order ${orderReference(o.orderId)} · ${placed(o.placedAt)} · ${statusText(o.status)} · ${formatMoney(o.totalCents, o.currency)}\n  ${o.orderUrl}`,
     ),
     "",
     `${warning} If you did not ask for it, you can ignore it.`,

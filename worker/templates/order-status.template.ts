@@ -3,6 +3,7 @@ import { z } from "zod";
 import { html } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { emailLayout } from "./email-layout.template.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 
 export const orderCancelledData = z.object({
   orderId: z.string(),
@@ -14,7 +15,7 @@ export const orderCancelledData = z.object({
 export type OrderCancelledData = z.infer<typeof orderCancelledData>;
 
 export function renderOrderCancelled(d: OrderCancelledData) {
-  const subject = `Order cancelled: ${d.orderId.slice(-12)}`;
+  const subject = `Order cancelled: ${orderReference(d.orderId)}`;
   const refund =
     d.refundedCents > 0
       ? `We refunded ${formatMoney(d.refundedCents, d.currency)} to your payment method.`
@@ -39,7 +40,7 @@ export const orderShippedData = z.object({ orderId: z.string(), orderUrl: z.url(
 export type OrderShippedData = z.infer<typeof orderShippedData>;
 
 export function renderOrderShipped(d: OrderShippedData) {
-  const subject = `Order shipped: ${d.orderId.slice(-12)}`;
+  const subject = `Order shipped: ${orderReference(d.orderId)}`;
   const body = html`<p style="margin:0 0 12px;">Good news: your order is on its way.</p>
     <p style="margin:12px 0;"><a href="${d.orderUrl}" style="color:#12385b;">Follow your order</a></p>
     <p style="margin:12px 0;color:#5b6875;font-size:13px;">Order ${d.orderId}</p>`;
@@ -58,7 +59,7 @@ export const orderRefundedData = z.object({
 export type OrderRefundedData = z.infer<typeof orderRefundedData>;
 
 export function renderOrderRefunded(d: OrderRefundedData) {
-  const subject = `Order refunded: ${d.orderId.slice(-12)}`;
+  const subject = `Order refunded: ${orderReference(d.orderId)}`;
   const amount = formatMoney(d.refundedCents, d.currency);
   const body = html`<p style="margin:0 0 12px;">Refunded by the shop: we refunded ${amount} to your payment method.</p>
     <p style="margin:0 0 12px;">${d.reason}</p>
