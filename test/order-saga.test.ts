@@ -70,6 +70,15 @@ describe("order saga", () => {
     ]);
   });
 
+  it("an approval and a ship now that arrive before their waits are kept: the order goes through without waiting a day", async () => {
+    // Sent at once after placing: the workflow has not reached either wait yet (or only just).
+    const orderId = await place("early@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    assert.deepEqual(await orders.control(orderId, "approve", "", "tess"), { accepted: true, message: "Order approved." });
+    assert.deepEqual(await orders.control(orderId, "dispatch", "", "tess"), { accepted: true, message: "Shipping now." });
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal((await q("SELECT approval_decided_by FROM orders WHERE id = $1", [orderId]))[0].approval_decided_by, "tess");
+  });
+
   it("a large order waits for approval, and an operator's approval lets it through", async () => {
     const orderId = await place("big@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
     await waitForStep(orderId, "awaiting_approval");

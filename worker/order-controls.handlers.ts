@@ -35,6 +35,12 @@ const decisionInput = reasonInput.extend({ by: operatorNameSchema.optional() });
 export type ControlInput = z.output<typeof decisionInput>;
 /** Steps after which the order is on its way to the customer. */
 const SHIPPED = new Set(["shipped", "fulfilled"]);
+/**
+ * Steps before an order waits for approval. The order's row (what operators see) is written inside
+ * a step, and this snapshot just after it: a decision that arrives in that moment, from an operator
+ * who saw the row, is kept for the wait the workflow is about to enter.
+ */
+const BEFORE_APPROVAL = new Set(["received", "persisted", "reserved", "authorized"]);
 
 export function orderControlHandlers(opts: { shippingWait: boolean }) {
   const decide = (decision: "approved" | "rejected") =>
@@ -42,7 +48,8 @@ export function orderControlHandlers(opts: { shippingWait: boolean }) {
       { input: restate.serde.schema(decisionInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
         const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
-        if (snapshot?.step !== "awaiting_approval" || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
+        const waitsOrWillWait = !snapshot || snapshot.step === "awaiting_approval" || BEFORE_APPROVAL.has(snapshot.step);
+        if (!waitsOrWillWait || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order is not waiting for approval." };
         }
         const approval = ctx.promise<ApprovalDecision>("approval");
@@ -71,13 +78,15 @@ export function orderControlHandlers(opts: { shippingWait: boolean }) {
       },
     ),
 
-    // Ends the shipping wait early: only while the order is in it (confirmed, not stopping), and
-    // only when the order has a wait at all (SHIPPING_DELAY_MS > 0: otherwise it ships at once).
+    // Ends the shipping wait early, or has the order skip it once it gets there (the row says
+    // "confirmed" a moment before this snapshot does): refused once the order shipped, ended, is
+    // stopping or being cancelled, and when it has no wait at all (SHIPPING_DELAY_MS = 0).
     dispatch: restate.handlers.workflow.shared(
       { input: restate.serde.schema(decisionInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
         const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
-        if (snapshot?.step !== "confirmed" || !opts.shippingWait || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
+        const over = snapshot !== undefined && snapshot !== null && (SHIPPED.has(snapshot.step) || isTerminal(snapshot));
+        if (over || !opts.shippingWait || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order is not waiting to ship: it cannot be shipped now." };
         }
         if ((await ctx.promise<string>("cancel").peek()) !== undefined)
