@@ -6,6 +6,7 @@
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
+import { orderReference } from "../../shared/order-reference.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
@@ -57,7 +58,7 @@ function whyNoAction(status: string): string {
 export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
   const o = m.order;
   return {
-    title: `Order ${o.id.slice(-12)} · operations`,
+    title: `Order ${orderReference(o.id)} · operations`,
     body: html`<section class="ops-order" data-order-id="${o.id}" data-status="${o.status}">
       <h1>Order <code>${o.id}</code></h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
