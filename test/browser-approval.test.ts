@@ -168,7 +168,10 @@ describe("browser: the operator page", () => {
     await operator.fill("#q", "zz");
     await operator.getByRole("button", { name: "Find" }).click();
     await operator.locator("#q-error").waitFor();
-    assert.match(await operator.locator("#q-error").innerText(), /only the digits 0-9/);
+    assert.match(
+      await operator.locator("#q-error").innerText(),
+      /the start of an order id \(at least 4 of its characters: 0-9, a-f and dashes\)/,
+    );
     assert.equal(await operator.inputValue("#q"), "zz", "the search is kept");
     await operator.screenshot({ path: path.join(stack.logDir, "ops-search.png"), fullPage: true });
     assert.deepEqual(problems, []);

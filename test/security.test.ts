@@ -805,7 +805,7 @@ describe("web security", () => {
       assert.match(byId.html, new RegExp(`<tr [^>]*data-order-id="${orderId}"`));
       const cases: Array<[string, number, RegExp]> = [
         [`/ops?q=${encodeURIComponent(PAYLOAD)}`, 422, /id="q-error"/],
-        ["/ops?q=abc", 422, /at least 4 characters/],
+        ["/ops?q=abc", 422, /at least 4 of its characters/],
         [`/ops?q=${"a".repeat(33)}`, 422, /id="q-error"/],
         [`/ops?q=${"a".repeat(300)}@x.example`, 422, /at most 254/],
         ["/ops?q=not-an@", 422, /whole email address/],
