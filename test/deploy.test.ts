@@ -258,7 +258,7 @@ describe("the checks catch broken inputs", () => {
       LLM_PROVIDER: "openai",
       OPENAI_API_KEY: "sk-test",
       PAYMENT_PROVIDER: "stripe",
-      STRIPE_SECRET_KEY: "sk_test_x",
+      STRIPE_SECRET_KEY: "sk_live_x",
       LINK_SIGNING_KEYS: "l".repeat(40),
     };
     assert.deepEqual(appEnvProblems("k8s", env, ["worker"]), [

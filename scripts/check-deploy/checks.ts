@@ -38,6 +38,7 @@ const secretTemplate = () => new Secret(yamlDocs(SECRET_TEMPLATE).docs[0] as nev
 /** What a filled-in secret looks like where "40 random characters" would not do. */
 export const SAMPLE_SECRETS: Record<string, string> = {
   RESTATE_IDENTITY_KEYS: "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc",
+  STRIPE_WEBHOOK_SECRETS: `whsec_${"s".repeat(32)}`,
 };
 const sampleSecret = (name: string): string => SAMPLE_SECRETS[name] ?? "s".repeat(40);
 const same = (what: string, got: unknown, want: unknown): string[] =>

@@ -145,6 +145,17 @@ describe("loadConfig(webConfigSchema)", () => {
     assert.equal(loadConfig(webConfigSchema, { DATABASE_URL: "postgres://u@db/x" }).DATABASE_URL, "postgres://u@db/x");
   });
 
+  it("reads STRIPE_WEBHOOK_SECRETS as a comma-separated list of whsec_ secrets (two while rolling)", () => {
+    const c = loadConfig(webConfigSchema, { PAYMENT_PROVIDER: "stripe", STRIPE_WEBHOOK_SECRETS: " whsec_new , whsec_old," });
+    assert.equal(c.PAYMENT_PROVIDER, "stripe");
+    assert.deepEqual(c.STRIPE_WEBHOOK_SECRETS, ["whsec_new", "whsec_old"]);
+    assert.equal(loadConfig(webConfigSchema, {}).STRIPE_WEBHOOK_SECRETS, undefined, "the local provider needs none");
+    for (const bad of ["CHANGE-ME", "whsec_new,sk_live_x", "whsec_", "whsec_a b"]) {
+      const err = configError(() => loadConfig(webConfigSchema, { PAYMENT_PROVIDER: "stripe", STRIPE_WEBHOOK_SECRETS: bad }));
+      assert.match(err.message, /STRIPE_WEBHOOK_SECRETS\.\d: each secret must start with whsec_/);
+    }
+  });
+
   it("refuses a non-redis VALKEY_URL", () => {
     const err = configError(() => loadConfig(webConfigSchema, { VALKEY_URL: "http://127.0.0.1:6379" }));
     assert.match(err.message, /\bVALKEY_URL:/);
@@ -217,6 +228,32 @@ describe("loadConfig(workerConfigSchema)", () => {
     for (const bad of ["CHANGE-ME", `${RESTATE_KEY}0OIl`, RESTATE_KEY.replace("publickeyv1_", "")]) {
       const err = configError(() => loadConfig(workerConfigSchema, { RESTATE_IDENTITY_KEYS: bad }));
       assert.match(err.message, /RESTATE_IDENTITY_KEYS\.0: each key must look like publickeyv1_<base58>/);
+    }
+  });
+
+  it("payment timing: Checkout expiry, the wait before asking Stripe, attempts per step", () => {
+    const c = loadConfig(workerConfigSchema, {});
+    assert.equal(c.CHECKOUT_EXPIRY_MINUTES, 30);
+    assert.equal(c.PAYMENT_CHECK_INTERVAL_MS, 180_000);
+    assert.equal(c.PAYMENT_RETRY_LIMIT, 12);
+    const set = loadConfig(workerConfigSchema, {
+      CHECKOUT_EXPIRY_MINUTES: "1440",
+      PAYMENT_CHECK_INTERVAL_MS: "1000",
+      PAYMENT_RETRY_LIMIT: "100",
+    });
+    assert.deepEqual([set.CHECKOUT_EXPIRY_MINUTES, set.PAYMENT_CHECK_INTERVAL_MS, set.PAYMENT_RETRY_LIMIT], [1440, 1000, 100]);
+    // Stripe refuses a Checkout Session that expires in under 30 minutes or over 24 hours.
+    for (const [name, value] of [
+      ["CHECKOUT_EXPIRY_MINUTES", "29"],
+      ["CHECKOUT_EXPIRY_MINUTES", "1441"],
+      ["CHECKOUT_EXPIRY_MINUTES", "30.5"],
+      ["PAYMENT_CHECK_INTERVAL_MS", "999"],
+      ["PAYMENT_CHECK_INTERVAL_MS", "3600001"],
+      ["PAYMENT_RETRY_LIMIT", "0"],
+      ["PAYMENT_RETRY_LIMIT", "101"],
+    ] as const) {
+      const err = configError(() => loadConfig(workerConfigSchema, { [name]: value }));
+      assert.match(err.message, new RegExp(`\\b${name}:`));
     }
   });
 

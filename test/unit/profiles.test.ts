@@ -19,7 +19,7 @@ const SAFE_WORKER = {
   OPENAI_API_KEY: "sk-test",
   LINK_SIGNING_KEYS: "l".repeat(40),
   PAYMENT_PROVIDER: "stripe",
-  STRIPE_SECRET_KEY: "sk_test_profiles",
+  STRIPE_SECRET_KEY: "sk_live_profiles",
   RESTATE_IDENTITY_KEYS: "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc",
 };
 
@@ -87,6 +87,27 @@ describe("prod profile", () => {
       /PAYMENT_PROVIDER: the local provider/,
       { ALLOW_LOCAL_PAYMENTS: "true" },
     ],
+    [
+      "a Stripe test-mode secret key",
+      "worker",
+      { STRIPE_SECRET_KEY: "sk_test_profiles" },
+      /STRIPE_SECRET_KEY: a test-mode key \(sk_test_… or rk_test_…\) charges no real card/,
+      { ALLOW_TEST_PAYMENTS: "true" },
+    ],
+    [
+      "a Stripe test-mode restricted key",
+      "worker",
+      { STRIPE_SECRET_KEY: "rk_test_profiles" },
+      /STRIPE_SECRET_KEY: a test-mode key/,
+      { ALLOW_TEST_PAYMENTS: "true" },
+    ],
+    [
+      "another Stripe API root",
+      "worker",
+      { STRIPE_API_BASE: "http://127.0.0.1:12111" },
+      /STRIPE_API_BASE: another Stripe API root .* refused in prod unless ALLOW_TEST_PAYMENTS=true/,
+      { ALLOW_TEST_PAYMENTS: "true" },
+    ],
     ["SMTP without TLS", "worker", { SMTP_TLS: "none" }, /SMTP_TLS: plaintext SMTP is refused/, { ALLOW_PLAINTEXT_SMTP: "true" }],
     [
       "forced self-registration",
@@ -139,6 +160,30 @@ describe("prod profile", () => {
     assert.equal(dev.PAYMENT_PROVIDER, "local", "local payments stay the development default");
   });
 
+  it("accepts Stripe's live keys, secret and restricted, without ALLOW_TEST_PAYMENTS", () => {
+    for (const key of ["sk_live_profiles", "rk_live_profiles"]) {
+      assert.equal(loadConfig(workerConfigSchema, { ...SAFE_WORKER, STRIPE_SECRET_KEY: key }).STRIPE_SECRET_KEY, key);
+    }
+  });
+
+  it("never repeats a refused Stripe key in the message", () => {
+    const message = refusal(() => loadConfig(workerConfigSchema, { ...SAFE_WORKER, STRIPE_SECRET_KEY: "sk_test_do_not_print" }));
+    assert.doesNotMatch(message, /do_not_print/);
+  });
+
+  it("a web taking Stripe's webhooks needs their signing secrets, in any profile", () => {
+    const stripe = { PAYMENT_PROVIDER: "stripe" };
+    for (const env of [{ ...SAFE_WEB, ...stripe }, stripe, { ...stripe, STRIPE_WEBHOOK_SECRETS: " , " }]) {
+      assert.match(
+        refusal(() => loadConfig(webConfigSchema, env)),
+        /STRIPE_WEBHOOK_SECRETS: is required with PAYMENT_PROVIDER=stripe: webhooks are how payments reach the orders/,
+      );
+    }
+    const web = loadConfig(webConfigSchema, { ...SAFE_WEB, ...stripe, STRIPE_WEBHOOK_SECRETS: "whsec_profiles" });
+    assert.deepEqual(web.STRIPE_WEBHOOK_SECRETS, ["whsec_profiles"]);
+    assert.equal(loadConfig(webConfigSchema, SAFE_WEB).PAYMENT_PROVIDER, "local", "the web's default matches the worker's");
+  });
+
   it("names every problem at once", () => {
     const message = refusal(() =>
       loadConfig(workerConfigSchema, { APP_PROFILE: "prod", LLM_PROVIDER: "offline", SMTP_TLS: "none" }),
@@ -158,7 +203,7 @@ describe("npm run register in prod", () => {
       OPENAI_API_KEY: "sk-test",
       LINK_SIGNING_KEYS: "l".repeat(40),
       PAYMENT_PROVIDER: "stripe",
-      STRIPE_SECRET_KEY: "sk_test_profiles",
+      STRIPE_SECRET_KEY: "sk_live_profiles",
       RESTATE_IDENTITY_KEYS: SAFE_WORKER.RESTATE_IDENTITY_KEYS,
       WORKER_REGISTER_FORCE: "true",
     };
