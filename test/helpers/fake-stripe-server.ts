@@ -4,7 +4,7 @@
  * Quayside calls: PaymentIntents create (with `confirm`), confirm, capture and cancel, and Refunds
  * create, with Stripe's idempotency rules:
  *   - the first request with a key that reaches the API stores its status and body; a retry with
- *     the same endpoint and parameters gets them back (header `Idempotent-Replayed: true`);
+ *     the same endpoint and parameters gets them back as they were (`Idempotent-Replayed: true`);
  *   - the same key with other parameters or on another endpoint is a 400 `idempotency_error`;
  *   - while a request with a key is still running, another one with it gets a 409.
  * Test cards: `pm_card_visa` and `pm_card_mastercard` succeed, `pm_card_chargeDeclined` is a 402
@@ -209,7 +209,9 @@ export class FakeStripeServer {
     try {
       if (fault?.kind === "slow") await (fault.until ?? sleep(fault.delayMs));
       const answer = this.execute(route.operation, route.id, params);
-      if (key) this.idempotency.set(key, { endpoint, params: canonical, status: answer.status, body: answer.body });
+      // A replay answers what the first request answered, not the object as it is now.
+      if (key)
+        this.idempotency.set(key, { endpoint, params: canonical, status: answer.status, body: structuredClone(answer.body) });
       if (fault?.kind === "drop_after") return this.drop(req, route.operation, key);
       if (fault?.kind === "hold_after") await (fault.until ?? sleep(fault.delayMs));
       if (!res.destroyed) send(answer);
