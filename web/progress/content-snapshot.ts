@@ -3,33 +3,47 @@
  * durable `status` snapshot, or (if Restate cannot answer) one derived from the stored job row.
  */
 import type { Logger } from "../../shared/logger.ts";
-import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
+import { emptySnapshot, isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo, ContentJobView } from "../adapters/content-jobs-read.repo.ts";
 
-/** The workflow's snapshot, or (when Restate cannot answer) one derived from the stored row. */
+/** What a stored job row says, for when the workflow cannot say it (or says less). */
+function snapshotOfRow(job: ContentJobView): ProgressSnapshot {
+  const base = {
+    seq: 0,
+    at: null,
+    invocationId: job.invocationId,
+    data: { provider: job.provider, languages: job.languages.join(",") },
+  };
+  if (job.status === "completed")
+    return { ...base, step: "completed", percent: 100, status: "succeeded", message: "Product copy ready" };
+  if (job.status === "failed")
+    return { ...base, step: "failed", percent: 100, status: "failed", message: job.statusReason ?? "Job failed" };
+  return { ...base, step: "received", percent: 5, status: "running", message: "Job received" };
+}
+
+/**
+ * The workflow's snapshot, or (when Restate cannot answer) one derived from the stored row. The
+ * row is written in the step that ends the job, a moment before the snapshot: a row that says the
+ * job ended wins over a snapshot that does not say so yet, so a page never shows a running bar
+ * beside the job's final reason.
+ */
 export async function currentContentSnapshot(
   deps: { content: ContentClient; contentJobs: ContentJobsReadRepo },
   jobId: string,
   log: Logger,
   row?: ContentJobView | null,
 ): Promise<ProgressSnapshot> {
+  let snapshot: ProgressSnapshot;
   try {
-    return await deps.content.status(jobId);
+    snapshot = await deps.content.status(jobId);
   } catch (err) {
     log.warn({ err, jobId }, "workflow status unavailable; using the stored job");
     const job = row === undefined ? await deps.contentJobs.find(jobId) : row;
-    if (!job) return emptySnapshot;
-    const base = {
-      seq: 0,
-      at: null,
-      invocationId: job.invocationId,
-      data: { provider: job.provider, languages: job.languages.join(",") },
-    };
-    if (job.status === "completed")
-      return { ...base, step: "completed", percent: 100, status: "succeeded", message: "Product copy ready" };
-    if (job.status === "failed")
-      return { ...base, step: "failed", percent: 100, status: "failed", message: job.statusReason ?? "Job failed" };
-    return { ...base, step: "received", percent: 5, status: "running", message: "Job received" };
+    return job ? snapshotOfRow(job) : emptySnapshot;
   }
+  if (row && (row.status === "completed" || row.status === "failed") && !isTerminal(snapshot)) {
+    return { ...snapshotOfRow(row), invocationId: snapshot.invocationId ?? row.invocationId };
+  }
+  return snapshot;
 }
