@@ -20,6 +20,8 @@ export const orderSteps = {
   received: step("received", 5, "Order received"),
   persisted: step("persisted", 15, "Order saved"),
   reserved: step("reserved", 30, "Stock reserved"),
+  awaitingPayment: step("awaiting_payment", 35, "Waiting for payment on the secure payment page", "waiting"),
+  paymentProcessing: step("payment_processing", 40, "Payment processing: your bank confirms it within a few days", "waiting"),
   paid: step("paid", 45, "Payment taken"),
   authorized: step("authorized", 45, "Payment authorised: the card is charged once the order is approved"),
   awaitingApproval: step("awaiting_approval", 50, "Awaiting approval", "waiting"),
@@ -38,6 +40,7 @@ const shown = (d: OrderStepDraft): Shown => ({ percent: d.percent, status: d.sta
 export const progressOfStatus: Record<OrderStatus, Shown> = {
   received: shown(orderSteps.persisted),
   reserved: shown(orderSteps.reserved),
+  awaiting_payment: shown(orderSteps.awaitingPayment),
   paid: shown(orderSteps.paid),
   awaiting_approval: shown(orderSteps.awaitingApproval),
   confirmed: shown(orderSteps.confirmed),

@@ -23,50 +23,60 @@ export const orderLineSchema = z.object({
 });
 export type OrderLine = z.infer<typeof orderLineSchema>;
 
+/** Paid on the provider's own page (Stripe Checkout): the form sends no payment method at all. */
+export const HOSTED_PAYMENT = "checkout";
+
 export const placeOrderInputSchema = z.object({
   orderId: orderIdSchema,
   email: z.email().max(254),
-  paymentMethod: paymentMethodSchema,
+  paymentMethod: z.union([paymentMethodSchema, z.literal(HOSTED_PAYMENT)]),
   lines: z.array(orderLineSchema).min(1).max(20),
 });
 export type PlaceOrderInput = z.infer<typeof placeOrderInputSchema>;
 
-/** The HTML form: flat string fields, quantities named `qty[SKU]`. */
-export const orderFormSchema = z
-  .object({
-    orderId: orderIdSchema,
-    email: z
-      .string()
-      .trim()
-      .min(1, "Enter your email address")
-      .max(254, "Email is too long")
-      .pipe(z.email("Enter a valid email address")),
-    paymentMethod: z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods], { error: "Choose a payment method" }),
-    quantities: z
-      .record(
-        skuSchema,
-        z
-          .string()
-          .trim()
-          .regex(/^\d{0,6}$/, "Quantity must be a whole number")
-          .transform((v) => (v === "" ? 0 : Number(v)))
-          .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
-      )
-      // On the field itself, so it is reported together with the other fields' errors.
-      .refine((q) => Object.values(q).some((n) => n > 0), "Choose at least one product"),
-  })
-  .transform(({ quantities, ...rest }) => ({
-    ...rest,
-    lines: Object.entries(quantities)
-      .filter(([, q]) => q > 0)
-      .map(([sku, quantity]) => ({ sku, quantity })),
-  }));
+/**
+ * The HTML form: flat string fields, quantities named `qty[SKU]`. With a hosted payment page the
+ * payment method is ours to set (HOSTED_PAYMENT); otherwise it is one of the test cards.
+ */
+export const orderFormSchema = (hostedPayment: boolean) =>
+  z
+    .object({
+      orderId: orderIdSchema,
+      email: z
+        .string()
+        .trim()
+        .min(1, "Enter your email address")
+        .max(254, "Email is too long")
+        .pipe(z.email("Enter a valid email address")),
+      paymentMethod: hostedPayment
+        ? z.literal(HOSTED_PAYMENT)
+        : z.enum(Object.keys(paymentMethods) as [keyof typeof paymentMethods], { error: "Choose a payment method" }),
+      quantities: z
+        .record(
+          skuSchema,
+          z
+            .string()
+            .trim()
+            .regex(/^\d{0,6}$/, "Quantity must be a whole number")
+            .transform((v) => (v === "" ? 0 : Number(v)))
+            .pipe(z.number().int().min(0).max(MAX_QUANTITY_PER_LINE, `At most ${MAX_QUANTITY_PER_LINE} per product`)),
+        )
+        // On the field itself, so it is reported together with the other fields' errors.
+        .refine((q) => Object.values(q).some((n) => n > 0), "Choose at least one product"),
+    })
+    .transform(({ quantities, ...rest }) => ({
+      ...rest,
+      lines: Object.entries(quantities)
+        .filter(([, q]) => q > 0)
+        .map(([sku, quantity]) => ({ sku, quantity })),
+    }));
 
-export type OrderForm = z.output<typeof orderFormSchema>;
+export type OrderForm = z.output<ReturnType<typeof orderFormSchema>>;
 
 export const orderStatusSchema = z.enum([
   "received",
   "reserved",
+  "awaiting_payment",
   "paid",
   "awaiting_approval",
   "confirmed",

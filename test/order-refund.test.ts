@@ -13,7 +13,9 @@ import { streamKey } from "../shared/progress-event.ts";
 import { createOrderRefundsClient } from "../web/adapters/order-refunds-client.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { checkoutDriver, deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";
+import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -29,7 +31,12 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
   before(async () => {
     const e = await env();
     fake = e.fake;
-    stack = await startTestStack(name, { env: { SHIPPING_DELAY_MS: "100", APPROVAL_THRESHOLD_CENTS: "15000", ...e.env } });
+    // With Stripe the customer pays on its page and its webhooks reach the web.
+    stack = await startTestStack(name, {
+      web: fake !== undefined,
+      env: { SHIPPING_DELAY_MS: "100", APPROVAL_THRESHOLD_CENTS: "15000", ...e.env },
+    });
+    if (fake) deliverWebhooksTo(fake, stack);
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
     refunds = createOrderRefundsClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: 30_000 });
     redis = new Redis(stack.services.valkeyUrl);
@@ -56,7 +63,8 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
       ([, fields]) => JSON.parse(fields[1] ?? "{}") as { seq: number; step: string; message: string; kind: string },
     );
   const fulfilled = async (email: string, sku = "MUG-QUAY", quantity = 2) => {
-    const orderId = await place(email, "pm_card_visa", [{ sku, quantity }]);
+    const orderId = await place(email, fake ? HOSTED_PAYMENT : "pm_card_visa", [{ sku, quantity }]);
+    if (fake) await checkoutDriver(() => fake!).payByCard(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     return orderId;
   };
@@ -110,13 +118,24 @@ function refundSuite(name: string, env: () => Promise<{ env: NodeJS.ProcessEnv; 
     });
     assert.deepEqual(await refunded(orderId), [1200]);
 
-    const declined = await place(`${name}-declined@example.com`, "pm_card_chargeDeclined", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+    const declined = await place(`${name}-declined@example.com`, fake ? HOSTED_PAYMENT : "pm_card_chargeDeclined", [
+      { sku: "KNOT-BOOK", quantity: 1 },
+    ]);
+    if (fake) {
+      // Declined on Stripe's page, then the page left to expire.
+      const pay = checkoutDriver(() => fake!);
+      await pay.payByCard(declined, CARD_DECLINED);
+      fake.expire((await pay.sessionOf(declined)).id);
+    }
     assert.equal((await result(declined)).outcome, "rejected");
     assert.deepEqual(await refunds.refund(declined, OPERATOR, uuidv7()), {
       accepted: false,
       message: "Only a fulfilled order can be refunded; this one is rejected.",
     });
-    const waiting = await place(`${name}-waiting@example.com`, "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+    const waiting = await place(`${name}-waiting@example.com`, fake ? HOSTED_PAYMENT : "pm_card_visa", [
+      { sku: "LAMP-HARBOUR", quantity: 2 },
+    ]);
+    if (fake) await checkoutDriver(() => fake!).payByCard(waiting);
     await waitForStep(waiting, "awaiting_approval");
     assert.deepEqual(await refunds.refund(waiting, OPERATOR, uuidv7()), {
       accepted: false,
@@ -192,12 +211,7 @@ describe("refund by an operator (Stripe)", () => {
     const fake = await startFakeStripe();
     return {
       fake,
-      env: {
-        PAYMENT_PROVIDER: "stripe",
-        STRIPE_SECRET_KEY: fake.secretKey,
-        STRIPE_API_BASE: fake.url,
-        STRIPE_TIMEOUT_MS: "5000",
-      },
+      env: stripeEnv(fake),
     };
   });
   const keyed = (orderId: string) => s.fake()?.requests.filter((r) => r.idempotencyKey === `order:${orderId}:refund`) ?? [];

@@ -1,21 +1,25 @@
 /**
- * Whole orders with PAYMENT_PROVIDER=stripe: the worker charges through the official SDK against
- * the wire-level fake Stripe, and every money question is answered by counting on the fake's
- * side. Decline, rate limit and outage retries, a connection dropped after the charge, a worker
- * killed between the charge and its journal entry, a refund whose answer is lost: each ends with
- * exactly one charge and at most one refund. Orders waiting for approval are only authorised:
- * approval captures, rejection and timeout cancel the hold, and nothing is refunded. Approvals
- * and shipping wait a day: each test moves its order on itself (approve, ship now, cancel).
+ * Whole orders with PAYMENT_PROVIDER=stripe: the customer pays on Stripe's hosted page (the wire
+ * fake's, driven with the forms a browser submits), Stripe's signed webhooks reach the web, and
+ * the order asks Stripe where its payment stands. Every money question is answered by counting on
+ * the fake's side. Webhooks duplicated, held back, lost or forged; a page paid, declined, passed or
+ * failed at 3-D Secure, paid by a bank debit that settles later, or left to expire; a cancel while
+ * the page is open or at the moment it is paid; a provider that keeps failing; a worker killed
+ * right after the page was opened: each ends with at most one charge, given back when the order
+ * does not go ahead. Approvals and shipping wait a day: each test moves its order on itself.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { CARD_3DS, CARD_DECLINED, IBAN_FAILS, startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
+import { restateSql } from "./helpers/restate-admin.ts";
+import { checkoutDriver, deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
-describe("orders paid with Stripe", () => {
+describe("orders paid on Stripe's page", () => {
   let stack: TestStack;
   let fake: FakeStripeServer;
   let orders: ReturnType<typeof createOrdersClient>;
@@ -23,16 +27,15 @@ describe("orders paid with Stripe", () => {
   before(async () => {
     fake = await startFakeStripe();
     stack = await startTestStack("order-stripe", {
+      web: true,
       env: {
-        PAYMENT_PROVIDER: "stripe",
-        STRIPE_SECRET_KEY: fake.secretKey,
-        STRIPE_API_BASE: fake.url,
-        STRIPE_TIMEOUT_MS: "5000",
+        ...stripeEnv(fake),
         APPROVAL_THRESHOLD_CENTS: "15000",
         APPROVAL_TIMEOUT_MS: "86400000",
         SHIPPING_DELAY_MS: "86400000",
       },
     });
+    deliverWebhooksTo(fake, stack);
     orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
   });
   after(async () => {
@@ -44,7 +47,9 @@ describe("orders paid with Stripe", () => {
     () => stack,
     () => orders,
   );
-  /** Money as Stripe saw it: captured charges and refunds, in cents. */
+  const { sessionOf, payByCard, payBySepa } = checkoutDriver(() => fake);
+  const order = (email: string, sku: string, quantity = 1) => place(email, HOSTED_PAYMENT, [{ sku, quantity }]);
+  /** Money as Stripe saw it: payment intents, captured charges and refunds, in cents. */
   const money = (orderId: string) => {
     const l = fake.ledgerOf(orderId);
     return {
@@ -53,93 +58,168 @@ describe("orders paid with Stripe", () => {
       refunds: l.refunds.map((r) => r.amount),
     };
   };
-  const keyed = (orderId: string, op: string) => fake.requests.filter((r) => r.idempotencyKey === `order:${orderId}:${op}`);
+  const stockOf = async (sku: string) => Number((await q("SELECT stock FROM products WHERE sku = $1", [sku]))[0].stock);
+  const stepOf = async (orderId: string) => (await orders.status(orderId)).step;
+  const deliveriesOf = (sessionId: string, type: string) => {
+    const ids = new Set(
+      fake.events.filter((e) => e.type === type && (e.data.object as { id?: string }).id === sessionId).map((e) => e.id),
+    );
+    return fake.deliveries.filter((d) => ids.has(d.eventId));
+  };
 
-  it("charges the card once through Stripe, and nothing goes to the local ledger", async () => {
-    const orderId = await place("stripe-ok@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 2 }]);
+  it("the customer pays on the hosted page, the webhook moves the order on: one charge, nothing in our ledger", async () => {
+    const orderId = await order("checkout-ok@example.com", "MUG-QUAY", 2);
+    await waitForStep(orderId, "awaiting_payment");
+    const session = await sessionOf(orderId);
+    assert.equal((await orders.status(orderId)).data?.paymentUrl, session.url, "the waiting event carries the payment page");
+    assert.equal(session.amount_total, 2800);
+    assert.equal(session.currency, "eur");
+    const paid = await payByCard(orderId);
+    assert.equal(paid.status, 303);
+    assert.equal(paid.headers.get("location"), `${stack.env.PUBLIC_WEB_URL}/orders/${orderId}?paid=1`);
     await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [2800], refunds: [] });
-    assert.equal(fake.ledgerOf(orderId).paymentIntents[0]?.currency, "eur");
+    const [row] = await q("SELECT payment_ref, checkout_session_id FROM orders WHERE id = $1", [orderId]);
+    assert.deepEqual(row, { payment_ref: fake.ledgerOf(orderId).paymentIntents[0]?.id, checkout_session_id: session.id });
     assert.deepEqual(await q("SELECT 1 FROM payments WHERE order_id = $1", [orderId]), []);
+    assert.ok(deliveriesOf(session.id, "checkout.session.completed").some((d) => d.status === 200));
   });
 
-  it("a declined card rejects the order with Stripe's reason, and nothing is charged", async () => {
-    const orderId = await place("stripe-declined@example.com", "pm_card_chargeDeclined", [{ sku: "KNOT-BOOK", quantity: 1 }]);
-    assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "Your card was declined" });
-    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [], refunds: [] });
-    const mail = await waitUntil("the cancellation email", () => mailsTo("stripe-declined@example.com")[0]);
-    assert.match(mail.text ?? "", /You were not charged/);
-  });
-
-  it("429 (after its Retry-After) and 503 are retried by Restate until the charge goes through, once", async () => {
-    fake.failNext("create", { kind: "rate_limit", retryAfterSeconds: 2 });
-    fake.failNext("create", { kind: "unavailable" });
-    const orderId = await place("stripe-retry@example.com", "pm_card_visa", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+  it("3-D Secure: a failed challenge leaves the page open for another try, a passed one pays", async () => {
+    const orderId = await order("checkout-3ds@example.com", "KNOT-BOOK");
+    assert.equal((await payByCard(orderId, CARD_3DS, "fail")).status, 402);
+    assert.equal(await stepOf(orderId), "awaiting_payment", "a failed challenge does not end the order");
+    assert.equal((await payByCard(orderId, CARD_3DS, "complete")).status, 303);
     await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1200], refunds: [] });
-    const attempts = keyed(orderId, "charge");
-    assert.deepEqual(
-      attempts.map((a) => a.status),
-      [429, 503, 200],
-    );
-    assert.ok(attempts[1]!.at - attempts[0]!.at >= 1_900, "the retry after the 429 waited for its Retry-After");
   });
 
-  it("a connection dropped after Stripe made the charge: the retried step gets the same PaymentIntent", async () => {
-    // Twice: the SDK resends once by itself on a closed connection; the second loss fails the step.
-    fake.failNext("create", { kind: "drop_after" }, 2);
-    const orderId = await place("stripe-dropped@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
+  it("a declined card, then a page left to expire: the order ends unpaid, its stock back, nothing taken", async () => {
+    const before = await stockOf("ROPE-COASTER");
+    const orderId = await order("checkout-expired@example.com", "ROPE-COASTER");
+    assert.equal((await payByCard(orderId, CARD_DECLINED)).status, 402);
+    assert.equal(await stepOf(orderId), "awaiting_payment");
+    assert.ok(fake.expire((await sessionOf(orderId)).id));
+    assert.deepEqual(await result(orderId), {
+      orderId,
+      outcome: "rejected",
+      reason: "Payment not completed: the payment page expired before the order was paid",
+    });
+    assert.equal(await stockOf("ROPE-COASTER"), before);
+    assert.deepEqual(money(orderId).charges, []);
+    const mail = await waitUntil("the cancellation email", () => mailsTo("checkout-expired@example.com")[0]);
+    assert.match(mail.text ?? "", /You were not charged/);
+  });
+
+  it("a lost webhook: the order asks Stripe itself and goes on", async () => {
+    fake.webhookFault("checkout.session.completed", { kind: "drop" });
+    const orderId = await withWorkerEnv({ PAYMENT_CHECK_INTERVAL_MS: "1000" }, async () => {
+      const id = await order("checkout-lost@example.com", "TEE-ANCHOR");
+      await payByCard(id);
+      await waitForStep(id, "confirmed");
+      return id;
+    });
+    const session = await sessionOf(orderId);
+    assert.deepEqual(deliveriesOf(session.id, "checkout.session.completed"), [], "the webhook never came");
     await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
-    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1800], refunds: [] });
-    const attempts = keyed(orderId, "charge");
-    assert.ok(attempts.length >= 3, `${attempts.length} attempts`);
-    assert.ok(attempts.at(-1)?.replayed, "the last attempt was answered from Stripe's idempotency store");
+    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [2500], refunds: [] });
   });
 
-  it("a worker killed between the charge and its journal entry: one charge after the restart", async () => {
-    // Stripe makes the charge and holds its answer until the worker is dead.
+  it("a webhook delivered three times is one effect", async () => {
+    fake.webhookFault("checkout.session.completed", { kind: "duplicate", copies: 3 });
+    const orderId = await order("checkout-dup@example.com", "MUG-QUAY");
+    await payByCard(orderId);
+    await waitForStep(orderId, "confirmed");
+    await fake.webhooksIdle();
+    const session = await sessionOf(orderId);
+    const delivered = deliveriesOf(session.id, "checkout.session.completed");
+    assert.equal(delivered.length, 3);
+    assert.ok(delivered.every((d) => d.status === 200));
+    const [row] = await restateSql(
+      stack.services.restate.adminUrl,
+      `SELECT count(*) AS n FROM sys_invocation WHERE target_handler_name = 'paymentEvent' AND target_service_key = '${orderId}'`,
+    );
+    assert.equal(Number(row?.n), 1, "one invocation per event id");
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1400], refunds: [] });
+  });
+
+  it("a forged or stale signature is refused with 400 and changes nothing; the genuine event then does", async () => {
+    fake.webhookFault("checkout.session.completed", { kind: "bad_signature" });
+    const orderId = await order("checkout-forged@example.com", "KNOT-BOOK");
+    await payByCard(orderId);
+    await fake.webhooksIdle();
+    const session = await sessionOf(orderId);
+    const refused = deliveriesOf(session.id, "checkout.session.completed");
+    assert.ok(refused.length > 0 && refused.every((d) => d.status === 400), JSON.stringify(refused));
+    assert.equal(await stepOf(orderId), "awaiting_payment", "a forged event moves nothing");
+    const stale = await fetch(`${stack.webUrl}/webhooks/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": `t=${Math.floor(Date.now() / 1000) - 600},v1=00` },
+      body: "{}",
+    });
+    assert.equal(stale.status, 400);
+    const event = fake.events.find(
+      (e) => e.type === "checkout.session.completed" && (e.data.object as { id: string }).id === session.id,
+    );
+    assert.equal(await fake.resend(event!.id), 200);
+    await waitForStep(orderId, "confirmed");
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+  });
+
+  it("a body over the limit is refused unread (413), and so is a missing signature (400)", async () => {
+    const big = await fetch(`${stack.webUrl}/webhooks/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": "t=1,v1=00" },
+      body: JSON.stringify({ pad: "x".repeat(1024 * 1024) }),
+    });
+    assert.equal(big.status, 413);
+    const unsigned = await fetch(`${stack.webUrl}/webhooks/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(unsigned.status, 400);
+    assert.equal(unsigned.headers.get("set-cookie"), null, "a webhook gets no session");
+  });
+
+  it("a cancel while the page is open closes it: nothing charged, the page can no longer be paid", async () => {
+    const orderId = await order("checkout-cancel@example.com", "MAP-PRINT");
+    await waitForStep(orderId, "awaiting_payment");
+    assert.equal((await orders.control(orderId, "cancel", "changed my mind")).accepted, true);
+    assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "changed my mind" });
+    const session = await sessionOf(orderId);
+    assert.equal(fake.checkoutSessions.get(session.id)?.status, "expired");
+    assert.equal((await payByCard(orderId)).status, 409, "an expired page takes no payment");
+    assert.deepEqual(money(orderId), { paymentIntents: 0, charges: [], refunds: [] });
+  });
+
+  it("paid at the moment of a cancel: the payment is found when the page is closed, and given back", async () => {
+    // The completed event is held: the order hears of the payment only when it closes the page.
     let release = () => {};
-    fake.failNext("create", { kind: "hold_after", delayMs: 0, until: new Promise<void>((r) => (release = r)) });
-    const orderId = await place("stripe-crash@example.com", "pm_card_visa", [{ sku: "MAP-PRINT", quantity: 1 }]);
+    fake.webhookFault("checkout.session.completed", { kind: "hold", until: new Promise<void>((r) => (release = r)) });
+    const orderId = await order("checkout-paid-cancel@example.com", "TEE-ANCHOR");
     try {
-      await waitUntil("the charge at Stripe", () => fake.ledgerOf(orderId).charges.length === 1);
-      assert.ok(fake.handling(`order:${orderId}:charge`), "its answer is still held");
-      await stack.worker?.kill();
+      await payByCard(orderId);
+      assert.equal((await orders.control(orderId, "cancel", "too late")).accepted, true);
+      assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "too late" });
     } finally {
       release();
     }
-    await stack.startWorker();
-    const confirmations = () => mailsTo("stripe-crash@example.com").filter((m) => m.subject.startsWith("Order confirmed"));
-    await waitUntil("the confirmation email", () => confirmations().length > 0);
-    await shipNow(orderId);
-    assert.equal((await result(orderId)).outcome, "fulfilled");
-    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [3200], refunds: [] });
-    assert.ok(keyed(orderId, "charge").some((a) => a.replayed));
-    // A second confirmation would go out before the order ships: after the shipped email, it would be here.
-    await waitUntil("the shipped email", () =>
-      mailsTo("stripe-crash@example.com").find((m) => m.subject.startsWith("Order shipped")),
-    );
-    assert.equal(confirmations().length, 1);
-  });
-
-  it("a customer's cancel refunds once, even when the refund's answer is lost", async () => {
-    fake.failNext("refund", { kind: "drop_after" }, 2);
-    const orderId = await place("stripe-cancel@example.com", "pm_card_visa", [{ sku: "TEE-ANCHOR", quantity: 1 }]);
-    await waitForStep(orderId, "confirmed");
-    assert.equal((await orders.control(orderId, "cancel", "changed my mind")).accepted, true);
-    assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "changed my mind" });
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [2500], refunds: [2500] });
-    const mail = await waitUntil("the cancellation email", () =>
-      mailsTo("stripe-cancel@example.com").find((m) => m.subject.startsWith("Order cancelled")),
-    );
+    await fake.webhooksIdle();
+    const mail = await waitUntil("the cancellation email", () => mailsTo("checkout-paid-cancel@example.com")[0]);
     assert.match(mail.text ?? "", /refunded €25\.00/);
   });
 
-  it("an order waiting for approval is only authorised, and captured once approved", async () => {
-    const orderId = await place("stripe-approved@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+  it("an order waiting for approval is only authorised on the page, captured once approved", async () => {
+    const orderId = await order("checkout-approved@example.com", "LAMP-HARBOUR", 2);
+    await payByCard(orderId);
     await waitForStep(orderId, "awaiting_approval");
     const [pi] = fake.ledgerOf(orderId).paymentIntents;
     assert.equal(pi?.status, "requires_capture");
@@ -149,28 +229,76 @@ describe("orders paid with Stripe", () => {
     await shipNow(orderId);
     assert.equal((await result(orderId)).outcome, "fulfilled");
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [17800], refunds: [] });
-    assert.equal(keyed(orderId, "capture").length, 1);
   });
 
-  it("a rejected order never charged the card: its authorisation is cancelled, nothing refunded", async () => {
-    const orderId = await place("stripe-rejected@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
+  it("a rejected order never took the money: its authorisation is released, nothing refunded", async () => {
+    const orderId = await order("checkout-rejected@example.com", "LAMP-HARBOUR", 2);
+    await payByCard(orderId);
     await waitForStep(orderId, "awaiting_approval");
     assert.equal((await orders.control(orderId, "reject", "not approved")).accepted, true);
     assert.deepEqual(await result(orderId), { orderId, outcome: "rejected", reason: "Rejected by an operator: not approved" });
     assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [], refunds: [] });
     assert.equal(fake.ledgerOf(orderId).paymentIntents[0]?.status, "canceled");
-    const mail = await waitUntil("the cancellation email", () => mailsTo("stripe-rejected@example.com")[0]);
-    assert.match(mail.text ?? "", /You were not charged/);
   });
 
-  it("an order nobody approves in time is rejected and its hold released", async () => {
-    // Only this test's worker times approvals out quickly: nothing else waits for approval meanwhile.
-    const orderId = await withWorkerEnv({ APPROVAL_TIMEOUT_MS: "200" }, async () => {
-      const id = await place("stripe-timeout@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);
-      assert.deepEqual(await result(id), { orderId: id, outcome: "rejected", reason: "No operator approved the order in time" });
+  it("a bank debit: processing until the bank says; succeeded goes on, failed ends the order with its stock back", async () => {
+    const ok = await order("checkout-sepa-ok@example.com", "MUG-QUAY");
+    assert.equal((await payBySepa(ok)).status, 303);
+    await waitForStep(ok, "payment_processing");
+    fake.settleAsync((await sessionOf(ok)).id, "succeeded");
+    await shipNow(ok);
+    assert.equal((await result(ok)).outcome, "fulfilled");
+    assert.deepEqual(money(ok), { paymentIntents: 1, charges: [1400], refunds: [] });
+
+    const before = await stockOf("KNOT-BOOK");
+    const failed = await order("checkout-sepa-failed@example.com", "KNOT-BOOK");
+    await payBySepa(failed, IBAN_FAILS);
+    await waitForStep(failed, "payment_processing");
+    fake.settleAsync((await sessionOf(failed)).id, "failed");
+    const r = await result(failed);
+    assert.equal(r.outcome, "rejected");
+    assert.match(r.reason ?? "", /^Payment not completed/);
+    assert.equal(await stockOf("KNOT-BOOK"), before);
+    assert.deepEqual(money(failed).charges, []);
+  });
+
+  it("a provider that keeps failing: the step ends after its retry budget and the order is compensated", async () => {
+    const before = await stockOf("MAP-PRINT");
+    // Exactly the budget: were there a fourth attempt, it would succeed and the order go on.
+    fake.failNext("checkout", { kind: "unavailable" }, 3);
+    const orderId = await withWorkerEnv({ PAYMENT_RETRY_LIMIT: "3" }, async () => {
+      const id = await order("checkout-down@example.com", "MAP-PRINT");
+      await waitUntil(
+        "the order failed, as operators see it",
+        async () => (await q("SELECT status FROM orders WHERE id = $1", [id]))[0]?.status === "failed",
+      );
       return id;
     });
-    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [], refunds: [] });
-    assert.equal(fake.ledgerOf(orderId).paymentIntents[0]?.status, "canceled");
+    assert.equal(await stockOf("MAP-PRINT"), before, "its stock is back");
+    assert.equal(
+      fake.requests.filter((r) => r.idempotencyKey === `order:${orderId}:checkout`).length,
+      3,
+      "three attempts, then it stopped",
+    );
+  });
+
+  it("a worker killed after Stripe opened the page but before the journal knew: one page after the restart", async () => {
+    let release = () => {};
+    fake.failNext("checkout", { kind: "hold_after", delayMs: 0, until: new Promise<void>((r) => (release = r)) });
+    const orderId = await order("checkout-crash@example.com", "TEE-ANCHOR");
+    try {
+      await waitUntil("the page at Stripe", () => fake.ledgerOf(orderId).checkoutSessions.length === 1);
+      assert.ok(fake.handling(`order:${orderId}:checkout`), "its answer is still held");
+      await stack.worker?.kill();
+    } finally {
+      release();
+    }
+    await stack.startWorker();
+    await waitForStep(orderId, "awaiting_payment");
+    await payByCard(orderId);
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.equal(fake.ledgerOf(orderId).checkoutSessions.length, 1);
+    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [2500], refunds: [] });
   });
 });

@@ -56,6 +56,7 @@ import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
 import { orderPageRoutes } from "./routes/order-page.routes.ts";
 import { orderRoutes } from "./routes/orders.routes.ts";
 import { unsubscribeRoutes } from "./routes/unsubscribe.routes.ts";
+import { STRIPE_WEBHOOK_PATH, stripeWebhookRoutes } from "./routes/stripe-webhooks.routes.ts";
 
 export interface AppDeps {
   logger: Logger;
@@ -114,6 +115,10 @@ export interface AppDeps {
     lookupsPerMinute: number;
     lookupsPerAddressPerHour: number;
     approvalThresholdCents: number;
+    /** The customer pays on the provider's page (Stripe Checkout): the form asks for no payment method. */
+    hostedPayment?: boolean;
+    /** Endpoint secrets webhooks are signed with (several while one is rolled); none = no webhook route. */
+    stripeWebhookSecrets?: readonly string[];
     requestTimeoutMs?: number;
     /** How often open operator streams are re-checked against the operator gate (default 2 s). */
     operatorRecheckMs?: number;
@@ -176,6 +181,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       ordersPerMinute: deps.config.ordersPerMinute,
       approvalThresholdCents: deps.config.approvalThresholdCents,
       formLimitBytes: 16 * 1024,
+      hostedPayment: deps.config.hostedPayment,
     }),
     orderLookupRoutes({
       ...deps,
@@ -226,8 +232,22 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(health.routes());
   // Before any body is read or session loaded: a write another site's page made is refused outright.
   // A mail client's one-click unsubscribe is cross-site by design; its signed URL is its guard.
-  app.use(sameOriginWrites({ allowPaths: ["/unsubscribe/", ...(deps.config.crossSiteWritePaths ?? [])] }));
+  // Stripe's webhooks too: they carry their own signature, and no session or CSRF token.
+  app.use(sameOriginWrites({ allowPaths: ["/unsubscribe/", STRIPE_WEBHOOK_PATH, ...(deps.config.crossSiteWritePaths ?? [])] }));
   app.use(staticAssets());
+  const webhookSecrets = deps.config.stripeWebhookSecrets ?? [];
+  if (webhookSecrets.length > 0) {
+    // Before the session: a webhook neither has nor gets a session cookie.
+    app.use(
+      stripeWebhookRoutes({
+        secrets: webhookSecrets,
+        orders: deps.orders,
+        limiter: deps.limiter,
+        logger: deps.logger,
+        eventsPerMinute: 1_200,
+      }).routes(),
+    );
+  }
   app.use(sessions({ secret: deps.config.sessionSecret, ttlSeconds: deps.config.sessionTtlSeconds, secure }));
   // Once, in front of every router: no route under /ops, whoever adds it, is served to a non-operator.
   app.use(operatorGate(deps));

@@ -145,6 +145,8 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         lookupsPerMinute: config.ORDER_LOOKUP_RATE_LIMIT_PER_MINUTE,
         lookupsPerAddressPerHour: config.ORDER_LOOKUP_PER_ADDRESS_PER_HOUR,
         approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
+        hostedPayment: config.PAYMENT_PROVIDER === "stripe",
+        stripeWebhookSecrets: config.STRIPE_WEBHOOK_SECRETS ?? [],
       },
     },
     endStreams: () => sseStreams.closeAll(),

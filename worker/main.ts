@@ -11,6 +11,8 @@ import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
 import { createStripePaymentProvider } from "./adapters/stripe-payments.ts";
+import { paymentRetry } from "./errors.ts";
+import { BANK_PAYMENT_LIMIT_MS } from "./hosted-payment.ts";
 import { createProgressPublisher } from "./adapters/progress-publisher.ts";
 import { createCampaignsRepo } from "./adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport } from "./adapters/smtp-mailer.ts";
@@ -123,6 +125,12 @@ const services = createServices({
     approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
     shippingDelayMs: config.SHIPPING_DELAY_MS,
+    paymentPolicy: {
+      checkIntervalMs: config.PAYMENT_CHECK_INTERVAL_MS,
+      pageLifetimeMs: config.CHECKOUT_EXPIRY_MINUTES * 60_000,
+      processingLimitMs: BANK_PAYMENT_LIMIT_MS,
+      retry: paymentRetry(config.PAYMENT_RETRY_LIMIT),
+    },
   },
 });
 

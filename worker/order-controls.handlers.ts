@@ -7,6 +7,7 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
+import { paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
@@ -30,6 +31,8 @@ export interface ControlAnswer {
 /** Set when the order stops short of fulfilment: compensation is under way, the controls refuse. */
 export const STOPPING_STATE_KEY = "stopping";
 
+const paymentEventInput = z.object({ signal: z.enum(paymentSignals), eventId: z.string().min(1).max(255) });
+export type PaymentEventInput = z.output<typeof paymentEventInput>;
 const reasonInput = z.object({ reason: z.string().trim().max(300).default("") });
 const decisionInput = reasonInput.extend({ by: operatorNameSchema.optional() });
 export type ControlInput = z.output<typeof decisionInput>;
@@ -95,6 +98,18 @@ export function orderControlHandlers(opts: { shippingWait: boolean }) {
         if ((await dispatch.peek()) !== undefined) return { accepted: true, message: "Shipping was already requested." };
         await dispatch.resolve({ by: req.by });
         return { accepted: true, message: "Shipping now." };
+      },
+    ),
+
+    // A webhook's wake-up (web/routes/stripe-webhooks.routes.ts): the order, if it is waiting for
+    // its payment, asks the provider where it stands. Once per kind: a duplicate changes nothing.
+    paymentEvent: restate.handlers.workflow.shared(
+      { input: restate.serde.schema(paymentEventInput) },
+      async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
+        const promise = ctx.promise<string>(paymentSignalPromise(req.signal));
+        if ((await promise.peek()) !== undefined) return { accepted: true, message: "Already heard." };
+        await promise.resolve(req.eventId);
+        return { accepted: true, message: "The order checks its payment." };
       },
     ),
 

@@ -34,8 +34,8 @@
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
 import { orderSteps } from "../shared/order-steps.ts";
-import type { OrdersRepo } from "./adapters/orders.repo.ts";
-import type { PaymentProvider } from "./adapters/payment-provider.ts";
+import type { OrdersRepo, StoredOrder } from "./adapters/orders.repo.ts";
+import type { Charge, PaymentProvider } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
@@ -49,6 +49,7 @@ import {
 } from "./order-controls.handlers.ts";
 import { OrderStop, outcomeOf, type OrderOutcome } from "./order-stop.ts";
 import { trackProgress } from "./progress-tracker.ts";
+import { payOnHostedPage, type HostedPaymentPolicy } from "./hosted-payment.ts";
 
 export interface OrderFulfilmentDeps {
   orders: OrdersRepo;
@@ -58,6 +59,7 @@ export interface OrderFulfilmentDeps {
   approvalThresholdCents: number;
   approvalTimeoutMs: number;
   shippingDelayMs: number;
+  paymentPolicy: HostedPaymentPolicy;
 }
 
 export interface OrderResult {
@@ -96,6 +98,43 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
           };
 
+          /** Charged by us with the payment method the form sent (the local provider): no page to visit. */
+          const chargeCard = async (
+            order: StoredOrder,
+            needsApproval: boolean,
+          ): Promise<{ charge: Charge; captured: boolean }> => {
+            const payment = {
+              idempotencyKey: `order:${orderId}:charge`,
+              orderId,
+              amountCents: order.totalCents,
+              currency: order.currency,
+              paymentMethod: order.paymentMethod,
+            };
+            const charge = needsApproval
+              ? await progress.step("authorise payment", {
+                  before: [orderSteps.reserved],
+                  action: async () => {
+                    const c = await deps.payments.authorize(payment);
+                    await deps.orders.markAwaitingApproval(orderId, c.providerRef);
+                    return c;
+                  },
+                  after: [orderSteps.authorized, orderSteps.awaitingApproval],
+                  retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
+                })
+              : await progress.step("charge payment", {
+                  before: [orderSteps.reserved],
+                  action: async () => {
+                    const c = await deps.payments.charge(payment);
+                    await deps.orders.confirmPaid(orderId, c.providerRef);
+                    return c;
+                  },
+                  // Without an approval to wait for, a paid order is confirmed: its email is queued next.
+                  after: [orderSteps.paid, orderSteps.confirmed],
+                  retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
+                });
+            return { charge, captured: !needsApproval };
+          };
+
           try {
             const order = await progress.step("persist order", {
               action: () => deps.orders.create(input, ctx.request().id),
@@ -127,35 +166,15 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
 
             // An order an operator may still reject is only authorised: rejecting it then takes nothing.
             const needsApproval = order.totalCents >= deps.approvalThresholdCents;
-            const payment = {
-              idempotencyKey: `order:${orderId}:charge`,
-              orderId,
-              amountCents: order.totalCents,
-              currency: order.currency,
-              paymentMethod: order.paymentMethod,
-            };
-            const charge = needsApproval
-              ? await progress.step("authorise payment", {
-                  before: [orderSteps.reserved],
-                  action: async () => {
-                    const c = await deps.payments.authorize(payment);
-                    await deps.orders.markAwaitingApproval(orderId, c.providerRef);
-                    return c;
-                  },
-                  after: [orderSteps.authorized, orderSteps.awaitingApproval],
-                })
-              : await progress.step("charge payment", {
-                  before: [orderSteps.reserved],
-                  action: async () => {
-                    const c = await deps.payments.charge(payment);
-                    await deps.orders.confirmPaid(orderId, c.providerRef);
-                    return c;
-                  },
-                  // Without an approval to wait for, a paid order is confirmed: its email is queued next.
-                  after: [orderSteps.paid, orderSteps.confirmed],
-                });
+            const { charge, captured: paidAtOnce } = deps.payments.checkout
+              ? await payOnHostedPage(
+                  ctx,
+                  { checkout: deps.payments.checkout, orders: deps.orders, progress, policy: deps.paymentPolicy },
+                  { order, needsApproval, orderUrl, cancelRequest },
+                )
+              : await chargeCard(order, needsApproval);
             // Set from journalled steps only, so a replay takes the same branch of the undo below.
-            let captured = !needsApproval;
+            let captured = paidAtOnce;
             const settlement = (op: "capture" | "cancel") => ({
               idempotencyKey: `order:${orderId}:${op}`,
               orderId,
@@ -165,7 +184,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             });
             undo.push(async () => {
               if (!captured) {
-                await ctx.run("cancel authorisation", () => deps.payments.cancel(settlement("cancel")), infraRetry);
+                await ctx.run("cancel authorisation", () => deps.payments.cancel(settlement("cancel")), deps.paymentPolicy.retry);
                 return;
               }
               await ctx.run(
@@ -178,10 +197,23 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                     amountCents: charge.amountCents,
                     currency: charge.currency,
                   }),
-                infraRetry,
+                deps.paymentPolicy.retry,
               );
               refundedCents = charge.amountCents;
             });
+            if (deps.payments.checkout) {
+              // Paid on the page while a cancel was on its way: the saga gives the money back.
+              await stopIfCancelled();
+              await progress.step(needsApproval ? "record authorisation" : "record payment", {
+                action: () =>
+                  needsApproval
+                    ? deps.orders.markAwaitingApproval(orderId, charge.providerRef)
+                    : deps.orders.confirmPaid(orderId, charge.providerRef),
+                after: needsApproval
+                  ? [orderSteps.authorized, orderSteps.awaitingApproval]
+                  : [orderSteps.paid, orderSteps.confirmed],
+              });
+            }
 
             if (needsApproval) {
               const decision = await restate.RestatePromise.race([

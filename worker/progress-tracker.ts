@@ -18,8 +18,8 @@ export interface StepOptions<T> {
   before?: Draft[];
   /** The step's own work: idempotent, since Restate may run it again after a crash. */
   action: () => Promise<T>;
-  /** Events that the finished work makes true. */
-  after: Draft[];
+  /** Events that the finished work makes true (a function when they carry what the work returned). */
+  after: Draft[] | ((result: T) => Draft[]);
   retry?: restate.RunOptions<T>;
   /** Keep the last event as the durable snapshot (the `status` handler's answer). Default true. */
   snapshot?: boolean;
@@ -70,19 +70,27 @@ export function trackProgress(
 
     async step(name, opts) {
       const before = number(opts.before ?? []);
-      const after = number(opts.after);
-      const { result, stored } = await ctx.run(
+      const made = opts.after;
+      // Events built from the work's result are journalled with it, so a replay (which does not run
+      // the work) has them too; fixed ones are numbered here, the same on every replay.
+      const fixed = typeof made === "function" ? null : number(made);
+      const from = seq;
+      const { result, stored, built } = await ctx.run(
         name,
         async () => {
-          const first = await publishAll(before);
+          const published = await publishAll(before);
           const value = await opts.action();
-          return { result: value, stored: (await publishAll(after)) ?? first };
+          const events = fixed ?? (made as (r: typeof value) => Draft[])(value).map((d, i) => ({ ...d, seq: from + i + 1 }));
+          return { result: value, stored: (await publishAll(events)) ?? published, built: fixed ? null : events };
         },
         (opts.retry ?? infraRetry) as restate.RunOptions<{
           result: Awaited<ReturnType<typeof opts.action>>;
           stored: { seq: number; at: string } | null;
+          built: ProgressDraft[] | null;
         }>,
       );
+      const after = fixed ?? built ?? [];
+      if (built) seq += built.length;
       const last = after.at(-1) ?? before.at(-1);
       if (last && opts.snapshot !== false) keep(last, stored);
       return result;

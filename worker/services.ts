@@ -4,6 +4,7 @@ import type { CampaignsRepo } from "./adapters/campaigns.repo.ts";
 import type { InventoryRepo } from "./adapters/inventory.repo.ts";
 import type { OrdersRepo } from "./adapters/orders.repo.ts";
 import type { PaymentProvider } from "./adapters/payment-provider.ts";
+import type { HostedPaymentPolicy } from "./hosted-payment.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { createEmailCampaignWorkflow } from "./email-campaign.workflow.ts";
 import { createEmailSenderService, type EmailRetryPolicy } from "./email-sender.service.ts";
@@ -24,7 +25,12 @@ export interface WorkerDeps {
   progress: ProgressPublisher;
   publicWebUrl: string;
   content: Omit<ContentGenerationDeps, "progress"> & { quota: QuotaLimits };
-  orderPolicy: { approvalThresholdCents: number; approvalTimeoutMs: number; shippingDelayMs: number };
+  orderPolicy: {
+    approvalThresholdCents: number;
+    approvalTimeoutMs: number;
+    shippingDelayMs: number;
+    paymentPolicy: HostedPaymentPolicy;
+  };
 }
 
 export function createServices(deps: WorkerDeps) {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { startWorker } from "../../scripts/stack/stack.ts";
-import type { PaymentMethod } from "../../shared/order.schema.ts";
+import type { HOSTED_PAYMENT, PaymentMethod } from "../../shared/order.schema.ts";
 import type { createOrdersClient } from "../../web/adapters/orders-client.ts";
 import { waitUntil } from "./browser-client.ts";
 import { restateSql } from "./restate-admin.ts";
@@ -26,7 +26,11 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
     assert.equal(r.status, 200, await r.clone().text());
     return (await r.json()) as { outcome: string; reason: string | null };
   };
-  const place = async (email: string, paymentMethod: PaymentMethod, lines: Array<{ sku: string; quantity: number }>) => {
+  const place = async (
+    email: string,
+    paymentMethod: PaymentMethod | typeof HOSTED_PAYMENT,
+    lines: Array<{ sku: string; quantity: number }>,
+  ) => {
     const orderId = uuidv7();
     await orders().submit({ orderId, email, paymentMethod, lines });
     return orderId;

@@ -5,7 +5,7 @@
 import * as clients from "@restatedev/restate-sdk-clients";
 import type { PlaceOrderInput } from "../../shared/order.schema.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import type { ControlAnswer, ControlInput } from "../../worker/order-controls.handlers.ts";
+import type { ControlAnswer, ControlInput, PaymentEventInput } from "../../worker/order-controls.handlers.ts";
 import type { OrderFulfilment } from "../../worker/order-fulfilment.workflow.ts";
 import { RestateUnavailableError, callOptions, connectIngress, snapshotOf, submitted, type Submitted } from "./ingress.ts";
 
@@ -47,6 +47,21 @@ export function createOrdersClient(opts: { ingressUrl: string; timeoutMs?: numbe
     status: (orderId: string): Promise<ProgressSnapshot> =>
       snapshotOf(order(orderId).status(clients.rpc.opts(callOptions(timeout)))),
     control,
+    /**
+     * Hands a payment provider's event to the order, keyed by the event's id: Restate runs one
+     * invocation per id, so a webhook delivered twice is one effect. Resolves once the order has
+     * taken it (the provider is answered 2xx only then, and otherwise delivers it again).
+     */
+    async paymentEvent(orderId: string, input: PaymentEventInput): Promise<void> {
+      try {
+        await order(orderId).paymentEvent(
+          input,
+          clients.rpc.opts<PaymentEventInput, ControlAnswer>({ ...callOptions(timeout), idempotencyKey: input.eventId }),
+        );
+      } catch (err) {
+        throw new RestateUnavailableError("Restate did not accept the payment event", { cause: err });
+      }
+    },
   };
 }
 export type OrdersClient = ReturnType<typeof createOrdersClient>;

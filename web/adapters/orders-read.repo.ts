@@ -15,7 +15,10 @@ export interface OrderPage {
   /** The cursor of the first row when there are newer orders, else null (this is the first page). */
   previous: OrderListCursor | null;
 }
-export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId">;
+export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId"> & {
+  /** The provider's payment page while the order waits for payment (Stripe Checkout), else null. */
+  paymentUrl?: string | null;
+};
 
 /**
  * The SQL of one page of the operator's list, newest first, by keyset: every filter is an index
@@ -69,9 +72,11 @@ export function createOrdersReadRepo(pool: pg.Pool) {
 
   /** Where an order stands, in one indexed read: what a progress snapshot needs from the row. */
   async function orderProgress(id: string): Promise<OrderProgressRow | null> {
-    const r = await pool.query(`SELECT status, status_reason, invocation_id FROM orders WHERE id = $1`, [id]);
+    const r = await pool.query(`SELECT status, status_reason, invocation_id, payment_url FROM orders WHERE id = $1`, [id]);
     const o = r.rows[0];
-    return o ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id } : null;
+    return o
+      ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id, paymentUrl: o.payment_url ?? null }
+      : null;
   }
 
   /** One page of the operator's list (see `orderPageQuery`). */

@@ -22,6 +22,10 @@ export function snapshotFromRow(order: OrderProgressRow): ProgressSnapshot {
     seq: 0,
     at: null,
     invocationId: order.invocationId,
+    // Still to be paid: the page offers the payment page again, as the event that opened it did.
+    ...(order.status === "awaiting_payment" && order.paymentUrl && !order.statusReason
+      ? { data: { paymentUrl: order.paymentUrl } }
+      : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import Router from "@koa/router";
 import { v7 as uuidv7 } from "uuid";
-import { orderFormSchema, paymentMethods } from "../../shared/order.schema.ts";
+import { HOSTED_PAYMENT, orderFormSchema, paymentMethods } from "../../shared/order.schema.ts";
 import type { CatalogRepo } from "../adapters/catalog.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -25,11 +25,13 @@ export interface OrdersRouteDeps {
   ordersPerMinute: number;
   approvalThresholdCents: number;
   formLimitBytes: number;
+  /** Stripe Checkout: the customer pays on Stripe's page, so the form carries no payment method. */
+  hostedPayment?: boolean;
 }
 
 const QTY_FIELD = /^qty\[([^\]]{1,40})\]$/;
 
-function readForm(form: URLSearchParams): OrderFormValues {
+function readForm(form: URLSearchParams, hostedPayment: boolean): OrderFormValues {
   const quantities: Record<string, string> = {};
   for (const [name, value] of form) {
     const sku = QTY_FIELD.exec(name)?.[1];
@@ -38,7 +40,8 @@ function readForm(form: URLSearchParams): OrderFormValues {
   return {
     orderId: form.get("orderId") ?? "",
     email: form.get("email") ?? "",
-    paymentMethod: form.get("paymentMethod") ?? "",
+    // With a hosted page there is nothing to choose: whatever a crafted form says is not read.
+    paymentMethod: hostedPayment ? HOSTED_PAYMENT : (form.get("paymentMethod") ?? ""),
     quantities,
   };
 }
@@ -57,7 +60,7 @@ export function orderRoutes(deps: OrdersRouteDeps) {
     const values: OrderFormValues = {
       orderId: uuidv7(),
       email: "",
-      paymentMethod: Object.keys(paymentMethods)[0] ?? "",
+      paymentMethod: deps.hostedPayment ? HOSTED_PAYMENT : (Object.keys(paymentMethods)[0] ?? ""),
       quantities: preselect ? { [preselect]: "1" } : {},
     };
     ctx.set("Cache-Control", "no-store");
@@ -67,6 +70,7 @@ export function orderRoutes(deps: OrdersRouteDeps) {
       orderFormPage(products, values, {
         csrfToken: ctx.state.session.csrfToken,
         approvalThresholdCents: deps.approvalThresholdCents,
+        hostedPayment: deps.hostedPayment,
       }),
     );
   });
@@ -79,9 +83,9 @@ export function orderRoutes(deps: OrdersRouteDeps) {
   });
 
   router.post("/orders", formBody({ limitBytes: deps.formLimitBytes }), limited, async (ctx) => {
-    const values = readForm(ctx.state.form);
+    const values = readForm(ctx.state.form, deps.hostedPayment === true);
     const known = await deps.catalog.knownSkus();
-    const parsed = orderFormSchema.safeParse(values);
+    const parsed = orderFormSchema(deps.hostedPayment === true).safeParse(values);
     const errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error.issues, fieldName);
     const unknown = Object.keys(values.quantities).filter((sku) => !known.has(sku));
     if (unknown.length > 0) errors.quantities = `Unknown product: ${unknown.join(", ")}`;
@@ -89,7 +93,11 @@ export function orderRoutes(deps: OrdersRouteDeps) {
       if (errors.orderId) values.orderId = uuidv7();
       for (const sku of Object.keys(values.quantities)) if (!known.has(sku)) delete values.quantities[sku];
       const products = await deps.catalog.listProducts();
-      const opts = { csrfToken: ctx.state.session.csrfToken, approvalThresholdCents: deps.approvalThresholdCents };
+      const opts = {
+        csrfToken: ctx.state.session.csrfToken,
+        approvalThresholdCents: deps.approvalThresholdCents,
+        hostedPayment: deps.hostedPayment,
+      };
       return rejectForm(ctx, orderFormPage(products, values, opts, errors));
     }
     const input = parsed.data;

@@ -11,7 +11,7 @@ import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 
 /** Statuses from which a cancel can still stop the order (the workflow has the last word). */
-const CANCELLABLE = new Set(["received", "reserved", "paid", "awaiting_approval", "confirmed"]);
+const CANCELLABLE = new Set(["received", "reserved", "awaiting_payment", "paid", "awaiting_approval", "confirmed"]);
 
 /** A confirmed order is in its shipping wait: "ship now" ends it (the workflow has the last word). */
 const WAITING_TO_SHIP = "confirmed";

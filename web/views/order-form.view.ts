@@ -22,6 +22,8 @@ function fieldError(errors: FieldErrors, name: string) {
 export interface OrderFormContext {
   csrfToken: string;
   approvalThresholdCents: number;
+  /** The customer pays on the provider's own page after placing the order: no payment field here. */
+  hostedPayment?: boolean;
 }
 
 export function orderFormPage(
@@ -64,16 +66,22 @@ export function orderFormPage(
         <label for="email">Email for the confirmation</label>
         <input id="email" name="email" type="email" autocomplete="email" required value="${values.email}">
         ${fieldError(errors, "email")}
-        <label for="paymentMethod">Payment</label>
-        <select id="paymentMethod" name="paymentMethod">
-          ${Object.entries(paymentMethods).map(
-            ([value, label]) =>
-              html`<option value="${value}" ${value === values.paymentMethod ? "selected" : ""}>${label}</option>`,
-          )}
-        </select>
-        ${fieldError(errors, "paymentMethod")}
-        <p class="hint">Orders of ${formatMoney(form.approvalThresholdCents, currency)} or more wait for an operator's approval.
-          The test cards let you try a decline or a provider that times out.</p>
+        ${
+          form.hostedPayment
+            ? html`<p class="hint">You pay on Stripe's secure payment page once the order is placed: your card details never
+                reach this shop. Orders of ${formatMoney(form.approvalThresholdCents, currency)} or more are only authorised
+                until an operator approves them.</p>`
+            : html`<label for="paymentMethod">Payment</label>
+              <select id="paymentMethod" name="paymentMethod">
+                ${Object.entries(paymentMethods).map(
+                  ([value, label]) =>
+                    html`<option value="${value}" ${value === values.paymentMethod ? "selected" : ""}>${label}</option>`,
+                )}
+              </select>
+              ${fieldError(errors, "paymentMethod")}
+              <p class="hint">Orders of ${formatMoney(form.approvalThresholdCents, currency)} or more wait for an operator's
+                approval. The test cards let you try a decline or a provider that times out.</p>`
+        }
         <button type="submit">Place order</button>
       </form>`,
   };

@@ -25,6 +25,18 @@ export function isCancellable(s: ProgressSnapshot): boolean {
   return !isTerminal(s) && s.step !== "shipped";
 }
 
+/** The provider's payment page, while the order waits for its payment (the event that opened it says where). */
+export function paymentLink(s: Pick<ProgressSnapshot, "step" | "data">): string | null {
+  const url = s.data?.paymentUrl;
+  if (s.step !== "awaiting_payment" || typeof url !== "string") return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What was given back, from the order's last event: the workflow's cancel and the operator's refund
  * both say how much (`refundedCents`) and in which currency. Nothing when nothing was charged.
@@ -59,6 +71,12 @@ export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefi
     <progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress>
     <p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>
     ${refundLine(s)}
+    ${
+      controls && paymentLink(s)
+        ? html`<p class="pay-line"><a class="button pay-button" href="${paymentLink(s)}">Pay now</a>
+          on Stripe's secure page. Your order is held for you until then.</p>`
+        : ""
+    }
     ${invocationLine(restateUiUrl, s.invocationId)}
     ${
       controls && isCancellable(s)

@@ -112,6 +112,15 @@ export function createOrdersRepo(pool: pg.Pool) {
     ]);
   }
 
+  /** The customer pays on the provider's page: the order keeps the page's session and address. */
+  async function markAwaitingPayment(id: string, sessionId: string, paymentUrl: string): Promise<void> {
+    await pool.query(
+      `UPDATE orders SET status = 'awaiting_payment', checkout_session_id = $2, payment_url = $3, updated_at = now()
+        WHERE id = $1 AND status IN ('received', 'reserved', 'awaiting_payment')`,
+      [id, sessionId, paymentUrl],
+    );
+  }
+
   /** Authorised and waiting for an operator; the reference stays the same once captured. */
   async function markAwaitingApproval(id: string, paymentRef: string): Promise<void> {
     await pool.query(
@@ -197,6 +206,7 @@ export function createOrdersRepo(pool: pg.Pool) {
     create,
     setStatus,
     confirmPaid,
+    markAwaitingPayment,
     markAwaitingApproval,
     recordApproval,
     markShipped,

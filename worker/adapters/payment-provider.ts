@@ -42,8 +42,56 @@ export interface AuthorizationRequest {
   currency: string;
 }
 
+/**
+ * Paying on the provider's own page (Stripe Checkout): the card never reaches us. The order is
+ * paid once the customer finishes there; `check` is the authority on where the payment stands (a
+ * webhook only says "look now").
+ */
+export interface CheckoutRequest {
+  idempotencyKey: string;
+  orderId: string;
+  email: string;
+  amountCents: number;
+  currency: string;
+  lines: ReadonlyArray<{ name: string; unitPriceCents: number; quantity: number }>;
+  /** "manual": the card is only authorised (an order an operator may still reject). */
+  capture: "automatic" | "manual";
+  /** Where the provider sends the customer back after paying, and when they give up. */
+  successUrl: string;
+  cancelUrl: string;
+  /** Epoch ms after which the page can no longer be paid (Stripe: 30 minutes to 24 hours ahead). */
+  expiresAt: number;
+}
+
+export interface CheckoutSession {
+  sessionId: string;
+  url: string;
+  expiresAt: number;
+}
+
+export type CheckoutState =
+  /** Not paid (yet): the customer may still be on the page, or may have had a card declined. */
+  | { state: "open" }
+  /** Paid by a method that settles later (a bank debit): the outcome arrives within days. */
+  | { state: "processing"; paymentRef: string }
+  | { state: "paid"; charge: Charge }
+  /** Authorised only (manual capture): `capture` takes it, `cancel` releases it. */
+  | { state: "authorized"; charge: Charge }
+  /** A payment that was processing did not go through. */
+  | { state: "failed"; reason: string }
+  | { state: "expired" };
+
+export interface HostedCheckout {
+  open(req: CheckoutRequest): Promise<CheckoutSession>;
+  check(sessionId: string): Promise<CheckoutState>;
+  /** Ends an open page so it can no longer be paid, then says where the payment stands. */
+  close(sessionId: string, idempotencyKey: string): Promise<CheckoutState>;
+}
+
 export interface PaymentProvider {
   readonly name: string;
+  /** Present when the customer pays on the provider's page; otherwise the order is charged with `charge`/`authorize`. */
+  readonly checkout?: HostedCheckout;
   charge(req: ChargeRequest): Promise<Charge>;
   /** Holds the amount on the card without taking it (a decline is a `PermanentError`, as for `charge`). */
   authorize(req: ChargeRequest): Promise<Charge>;

@@ -12,7 +12,18 @@
 import * as restate from "@restatedev/restate-sdk";
 import Stripe from "stripe";
 import { PermanentError } from "../errors.ts";
-import type { AuthorizationRequest, Charge, ChargeRequest, PaymentProvider, Refund, RefundRequest } from "./payment-provider.ts";
+import type {
+  AuthorizationRequest,
+  Charge,
+  ChargeRequest,
+  CheckoutRequest,
+  CheckoutSession,
+  CheckoutState,
+  HostedCheckout,
+  PaymentProvider,
+  Refund,
+  RefundRequest,
+} from "./payment-provider.ts";
 import { retryAfterMs } from "./retry-after.ts";
 
 export interface StripeSettings {
@@ -136,8 +147,70 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
     }
   }
 
+  async function openCheckout(req: CheckoutRequest): Promise<CheckoutSession> {
+    try {
+      const session = await stripe.checkout.sessions.create(
+        {
+          mode: "payment",
+          client_reference_id: req.orderId,
+          customer_email: req.email,
+          line_items: req.lines.map((l) => ({
+            quantity: l.quantity,
+            price_data: { currency: req.currency.toLowerCase(), unit_amount: l.unitPriceCents, product_data: { name: l.name } },
+          })),
+          payment_intent_data: { capture_method: req.capture, metadata: { order_id: req.orderId } },
+          metadata: { order_id: req.orderId },
+          success_url: req.successUrl,
+          cancel_url: req.cancelUrl,
+          expires_at: Math.floor(req.expiresAt / 1000),
+        },
+        { idempotencyKey: req.idempotencyKey },
+      );
+      if (!session.url) throw new PermanentError("checkout_without_url", "Stripe returned a payment page without an address");
+      return { sessionId: session.id, url: session.url, expiresAt: session.expires_at * 1000 };
+    } catch (err) {
+      if (err instanceof PermanentError) throw err;
+      return mapStripeError(err, "payment page");
+    }
+  }
+
+  /** Where a session's payment stands, from the session and its PaymentIntent (not from any webhook). */
+  function stateOf(session: Stripe.Checkout.Session): CheckoutState {
+    if (session.status === "expired") return { state: "expired" };
+    if (session.status !== "complete") return { state: "open" };
+    const pi = session.payment_intent;
+    if (!pi || typeof pi === "string") return { state: "processing", paymentRef: pi ?? "" };
+    if (pi.status === "succeeded") return { state: "paid", charge: chargeOf(pi, pi.amount_received || pi.amount) };
+    if (pi.status === "requires_capture") return { state: "authorized", charge: chargeOf(pi, pi.amount_capturable || pi.amount) };
+    if (pi.status === "processing") return { state: "processing", paymentRef: pi.id };
+    const why = pi.last_payment_error?.message?.replace(/\.$/, "");
+    return { state: "failed", reason: why ?? `the payment ended ${pi.status.replaceAll("_", " ")}` };
+  }
+
+  async function check(sessionId: string): Promise<CheckoutState> {
+    try {
+      return stateOf(await stripe.checkout.sessions.retrieve(sessionId, { expand: ["payment_intent"] }));
+    } catch (err) {
+      return mapStripeError(err, "payment check");
+    }
+  }
+
+  async function close(sessionId: string, idempotencyKey: string): Promise<CheckoutState> {
+    try {
+      await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey });
+    } catch (err) {
+      // 400: the session is not open any more (paid, or expired already): where it stands is the answer.
+      if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400))
+        mapStripeError(err, "payment page close");
+    }
+    return check(sessionId);
+  }
+
+  const checkout: HostedCheckout = { open: openCheckout, check, close };
+
   return {
     name: "stripe",
+    checkout,
     charge: (req) => open(req, "automatic"),
     authorize: (req) => open(req, "manual"),
     capture,
