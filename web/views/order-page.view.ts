@@ -73,7 +73,7 @@ export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefi
     ${refundLine(s)}
     ${
       controls && paymentLink(s)
-        ? html`<p class="pay-line"><a class="button pay-button" href="${paymentLink(s)}">Pay now</a>
+        ? html`<p class="pay-line"><a class="button pay-button" href="${paymentLink(s)}" hx-boost="false">Pay now</a>
           on Stripe's secure page. Your order is held for you until then.</p>`
         : ""
     }
