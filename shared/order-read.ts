@@ -17,12 +17,14 @@ export interface OrderRecord {
   statusReason: string | null;
   invocationId: string | null;
   createdAt: string;
+  /** The provider's payment page while the order waits for payment (Stripe Checkout), else null. */
+  paymentUrl?: string | null;
   lines: OrderRecordLine[];
 }
 
 export async function readOrder(db: pg.Pool | pg.PoolClient, id: string): Promise<OrderRecord | null> {
   const o = await db.query(
-    `SELECT id, email, payment_method, total_cents, currency, status, status_reason, invocation_id, created_at
+    `SELECT id, email, payment_method, total_cents, currency, status, status_reason, invocation_id, created_at, payment_url
        FROM orders WHERE id = $1`,
     [id],
   );
@@ -43,6 +45,7 @@ export async function readOrder(db: pg.Pool | pg.PoolClient, id: string): Promis
     statusReason: row.status_reason,
     invocationId: row.invocation_id,
     createdAt: new Date(row.created_at).toISOString(),
+    paymentUrl: row.payment_url ?? null,
     lines: l.rows.map((r) => ({ sku: r.sku, quantity: r.quantity, unitPriceCents: r.unit_price_cents, name: r.name })),
   };
 }

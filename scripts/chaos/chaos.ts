@@ -26,7 +26,13 @@ import {
 } from "../stack/stack.ts";
 import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from "./shopper.ts";
 import { restock, type RestockOutcome } from "./restocker.ts";
-import { startFakeStripe, type FakeStripeServer } from "../../test/helpers/fake-stripe-server.ts";
+import {
+  CARD_3DS,
+  CARD_DECLINED,
+  CARD_SUCCEEDS,
+  startFakeStripe,
+  type FakeStripeServer,
+} from "../../test/helpers/fake-stripe-server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
 import { createOperatorsRepo } from "../../web/adapters/operators.repo.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
@@ -78,6 +84,31 @@ function paymentFor(i: number): string {
   if (i % 17 === 0) return "pm_card_chargeDeclined";
   if (i % 7 === 0) return "pm_card_flaky";
   return "pm_card_visa";
+}
+
+/**
+ * A shopper on Stripe's hosted page: the card their test token stands for. A declined card makes
+ * them give up (they cancel the order); the flaky one stands for a card that needs 3-D Secure.
+ */
+async function payOnPage(url: string, token: string): Promise<"paid" | "cancel"> {
+  const post = (to: string, form: Record<string, string>) =>
+    fetch(to, { method: "POST", body: new URLSearchParams(form), redirect: "manual" });
+  const card = token === "pm_card_chargeDeclined" ? CARD_DECLINED : token === "pm_card_flaky" ? CARD_3DS : CARD_SUCCEEDS;
+  const answer = await post(url, { card });
+  if (card === CARD_DECLINED) return "cancel";
+  if (card === CARD_3DS) await post(new URL(answer.headers.get("location") ?? "", url).toString(), { result: "complete" });
+  return "paid";
+}
+
+/** Webhook faults through the run: duplicated, late and lost events (the orders must not care). */
+function webhookFaults(stripe: FakeStripeServer, orders: number): () => void {
+  const held: Array<() => void> = [];
+  for (let i = 0; i < Math.ceil(orders / 10); i++) {
+    stripe.webhookFault("*", { kind: "duplicate", copies: 3 });
+    stripe.webhookFault("*", { kind: "drop" });
+    stripe.webhookFault("*", { kind: "hold", until: new Promise<void>((r) => held.push(r)) });
+  }
+  return () => held.forEach((release) => release());
 }
 
 /** What the (fake) Stripe did, as the invariants read a ledger: captured charges and refunds per order. */
@@ -146,6 +177,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           STRIPE_SECRET_KEY: stripe.secretKey,
           STRIPE_API_BASE: stripe.url,
           STRIPE_TIMEOUT_MS: "5000",
+          STRIPE_WEBHOOK_SECRETS: stripe.webhookSecret,
+          // Some webhooks are lost on purpose: the orders that miss one ask Stripe after this long.
+          PAYMENT_CHECK_INTERVAL_MS: "2000",
         }
       : {}),
     SHIPPING_DELAY_MS: "800",
@@ -188,6 +222,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     worker = await startWorker({ env, adminUrl: services.restate.adminUrl, output: workerLog });
     web = await startWeb({ env, port: ports.web, output: webLog });
     const webUrl = `http://127.0.0.1:${ports.web}`;
+    if (stripe) stripe.webhookUrl = `${webUrl}/webhooks/stripe`;
+    const releaseHeldWebhooks = stripe ? webhookFaults(stripe, opts.orders) : () => {};
     // Restarted workers find their deployment already registered, as in production.
     const restartEnv = { ...env, WORKER_SELF_REGISTER: "false" };
     mark(`stack up: ${opts.orders} orders, ${opts.concurrency} shoppers at a time`);
@@ -214,6 +250,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           deadlineMs: opts.shopperDeadlineMs,
           // One in ten presses cancel while the order runs: before shipping it is cancelled, after it is not.
           ...(i % 10 === 3 ? { cancelAfterMs: random(0, 1_500) } : {}),
+          ...(stripe ? { pay: (url: string) => payOnPage(url, paymentFor(i)) } : {}),
         });
         if (outcome.placed) placed++;
         shoppers.push(outcome);
@@ -292,6 +329,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
 
     await Promise.all([shopping, killWorkers(), others(), restocking()]);
+    // Late webhooks arrive after the orders they were about moved on without them.
+    releaseHeldWebhooks();
     mark(`all shoppers done: ${shoppers.filter((s) => s.sawTerminal).length}/${opts.orders} saw the terminal event`);
 
     // Workflows of orders whose shopper gave up may still be running: give them a moment to settle.

@@ -17,6 +17,12 @@ export interface ShopperOptions {
   deadlineMs: number;
   /** Press the cancel button this many ms after the order page opens. */
   cancelAfterMs?: number;
+  /**
+   * With a hosted payment page (Stripe): what the shopper does there, once the order's page shows
+   * its Pay now link. "cancel" means the card was declined and the shopper gives up: they press
+   * the order's cancel button.
+   */
+  pay?: (paymentUrl: string) => Promise<"paid" | "cancel">;
 }
 
 export interface ShopperOutcome {
@@ -32,6 +38,8 @@ export interface ShopperOutcome {
   cancelRequested: boolean;
   error: string | null;
 }
+
+const PAY_LINK = /class="button pay-button" href="([^"]+)"/;
 
 export const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
@@ -142,6 +150,7 @@ async function followProgress(
   pathname: string,
   deadline: number,
   out: { error: string | null; sawTerminal: boolean; reconnects: number; finishedAt: number | null },
+  onFrame: (frame: string) => void = () => {},
 ): Promise<void> {
   let lastId: string | null = null;
   for (let attempt = 0; Date.now() < deadline && !out.sawTerminal; attempt++) {
@@ -166,6 +175,7 @@ async function followProgress(
             const frame = buffer.slice(0, split);
             buffer = buffer.slice(split + 2);
             let event = "message";
+            onFrame(frame);
             for (const line of frame.split("\n")) {
               if (line.startsWith("id:")) lastId = line.slice(3).trim();
               else if (line.startsWith("event:")) event = line.slice(6).trim();
@@ -219,15 +229,48 @@ export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
   out.placed = await submitForm(session, "/orders", fields, deadline, out);
   if (!out.placed) return out;
 
+  const cancel = async () => {
+    const answer = { error: null as string | null, submitAttempts: 0 };
+    out.cancelRequested = await submitForm(session, `/orders/${orderId}/cancel`, { _csrf: csrf }, deadline, answer);
+  };
   if (opts.cancelAfterMs !== undefined) {
     const delay = opts.cancelAfterMs;
     void (async () => {
       await sleep(delay, undefined, { ref: false });
-      const cancel = { error: null as string | null, submitAttempts: 0 };
-      out.cancelRequested = await submitForm(session, `/orders/${orderId}/cancel`, { _csrf: csrf }, deadline, cancel);
+      await cancel();
     })();
   }
-  await followProgress(session, `/orders/${orderId}/events`, deadline, out);
+  // The order page's Pay now link, as the progress panel in a stream frame carries it: used once.
+  let paying = false;
+  const onFrame = (frame: string) => {
+    const link = PAY_LINK.exec(frame)?.[1];
+    if (!opts.pay || paying || !link) return;
+    paying = true;
+    void opts.pay(link.replaceAll("&amp;", "&")).then(
+      (what) => (what === "cancel" ? cancel() : undefined),
+      (err: unknown) => {
+        out.error = `payment page: ${(err as Error).message}`;
+      },
+    );
+  };
+  // A page whose stream missed the event (Valkey was away when it was published, and the worker
+  // that held it died) shows no link: the shopper reloads the page, as a person would.
+  let reloads: NodeJS.Timeout | undefined;
+  if (opts.pay) {
+    reloads = setInterval(() => {
+      if (paying || out.sawTerminal) return;
+      session.fetch(`/orders/${orderId}`).then(
+        async (res) => onFrame(await res.text()),
+        () => undefined,
+      );
+    }, 5_000);
+    reloads.unref();
+  }
+  try {
+    await followProgress(session, `/orders/${orderId}/events`, deadline, out, onFrame);
+  } finally {
+    clearInterval(reloads);
+  }
   return out;
 }
 

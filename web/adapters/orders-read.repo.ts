@@ -15,10 +15,7 @@ export interface OrderPage {
   /** The cursor of the first row when there are newer orders, else null (this is the first page). */
   previous: OrderListCursor | null;
 }
-export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId"> & {
-  /** The provider's payment page while the order waits for payment (Stripe Checkout), else null. */
-  paymentUrl?: string | null;
-};
+export type OrderProgressRow = Pick<OrderRecord, "status" | "statusReason" | "invocationId" | "paymentUrl">;
 
 /**
  * The SQL of one page of the operator's list, newest first, by keyset: every filter is an index
