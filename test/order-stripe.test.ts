@@ -282,6 +282,22 @@ describe("orders paid on Stripe's page", () => {
     );
   });
 
+  it("Stripe not answering the order's check is no verdict: the order asks again and goes on", async () => {
+    const orderId = await withWorkerEnv({ PAYMENT_RETRY_LIMIT: "2", PAYMENT_CHECK_INTERVAL_MS: "1000" }, async () => {
+      const id = await order("checkout-check-down@example.com", "MUG-QUAY");
+      await sessionOf(id);
+      // The whole budget of the check the webhook triggers: it ends, and the order waits on.
+      fake.failNext("retrieve_session", { kind: "unavailable" }, 2);
+      await payByCard(id);
+      await waitForStep(id, "confirmed");
+      return id;
+    });
+    assert.ok(fake.requests.filter((r) => r.operation === "retrieve_session" && r.status === 503).length >= 2);
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.deepEqual(money(orderId), { paymentIntents: 1, charges: [1400], refunds: [] });
+  });
+
   it("a worker killed after Stripe opened the page but before the journal knew: one page after the restart", async () => {
     let release = () => {};
     fake.failNext("checkout", { kind: "hold_after", delayMs: 0, until: new Promise<void>((r) => (release = r)) });

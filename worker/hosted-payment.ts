@@ -30,6 +30,16 @@ export const paymentSignalPromise = (s: PaymentSignal) => `payment.${s}`;
 /** How late a retried "open checkout" may reach the provider after the order first asked. */
 const RETRY_MARGIN_MS = 5 * 60_000;
 
+/**
+ * Closing the page decides the order (paid or not): retried for up to a day of a provider that does
+ * not answer, then the order fails and the operators see it.
+ */
+const CLOSE_RETRY = {
+  initialRetryInterval: { seconds: 1 },
+  maxRetryInterval: { minutes: 5 },
+  maxRetryDuration: { hours: 24 },
+} as const;
+
 /** A bank debit settles within about two weeks (SEPA: up to 14 business days); past that the order ends. */
 export const BANK_PAYMENT_LIMIT_MS = 21 * 24 * 60 * 60_000;
 
@@ -93,18 +103,36 @@ export async function payOnHostedPage(
   let processingSince: number | undefined;
   let interval = policy.checkIntervalMs;
 
-  for (;;) {
-    const waits: Array<restate.RestatePromise<Woke>> = [...unheard].map((signal) =>
+  // Made once and raced again on every turn: a wait costs its journal entry once, not per turn.
+  const signalled = new Map(
+    paymentSignals.map((signal) => [
+      signal,
       ctx
         .promise<string>(paymentSignalPromise(signal))
         .get()
         .map((): Woke => ({ why: "signal", signal })),
-    );
+    ]),
+  );
+  const cancelRequested = input.cancelRequest
+    .get()
+    .map((reason): Woke => ({ why: "cancel", reason: reason || "Cancelled by the customer" }));
+
+  // A check Stripe does not answer (an outage, a revoked key) is not a verdict: the customer may
+  // have paid meanwhile. The order waits on, and asks again next turn; at the page's end it must
+  // close the page, and that it keeps trying for a day.
+  const checkOrWait = async (): Promise<CheckoutState> => {
+    try {
+      return await ctx.run("check payment", () => deps.checkout.check(session.sessionId), retry());
+    } catch (err) {
+      if (!(err instanceof restate.TerminalError)) throw err;
+      return { state: "open" };
+    }
+  };
+
+  for (;;) {
+    const waits = [...unheard].map((signal) => signalled.get(signal)!);
     waits.push(ctx.sleep(interval).map((): Woke => ({ why: "timer" })));
-    if (cancelled === undefined)
-      waits.push(
-        input.cancelRequest.get().map((reason): Woke => ({ why: "cancel", reason: reason || "Cancelled by the customer" })),
-      );
+    if (cancelled === undefined) waits.push(cancelRequested);
     const woke = await restate.RestatePromise.race(waits);
     if (woke.why === "signal") unheard.delete(woke.signal);
 
@@ -114,8 +142,8 @@ export async function payOnHostedPage(
     // the page, so it can no longer be paid, and take where it stands.
     const state: CheckoutState =
       cancelled !== undefined || now >= session.expiresAt
-        ? await ctx.run("close checkout", () => deps.checkout.close(session.sessionId, `order:${orderId}:close`), retry())
-        : await ctx.run("check payment", () => deps.checkout.check(session.sessionId), retry());
+        ? await ctx.run("close checkout", () => deps.checkout.close(session.sessionId, `order:${orderId}:close`), CLOSE_RETRY)
+        : await checkOrWait();
 
     switch (state.state) {
       case "paid":
