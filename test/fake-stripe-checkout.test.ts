@@ -430,6 +430,8 @@ describe("fake Stripe Checkout: sessions, the hosted page and signed webhooks", 
     const { session } = await open();
     fake.expire(session.id);
     await event("checkout.session.expired", session.id);
+    // The endpoint has the event before the fake has its answer: wait for the fake to record it.
+    await fake.webhooksIdle();
     const id = fake.events.find((e) => e.type === "checkout.session.expired" && e.data.object.id === session.id)?.id;
     assert.deepEqual(
       fake.deliveries.filter((d) => d.eventId === id).map((d) => [d.attempt, d.status, d.outcome]),

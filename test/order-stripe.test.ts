@@ -83,6 +83,8 @@ describe("orders paid on Stripe's page", () => {
     const [row] = await q("SELECT payment_ref, checkout_session_id FROM orders WHERE id = $1", [orderId]);
     assert.deepEqual(row, { payment_ref: fake.ledgerOf(orderId).paymentIntents[0]?.id, checkout_session_id: session.id });
     assert.deepEqual(await q("SELECT 1 FROM payments WHERE order_id = $1", [orderId]), []);
+    // The order moves on while the web is still answering Stripe: wait for the fake to record the answer.
+    await fake.webhooksIdle();
     assert.ok(deliveriesOf(session.id, "checkout.session.completed").some((d) => d.status === 200));
   });
 
