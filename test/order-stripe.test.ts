@@ -90,6 +90,8 @@ describe("orders paid on Stripe's page", () => {
 
   it("3-D Secure: a failed challenge leaves the page open for another try, a passed one pays", async () => {
     const orderId = await order("checkout-3ds@example.com", "KNOT-BOOK");
+    // The snapshot says so once the page is open: from then on only a payment moves the order.
+    await waitForStep(orderId, "awaiting_payment");
     assert.equal((await payByCard(orderId, CARD_3DS, "fail")).status, 402);
     assert.equal(await stepOf(orderId), "awaiting_payment", "a failed challenge does not end the order");
     assert.equal((await payByCard(orderId, CARD_3DS, "complete")).status, 303);
@@ -101,6 +103,8 @@ describe("orders paid on Stripe's page", () => {
   it("a declined card, then a page left to expire: the order ends unpaid, its stock back, nothing taken", async () => {
     const before = await stockOf("ROPE-COASTER");
     const orderId = await order("checkout-expired@example.com", "ROPE-COASTER");
+    // The snapshot says so once the page is open: from then on only a payment moves the order.
+    await waitForStep(orderId, "awaiting_payment");
     assert.equal((await payByCard(orderId, CARD_DECLINED)).status, 402);
     assert.equal(await stepOf(orderId), "awaiting_payment");
     assert.ok(fake.expire((await sessionOf(orderId)).id));
@@ -153,6 +157,8 @@ describe("orders paid on Stripe's page", () => {
   it("a forged or stale signature is refused with 400 and changes nothing; the genuine event then does", async () => {
     fake.webhookFault("checkout.session.completed", { kind: "bad_signature" });
     const orderId = await order("checkout-forged@example.com", "KNOT-BOOK");
+    // The snapshot says so once the page is open: from then on only a payment moves the order.
+    await waitForStep(orderId, "awaiting_payment");
     await payByCard(orderId);
     await fake.webhooksIdle();
     const session = await sessionOf(orderId);
