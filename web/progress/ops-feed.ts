@@ -138,11 +138,14 @@ export function createOpsFeed(deps: OpsFeedDeps) {
         newest ? deps.live.newest(newestLimit) : null,
         approvals ? loadApprovals() : null,
       ]);
-      for (const o of rows) broadcast("orders", { event: orderRowEvent(o.id), data: opsOrderRow(o, url).value });
+      // The first page first: an order it adds gets its row there before that row's own update is
+      // sent. The other way round, the update found no row yet and was lost, and the page kept the
+      // row as the (separately read, possibly older) first page had it: "shipped" for good.
       if (first) {
         const frame = { event: "orders-newest", data: opsNewestRows(first, url).value };
         sendPartToAll("orders", "newest", read, () => frame);
       }
+      for (const o of rows) broadcast("orders", { event: orderRowEvent(o.id), data: opsOrderRow(o, url).value });
       if (pending) sendPartToAll("approvals", "approvals", read, (s) => approvalsFrame(pending, s));
     } catch (err) {
       // The browsers reconnect and get everything re-read from PostgreSQL.
