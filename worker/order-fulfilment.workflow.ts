@@ -4,6 +4,8 @@
  *   2. reserve stock       Inventory.reserve per line, in parallel (one virtual object per SKU)
  *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order.
  *      authorise payment   instead, for orders >= APPROVAL_THRESHOLD: the amount is only held (same key)
+ *      (with Stripe, the customer pays on its hosted page instead: hosted-payment.ts, then "record
+ *      payment" or "record authorisation")
  *   4. approval            those orders wait for an operator (durable promise), rejected automatically
  *                          after APPROVAL_TIMEOUT (durable timer); "record approval" captures the
  *                          held amount (`order:<id>:capture`) in the same step and records who
@@ -98,6 +100,16 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
           };
 
+          /**
+           * What a payment makes true: an order that needs approval is authorised and waits for it;
+           * any other is paid and confirmed (its email is queued next).
+           */
+          const paymentRecord = (needsApproval: boolean) => ({
+            record: (ref: string) =>
+              needsApproval ? deps.orders.markAwaitingApproval(orderId, ref) : deps.orders.confirmPaid(orderId, ref),
+            after: needsApproval ? [orderSteps.authorized, orderSteps.awaitingApproval] : [orderSteps.paid, orderSteps.confirmed],
+          });
+
           /** Charged by us with the payment method the form sent (the local provider): no page to visit. */
           const chargeCard = async (
             order: StoredOrder,
@@ -110,28 +122,17 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               currency: order.currency,
               paymentMethod: order.paymentMethod,
             };
-            const charge = needsApproval
-              ? await progress.step("authorise payment", {
-                  before: [orderSteps.reserved],
-                  action: async () => {
-                    const c = await deps.payments.authorize(payment);
-                    await deps.orders.markAwaitingApproval(orderId, c.providerRef);
-                    return c;
-                  },
-                  after: [orderSteps.authorized, orderSteps.awaitingApproval],
-                  retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
-                })
-              : await progress.step("charge payment", {
-                  before: [orderSteps.reserved],
-                  action: async () => {
-                    const c = await deps.payments.charge(payment);
-                    await deps.orders.confirmPaid(orderId, c.providerRef);
-                    return c;
-                  },
-                  // Without an approval to wait for, a paid order is confirmed: its email is queued next.
-                  after: [orderSteps.paid, orderSteps.confirmed],
-                  retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
-                });
+            const { record, after } = paymentRecord(needsApproval);
+            const charge = await progress.step(needsApproval ? "authorise payment" : "charge payment", {
+              before: [orderSteps.reserved],
+              action: async () => {
+                const c = needsApproval ? await deps.payments.authorize(payment) : await deps.payments.charge(payment);
+                await record(c.providerRef);
+                return c;
+              },
+              after,
+              retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
+            });
             return { charge, captured: !needsApproval };
           };
 
@@ -204,14 +205,10 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             if (deps.payments.checkout) {
               // Paid on the page while a cancel was on its way: the saga gives the money back.
               await stopIfCancelled();
+              const { record, after } = paymentRecord(needsApproval);
               await progress.step(needsApproval ? "record authorisation" : "record payment", {
-                action: () =>
-                  needsApproval
-                    ? deps.orders.markAwaitingApproval(orderId, charge.providerRef)
-                    : deps.orders.confirmPaid(orderId, charge.providerRef),
-                after: needsApproval
-                  ? [orderSteps.authorized, orderSteps.awaitingApproval]
-                  : [orderSteps.paid, orderSteps.confirmed],
+                action: () => record(charge.providerRef),
+                after,
               });
             }
 

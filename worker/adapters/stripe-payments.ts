@@ -1,9 +1,11 @@
 /**
- * Stripe through the official SDK. A charge is one PaymentIntent created and confirmed in a single
- * call; an authorisation is the same with `capture_method: "manual"`, later captured or cancelled;
- * a refund is a Refund of the PaymentIntent. Each request carries the order's key as Stripe's
- * `Idempotency-Key`, so a step retried after a lost answer gets the first outcome back (Stripe
- * replays it) and the card is charged once.
+ * Stripe through the official SDK. The order workflow uses `checkout`: the customer pays on a
+ * Checkout Session's hosted page (manual capture for orders that need approval), and the order
+ * reads where the payment stands from the session and its PaymentIntent; capture, cancel and refund
+ * act on that PaymentIntent. `charge`/`authorize` (a PaymentIntent created and confirmed server-side
+ * with a test token) remain for the provider contract the local provider shares; the workflow does
+ * not call them with Stripe. Each request carries the order's key as Stripe's `Idempotency-Key`, so
+ * a step retried after a lost answer gets the first outcome back (Stripe replays it).
  *
  * The SDK's own retries are off: Restate retries the step (429 after its Retry-After; 409, 5xx,
  * timeouts and dropped connections with the step's backoff). Declines and requests Stripe refuses
