@@ -90,6 +90,9 @@ const payments = {
   CHECKOUT_EXPIRY_MINUTES: z.coerce.number().int().min(30).max(1_440).default(30),
   // How long an order waits for Stripe's webhook before asking Stripe itself how the payment went.
   PAYMENT_CHECK_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(180_000),
+  // A pending refund is checked this long after it was made, then at doubling intervals (the
+  // webhook that says it settled usually comes first; this is for the one that never does).
+  REFUND_CHECK_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   // Attempts of one payment API step before the order stops retrying it and is compensated.
   PAYMENT_RETRY_LIMIT: z.coerce.number().int().min(1).max(100).default(12),
   ALLOW_LOCAL_PAYMENTS: bool.optional(),

@@ -31,6 +31,10 @@ export const orderSteps = {
   fulfilled: { ...step("fulfilled", 100, "Order fulfilled", "succeeded"), kind: "terminal" },
   // After fulfilment, an operator's refund: published by the OrderRefund object after the order's last event.
   refunded: { ...step("refunded", 100, "Refunded by the shop", "cancelled"), kind: "terminal" },
+  // What the payment provider says after that (OrderRefund's reconcile): each ends the bar again.
+  refundPending: { ...step("refund_pending", 100, "Refund pending: your bank confirms it within a few days", "cancelled"), kind: "terminal" },
+  refundFailed: { ...step("refund_failed", 100, "The refund did not go through: the shop will contact you", "succeeded"), kind: "terminal" },
+  disputed: { ...step("disputed", 100, "The payment is disputed by the card holder's bank", "failed"), kind: "terminal" },
 } satisfies Record<string, OrderStepDraft>;
 
 type Shown = Pick<ProgressSnapshot, "percent" | "status" | "step" | "message">;
@@ -50,12 +54,26 @@ export const progressOfStatus: Record<OrderStatus, Shown> = {
   cancelled: { percent: 100, status: "cancelled", step: "cancelled", message: "Order cancelled" },
   failed: { percent: 100, status: "failed", step: "failed", message: "Order failed" },
   refunded: shown(orderSteps.refunded),
+  refund_pending: shown(orderSteps.refundPending),
+  refund_failed: shown(orderSteps.refundFailed),
+  disputed: shown(orderSteps.disputed),
 };
 
 /**
- * Whether nothing more can happen to an order: a terminal event, except "fulfilled", which an
- * operator's refund may still follow. An order page left open listens until then.
+ * Steps an order reaches after fulfilment (refunds and disputes, from the shop or the provider's
+ * side): the order's row says them before its stream does, so a row at one of these is ahead of a
+ * stream that ends elsewhere.
+ */
+export const afterSaleSteps: ReadonlySet<string> = new Set(["refund_pending", "refunded", "refund_failed", "disputed"]);
+
+/** Where more may still happen after the bar has ended: a refund or dispute may follow, or settle. */
+const OPEN_AFTER_END: ReadonlySet<string> = new Set(["fulfilled", "refund_pending", "refund_failed", "disputed"]);
+
+/**
+ * Whether nothing more can happen to an order: a terminal event, except "fulfilled" (a refund may
+ * follow) and the after-sale steps that may still move (a pending refund, a failed one an operator
+ * may repeat, a dispute). An order page left open listens until then.
  */
 export function isOrderSettled(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
-  return isTerminal(s) && s.step !== orderSteps.fulfilled.step;
+  return isTerminal(s) && !OPEN_AFTER_END.has(s.step);
 }

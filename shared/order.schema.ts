@@ -86,5 +86,9 @@ export const orderStatusSchema = z.enum([
   "cancelled",
   "failed",
   "refunded",
+  // After fulfilment: a refund the bank has not confirmed yet, one that failed, a chargeback.
+  "refund_pending",
+  "refund_failed",
+  "disputed",
 ]);
 export type OrderStatus = z.infer<typeof orderStatusSchema>;

@@ -3,6 +3,10 @@
  * and with Stripe (the wire fake): the whole amount once, the order's row, its timeline and one
  * email say "Refunded by the shop", stock stays shipped; refusals say why; and a retried request,
  * a lost answer or a worker killed between the refund and its journal entry still refund once.
+ * With Stripe, what happens after: a pending refund says so until the bank settles it (through the
+ * webhook, or the order's own check when the webhook never comes), a failed one reaches the
+ * operators and may be made again, and refunds and disputes made in Stripe's dashboard reach the
+ * order's row, timeline and email.
  * Emails are counted once Restate has no email send left to run, not after a pause.
  */
 import assert from "node:assert/strict";
@@ -209,10 +213,8 @@ describe("refund by an operator (local payments)", () => {
 describe("refund by an operator (Stripe)", () => {
   const s = refundSuite("order-refund-stripe", async () => {
     const fake = await startFakeStripe();
-    return {
-      fake,
-      env: stripeEnv(fake),
-    };
+    // A pending refund's first check a second after it is made (an hour in production).
+    return { fake, env: { ...stripeEnv(fake), REFUND_CHECK_INTERVAL_MS: "1000" } };
   });
   const keyed = (orderId: string) => s.fake()?.requests.filter((r) => r.idempotencyKey === `order:${orderId}:refund`) ?? [];
 
@@ -247,5 +249,108 @@ describe("refund by an operator (Stripe)", () => {
     await waitUntil("the refund email", () => refundEmails("stripe-refund-crash@example.com")[0]);
     await emailsSettled();
     assert.equal(refundEmails("stripe-refund-crash@example.com").length, 1);
+  });
+
+  const orderRow = async (orderId: string) =>
+    (await s.helpers.q("SELECT status, status_reason FROM orders WHERE id = $1", [orderId]))[0] as
+      | { status: string; status_reason: string | null }
+      | undefined;
+  const statusBecomes = (orderId: string, status: string) =>
+    waitUntil(`order ${orderId} ${status}`, async () => (await orderRow(orderId))?.status === status);
+  const paymentOf = (orderId: string) => {
+    const pi = s.fake()?.ledgerOf(orderId).paymentIntents[0];
+    assert.ok(pi, "the order's PaymentIntent");
+    return pi.id;
+  };
+
+  it("a pending refund says so until Stripe settles it; a failed one reaches the operators and is made again with a new key", async () => {
+    const { fulfilled, timeline, refundEmails, emailsSettled, q } = s.helpers;
+    const fake = s.fake()!;
+    const email = "stripe-refund-pending@example.com";
+    const orderId = await fulfilled(email, "TEE-ANCHOR", 1);
+
+    fake.queueRefundOutcome("pending");
+    assert.deepEqual(await s.refunds().refund(orderId, OPERATOR, uuidv7()), {
+      accepted: true,
+      message: "Refund of €25.00 made; the bank has not confirmed it yet.",
+    });
+    assert.equal((await orderRow(orderId))?.status, "refund_pending");
+    assert.equal((await timeline(orderId)).at(-1)?.step, "refund_pending");
+    const first = fake.ledgerOf(orderId).refunds[0]!;
+    fake.settleRefund(first.id, "failed");
+    await statusBecomes(orderId, "refund_failed");
+    assert.match((await orderRow(orderId))?.status_reason ?? "", /^The refund failed at the bank \(expired or canceled card\)/);
+    assert.equal((await timeline(orderId)).at(-1)?.step, "refund_failed");
+    await emailsSettled();
+    assert.equal(refundEmails(email).length, 0, "no refund email for a refund that did not happen");
+
+    fake.queueRefundOutcome("pending");
+    assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, true);
+    const second = fake.ledgerOf(orderId).refunds.find((r) => r.id !== first.id);
+    assert.ok(second, "a second refund at Stripe");
+    assert.ok(fake.requests.some((r) => r.idempotencyKey === `order:${orderId}:refund:${first.id}`), "under a key of its own");
+    fake.settleRefund(second.id, "succeeded");
+    await statusBecomes(orderId, "refunded");
+    assert.deepEqual(
+      (await q("SELECT provider_ref, status FROM order_refunds WHERE order_id = $1", [orderId])).map((r) => ({ ...r })),
+      [{ provider_ref: second.id, status: "succeeded" }],
+    );
+    assert.deepEqual(
+      (await timeline(orderId)).map((e) => e.step).slice(-5),
+      ["fulfilled", "refund_pending", "refund_failed", "refund_pending", "refunded"],
+    );
+    await waitUntil("the refund email", () => refundEmails(email)[0]);
+    await emailsSettled();
+    assert.equal(refundEmails(email).length, 1);
+  });
+
+  it("a pending refund whose webhooks never come is settled by the order's own check", async () => {
+    const { fulfilled, timeline } = s.helpers;
+    const fake = s.fake()!;
+    const orderId = await fulfilled("stripe-refund-quiet@example.com", "TEE-ANCHOR", 1);
+    fake.queueRefundOutcome("pending");
+    assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, true);
+    fake.webhookFault("refund.updated", { kind: "drop" });
+    fake.webhookFault("charge.refunded", { kind: "drop" });
+    fake.settleRefund(fake.ledgerOf(orderId).refunds[0]!.id, "succeeded");
+    await statusBecomes(orderId, "refunded");
+    assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
+  });
+
+  it("a refund made in Stripe's dashboard, delivered three times, refunds the order once: row, timeline, one email", async () => {
+    const { fulfilled, timeline, refundEmails, emailsSettled, q } = s.helpers;
+    const fake = s.fake()!;
+    const email = "stripe-dashboard-refund@example.com";
+    const orderId = await fulfilled(email, "TEE-ANCHOR", 1);
+    fake.webhookFault("charge.refunded", { kind: "duplicate", copies: 3 });
+    fake.dashboardRefund(paymentOf(orderId));
+    await statusBecomes(orderId, "refunded");
+    assert.equal((await orderRow(orderId))?.status_reason, "Refunded in Stripe's dashboard: €25.00");
+    assert.deepEqual(
+      (await q("SELECT amount_cents, operator, status FROM order_refunds WHERE order_id = $1", [orderId])).map((r) => ({ ...r })),
+      [{ amount_cents: 2500, operator: "Stripe dashboard", status: "succeeded" }],
+    );
+    await fake.webhooksIdle();
+    assert.equal((await timeline(orderId)).filter((e) => e.step === "refunded").length, 1);
+    await waitUntil("the refund email", () => refundEmails(email)[0]);
+    await emailsSettled();
+    assert.equal(refundEmails(email).length, 1);
+    // The shop cannot refund it again.
+    assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, false);
+  });
+
+  it("a dispute reaches the order's status and timeline; won, the order is fulfilled again", async () => {
+    const { fulfilled, timeline } = s.helpers;
+    const fake = s.fake()!;
+    const orderId = await fulfilled("stripe-dispute@example.com", "TEE-ANCHOR", 1);
+    const dispute = fake.dispute(paymentOf(orderId));
+    await statusBecomes(orderId, "disputed");
+    assert.match((await orderRow(orderId))?.status_reason ?? "", /^Disputed by the card holder's bank \(fraudulent, €25\.00\)/);
+    assert.equal((await timeline(orderId)).at(-1)?.step, "disputed");
+    assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, false, "a disputed payment is not refunded");
+    fake.closeDispute(dispute.id, "won");
+    await statusBecomes(orderId, "fulfilled");
+    assert.equal((await orderRow(orderId))?.status_reason, "Dispute won: the bank kept the payment with the shop.");
+    assert.equal((await timeline(orderId)).at(-1)?.step, "fulfilled");
   });
 });

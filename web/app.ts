@@ -242,6 +242,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       stripeWebhookRoutes({
         secrets: webhookSecrets,
         orders: deps.orders,
+        refunds: deps.refunds,
+        orderStore: deps.orderStore,
         limiter: deps.limiter,
         logger: deps.logger,
         eventsPerMinute: 1_200,

@@ -125,6 +125,7 @@ const services = createServices({
     approvalThresholdCents: config.APPROVAL_THRESHOLD_CENTS,
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_MS,
     shippingDelayMs: config.SHIPPING_DELAY_MS,
+    refundCheckMs: config.REFUND_CHECK_INTERVAL_MS,
     paymentPolicy: {
       checkIntervalMs: config.PAYMENT_CHECK_INTERVAL_MS,
       pageLifetimeMs: config.CHECKOUT_EXPIRY_MINUTES * 60_000,

@@ -29,6 +29,8 @@ export interface WorkerDeps {
     approvalThresholdCents: number;
     approvalTimeoutMs: number;
     shippingDelayMs: number;
+    /** First check of a pending refund (then doubling): see OrderRefund. */
+    refundCheckMs: number;
     paymentPolicy: HostedPaymentPolicy;
   };
 }
@@ -37,7 +39,7 @@ export function createServices(deps: WorkerDeps) {
   return [
     createOrderFulfilmentWorkflow({ ...deps, ...deps.orderPolicy }),
     createInventoryObject({ inventory: deps.inventory }),
-    createOrderRefundObject(deps),
+    createOrderRefundObject({ ...deps, refundCheckMs: deps.orderPolicy.refundCheckMs }),
     createContentGenerationWorkflow({ ...deps.content, progress: deps.progress }),
     createLlmQuotaObject({ limits: deps.content.quota }),
     createEmailSenderService({ mailer: deps.mailer, retry: deps.emailPolicy.retry }),

@@ -3,7 +3,8 @@
  * secret key), so the official SDK and our adapters run unchanged against it. It covers what
  * Quayside calls:
  *   - PaymentIntents create (with `confirm`), confirm, capture, cancel and retrieve;
- *   - Refunds create and retrieve (succeeded at once, or pending until the test settles them);
+ *   - Refunds create, retrieve and list (succeeded at once, or pending until the test settles them),
+ *     refunds and disputes made "in the dashboard" by the test, disputes listed by PaymentIntent;
  *   - Checkout Sessions create, retrieve (`expand[]=payment_intent`) and expire, with a hosted
  *     payment page at `/c/pay/:id` that works in a browser without JavaScript (test cards, a 3-D
  *     Secure challenge, SEPA Direct Debit settled later);
@@ -39,7 +40,9 @@ export type StripeOperation =
   | "expire"
   | "retrieve_session"
   | "retrieve_intent"
-  | "retrieve_refund";
+  | "retrieve_refund"
+  | "list_refunds"
+  | "list_disputes";
 
 export type StripeFault =
   /** 429 before the API does anything (nothing stored), with this Retry-After. */
@@ -269,6 +272,8 @@ export class FakeStripeServer {
     retrieve_session: [],
     retrieve_intent: [],
     retrieve_refund: [],
+    list_refunds: [],
+    list_disputes: [],
   };
   private readonly webhookFaults: Array<{ type: string; fault: WebhookFault }> = [];
   private readonly webhookWork = new Set<Promise<unknown>>();
@@ -435,6 +440,15 @@ export class FakeStripeServer {
     return d;
   }
 
+  /** A dispute's end: `won` keeps the money with the shop, `lost` returns it to the customer. */
+  closeDispute(disputeId: string, outcome: "won" | "lost"): FakeDispute {
+    const d = this.disputes.get(disputeId);
+    if (!d) throw new Error(`no dispute ${disputeId}`);
+    d.status = outcome;
+    this.emit("charge.dispute.closed", d);
+    return d;
+  }
+
   /** Delivers one event again as it is (the dashboard's Resend); the endpoint's status, 0 if unreachable. */
   async resend(eventId: string): Promise<number> {
     const event = this.events.find((e) => e.id === eventId);
@@ -563,7 +577,9 @@ export class FakeStripeServer {
       return (
         match(/^\/v1\/checkout\/sessions\/([^/]+)$/, "retrieve_session") ??
         match(/^\/v1\/payment_intents\/([^/]+)$/, "retrieve_intent") ??
-        match(/^\/v1\/refunds\/([^/]+)$/, "retrieve_refund")
+        match(/^\/v1\/refunds\/([^/]+)$/, "retrieve_refund") ??
+        (path === "/v1/refunds" ? { operation: "list_refunds" as const, id: "" } : null) ??
+        (path === "/v1/disputes" ? { operation: "list_disputes" as const, id: "" } : null)
       );
     if (method !== "POST") return null;
     if (path === "/v1/payment_intents") return { operation: "create", id: "" };
@@ -589,9 +605,21 @@ export class FakeStripeServer {
         const r = this.refunds.get(id);
         return r ? { status: 200, body: r } : noSuch("refund", id, "id");
       }
+      case "list_refunds":
+        return this.list("/v1/refunds", [...this.refunds.values()], p);
+      case "list_disputes":
+        return this.list("/v1/disputes", [...this.disputes.values()], p);
       default:
         return this.intentOperation(operation, id, p);
     }
+  }
+
+  /** A list filtered by `payment_intent` (the one filter this shop uses), newest first, one page. */
+  private list(url: string, all: Array<{ payment_intent: string; created: number }>, p: URLSearchParams): Answer {
+    const intent = p.get("payment_intent");
+    const limit = Math.min(100, Math.max(1, Number(p.get("limit") ?? 10) || 10));
+    const data = all.filter((o) => !intent || o.payment_intent === intent).reverse();
+    return { status: 200, body: { object: "list", url, has_more: data.length > limit, data: data.slice(0, limit) } };
   }
 
   private intentOperation(operation: StripeOperation, id: string, p: URLSearchParams): Answer {

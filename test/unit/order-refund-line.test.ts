@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { OrderRecord } from "../../shared/order-read.ts";
-import { isOrderSettled } from "../../shared/order-steps.ts";
+import { isOrderSettled, orderSteps } from "../../shared/order-steps.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
+import { rowIsAhead } from "../../web/progress/order-snapshot.ts";
 import { progressPanel, refundLine, withRefundFromRow } from "../../web/views/order-page.view.ts";
 import { REFUND_SEQ_FLOOR, refundSeq } from "../../worker/order-refund.object.ts";
 
@@ -58,8 +59,14 @@ describe("the refund on an order's page", () => {
 });
 
 describe("an order's stream after its workflow", () => {
-  it("is settled at any end but fulfilled, which a refund may follow", () => {
+  it("is settled at any end but fulfilled and the after-sale steps that may still move", () => {
     assert.equal(isOrderSettled({ step: "fulfilled", status: "succeeded" }), false);
+    // A pending refund settles, a failed one may be made again, a dispute closes.
+    for (const step of ["refund_pending", "refund_failed", "disputed"]) {
+      const s = orderSteps[step === "refund_pending" ? "refundPending" : step === "refund_failed" ? "refundFailed" : "disputed"];
+      assert.equal(s.kind, "terminal", `${step} ends the bar (no cancel button)`);
+      assert.equal(isOrderSettled(s), false, step);
+    }
     assert.equal(isOrderSettled({ step: "confirmed", status: "running" }), false);
     for (const step of ["refunded", "cancelled"]) assert.equal(isOrderSettled({ step, status: "cancelled" }), true);
     assert.equal(isOrderSettled({ step: "rejected", status: "failed" }), true);
@@ -69,5 +76,15 @@ describe("an order's stream after its workflow", () => {
     assert.equal(refundSeq(9), 10);
     assert.equal(refundSeq(0), REFUND_SEQ_FLOOR);
     assert.ok(REFUND_SEQ_FLOOR > 100);
+  });
+
+  it("takes the row as ahead when it is after the sale and the stream ends elsewhere", () => {
+    const at = (step: string, status: ProgressSnapshot["status"]) => snapshot({ step, status });
+    assert.equal(rowIsAhead(at("refund_pending", "cancelled"), at("fulfilled", "succeeded")), true);
+    assert.equal(rowIsAhead(at("refunded", "cancelled"), at("refund_pending", "cancelled")), true);
+    assert.equal(rowIsAhead(at("disputed", "failed"), at("refunded", "cancelled")), true);
+    assert.equal(rowIsAhead(at("refund_pending", "cancelled"), at("refund_pending", "cancelled")), false);
+    // A dispute won puts the row back at fulfilled: the stream's "fulfilled" event says so too.
+    assert.equal(rowIsAhead(at("fulfilled", "succeeded"), at("fulfilled", "succeeded")), false);
   });
 });

@@ -6,7 +6,7 @@
  */
 import * as clients from "@restatedev/restate-sdk-clients";
 import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
-import type { OrderRefund } from "../../worker/order-refund.object.ts";
+import type { OrderRefund, ReconcileInput } from "../../worker/order-refund.object.ts";
 import { RestateUnavailableError, callOptions, connectIngress } from "./ingress.ts";
 
 const orderRefund: OrderRefund = { name: "OrderRefund" };
@@ -26,6 +26,22 @@ export function createOrderRefundsClient(opts: { ingressUrl: string; timeoutMs?:
     }
   }
 
-  return { refund };
+  /**
+   * The provider says an order's payment moved after the sale (a webhook): the order's object looks
+   * (one-way; accepted once Restate has it). The event id is the idempotency key: a duplicate is
+   * one invocation.
+   */
+  async function reconcile(orderId: string, eventId: string): Promise<void> {
+    const input: ReconcileInput = { trigger: eventId, check: 0 };
+    try {
+      await ingress
+        .objectSendClient(orderRefund, orderId)
+        .reconcile(input, clients.rpc.sendOpts({ ...callOptions(timeout), idempotencyKey: `provider-event:${eventId}` }));
+    } catch (err) {
+      throw new RestateUnavailableError("Restate did not accept the payment event", { cause: err });
+    }
+  }
+
+  return { refund, reconcile };
 }
 export type OrderRefundsClient = ReturnType<typeof createOrderRefundsClient>;

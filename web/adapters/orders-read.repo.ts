@@ -76,6 +76,12 @@ export function createOrdersReadRepo(pool: pg.Pool) {
       : null;
   }
 
+  /** The order a payment belongs to (a refund or dispute made in the provider's dashboard names only the payment). */
+  async function orderIdForPayment(paymentRef: string): Promise<string | null> {
+    const r = await pool.query(`SELECT id FROM orders WHERE payment_ref = $1 LIMIT 1`, [paymentRef]);
+    return r.rows[0] ? String(r.rows[0].id) : null;
+  }
+
   /** One page of the operator's list (see `orderPageQuery`). */
   async function pageOrders(q: OrderListQuery, pageSize: number): Promise<OrderPage> {
     const r = await pool.query(orderPageQuery(q, pageSize));
@@ -106,6 +112,6 @@ export function createOrdersReadRepo(pool: pg.Pool) {
     return r.rows.map(summary);
   }
 
-  return { findOrder, orderProgress, listOrders, pageOrders };
+  return { findOrder, orderProgress, orderIdForPayment, listOrders, pageOrders };
 }
 export type OrdersReadRepo = ReturnType<typeof createOrdersReadRepo>;

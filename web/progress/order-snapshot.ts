@@ -8,7 +8,7 @@
  * therefore costs Restate nothing.
  */
 import type { Logger } from "../../shared/logger.ts";
-import { progressOfStatus } from "../../shared/order-steps.ts";
+import { afterSaleSteps, progressOfStatus } from "../../shared/order-steps.ts";
 import { emptySnapshot, isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { OrderProgressRow, OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
@@ -71,8 +71,9 @@ export async function currentOrderSnapshot(
 ): Promise<ProgressSnapshot> {
   const events = known.events !== undefined ? known.events : deps.hub ? await readOrderEvents(deps.hub, orderId, log) : null;
   const streamed = events ? snapshotFromEvents(events) : null;
-  // A terminal event is the end, unless the row already read says refunded (that comes after it).
-  if (streamed && isTerminal(streamed) && known.row?.status !== "refunded") return streamed;
+  // A terminal event is the end, unless the row already read is after the sale (a refund or a
+  // dispute comes after it).
+  if (streamed && isTerminal(streamed) && !(known.row && afterSaleSteps.has(known.row.status))) return streamed;
   if (events === null) {
     try {
       return await deps.orders.status(orderId);
@@ -89,13 +90,13 @@ export async function currentOrderSnapshot(
 
 /**
  * The row is never behind the stream; it is ahead when Valkey lost the newest events: further
- * along, terminal where the stream is not, or refunded (an operator's refund, after fulfilment)
- * where the stream's last event is not the refund.
+ * along, terminal where the stream is not, or after the sale (a refund, its outcome, a dispute)
+ * where the stream's last event is another step.
  */
 export function rowIsAhead(stored: ProgressSnapshot, streamed: ProgressSnapshot): boolean {
   return (
     stored.percent > streamed.percent ||
     (isTerminal(stored) && !isTerminal(streamed)) ||
-    (stored.step === "refunded" && streamed.step !== "refunded")
+    (afterSaleSteps.has(stored.step) && stored.step !== streamed.step)
   );
 }

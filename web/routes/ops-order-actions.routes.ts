@@ -39,6 +39,7 @@ const requestIdSchema = z.uuid("This form is not valid any more; reload the page
 const NOTICES: Record<string, string> = {
   cancel: "Cancellation requested: the order is being cancelled, and the customer is told why.",
   refund: "Refunded: the customer's timeline and email say so.",
+  refund_pending: "Refund made, not yet confirmed by the bank: the status below changes, and the customer is emailed, once it is.",
   dispatch: "Shipping now: the customer's timeline and the shipped email say so.",
 };
 
@@ -155,7 +156,8 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
     ctx.state.log.info({ orderId: order.id, action: "refund", accepted: answer.accepted }, "operator action");
     if (!answer.accepted)
       return show(ctx, 409, { operator: name, problem: { action: "refund", message: answer.message, reason: typed } });
-    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=refund`);
+    const pending = (await deps.orderStore.findOrder(order.id))?.status === "refund_pending";
+    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=${pending ? "refund_pending" : "refund"}`);
   });
 
   return router;

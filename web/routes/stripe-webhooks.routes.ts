@@ -6,7 +6,12 @@
  * id, so a duplicate is one effect) and answered 200 once Restate has accepted it; if Restate does
  * not, 503, and Stripe delivers it again later. The order then asks Stripe where its payment
  * stands, so an event that is late, out of order or never comes changes only how fast it moves.
- * Events this shop does not act on are answered 200 and ignored. Only the event's id and type are
+ * Events about a payment after the sale (a refund's outcome, a refund or a dispute made in Stripe's
+ * dashboard) go the same way to the order's OrderRefund object (`reconcile`, one-way, keyed by the
+ * event id), which reads the payment's refunds and disputes from Stripe. The order is found by the
+ * object's `metadata.order_id` when we made it, else by its PaymentIntent (the order's
+ * `payment_ref`). Events this shop does not act on, or about payments that are not an order's, are
+ * answered 200 and ignored. Only the event's id and type are
  * logged: its body carries the customer's personal data.
  *
  * The route is exempt from the browser's session and CSRF checks (Stripe has neither; its
@@ -19,7 +24,9 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { PaymentEventInput } from "../../worker/order-controls.handlers.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
+import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
+import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 
@@ -33,6 +40,8 @@ const TOLERANCE_SECONDS = 300;
 export interface StripeWebhookDeps {
   secrets: readonly string[];
   orders: Pick<OrdersClient, "paymentEvent">;
+  refunds: Pick<OrderRefundsClient, "reconcile">;
+  orderStore: Pick<OrdersReadRepo, "orderIdForPayment">;
   limiter: RateLimiter;
   logger: Logger;
   eventsPerMinute: number;
@@ -44,6 +53,27 @@ const SIGNALS: Record<string, PaymentEventInput["signal"]> = {
   "checkout.session.async_payment_failed": "settled",
   "checkout.session.expired": "expired",
 };
+
+/** After the sale: what the OrderRefund object looks at (the payment's refunds and disputes). */
+const AFTER_SALE = new Set([
+  "charge.refunded",
+  "refund.created",
+  "refund.updated",
+  "refund.failed",
+  "charge.dispute.created",
+  "charge.dispute.updated",
+  "charge.dispute.closed",
+]);
+
+/** The order id we put on the object (refunds we made, charges of our PaymentIntents), or its PaymentIntent. */
+export function afterSaleTarget(event: Stripe.Event): { orderId: string | null; paymentIntent: string | null } | null {
+  if (!AFTER_SALE.has(event.type)) return null;
+  const object = event.data.object as { metadata?: Record<string, string> | null; payment_intent?: unknown };
+  const orderId = orderIdSchema.safeParse(object.metadata?.order_id);
+  const pi = object.payment_intent;
+  const paymentIntent = typeof pi === "string" ? pi : pi && typeof pi === "object" && "id" in pi ? String(pi.id) : null;
+  return { orderId: orderId.success ? orderId.data : null, paymentIntent };
+}
 
 /** The order an event is about, and which of its waits it wakes; null for events we do not act on. */
 export function orderSignalOf(event: Stripe.Event): { orderId: string; input: PaymentEventInput } | null {
@@ -106,9 +136,14 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps) {
       return;
     }
     const target = orderSignalOf(event);
-    if (target) {
+    const afterSale = target ? null : afterSaleTarget(event);
+    const afterSaleOrder = afterSale
+      ? (afterSale.orderId ?? (afterSale.paymentIntent ? await deps.orderStore.orderIdForPayment(afterSale.paymentIntent) : null))
+      : null;
+    if (target || afterSaleOrder) {
       try {
-        await deps.orders.paymentEvent(target.orderId, target.input);
+        if (target) await deps.orders.paymentEvent(target.orderId, target.input);
+        else if (afterSaleOrder) await deps.refunds.reconcile(afterSaleOrder, event.id);
       } catch (err) {
         if (!(err instanceof RestateUnavailableError)) throw err;
         deps.logger.warn({ err, eventId: event.id, type: event.type }, "webhook not handed over: Restate did not accept it");
@@ -118,10 +153,8 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps) {
         return;
       }
     }
-    deps.logger.info(
-      { eventId: event.id, type: event.type, orderId: target?.orderId },
-      target ? "webhook handed to the order" : "webhook ignored",
-    );
+    const orderId = target?.orderId ?? afterSaleOrder ?? undefined;
+    deps.logger.info({ eventId: event.id, type: event.type, orderId }, orderId ? "webhook handed to the order" : "webhook ignored");
     ctx.status = 200;
     ctx.body = { received: true };
   });

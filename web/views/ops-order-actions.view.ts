@@ -1,6 +1,7 @@
 /**
  * `/ops/orders/:id/actions`: one order as an operator acts on it. Cancel while it has not shipped
- * (the workflow's own cancel path), "ship now" while it waits to ship, refund once it is fulfilled;
+ * (the workflow's own cancel path), "ship now" while it waits to ship, refund once it is fulfilled
+ * (again after a refund the bank refused);
  * cancel and refund ask for a reason, and all are recorded with the operator's name. The refund
  * form carries a request id rendered with it.
  */
@@ -12,6 +13,9 @@ import type { Page } from "./layout.view.ts";
 
 /** Statuses from which a cancel can still stop the order (the workflow has the last word). */
 const CANCELLABLE = new Set(["received", "reserved", "awaiting_payment", "paid", "awaiting_approval", "confirmed"]);
+
+/** A fulfilled order, or one whose refund the bank refused: the shop may (again) give the money back. */
+const REFUNDABLE = new Set(["fulfilled", "refund_failed"]);
 
 /** A confirmed order is in its shipping wait: "ship now" ends it (the workflow has the last word). */
 const WAITING_TO_SHIP = "confirmed";
@@ -52,7 +56,9 @@ function actionForm(action: "cancel" | "refund", m: OpsOrderActionsModel): SafeH
 /** Why the page offers nothing: a shipped order is not finished, it only has to arrive before a refund. */
 function whyNoAction(status: string): string {
   if (status === "shipped") return "Nothing can be done while it is on its way: it can be refunded here once it is fulfilled.";
-  return `Nothing can be done to this order any more: it is ${status.replace("_", " ")}.`;
+  if (status === "refund_pending") return "The refund is pending at the bank: this page shows its outcome once the bank confirms it.";
+  if (status === "disputed") return "The customer's bank disputes the payment: answer the dispute in the payment provider's dashboard.";
+  return `Nothing can be done to this order any more: it is ${status.replaceAll("_", " ")}.`;
 }
 
 export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
@@ -63,7 +69,7 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
       <h1>Order <code>${o.id}</code></h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${m.problem ? html`<p class="form-error" role="alert">${m.problem.message}</p>` : ""}
-      <p class="order-status status-${o.status}">Status: <strong>${o.status.replace("_", " ")}</strong>${
+      <p class="order-status status-${o.status}">Status: <strong>${o.status.replaceAll("_", " ")}</strong>${
         o.statusReason ? html` · ${o.statusReason}` : ""
       }</p>
       <p>${o.email} · placed ${o.createdAt.slice(0, 16).replace("T", " ")} UTC · ${formatMoney(o.totalCents, o.currency)}</p>
@@ -77,8 +83,8 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
       <p class="hint">Signed in as <strong>${m.operator}</strong>: what you do here is recorded with your name.</p>
       ${o.status === WAITING_TO_SHIP ? html`<h2>Ship now</h2><p>Ends the shipping wait: the order ships at once and the customer gets the shipped email.</p>${dispatchForm(m)}` : ""}
       ${CANCELLABLE.has(o.status) ? html`<h2>Cancel</h2><p>Stops the order before it ships: the payment is refunded or released and the stock returns.</p>${actionForm("cancel", m)}` : ""}
-      ${o.status === "fulfilled" ? html`<h2>Refund</h2><p>Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
-      ${!CANCELLABLE.has(o.status) && o.status !== "fulfilled" ? html`<p class="no-actions">${whyNoAction(o.status)}</p>` : ""}
+      ${REFUNDABLE.has(o.status) ? html`<h2>Refund</h2><p>${o.status === "refund_failed" ? "The last refund failed at the bank. " : ""}Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
+      ${!CANCELLABLE.has(o.status) && !REFUNDABLE.has(o.status) ? html`<p class="no-actions">${whyNoAction(o.status)}</p>` : ""}
       <p><a href="/orders/${o.id}">The customer's page</a> · <a href="/ops">Back to operations</a></p>
     </section>`,
   };

@@ -18,6 +18,9 @@ export const OUTCOME_LABELS: Record<string, string> = {
   cancelled: "Cancelled",
   failed: "Failed",
   refunded: "Refunded",
+  refund_pending: "Refund pending",
+  refund_failed: "Refund failed",
+  disputed: "Disputed",
 };
 
 /** A customer may cancel until the order ships. */
@@ -136,7 +139,7 @@ export interface OrderPageModel {
 }
 
 export function orderPage(m: OrderPageModel): Page {
-  // A fulfilled order's page keeps listening: an operator's refund may still come.
+  // A fulfilled order's page keeps listening: a refund, its outcome or a dispute may still come.
   const live = !isOrderSettled(m.snapshot);
   const panel = progressPanel(
     withRefundFromRow(m.snapshot, m.order),

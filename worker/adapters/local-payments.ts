@@ -14,6 +14,7 @@ import { paymentMethodSchema } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
 import {
   TransientPaymentError,
+  type AfterSale,
   type AuthorizationRequest,
   type Charge,
   type ChargeRequest,
@@ -133,8 +134,22 @@ export function createLocalPaymentProvider(
     );
     const row = await existing(req.idempotencyKey);
     if (!row) throw new PermanentError("no_such_charge", `No successful charge ${req.chargeRef} to refund`);
-    return { providerRef: row.provider_ref, amountCents: row.amount_cents };
+    return { providerRef: row.provider_ref, amountCents: row.amount_cents, state: "succeeded" };
   }
 
-  return { name: "local", charge, authorize, capture, cancel, refund };
+  /** The local ledger's refunds of a charge (they succeed at once); it knows no disputes. */
+  async function afterSale(paymentRef: string): Promise<AfterSale> {
+    const r = await pool.query(
+      `SELECT r.provider_ref, r.amount_cents FROM payments r
+         JOIN payments c ON c.order_id = r.order_id AND c.kind = 'charge' AND c.provider_ref = $1
+        WHERE r.kind = 'refund' AND r.status = 'succeeded'`,
+      [paymentRef],
+    );
+    return {
+      refunds: r.rows.map((row) => ({ providerRef: String(row.provider_ref), amountCents: Number(row.amount_cents), state: "succeeded" })),
+      disputes: [],
+    };
+  }
+
+  return { name: "local", charge, authorize, capture, cancel, refund, afterSale };
 }

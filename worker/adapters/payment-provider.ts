@@ -28,9 +28,31 @@ export interface RefundRequest {
   currency: string;
 }
 
+/**
+ * A refund as the provider has it. Card refunds usually succeed at once; some stay `pending` for
+ * days (the bank confirms them) and a few then fail (the card was closed): the order says "refund
+ * pending" until the provider says which.
+ */
 export interface Refund {
   providerRef: string;
   amountCents: number;
+  state: "pending" | "succeeded" | "failed";
+  /** Why a failed refund failed, in the provider's words (`expired_or_canceled_card`). */
+  failureReason?: string | undefined;
+}
+
+/** A chargeback: the customer's bank takes the payment back unless the shop wins the dispute. */
+export interface Dispute {
+  providerRef: string;
+  amountCents: number;
+  reason: string;
+  state: "open" | "won" | "lost";
+}
+
+/** What happened to a payment after it was taken: every refund (ours or the dashboard's) and dispute. */
+export interface AfterSale {
+  refunds: Refund[];
+  disputes: Dispute[];
 }
 
 /** Capturing or releasing an authorisation: `chargeRef` is what `authorize` returned. */
@@ -100,6 +122,8 @@ export interface PaymentProvider {
   /** Releases an authorisation that was never captured; cancelling it again is harmless. */
   cancel(req: AuthorizationRequest): Promise<void>;
   refund(req: RefundRequest): Promise<Refund>;
+  /** Refunds and disputes of a taken payment (`paymentRef`), wherever they were made. */
+  afterSale(paymentRef: string): Promise<AfterSale>;
 }
 
 /** A failure worth retrying: the provider did not answer, or answered 429/5xx. */

@@ -15,12 +15,14 @@ import * as restate from "@restatedev/restate-sdk";
 import Stripe from "stripe";
 import { PermanentError } from "../errors.ts";
 import type {
+  AfterSale,
   AuthorizationRequest,
   Charge,
   ChargeRequest,
   CheckoutRequest,
   CheckoutSession,
   CheckoutState,
+  Dispute,
   HostedCheckout,
   PaymentProvider,
   Refund,
@@ -143,9 +145,34 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
         { payment_intent: req.chargeRef, amount: req.amountCents, metadata: { order_id: req.orderId } },
         { idempotencyKey: req.idempotencyKey },
       );
-      return { providerRef: r.id, amountCents: r.amount };
+      return refundOf(r);
     } catch (err) {
       return mapStripeError(err, "refund");
+    }
+  }
+
+  function refundOf(r: Stripe.Refund): Refund {
+    // requires_action: the customer must give bank details (some methods); until then it is pending.
+    const state = r.status === "succeeded" ? "succeeded" : r.status === "failed" || r.status === "canceled" ? "failed" : "pending";
+    return { providerRef: r.id, amountCents: r.amount, state, failureReason: r.failure_reason ?? undefined };
+  }
+
+  function disputeOf(d: Stripe.Dispute): Dispute {
+    // warning_closed: an inquiry that ended without a chargeback, as good as won.
+    const state = d.status === "lost" ? "lost" : d.status === "won" || d.status === "warning_closed" ? "won" : "open";
+    return { providerRef: d.id, amountCents: d.amount, reason: d.reason.replaceAll("_", " "), state };
+  }
+
+  async function afterSale(paymentRef: string): Promise<AfterSale> {
+    try {
+      // One page each: an order has a refund or two and a dispute at most, far below the limit.
+      const [refunds, disputes] = await Promise.all([
+        stripe.refunds.list({ payment_intent: paymentRef, limit: 100 }),
+        stripe.disputes.list({ payment_intent: paymentRef, limit: 100 }),
+      ]);
+      return { refunds: refunds.data.map(refundOf), disputes: disputes.data.map(disputeOf) };
+    } catch (err) {
+      return mapStripeError(err, "refund and dispute check");
     }
   }
 
@@ -218,5 +245,6 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
     capture,
     cancel,
     refund,
+    afterSale,
   };
 }
