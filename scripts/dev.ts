@@ -8,6 +8,13 @@
  * worker's and web's built-in defaults point at, so `npm run worker` and `npm run web` can run in
  * terminals of their own.
  *
+ * Payments: unless `.env` chooses a PAYMENT_PROVIDER, both start a local payment page (the local
+ * Stripe in scripts/stack/local-stripe/, on DEV_STRIPE_PORT) and the worker and web use it as
+ * Stripe: an order waits on that page, where the tester pays, is declined, passes or fails 3-D
+ * Secure, or pays by SEPA debit that settles 20 s later; the outcome reaches the web through the
+ * same signed webhook route as Stripe's. Its sessions live in memory: a restart forgets them
+ * (an order left waiting then ends when its page would have expired).
+ *
  * Settings: this process's environment (with `.env`, which the npm scripts read) reaches the worker
  * and the web as it is; only the addresses of what this script started are set over it.
  */
@@ -15,6 +22,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { loadConfig, webConfigSchema, workerConfigSchema, type WorkerConfig } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
+import { startFakeStripe, type FakeStripeServer } from "./stack/local-stripe/server.ts";
 import { portIsFree } from "./stack/processes.ts";
 import {
   DEFAULT_PORTS,
@@ -49,11 +57,26 @@ const ports: Required<StackPorts> = {
 };
 const appPorts = new Set<keyof StackPorts>(["web", "worker", "webMetrics", "workerMetrics"]);
 
+// The local payment page, unless the user chose a provider (`local` keeps the test-token provider).
+const localPayments = !process.env.PAYMENT_PROVIDER;
+const stripePort = envPort("DEV_STRIPE_PORT", 12111);
+/** Fixed, so that `npm run worker` / `npm run web` can be given them once in `.env`; test mode only. */
+const LOCAL_STRIPE_KEY = "sk_test_quayside_local";
+const LOCAL_WEBHOOK_SECRET = "whsec_quayside_local";
+/** What the worker and web need to take payments on the local page. */
+const localPaymentEnv = (): NodeJS.ProcessEnv => ({
+  PAYMENT_PROVIDER: "stripe",
+  STRIPE_SECRET_KEY: LOCAL_STRIPE_KEY,
+  STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
+  STRIPE_WEBHOOK_SECRETS: LOCAL_WEBHOOK_SECRET,
+});
+
 const busy: string[] = [];
 for (const [name, port] of Object.entries(ports)) {
   if (servicesOnly && appPorts.has(name as keyof StackPorts)) continue; // the worker and web come later
   if (!(await portIsFree(port))) busy.push(`${name} (${port})`);
 }
+if (localPayments && !(await portIsFree(stripePort))) busy.push(`stripe (${stripePort})`);
 if (busy.length > 0) {
   logger.fatal(
     `ports already in use: ${busy.join(", ")}. Stop what uses them (another \`npm run dev\` or \`npm run services\`?) ` +
@@ -65,6 +88,7 @@ if (busy.length > 0) {
 const dataDir = path.resolve(process.env.DEV_DATA_DIR ?? path.join(ROOT, ".data"));
 mkdirSync(dataDir, { recursive: true });
 let services: BackingServices | null = null;
+let paymentPage: FakeStripeServer | null = null;
 const apps: Supervised[] = [];
 let stopping = false;
 
@@ -73,7 +97,7 @@ async function stopAll(code: number): Promise<never> {
     stopping = true;
     logger.info("stopping…");
     await Promise.all(apps.map((p) => p.stop(10_000)));
-    await services?.stop();
+    await Promise.all([services?.stop(), paymentPage?.stop()]);
   }
   process.exit(code);
 }
@@ -92,7 +116,9 @@ function providerLines(worker: WorkerConfig): string[] {
   ].filter(Boolean);
   return [
     `  LLM provider ${llm}`,
-    worker.PAYMENT_PROVIDER === "stripe"
+    paymentPage
+      ? `  payments     local payment page at ${paymentPage.url} (test cards are listed on it; outcomes come back as signed webhooks)`
+      : worker.PAYMENT_PROVIDER === "stripe"
       ? `  payments     Stripe${worker.STRIPE_API_BASE ? ` at ${worker.STRIPE_API_BASE}` : ""}, test tokens such as pm_card_visa with a test key`
       : `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
   ];
@@ -128,12 +154,28 @@ function servicesBanner(s: BackingServices, seconds: string): string {
       ? "Now run `npm run worker` and `npm run web`, each in its own terminal: their defaults point here. For the worker to refuse requests this Restate did not sign, give it this setting too (in .env, or exported; it stays valid while .data/ is kept):"
       : "Now run `npm run worker` and `npm run web`, each in its own terminal, with these settings (in .env, or exported):",
     ...(defaults ? [`  RESTATE_IDENTITY_KEYS=${s.restate.identityKey}`] : settingsForApps(s)),
+    ...(paymentPage
+      ? [
+          `For payments on the local payment page (${paymentPage.url}) instead of test tokens, these too:`,
+          ...Object.entries(localPaymentEnv()).map(([k, v]) => `  ${k}=${v}`),
+        ]
+      : []),
     "Ctrl+C stops the services.",
   ].join("\n");
 }
 
 try {
   services = await startBackingServices({ ports, dataDir, logger });
+  if (localPayments) {
+    paymentPage = await startFakeStripe({
+      secretKey: LOCAL_STRIPE_KEY,
+      webhookSecret: LOCAL_WEBHOOK_SECRET,
+      webhookUrl: `http://127.0.0.1:${ports.web}/webhooks/stripe`,
+      port: stripePort,
+      // As Stripe's test IBANs do, a bit sooner: long enough to watch "processing" on the order.
+      asyncSettleAfterMs: 20_000,
+    });
+  }
   const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
   if (servicesOnly) {
     logger.info(servicesBanner(services, seconds()));
@@ -144,6 +186,7 @@ try {
       LOG_FORMAT: "pretty",
       LOG_LEVEL: "info",
       ...process.env,
+      ...(paymentPage ? localPaymentEnv() : {}),
       ...stackAddresses(ports, services),
     };
     const workerConfig = loadConfig(workerConfigSchema, env);

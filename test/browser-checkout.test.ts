@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, watchProblems } from "./helpers/browser.ts";
-import { CARD_3DS, CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { CARD_3DS, CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "../scripts/stack/local-stripe/server.ts";
 import { deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 

@@ -1,7 +1,9 @@
 /**
  * `npm run dev` as a person runs it: the whole system comes up on its own with the settings from
  * `.env` and the environment (here: a model provider, the wire fake of OpenAI), a worker killed
- * with SIGKILL is started again while the rest stays up, and Ctrl+C (SIGINT) stops every process.
+ * with SIGKILL is started again while the rest stays up, an order is paid on the local payment
+ * page and its outcome comes back through the signed webhook, and Ctrl+C (SIGINT) stops every
+ * process.
  */
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -52,7 +54,7 @@ describe("npm run dev", () => {
     const banner = (await dev.waitForOutput(/Quayside is up[\s\S]*Ctrl\+C stops everything/))[0];
     process.stdout.write(`# npm run dev ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     assert.match(banner, new RegExp(`LLM provider openai, model model-from-environment at ${fake.openaiBaseUrl}`));
-    assert.match(banner, /payments {5}local provider/);
+    assert.match(banner, new RegExp(`payments {5}local payment page at http://127\\.0\\.0\\.1:${dev.ports.STRIPE}`));
     const workerPid = Number(banner.match(/worker {7}pid (\d+)/)?.[1]);
     assert.ok(workerPid > 0, "the banner names the worker's pid");
 
@@ -67,6 +69,32 @@ describe("npm run dev", () => {
     // npm run dev signs in as ops (the helper throws unless the sign-in answers 303).
     const operator = await signInOperator(app, DEV_OPERATOR.name, DEV_OPERATOR.password);
     assert.match((await operator.get("/ops")).html, /Signed in as <strong data-operator>ops<\/strong>/);
+
+    // An order is paid as with Stripe: no card on our form, Pay now → the local page → a signed
+    // webhook → the order goes on.
+    const shopper = new BrowserClient(app);
+    const orderForm = await shopper.get("/orders/new");
+    assert.doesNotMatch(orderForm.html, /name="paymentMethod"/, "our form asks for no card");
+    const orderId = extract(orderForm.html, "orderId");
+    const placed = await shopper.postForm("/orders", {
+      _csrf: extract(orderForm.html, "_csrf"),
+      orderId,
+      email: "dev-pays@example.com",
+      "qty[MUG-QUAY]": "1",
+    });
+    assert.equal(placed.status, 303);
+    const payUrl = await waitUntil("the Pay now link", async () => {
+      const m = /class="button pay-button" href="([^"]+)"/.exec((await shopper.get(`/orders/${orderId}`)).html);
+      return m?.[1] ?? null;
+    });
+    assert.ok(payUrl.startsWith(`http://127.0.0.1:${dev.ports.STRIPE}/c/pay/`), payUrl);
+    const payPage = await fetch(payUrl);
+    assert.match(await payPage.text(), /4242424242424242 pays/, "the page lists its test numbers");
+    const paid = await fetch(payUrl, { method: "POST", body: new URLSearchParams({ card: "4242 4242 4242 4242" }), redirect: "manual" });
+    assert.equal(paid.status, 303);
+    await waitUntil("the order past its payment", async () =>
+      /data-step="(paid|confirmed|shipped|fulfilled)"/.test((await shopper.get(`/orders/${orderId}`)).html),
+    );
 
     // The worker dies; the supervisor starts a new one and nothing else goes down.
     process.kill(workerPid, "SIGKILL");

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import Stripe from "stripe";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { startFakeStripe, type FakeStripeServer } from "../scripts/stack/local-stripe/server.ts";
 
 const SHOP = "http://shop.test";
 

@@ -17,7 +17,7 @@ import { streamKey } from "../shared/progress-event.ts";
 import { createOrderRefundsClient } from "../web/adapters/order-refunds-client.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "../scripts/stack/local-stripe/server.ts";
 import { checkoutDriver, deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";
 import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { orderDriver } from "./helpers/order-driver.ts";

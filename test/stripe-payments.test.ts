@@ -11,7 +11,7 @@ import { PermanentError } from "../worker/errors.ts";
 import type { ChargeRequest } from "../worker/adapters/payment-provider.ts";
 import { createStripePaymentProvider } from "../worker/adapters/stripe-payments.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { startFakeStripe, type FakeStripeServer } from "./helpers/fake-stripe-server.ts";
+import { startFakeStripe, type FakeStripeServer } from "../scripts/stack/local-stripe/server.ts";
 
 describe("Stripe payment provider (SDK against the wire fake)", () => {
   let fake: FakeStripeServer;

@@ -32,7 +32,7 @@ import {
   CARD_SUCCEEDS,
   startFakeStripe,
   type FakeStripeServer,
-} from "../../test/helpers/fake-stripe-server.ts";
+} from "../stack/local-stripe/server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
 import { createOperatorsRepo } from "../../web/adapters/operators.repo.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";

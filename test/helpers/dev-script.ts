@@ -21,6 +21,7 @@ export const DEV_PORT_NAMES = [
   "MAIL_UI",
   "WEB_METRICS",
   "WORKER_METRICS",
+  "STRIPE",
 ] as const;
 export type DevPortName = (typeof DEV_PORT_NAMES)[number];
 

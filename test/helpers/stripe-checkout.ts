@@ -5,7 +5,7 @@
  * signs its webhooks with the secret the web verifies, and delivers them to the web.
  */
 import assert from "node:assert/strict";
-import { CARD_3DS, CARD_SUCCEEDS, IBAN_SUCCEEDS, type FakeStripeServer } from "./fake-stripe-server.ts";
+import { CARD_3DS, CARD_SUCCEEDS, IBAN_SUCCEEDS, type FakeStripeServer } from "../../scripts/stack/local-stripe/server.ts";
 import { waitUntil } from "./browser-client.ts";
 import type { TestStack } from "./test-stack.ts";
 

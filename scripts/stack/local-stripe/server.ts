@@ -1,7 +1,8 @@
 /**
  * A local Stripe that speaks the real wire protocol (form-encoded requests, JSON answers, Bearer
- * secret key), so the official SDK and our adapters run unchanged against it. It covers what
- * Quayside calls:
+ * secret key), so the official SDK and our adapters run unchanged against it: the tests' Stripe,
+ * and the development stack's payment page (`npm run dev` pays through it, with no Stripe account).
+ * It covers what Quayside calls:
  *   - PaymentIntents create (with `confirm`), confirm, capture, cancel and retrieve;
  *   - Refunds create, retrieve and list (succeeded at once, or pending until the test settles them),
  *     refunds and disputes made "in the dashboard" by the test, disputes listed by PaymentIntent;
@@ -20,223 +21,60 @@
  * the work was done and stored) and per event type for webhooks (duplicated, held, dropped, badly
  * signed, stale), and count what happened on this side: payment intents, captures, refunds.
  *
- * One file because it is one fake Stripe that tests start as a unit; its parts in order: types,
- * the server and its test controls, the API, the hosted page, events and webhooks.
+ * This file is the server, in order: its test controls, the API, the hosted page's handling,
+ * events and webhooks. The wire shapes, test numbers and error answers are in wire.ts; the hosted
+ * pages' HTML in pages.ts.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { html, type SafeHtml } from "../../shared/html.ts";
+import { html } from "../../../shared/html.ts";
+import { challengePage, closedPage, layout, payPageOf, respondPage, successUrl } from "./pages.ts";
+import {
+  type Answer,
+  API_VERSION,
+  AUTH_FAILED,
+  CANCELABLE,
+  CARD_3DS,
+  CARD_DECLINED,
+  CARD_SUCCEEDS,
+  type CheckoutState,
+  DECLINED,
+  error,
+  type FakeCheckoutSession,
+  type FakeDispute,
+  type FakeEvent,
+  type FakePaymentIntent,
+  type FakeRefund,
+  type FakeStripeOptions,
+  GOOD_CARDS,
+  header,
+  HOUR,
+  IBAN_FAILS,
+  IBAN_SUCCEEDS,
+  invalid,
+  INVALID_CARD,
+  INVALID_IBAN,
+  lineItemsOf,
+  type LoggedRequest,
+  metadataOf,
+  missing,
+  noop,
+  noSuch,
+  ok,
+  type PageAnswer,
+  type Signing,
+  type Stored,
+  type StripeFault,
+  type StripeOperation,
+  unexpected,
+  type WebhookDelivery,
+  type WebhookFault,
+} from "./wire.ts";
 
-export type StripeOperation =
-  | "create"
-  | "confirm"
-  | "capture"
-  | "cancel"
-  | "refund"
-  | "checkout"
-  | "expire"
-  | "retrieve_session"
-  | "retrieve_intent"
-  | "retrieve_refund"
-  | "list_refunds"
-  | "list_disputes";
-
-export type StripeFault =
-  /** 429 before the API does anything (nothing stored), with this Retry-After. */
-  | { kind: "rate_limit"; retryAfterSeconds: number }
-  /** 503 before the API does anything (nothing stored). */
-  | { kind: "unavailable" }
-  /**
-   * The request is handled, but only after this long, or once `until` settles when given (a second
-   * one with its key meanwhile gets 409).
-   */
-  | { kind: "slow"; delayMs: number; until?: Promise<unknown> }
-  /** The work is done and its answer stored, then the connection is cut before the answer is sent. */
-  | { kind: "drop_after" }
-  /**
-   * The work is done and its answer stored, then held this long (or until `until` settles, when
-   * given) before it is sent: time to crash the caller.
-   */
-  | { kind: "hold_after"; delayMs: number; until?: Promise<unknown> };
-
-/** What goes wrong with the delivery of one event (all of its attempts). */
-export type WebhookFault =
-  /** The same event (same id, same body) is delivered this many times. */
-  | { kind: "duplicate"; copies: number }
-  /** Delivered only once `until` settles: a late event, or one overtaken by later ones. */
-  | { kind: "hold"; until: Promise<unknown> }
-  /** Never delivered (it is still in `events`): a lost webhook. */
-  | { kind: "drop" }
-  /** Signed with a secret that is not the endpoint's. */
-  | { kind: "bad_signature" }
-  /** Signed with a timestamp ten minutes old, outside the SDK's tolerance. */
-  | { kind: "stale" };
-
-export interface FakeStripeOptions {
-  secretKey?: string;
-  /** Where events are POSTed; null (the default) only records them in `events`. */
-  webhookUrl?: string | null;
-  /** The endpoint's signing secret; a fresh `whsec_…` by default. */
-  webhookSecret?: string;
-  /** Further attempts after a delivery fails (non-2xx or no answer), 200 ms × attempt apart; 3 by default. */
-  webhookRetries?: number;
-  /** When set, a SEPA debit settles by itself this long after it is made, as its test IBAN intends. */
-  asyncSettleAfterMs?: number;
-  /** Port to listen on (127.0.0.1); any free one by default. */
-  port?: number;
-}
-
-export interface FakePaymentIntent {
-  id: string;
-  object: "payment_intent";
-  amount: number;
-  amount_capturable: number;
-  amount_received: number;
-  currency: string;
-  status: string;
-  capture_method: string;
-  payment_method: string | null;
-  payment_method_types: string[];
-  latest_charge: string | null;
-  metadata: Record<string, string>;
-  last_payment_error: Record<string, unknown> | null;
-  created: number;
-  livemode: false;
-}
-
-export interface FakeRefund {
-  id: string;
-  object: "refund";
-  amount: number;
-  charge: string | null;
-  currency: string;
-  payment_intent: string;
-  reason: string | null;
-  status: "pending" | "succeeded" | "failed";
-  /** Only on a failed refund. */
-  failure_reason?: string;
-  metadata: Record<string, string>;
-  created: number;
-}
-
-export interface FakeCheckoutSession {
-  id: string;
-  object: "checkout.session";
-  amount_subtotal: number;
-  amount_total: number;
-  cancel_url: string | null;
-  client_reference_id: string | null;
-  created: number;
-  currency: string;
-  customer_details: { email: string | null } | null;
-  customer_email: string | null;
-  expires_at: number;
-  livemode: false;
-  metadata: Record<string, string>;
-  mode: "payment";
-  /** The PaymentIntent's id once the customer has tried to pay (the object when expanded). */
-  payment_intent: string | null;
-  payment_method_types: string[];
-  payment_status: "paid" | "unpaid";
-  status: "open" | "complete" | "expired";
-  success_url: string | null;
-  url: string;
-}
-
-export interface FakeDispute {
-  id: string;
-  object: "dispute";
-  amount: number;
-  charge: string;
-  currency: string;
-  payment_intent: string;
-  reason: string;
-  status: string;
-  created: number;
-  livemode: false;
-}
-
-export interface FakeEvent {
-  id: string;
-  object: "event";
-  api_version: string;
-  created: number;
-  /** The object as it was when the event happened. */
-  data: { object: Record<string, unknown> };
-  livemode: false;
-  pending_webhooks: number;
-  request: { id: null; idempotency_key: null };
-  type: string;
-}
-
-export interface WebhookDelivery {
-  eventId: string;
-  type: string;
-  attempt: number;
-  /** The endpoint's HTTP status; 0 when it could not be reached or did not answer. */
-  status: number;
-  /** What follows this attempt: done, another attempt, or none (given up). */
-  outcome: "delivered" | "retrying" | "failed";
-  at: number;
-}
-
-export interface LoggedRequest {
-  operation: StripeOperation;
-  idempotencyKey: string | null;
-  status: number;
-  replayed: boolean;
-  at: number;
-}
-
-interface Stored {
-  endpoint: string;
-  params: string;
-  status: number;
-  body: unknown;
-}
-
-type Answer = { status: number; body: unknown; headers?: Record<string, string> };
-type PageAnswer = { status: number; page?: SafeHtml; location?: string };
-type Signing = "valid" | "bad_signature" | "stale";
-
-interface LineItem {
-  name: string;
-  unitAmount: number;
-  quantity: number;
-}
-
-/** What the hosted page needs beyond the Session object itself. */
-interface CheckoutState {
-  session: FakeCheckoutSession;
-  lineItems: LineItem[];
-  captureMethod: "automatic" | "manual";
-  intentMetadata: Record<string, string>;
-  /** The IBAN of a SEPA debit, which decides how it settles. */
-  iban: string | null;
-}
-
-const GOOD_CARDS = new Set(["pm_card_visa", "pm_card_mastercard"]);
-const CANCELABLE = new Set(["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"]);
-const API_VERSION = "2025-09-30.clover";
-const HOUR = 3600;
-
-/** Stripe's documented test numbers, as a customer types them on the hosted page. */
-export const CARD_SUCCEEDS = "4242424242424242";
-export const CARD_DECLINED = "4000000000000002";
-/** Asks for 3-D Secure on every payment. */
-export const CARD_3DS = "4000002760003184";
-/** A SEPA debit that processes, then succeeds. */
-export const IBAN_SUCCEEDS = "AT611904300234573201";
-/** A SEPA debit that processes, then fails. */
-export const IBAN_FAILS = "AT861904300235473202";
-
-const DECLINED = "Your card was declined.";
-const AUTH_FAILED = "We are unable to authenticate your payment method. Please choose a different payment method and try again.";
-const INVALID_CARD = "Your card number is invalid.";
-const INVALID_IBAN = "Your IBAN is invalid.";
+export * from "./wire.ts";
 
 export class FakeStripeServer {
   readonly secretKey: string;
@@ -1102,186 +940,6 @@ export class FakeStripeServer {
     });
   }
 }
-
-// ---- pages ------------------------------------------------------------------------------------
-
-function layout(title: string, content: SafeHtml): SafeHtml {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>${title} · Test payment</title>
-<style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f8fa;color:#1a1a1a}
-main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid #d0d7de;border-radius:8px}
-label{display:block;font-weight:600;margin-top:1rem}
-input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #6e7781;border-radius:4px}
-button{margin-top:.75rem;padding:.5rem 1rem;font:inherit;border:0;border-radius:4px;background:#0a2540;color:#fff}
-.error{color:#a40e26;font-weight:600}
-section{margin-top:1.5rem;border-top:1px solid #d0d7de}
-</style>
-</head>
-<body>
-<main>
-${content}
-</main>
-</body>
-</html>
-`;
-}
-
-function payPageOf(st: CheckoutState, problem?: string): SafeHtml {
-  const s = st.session;
-  const action = `/c/pay/${encodeURIComponent(s.id)}`;
-  const total = money(s.amount_total, s.currency);
-  return layout(
-    `Pay ${total}`,
-    html`<h1>Pay ${total}</h1>
-<p>Test mode: no real money moves.</p>
-<ul aria-label="What you are paying for">
-${st.lineItems.map((i) => html`<li>${i.name} × ${i.quantity}: ${money(i.unitAmount * i.quantity, s.currency)}</li>\n`)}
-</ul>
-${problem ? html`<p class="error" role="alert">${problem}</p>` : ""}
-<section aria-labelledby="by-card">
-<h2 id="by-card">Pay by card</h2>
-<form method="post" action="${action}">
-<label for="card">Card number</label>
-<input id="card" name="card" inputmode="numeric" autocomplete="cc-number" required>
-<button type="submit">Pay</button>
-</form>
-</section>
-${
-  s.payment_method_types.includes("sepa_debit")
-    ? html`<section aria-labelledby="by-sepa">
-<h2 id="by-sepa">Pay by SEPA Direct Debit</h2>
-<form method="post" action="${action}">
-<label for="iban">IBAN</label>
-<input id="iban" name="iban" autocomplete="off" required>
-<button type="submit">Authorise the debit</button>
-</form>
-</section>`
-    : ""
-}
-${s.cancel_url ? html`<p><a href="${s.cancel_url}">Back to the shop</a></p>` : ""}`,
-  );
-}
-
-function challengePage(st: CheckoutState): SafeHtml {
-  return layout(
-    "Authenticate your payment",
-    html`<h1>Authenticate your payment</h1>
-<p>Your bank asks you to confirm this payment of ${money(st.session.amount_total, st.session.currency)}.</p>
-<form method="post" action="/c/3ds/${encodeURIComponent(st.session.id)}">
-<button type="submit" name="result" value="complete">Complete authentication</button>
-<button type="submit" name="result" value="fail">Fail authentication</button>
-</form>`,
-  );
-}
-
-function closedPage(st: CheckoutState): SafeHtml {
-  const s = st.session;
-  if (s.status === "expired")
-    return layout(
-      "Expired",
-      html`<h1>This payment page has expired</h1>
-${s.cancel_url ? html`<p><a href="${s.cancel_url}">Back to the shop</a></p>` : ""}`,
-    );
-  const to = successUrl(s);
-  return layout(
-    "Payment complete",
-    html`<h1>${s.payment_status === "paid" ? "This payment is complete" : "This payment has been submitted"}</h1>
-${to ? html`<p><a href="${to}">Return to the shop</a></p>` : ""}`,
-  );
-}
-
-function respondPage(res: http.ServerResponse, a: PageAnswer): void {
-  const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
-  if (a.location) headers.location = a.location;
-  res.writeHead(a.status, headers);
-  res.end(a.page ? a.page.toString() : "");
-}
-
-function successUrl(s: FakeCheckoutSession): string | null {
-  return s.success_url ? s.success_url.replaceAll("{CHECKOUT_SESSION_ID}", s.id) : null;
-}
-
-function money(minor: number, currency: string): string {
-  const format = new Intl.NumberFormat("en-IE", { style: "currency", currency: currency.toUpperCase() });
-  return format.format(minor / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
-}
-
-// ---- request parsing and errors ---------------------------------------------------------------
-
-function header(req: http.IncomingMessage, name: string): string | null {
-  const v = req.headers[name];
-  return typeof v === "string" ? v : null;
-}
-
-/** `prefix[key]=value` pairs as an object (Stripe's metadata encoding). */
-function metadataOf(p: URLSearchParams, prefix = "metadata"): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of p.entries()) {
-    if (!k.startsWith(`${prefix}[`) || !k.endsWith("]")) continue;
-    const key = k.slice(prefix.length + 1, -1);
-    if (key && !key.includes("[") && !key.includes("]")) out[key] = v;
-  }
-  return out;
-}
-
-function lineItemsOf(p: URLSearchParams): Array<LineItem & { currency: string }> | Answer {
-  const items: Array<LineItem & { currency: string }> = [];
-  for (let i = 0; [...p.keys()].some((k) => k.startsWith(`line_items[${i}]`)); i++) {
-    const at = (path: string) => p.get(`line_items[${i}]${path}`);
-    const param = (path: string) => `line_items[${i}]${path}`;
-    const price = at("[price]");
-    if (price !== null && at("[price_data][currency]") === null) return noSuch("price", price, param("[price]"));
-    const currency = at("[price_data][currency]")?.toLowerCase();
-    if (!currency) return missing(param("[price_data][currency]"));
-    if (!/^[a-z]{3}$/.test(currency))
-      return invalid(param("[price_data][currency]"), `Invalid currency: ${currency}.`, "parameter_invalid_string");
-    if (at("[price_data][unit_amount]") === null) return missing(param("[price_data][unit_amount]"));
-    const unit = Number(at("[price_data][unit_amount]"));
-    if (!Number.isInteger(unit) || unit < 0)
-      return invalid(param("[price_data][unit_amount]"), "Invalid non-negative integer", "parameter_invalid_integer");
-    const name = at("[price_data][product_data][name]");
-    if (!name) return missing(param("[price_data][product_data][name]"));
-    if (at("[quantity]") === null) return missing(param("[quantity]"));
-    const quantity = Number(at("[quantity]"));
-    if (!Number.isInteger(quantity) || quantity < 1)
-      return invalid(param("[quantity]"), "Invalid positive integer", "parameter_invalid_integer");
-    items.push({ name, unitAmount: unit, quantity, currency });
-  }
-  return items.length > 0 ? items : missing("line_items");
-}
-
-function error(status: number, type: string, code: string, message: string, extra: Record<string, unknown> = {}): Answer {
-  return { status, body: { error: { type, ...(code ? { code } : {}), message, ...extra } } };
-}
-
-function missing(param: string): Answer {
-  return error(400, "invalid_request_error", "parameter_missing", `Missing required param: ${param}.`, { param });
-}
-
-function invalid(param: string, message: string, code = ""): Answer {
-  return error(400, "invalid_request_error", code, message, param ? { param } : {});
-}
-
-function noSuch(kind: string, id: string, param: string): Answer {
-  return error(404, "invalid_request_error", "resource_missing", `No such ${kind}: '${id}'`, { param });
-}
-
-function unexpected(pi: FakePaymentIntent, verb: string): Answer {
-  const message = `This PaymentIntent could not be ${verb} because it has a status of ${pi.status}.`;
-  return error(400, "invalid_request_error", "payment_intent_unexpected_state", message, { payment_intent: pi });
-}
-
-function ok(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-function noop(): void {}
 
 export async function startFakeStripe(options?: string | FakeStripeOptions): Promise<FakeStripeServer> {
   return new FakeStripeServer(options).start();
