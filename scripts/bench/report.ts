@@ -1,9 +1,10 @@
 /** Markdown tables for `npm run bench`: every figure beside its same-run baseline, as a ratio, with the team's target. */
+import type { CheckoutResult } from "./checkout.scenario.ts";
 import type { OrderAccount } from "./order-account.ts";
 import type { FanoutResult } from "./sse-fanout.scenario.ts";
 import type { StormResult } from "./sse-storm.scenario.ts";
 import type { StartupResult } from "./startup.scenario.ts";
-import type { LoadResult } from "./stats.ts";
+import type { LoadResult, Summary } from "./stats.ts";
 
 export interface IngestResult {
   web: LoadResult;
@@ -43,6 +44,8 @@ export interface BenchResults {
     largeNotRun?: { clients: number; reason: string };
   };
   storm?: StormResult;
+  /** Orders paid on the hosted payment page (scenario 1b). */
+  checkout?: CheckoutResult;
   startup?: StartupResult;
   startedAt: string;
   totalSeconds?: number;
@@ -113,6 +116,25 @@ function accountSection(a: OrderAccount): string {
     ),
   ];
   return lines.join("\n");
+}
+
+/** Orders paid on the hosted page: the time on the page apart from the order's own. */
+function checkoutSection(c: CheckoutResult): string {
+  const row = (label: string, x: Summary) => [label, f(x.p50, 0), f(x.p99, 0), f(x.max, 0)];
+  return [
+    `\n### 1b. Orders paid on the hosted payment page (the local Stripe: its API, page and signed webhooks), concurrency ${c.load.concurrency}\n`,
+    table(
+      ["part of the order", "p50 ms", "p99 ms", "max ms"],
+      [
+        row("form POST → payment page open (the order's \"waiting for payment\" event)", c.toPage),
+        row("on the page: the bench's one card submit (a person takes minutes)", c.onPage),
+        row("page answered → order ended (webhook, the order's check, the rest of the order)", c.afterPayment),
+        row("whole order", c.load.latency),
+      ],
+    ),
+    `\n${c.load.completed} orders, ${f(c.load.perSecond, 1)}/s, ${c.load.errors} errors${c.load.firstError ? ` (${c.load.firstError})` : ""}; ` +
+      `per order: ${f(c.stripeCallsPerOrder, 1)} calls to Stripe's API, ${f(c.webhooksPerOrder, 1)} webhook deliveries.`,
+  ].join("\n");
 }
 
 export function renderMarkdown(r: BenchResults): string {
@@ -218,6 +240,7 @@ export function renderMarkdown(r: BenchResults): string {
     if (errs.length)
       out.push(`\nErrors: ${errs.map((l) => `c=${l.concurrency}: ${l.errors} (${l.firstError ?? ""})`).join("; ")}`);
   }
+  if (r.checkout) out.push(checkoutSection(r.checkout));
   for (const [ingest, title] of [
     [r.ingest, "workers running: the accepted orders execute meanwhile"],
     [r.ingestOnly, "worker and raw endpoint stopped: the ingest paths only"],

@@ -7,7 +7,7 @@
  * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
  * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_SSE_LARGE_CLIENTS (30000; 0 = off),
  * BENCH_STORM_CLIENTS (10000),
- * BENCH_ONLY=orders,ingest,sse,storm,startup,
+ * BENCH_ONLY=orders,checkout,ingest,sse,storm,startup,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
  * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them),
  * BENCH_TRACING=1 (web and worker export traces to a local OTLP sink, to compare tracing on and off).
@@ -34,6 +34,8 @@ import {
   type BackingServices,
   type StackPorts,
 } from "../stack/stack.ts";
+import { startFakeStripe } from "../stack/local-stripe/server.ts";
+import { checkoutOrders } from "./checkout.scenario.ts";
 import { withCpu } from "./cpu.ts";
 import { accountOrders, type OrderSample } from "./order-account.ts";
 import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } from "./orders.scenario.ts";
@@ -55,7 +57,7 @@ const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
 /** The same-run baselines beside the orders: `plain` (the work without durability), `dbos`; "none" skips both. */
 const PEERS = new Set((process.env.BENCH_PEERS ?? "plain,dbos").split(",").map((s) => s.trim()));
 const STORM_CLIENTS = num("BENCH_STORM_CLIENTS", 10_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,sse,storm,ingest").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,checkout,sse,storm,ingest").split(",").map((s) => s.trim()));
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
 const TIMEOUT_MS = num("BENCH_TIMEOUT_MS", 9.5 * 60_000);
@@ -309,6 +311,33 @@ async function main(): Promise<void> {
         ...(plain ? { plain } : {}),
         ...(dbos ? { dbos } : {}),
       });
+    }
+  }
+
+  if (ONLY.has("checkout")) {
+    // The worker and web as `npm run dev` runs them: paying on the local Stripe's page, its webhooks
+    // signed and delivered to the web. Then back to the settings the other scenarios use.
+    const stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${ports.web}/webhooks/stripe` });
+    const paying: NodeJS.ProcessEnv = {
+      PAYMENT_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: stripe.secretKey,
+      STRIPE_API_BASE: stripe.url,
+      STRIPE_WEBHOOK_SECRETS: stripe.webhookSecret,
+    };
+    const restartApps = async (extra: NodeJS.ProcessEnv, label: string) => {
+      await Promise.all([worker.stop(10_000), web.stop(10_000)]);
+      const adminUrl = services!.restate.adminUrl;
+      worker = track(await startWorker({ env: { ...workerEnv, ...extra }, adminUrl, output: path.join(logDir, `worker-${label}.log`) }));
+      web = track(await startWeb({ env: webEnv(extra), port: ports.web, output: path.join(logDir, `web-${label}.log`) }));
+    };
+    try {
+      await restartApps(paying, "checkout");
+      await checkoutOrders(targets, stripe, 2, 1_500); // warm-up
+      say("orders paid on the hosted payment page, concurrency 8");
+      results.checkout = await checkoutOrders(targets, stripe, 8, DURATION_MS);
+      await restartApps({}, "after-checkout");
+    } finally {
+      await stripe.stop();
     }
   }
 
