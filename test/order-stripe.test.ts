@@ -107,6 +107,15 @@ describe("orders paid on Stripe's page", () => {
     await waitForStep(orderId, "awaiting_payment");
     assert.equal((await payByCard(orderId, CARD_DECLINED)).status, 402);
     assert.equal(await stepOf(orderId), "awaiting_payment");
+    // The decline's webhook wakes the order, which asks Stripe and says why; the page stays open.
+    const told = await waitUntil("the decline on the order", async () => {
+      const s = await orders.status(orderId);
+      return s.message.startsWith("Your card was declined. Try again, or another card") ? s : null;
+    });
+    assert.equal(told.data?.paymentUrl, (await sessionOf(orderId)).url, "the Pay now link stays");
+    assert.deepEqual(await q("SELECT status, status_reason FROM orders WHERE id = $1", [orderId]), [
+      { status: "awaiting_payment", status_reason: "Payment attempt failed: Your card was declined" },
+    ]);
     assert.ok(fake.expire((await sessionOf(orderId)).id));
     assert.deepEqual(await result(orderId), {
       orderId,

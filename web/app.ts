@@ -26,6 +26,7 @@ import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.rep
 import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
 import type { OperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
+import type { ProviderAlertsReadRepo } from "./adapters/provider-alerts-read.repo.ts";
 import { operatorGate } from "./operator-gate.ts";
 import type { OpsFeed } from "./progress/ops-feed.ts";
 import type { AppState } from "./app-state.ts";
@@ -89,6 +90,8 @@ export interface AppDeps {
   accounts: OperatorsRepo;
   /** What operators did, for the decisions page. */
   decisions: OperatorDecisionsReadRepo;
+  /** A payment provider refusing our key lately, for the banner on /ops and an order's actions page; absent = none. */
+  providerAlerts?: ProviderAlertsReadRepo;
   /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
   links: ResourceLinks;
   /** Sends "email me my orders" requests to the worker. */

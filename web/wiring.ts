@@ -22,6 +22,7 @@ import { createOperatorDecisionsReadRepo } from "./adapters/operator-decisions-r
 import { createOperatorsRepo } from "./adapters/operators.repo.ts";
 import { createOpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import { createOpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
+import { createProviderAlertsReadRepo } from "./adapters/provider-alerts-read.repo.ts";
 import { createOpsFeed } from "./progress/ops-feed.ts";
 import { OPS_PAGE_SIZE } from "./routes/ops.routes.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
@@ -115,6 +116,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       stock: createStockClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       stockMovements: createStockMovementsReadRepo(pool),
       decisions: createOperatorDecisionsReadRepo(pool),
+      providerAlerts: createProviderAlertsReadRepo(pool),
       opsLive,
       opsOverview,
       opsFeed: createOpsFeed({

@@ -27,6 +27,14 @@ export const paymentSignals = ["completed", "settled", "expired"] as const;
 export type PaymentSignal = (typeof paymentSignals)[number];
 export const paymentSignalPromise = (s: PaymentSignal) => `payment.${s}`;
 
+/**
+ * A failed attempt on the page (a declined card, a failed 3-D Secure) may happen again and again:
+ * each wakes the order through a promise of its own, numbered in order, so that the order page says
+ * why at once. Past this many the order still hears of them at its next check.
+ */
+export const DECLINES_HEARD = 20;
+export const declinedPromise = (n: number) => `payment.declined.${n}`;
+
 /** How late a retried "open checkout" may reach the provider after the order first asked. */
 const RETRY_MARGIN_MS = 5 * 60_000;
 
@@ -97,11 +105,24 @@ export async function payOnHostedPage(
     retry: retry(),
   });
 
-  type Woke = { why: "signal"; signal: PaymentSignal } | { why: "timer" } | { why: "cancel"; reason: string };
+  type Woke =
+    | { why: "signal"; signal: PaymentSignal }
+    | { why: "declined" }
+    | { why: "timer" }
+    | { why: "cancel"; reason: string };
   const unheard = new Set<PaymentSignal>(paymentSignals);
   let cancelled: string | undefined;
   let processingSince: number | undefined;
   let interval = policy.checkIntervalMs;
+  let declines = 0;
+  /** The failed attempt the order page says, so that each is said once. */
+  let said: string | undefined;
+  const nextDecline = () =>
+    ctx
+      .promise<string>(declinedPromise(declines))
+      .get()
+      .map((): Woke => ({ why: "declined" }));
+  let declined = nextDecline();
 
   // Made once and raced again on every turn: a wait costs its journal entry once, not per turn.
   const signalled = new Map(
@@ -133,8 +154,13 @@ export async function payOnHostedPage(
     const waits = [...unheard].map((signal) => signalled.get(signal)!);
     waits.push(ctx.sleep(interval).map((): Woke => ({ why: "timer" })));
     if (cancelled === undefined) waits.push(cancelRequested);
+    if (declines < DECLINES_HEARD) waits.push(declined);
     const woke = await restate.RestatePromise.race(waits);
     if (woke.why === "signal") unheard.delete(woke.signal);
+    if (woke.why === "declined") {
+      declines++;
+      if (declines < DECLINES_HEARD) declined = nextDecline();
+    }
 
     const now = await ctx.date.now();
     if (woke.why === "cancel") cancelled = woke.reason;
@@ -171,6 +197,20 @@ export async function payOnHostedPage(
         interval = Math.min(interval * 2, 6 * 60 * 60_000);
         break;
       case "open":
+        if (state.lastError && state.lastError !== said) {
+          said = state.lastError;
+          const why = state.lastError;
+          await deps.progress.step("payment attempt failed", {
+            action: () => deps.orders.setStatus(orderId, "awaiting_payment", `Payment attempt failed: ${why}`),
+            after: [
+              {
+                ...orderSteps.awaitingPayment,
+                message: `${why}. Try again, or another card, on the secure payment page.`,
+                data: { paymentUrl: session.url },
+              },
+            ],
+          });
+        }
         // Wake up when the page ends at the latest: its end is the order's too.
         interval = Math.max(1_000, Math.min(policy.checkIntervalMs, session.expiresAt - now));
         break;

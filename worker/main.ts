@@ -11,6 +11,7 @@ import { createInventoryRepo } from "./adapters/inventory.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
 import { createStripePaymentProvider } from "./adapters/stripe-payments.ts";
+import { createProviderAlertsRepo } from "./adapters/provider-alerts.repo.ts";
 import { paymentRetry } from "./errors.ts";
 import { BANK_PAYMENT_LIMIT_MS } from "./hosted-payment.ts";
 import { createProgressPublisher } from "./adapters/progress-publisher.ts";
@@ -64,6 +65,7 @@ const campaigns = createCampaignsRepo(pool);
 const metrics = createWorkerMetrics();
 const llm = createLlmProvider(config);
 logger.info({ provider: llm.name, model: llm.model }, "content generation provider");
+const providerAlerts = createProviderAlertsRepo(pool);
 // The config schema requires STRIPE_SECRET_KEY with stripe, and refuses local in prod unless allowed.
 const payments =
   config.PAYMENT_PROVIDER === "stripe" && config.STRIPE_SECRET_KEY
@@ -71,6 +73,16 @@ const payments =
         secretKey: config.STRIPE_SECRET_KEY,
         apiBase: config.STRIPE_API_BASE,
         timeoutMs: config.STRIPE_TIMEOUT_MS,
+        // A refused key fails every order until someone fixes it: a metric to alert on, and a
+        // banner on the operator pages. Neither may hold up or fail the payment step.
+        onAuthFailure: (f) => {
+          metrics.paymentAuthFailures.inc({ provider: "stripe", status: String(f.status) });
+          const why = f.status === 401 ? "refused our API key" : "refused a request our API key has no permission for";
+          logger.error({ status: f.status, operation: f.operation }, `Stripe ${why}: check STRIPE_SECRET_KEY`);
+          providerAlerts
+            .report({ provider: "stripe", kind: "auth", status: f.status, message: f.message })
+            .catch((err: unknown) => logger.warn({ err }, "could not record the Stripe key alert for operators"));
+        },
       })
     : createLocalPaymentProvider(pool, { latencyMs: config.PAYMENT_LATENCY_MS, faultRate: config.PAYMENT_FAULT_RATE });
 logger.info({ provider: payments.name, apiBase: config.STRIPE_API_BASE }, "payment provider");

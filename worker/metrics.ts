@@ -1,7 +1,7 @@
 /**
  * The worker's Prometheus metrics: handler attempts and step durations (from the SDK's hooks),
  * workflow outcomes (from terminal progress events), emails by outcome, LLM tokens and estimated
- * cost by provider. Labels are names and outcomes, never ids.
+ * cost by provider, payment provider refusals of our key. Labels are names and outcomes, never ids.
  */
 import type * as restate from "@restatedev/restate-sdk";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -51,6 +51,12 @@ export function createWorkerMetrics() {
       name: "quayside_llm_estimated_cost_cents_total",
       help: "Estimated LLM cost of completed content jobs in US cents, by provider",
       labelNames: ["provider"],
+      registers: [registry],
+    }),
+    paymentAuthFailures: new Counter({
+      name: "quayside_payment_provider_auth_failures_total",
+      help: "Requests the payment provider refused for our API key (401) or its permissions (403), by provider and status",
+      labelNames: ["provider", "status"],
       registers: [registry],
     }),
   };

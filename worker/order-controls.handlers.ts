@@ -7,7 +7,7 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
-import { paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
+import { DECLINES_HEARD, declinedPromise, paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
@@ -31,7 +31,7 @@ export interface ControlAnswer {
 /** Set when the order stops short of fulfilment: compensation is under way, the controls refuse. */
 export const STOPPING_STATE_KEY = "stopping";
 
-const paymentEventInput = z.object({ signal: z.enum(paymentSignals), eventId: z.string().min(1).max(255) });
+const paymentEventInput = z.object({ signal: z.enum([...paymentSignals, "declined"]), eventId: z.string().min(1).max(255) });
 export type PaymentEventInput = z.output<typeof paymentEventInput>;
 const reasonInput = z.object({ reason: z.string().trim().max(300).default("") });
 const decisionInput = reasonInput.extend({ by: operatorNameSchema.optional() });
@@ -106,6 +106,16 @@ export function orderControlHandlers(opts: { shippingWait: boolean }) {
     paymentEvent: restate.handlers.workflow.shared(
       { input: restate.serde.schema(paymentEventInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
+        if (req.signal === "declined") {
+          // The first of the numbered promises not yet resolved (one invocation per event id).
+          for (let n = 0; n < DECLINES_HEARD; n++) {
+            const attempt = ctx.promise<string>(declinedPromise(n));
+            if ((await attempt.peek()) !== undefined) continue;
+            await attempt.resolve(req.eventId);
+            return { accepted: true, message: "The order checks its payment." };
+          }
+          return { accepted: true, message: "Heard; the order checks at its next turn." };
+        }
         const promise = ctx.promise<string>(paymentSignalPromise(req.signal));
         if ((await promise.peek()) !== undefined) return { accepted: true, message: "Already heard." };
         await promise.resolve(req.eventId);

@@ -5,7 +5,7 @@
  * each is recorded with the operator's name ("Cancelled by the shop (name): why", "Shipped by the
  * shop (name)"). A refusal (shipped already, not waiting to ship, not fulfilled, refunded already)
  * is a 409 with the reason; bad input a 422; Restate not answering a 503 that says submitting
- * again is safe.
+ * again is safe. The page opens with the dashboard's banner while a payment provider refuses our key.
  */
 import Router from "@koa/router";
 import type { Context } from "koa";
@@ -18,6 +18,7 @@ import type { OperatorsRepo } from "../adapters/operators.repo.ts";
 import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
+import type { ProviderAlertsReadRepo } from "../adapters/provider-alerts-read.repo.ts";
 import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
@@ -31,6 +32,8 @@ export interface OpsOrderActionsDeps {
   refunds: OrderRefundsClient;
   /** Where a cancel or "ship now" is recorded with the operator's name, before the workflow is asked. */
   accounts: OperatorsRepo;
+  /** A provider refusing our key, shown above the order; absent = no banner. */
+  providerAlerts?: ProviderAlertsReadRepo | undefined;
 }
 
 const reasonSchema = z.string().trim().min(1, "Give a reason: the customer sees it.").max(200, "At most 200 characters.");
@@ -62,15 +65,15 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
   async function show(
     ctx: Context & { state: AppState },
     status: number,
-    m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order">,
+    m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order" | "alerts">,
   ) {
-    const order = await orderOr404(ctx);
+    const [order, alerts] = await Promise.all([orderOr404(ctx), deps.providerAlerts?.active(ctx.state.log) ?? []]);
     ctx.status = status;
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(
       ctx,
-      opsOrderActionsPage({ ...m, order, csrfToken: ctx.state.session.csrfToken, refundRequestId: uuidv7() }),
+      opsOrderActionsPage({ ...m, order, alerts, csrfToken: ctx.state.session.csrfToken, refundRequestId: uuidv7() }),
     );
   }
 

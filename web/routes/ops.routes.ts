@@ -4,7 +4,8 @@
  * or email), and approve or reject. Each decision is recorded with the operator's name before the
  * workflow is asked, and the workflow shows that name in the order's timeline. A decision on an
  * order that does not exist is a 404, on one that is not waiting (decided, finished) a 409: neither
- * is recorded nor sent to the workflow. Who may see and do this is the operator gate's question
+ * is recorded nor sent to the workflow. While a payment provider refuses our key, a banner above
+ * it all says so. Who may see and do this is the operator gate's question
  * (web/operator-gate.ts), asked before any route here.
  */
 import Router from "@koa/router";
@@ -13,6 +14,7 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OperatorsRepo } from "../adapters/operators.repo.ts";
+import type { ProviderAlertsReadRepo } from "../adapters/provider-alerts-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -35,6 +37,8 @@ export interface OpsDeps {
   limiter: RateLimiter;
   loginsPerMinute: number;
   restateUiUrl: string | undefined;
+  /** A provider refusing our key, shown above everything; absent = no banner. */
+  providerAlerts?: ProviderAlertsReadRepo | undefined;
 }
 
 /** Orders per page of the list; the live feed re-sends the first page at the same size. */
@@ -65,9 +69,10 @@ export function opsRoutes(deps: OpsDeps) {
     const csrfToken = ctx.state.session.csrfToken;
     const parsed = parseOrderListQuery(ctx.query);
     if (!parsed.ok && "badCursor" in parsed) return ctx.throw(400, parsed.badCursor);
-    const [pending, page] = await Promise.all([
+    const [pending, page, alerts] = await Promise.all([
       deps.orderStore.listOrders({ status: "awaiting_approval" }),
       parsed.ok ? deps.orderStore.pageOrders(parsed.query, OPS_PAGE_SIZE) : null,
+      deps.providerAlerts?.active(ctx.state.log) ?? [],
     ]);
     const notice =
       typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
@@ -80,6 +85,7 @@ export function opsRoutes(deps: OpsDeps) {
       csrfToken,
       restateUiUrl: deps.restateUiUrl,
       notice,
+      alerts,
     });
     if (!parsed.ok) return rejectForm(ctx, view);
     ctx.body = renderPage(ctx, view);

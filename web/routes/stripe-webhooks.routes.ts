@@ -52,6 +52,8 @@ const SIGNALS: Record<string, PaymentEventInput["signal"]> = {
   "checkout.session.async_payment_succeeded": "settled",
   "checkout.session.async_payment_failed": "settled",
   "checkout.session.expired": "expired",
+  // A card declined or 3-D Secure failed on the page: the page stays open, the order page says why.
+  "payment_intent.payment_failed": "declined",
 };
 
 /** After the sale: what the OrderRefund object looks at (the payment's refunds and disputes). */
@@ -79,8 +81,9 @@ export function afterSaleTarget(event: Stripe.Event): { orderId: string | null; 
 export function orderSignalOf(event: Stripe.Event): { orderId: string; input: PaymentEventInput } | null {
   const signal = SIGNALS[event.type];
   if (!signal) return null;
-  const session = event.data.object as Stripe.Checkout.Session;
-  const orderId = orderIdSchema.safeParse(session.client_reference_id ?? session.metadata?.order_id);
+  // A Checkout Session names the order as its client reference; our PaymentIntents in their metadata.
+  const object = event.data.object as { client_reference_id?: string | null; metadata?: Record<string, string> | null };
+  const orderId = orderIdSchema.safeParse(object.client_reference_id ?? object.metadata?.order_id);
   // A session this shop did not open (another integration on the same account): not ours to act on.
   if (!orderId.success) return null;
   return { orderId: orderId.data, input: { signal, eventId: event.id } };

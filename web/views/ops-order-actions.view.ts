@@ -9,7 +9,9 @@ import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { orderReference } from "../../shared/order-reference.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
+import type { ProviderAlert } from "../adapters/provider-alerts-read.repo.ts";
 import type { Page } from "./layout.view.ts";
+import { providerAlertBanner } from "./ops.view.ts";
 
 /** Statuses from which a cancel can still stop the order (the workflow has the last word). */
 const CANCELLABLE = new Set(["received", "reserved", "awaiting_payment", "paid", "awaiting_approval", "confirmed"]);
@@ -30,6 +32,8 @@ export interface OpsOrderActionsModel {
   notice?: string | undefined;
   /** A refusal or a form error, shown as an alert: which action, and why. */
   problem?: { action: OrderAction; message: string; reason: string } | undefined;
+  /** Recent provider alerts, shown in a banner at the top (a refused key may be why this order failed). */
+  alerts?: readonly ProviderAlert[];
 }
 
 function dispatchForm(m: OpsOrderActionsModel): SafeHtml {
@@ -65,7 +69,8 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
   const o = m.order;
   return {
     title: `Order ${orderReference(o.id)} · operations`,
-    body: html`<section class="ops-order" data-order-id="${o.id}" data-status="${o.status}">
+    body: html`${providerAlertBanner(m.alerts ?? [])}
+      <section class="ops-order" data-order-id="${o.id}" data-status="${o.status}">
       <h1>Order <code>${o.id}</code></h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${m.problem ? html`<p class="form-error" role="alert">${m.problem.message}</p>` : ""}

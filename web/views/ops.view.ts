@@ -1,7 +1,11 @@
-/** The operator pages: sign-in, and the dashboard of pending approvals and the searchable order list. */
+/**
+ * The operator pages: sign-in, and the dashboard of pending approvals and the searchable order list;
+ * and the banner the dashboard and an order's actions page open with while a provider refuses our key.
+ */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { orderStatusSchema } from "../../shared/order.schema.ts";
 import type { OrderPage, OrderSummary } from "../adapters/orders-read.repo.ts";
+import type { ProviderAlert } from "../adapters/provider-alerts-read.repo.ts";
 import { encodeCursor, type OrderListErrors, type OrderListValues } from "../order-list-query.ts";
 import type { Page } from "./layout.view.ts";
 import { opsApprovals, opsLiveRegion, opsNewestRows, opsOrderRow, opsOrdersHead, opsOverviewLink } from "./ops-live.view.ts";
@@ -36,6 +40,31 @@ export function opsLoginPage(
   };
 }
 
+/** What operators read about one alert: what the provider refused, how often and lately, and what fixes it. */
+export function providerAlertText(a: ProviderAlert): string {
+  const times = a.count === 1 ? "once" : `${a.count} times`;
+  // Only recent alerts are shown, so the last time needs no date; the first has one unless it is the same day.
+  const first =
+    a.firstAt.slice(0, 10) === a.lastAt.slice(0, 10) ? a.firstAt.slice(11, 16) : a.firstAt.slice(0, 16).replace("T", " ");
+  const when = `${times} since ${first} UTC, last at ${a.lastAt.slice(11, 16)} UTC`;
+  if (a.provider === "stripe" && a.kind === "auth") {
+    return a.status === 403
+      ? `Stripe refused a request our API key has no permission for (HTTP 403) ${when}: payments that need it cannot be taken until the key in STRIPE_SECRET_KEY is granted that permission.`
+      : `Stripe refused our API key (HTTP ${a.status}) ${when}: payments cannot be taken until STRIPE_SECRET_KEY is fixed.`;
+  }
+  return `${a.provider} reported a problem (${a.kind}, HTTP ${a.status}) ${when}.`;
+}
+
+/** The banner of recent provider alerts (nothing when there is none), with the provider's own words. */
+export function providerAlertBanner(alerts: readonly ProviderAlert[]): SafeHtml {
+  return html`${alerts.map(
+    (a) =>
+      html`<p class="form-error provider-alert" role="alert" data-provider="${a.provider}" data-kind="${a.kind}">${providerAlertText(a)}${
+        a.message ? html` <span class="provider-alert-detail">Its last answer: “${a.message}”</span>` : ""
+      }</p>`,
+  )}`;
+}
+
 export interface OpsModel {
   operator: string;
   pending: OrderSummary[];
@@ -47,6 +76,8 @@ export interface OpsModel {
   csrfToken: string;
   restateUiUrl: string | undefined;
   notice?: string | undefined;
+  /** Recent provider alerts, shown in a banner at the top. */
+  alerts?: readonly ProviderAlert[];
 }
 
 const STATUSES = orderStatusSchema.options;
@@ -101,7 +132,8 @@ export function opsDashboardPage(m: OpsModel): Page {
     title: "Operations",
     // Live: the approvals list and the order rows move as orders move (/ops/events, no polling).
     body: opsLiveRegion(
-      html`<h1>Operations</h1>
+      html`${providerAlertBanner(m.alerts ?? [])}
+      <h1>Operations</h1>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       <p class="signed-in">Signed in as <strong data-operator>${m.operator}</strong>. <a href="/ops/stock">Stock</a> · ${opsOverviewLink}</p>
       <form method="post" action="/ops/logout" class="inline-form"><input type="hidden" name="_csrf" value="${m.csrfToken}"><button type="submit" class="secondary">Sign out</button></form>

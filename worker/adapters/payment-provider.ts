@@ -92,8 +92,8 @@ export interface CheckoutSession {
 }
 
 export type CheckoutState =
-  /** Not paid (yet): the customer may still be on the page, or may have had a card declined. */
-  | { state: "open" }
+  /** Not paid (yet): the customer may still be on the page; `lastError` says why their last attempt failed. */
+  | { state: "open"; lastError?: string | undefined }
   /** Paid by a method that settles later (a bank debit): the outcome arrives within days. */
   | { state: "processing"; paymentRef: string }
   | { state: "paid"; charge: Charge }

@@ -35,12 +35,42 @@ export interface StripeSettings {
   /** Another API root (a wire fake in tests); unset = api.stripe.com. */
   apiBase?: string | undefined;
   timeoutMs: number;
+  /**
+   * Told, as it happens, that Stripe refused our key (401) or a request the key has no permission
+   * for (403): the process wires it to what operators watch. The step is still retried.
+   */
+  onAuthFailure?: ((failure: StripeAuthFailure) => void) | undefined;
 }
 
-/** Throws what the step should end with: permanent for a decline or a refused request, else retried. */
-export function mapStripeError(err: unknown, what: string): never {
+export interface StripeAuthFailure {
+  status: 401 | 403;
+  /** What we were asking Stripe for ("payment page", "capture", …). */
+  operation: string;
+  message: string;
+}
+
+/** 401 (a wrong or revoked key) or 403 (a restricted key without the permission), else null. */
+function authStatusOf(err: InstanceType<typeof Stripe.errors.StripeError>): 401 | 403 | null {
+  if (err instanceof Stripe.errors.StripeAuthenticationError || err.statusCode === 401) return 401;
+  if (err instanceof Stripe.errors.StripePermissionError || err.statusCode === 403) return 403;
+  return null;
+}
+
+/**
+ * Throws what the step should end with: permanent for a decline or a refused request, else retried.
+ * A 401/403 is reported to `onAuthFailure` first.
+ */
+export function mapStripeError(err: unknown, what: string, onAuthFailure?: StripeSettings["onAuthFailure"]): never {
   if (!(err instanceof Stripe.errors.StripeError)) throw err;
   const status = err.statusCode ?? 0;
+  const auth = authStatusOf(err);
+  if (auth !== null) {
+    try {
+      onAuthFailure?.({ status: auth, operation: what, message: err.message });
+    } catch {
+      // A report that fails must not change how the step ends: the error thrown below does.
+    }
+  }
   if (err instanceof Stripe.errors.StripeCardError) {
     // Card errors carry a message Stripe writes for the customer ("Your card was declined.").
     const message = (err.message || "Your card was declined").replace(/\.$/, "");
@@ -60,7 +90,8 @@ export function mapStripeError(err: unknown, what: string): never {
   if (status === 400 || status === 404) {
     throw new PermanentError(err.code ?? "invalid_request", `Stripe refused the ${what} (${err.code ?? `HTTP ${status}`})`);
   }
-  // 401/403 are our configuration, not the customer's card: the order waits (retried) until the key is fixed.
+  // 401/403 are our configuration, not the customer's card: retried within the step's budget (a worker
+  // restarted meanwhile with a good key lets the order go on), and reported above so operators learn of it at once.
   throw new Error(`Stripe ${what} failed (${status ? `HTTP ${status}` : err.type}): ${err.message}`, { cause: err });
 }
 
@@ -71,6 +102,7 @@ function headerEntries(headers: unknown): Array<[string, string]> {
 
 export function createStripePaymentProvider(s: StripeSettings): PaymentProvider {
   const base = s.apiBase ? new URL(s.apiBase) : null;
+  const fail = (err: unknown, what: string): never => mapStripeError(err, what, s.onAuthFailure);
   const stripe = new Stripe(s.secretKey, {
     maxNetworkRetries: 0,
     timeout: s.timeoutMs,
@@ -107,7 +139,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
         { idempotencyKey: req.idempotencyKey },
       );
     } catch (err) {
-      return mapStripeError(err, what);
+      return fail(err, what);
     }
     const expected = captureMethod === "manual" ? "requires_capture" : "succeeded";
     // requires_action (3-D Secure) cannot be completed without the customer: the payment did not happen.
@@ -124,7 +156,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       // Captured already (by an earlier attempt whose key has expired): that is the outcome we wanted.
       const pi = err instanceof Stripe.errors.StripeError ? err.payment_intent : undefined;
       if (pi?.status === "succeeded") return chargeOf(pi, pi.amount_received || pi.amount);
-      return mapStripeError(err, "capture");
+      return fail(err, "capture");
     }
   }
 
@@ -135,7 +167,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       // An authorisation that is gone already (cancelled before, or expired) holds nothing: done.
       const pi = err instanceof Stripe.errors.StripeError ? err.payment_intent : undefined;
       if (pi?.status === "canceled") return;
-      mapStripeError(err, "cancellation");
+      fail(err, "cancellation");
     }
   }
 
@@ -147,7 +179,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       );
       return refundOf(r);
     } catch (err) {
-      return mapStripeError(err, "refund");
+      return fail(err, "refund");
     }
   }
 
@@ -172,7 +204,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       ]);
       return { refunds: refunds.data.map(refundOf), disputes: disputes.data.map(disputeOf) };
     } catch (err) {
-      return mapStripeError(err, "refund and dispute check");
+      return fail(err, "refund and dispute check");
     }
   }
 
@@ -199,15 +231,19 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       return { sessionId: session.id, url: session.url, expiresAt: session.expires_at * 1000 };
     } catch (err) {
       if (err instanceof PermanentError) throw err;
-      return mapStripeError(err, "payment page");
+      return fail(err, "payment page");
     }
   }
 
   /** Where a session's payment stands, from the session and its PaymentIntent (not from any webhook). */
   function stateOf(session: Stripe.Checkout.Session): CheckoutState {
     if (session.status === "expired") return { state: "expired" };
-    if (session.status !== "complete") return { state: "open" };
     const pi = session.payment_intent;
+    if (session.status !== "complete") {
+      // A declined card or a failed 3-D Secure leaves the page open for another try: say why.
+      const why = pi && typeof pi !== "string" ? pi.last_payment_error?.message?.replace(/\.$/, "") : undefined;
+      return { state: "open", lastError: why };
+    }
     if (!pi || typeof pi === "string") return { state: "processing", paymentRef: pi ?? "" };
     if (pi.status === "succeeded") return { state: "paid", charge: chargeOf(pi, pi.amount_received || pi.amount) };
     if (pi.status === "requires_capture") return { state: "authorized", charge: chargeOf(pi, pi.amount_capturable || pi.amount) };
@@ -220,7 +256,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
     try {
       return stateOf(await stripe.checkout.sessions.retrieve(sessionId, { expand: ["payment_intent"] }));
     } catch (err) {
-      return mapStripeError(err, "payment check");
+      return fail(err, "payment check");
     }
   }
 
@@ -229,8 +265,7 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
       await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey });
     } catch (err) {
       // 400: the session is not open any more (paid, or expired already): where it stands is the answer.
-      if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400))
-        mapStripeError(err, "payment page close");
+      if (!(err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400)) fail(err, "payment page close");
     }
     return check(sessionId);
   }
