@@ -119,8 +119,8 @@ function providerLines(worker: WorkerConfig): string[] {
     paymentPage
       ? `  payments     local payment page at ${paymentPage.url} (test cards are listed on it; outcomes come back as signed webhooks)`
       : worker.PAYMENT_PROVIDER === "stripe"
-      ? `  payments     Stripe${worker.STRIPE_API_BASE ? ` at ${worker.STRIPE_API_BASE}` : ""}, test tokens such as pm_card_visa with a test key`
-      : `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
+        ? `  payments     Stripe${worker.STRIPE_API_BASE ? ` at ${worker.STRIPE_API_BASE}` : ""}, test tokens such as pm_card_visa with a test key`
+        : `  payments     local provider, test tokens such as pm_card_visa${faults.length ? ` (${faults.join(", ")})` : ""}`,
   ];
 }
 

@@ -32,8 +32,14 @@ export const orderSteps = {
   // After fulfilment, an operator's refund: published by the OrderRefund object after the order's last event.
   refunded: { ...step("refunded", 100, "Refunded by the shop", "cancelled"), kind: "terminal" },
   // What the payment provider says after that (OrderRefund's reconcile): each ends the bar again.
-  refundPending: { ...step("refund_pending", 100, "Refund pending: your bank confirms it within a few days", "cancelled"), kind: "terminal" },
-  refundFailed: { ...step("refund_failed", 100, "The refund did not go through: the shop will contact you", "succeeded"), kind: "terminal" },
+  refundPending: {
+    ...step("refund_pending", 100, "Refund pending: your bank confirms it within a few days", "cancelled"),
+    kind: "terminal",
+  },
+  refundFailed: {
+    ...step("refund_failed", 100, "The refund did not go through: the shop will contact you", "succeeded"),
+    kind: "terminal",
+  },
   disputed: { ...step("disputed", 100, "The payment is disputed by the card holder's bank", "failed"), kind: "terminal" },
 } satisfies Record<string, OrderStepDraft>;
 

@@ -90,7 +90,11 @@ describe("npm run dev", () => {
     assert.ok(payUrl.startsWith(`http://127.0.0.1:${dev.ports.STRIPE}/c/pay/`), payUrl);
     const payPage = await fetch(payUrl);
     assert.match(await payPage.text(), /4242424242424242 pays/, "the page lists its test numbers");
-    const paid = await fetch(payUrl, { method: "POST", body: new URLSearchParams({ card: "4242 4242 4242 4242" }), redirect: "manual" });
+    const paid = await fetch(payUrl, {
+      method: "POST",
+      body: new URLSearchParams({ card: "4242 4242 4242 4242" }),
+      redirect: "manual",
+    });
     assert.equal(paid.status, 303);
     await waitUntil("the order past its payment", async () =>
       /data-step="(paid|confirmed|shipped|fulfilled)"/.test((await shopper.get(`/orders/${orderId}`)).html),

@@ -253,8 +253,7 @@ describe("refund by an operator (Stripe)", () => {
 
   const orderRow = async (orderId: string) =>
     (await s.helpers.q("SELECT status, status_reason FROM orders WHERE id = $1", [orderId]))[0] as
-      | { status: string; status_reason: string | null }
-      | undefined;
+      { status: string; status_reason: string | null } | undefined;
   const statusBecomes = (orderId: string, status: string) =>
     waitUntil(`order ${orderId} ${status}`, async () => (await orderRow(orderId))?.status === status);
   const paymentOf = (orderId: string) => {
@@ -288,17 +287,23 @@ describe("refund by an operator (Stripe)", () => {
     assert.equal((await s.refunds().refund(orderId, OPERATOR, uuidv7())).accepted, true);
     const second = fake.ledgerOf(orderId).refunds.find((r) => r.id !== first.id);
     assert.ok(second, "a second refund at Stripe");
-    assert.ok(fake.requests.some((r) => r.idempotencyKey === `order:${orderId}:refund:${first.id}`), "under a key of its own");
+    assert.ok(
+      fake.requests.some((r) => r.idempotencyKey === `order:${orderId}:refund:${first.id}`),
+      "under a key of its own",
+    );
     fake.settleRefund(second.id, "succeeded");
     await statusBecomes(orderId, "refunded");
     assert.deepEqual(
       (await q("SELECT provider_ref, status FROM order_refunds WHERE order_id = $1", [orderId])).map((r) => ({ ...r })),
       [{ provider_ref: second.id, status: "succeeded" }],
     );
-    assert.deepEqual(
-      (await timeline(orderId)).map((e) => e.step).slice(-5),
-      ["fulfilled", "refund_pending", "refund_failed", "refund_pending", "refunded"],
-    );
+    assert.deepEqual((await timeline(orderId)).map((e) => e.step).slice(-5), [
+      "fulfilled",
+      "refund_pending",
+      "refund_failed",
+      "refund_pending",
+      "refunded",
+    ]);
     await waitUntil("the refund email", () => refundEmails(email)[0]);
     await emailsSettled();
     assert.equal(refundEmails(email).length, 1);

@@ -13,7 +13,13 @@ import { after, before, describe, it } from "node:test";
 import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
-import { CARD_3DS, CARD_DECLINED, IBAN_FAILS, startFakeStripe, type FakeStripeServer } from "../scripts/stack/local-stripe/server.ts";
+import {
+  CARD_3DS,
+  CARD_DECLINED,
+  IBAN_FAILS,
+  startFakeStripe,
+  type FakeStripeServer,
+} from "../scripts/stack/local-stripe/server.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { restateSql } from "./helpers/restate-admin.ts";
 import { checkoutDriver, deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";

@@ -106,10 +106,7 @@ export async function payOnHostedPage(
   });
 
   type Woke =
-    | { why: "signal"; signal: PaymentSignal }
-    | { why: "declined" }
-    | { why: "timer" }
-    | { why: "cancel"; reason: string };
+    { why: "signal"; signal: PaymentSignal } | { why: "declined" } | { why: "timer" } | { why: "cancel"; reason: string };
   const unheard = new Set<PaymentSignal>(paymentSignals);
   let cancelled: string | undefined;
   let processingSince: number | undefined;

@@ -142,7 +142,13 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
       if (check < REFUND_CHECKS) return scheduleCheck(ctx, check + 1);
       await ctx.run(
         "flag stuck refund",
-        () => deps.orders.moveAfterSale(ctx.key, ["refund_pending"], "refund_pending", `The refund is still pending at ${provider} after weeks: look at it there.`),
+        () =>
+          deps.orders.moveAfterSale(
+            ctx.key,
+            ["refund_pending"],
+            "refund_pending",
+            `The refund is still pending at ${provider} after weeks: look at it there.`,
+          ),
         infraRetry,
       );
       return;
@@ -177,7 +183,13 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
     if (cents < order.totalCents) {
       await ctx.run(
         "note partial refund",
-        () => deps.orders.moveAfterSale(ctx.key, [order.status], order.status as OrderStatus, `Partly refunded in ${provider}'s dashboard: ${amounts}`),
+        () =>
+          deps.orders.moveAfterSale(
+            ctx.key,
+            [order.status],
+            order.status as OrderStatus,
+            `Partly refunded in ${provider}'s dashboard: ${amounts}`,
+          ),
         infraRetry,
       );
       return;
@@ -208,7 +220,8 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
       const reason = `Disputed by the card holder's bank (${open.reason}, ${formatMoney(open.amountCents, order.currency)}): answer it in ${provider}'s dashboard.`;
       const moved = await ctx.run(
         "record dispute",
-        () => deps.orders.moveAfterSale(ctx.key, ["fulfilled", "refund_failed", "refunded", "refund_pending"], "disputed", reason),
+        () =>
+          deps.orders.moveAfterSale(ctx.key, ["fulfilled", "refund_failed", "refunded", "refund_pending"], "disputed", reason),
         infraRetry,
       );
       if (moved) await publishAfterSale(ctx, orderSteps.disputed);
@@ -220,7 +233,11 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
       const refunded = seen.refunds.some((r) => r.state === "succeeded");
       const back: OrderStatus = refunded ? "refunded" : "fulfilled";
       const reason = "Dispute won: the bank kept the payment with the shop.";
-      const moved = await ctx.run("close dispute", () => deps.orders.moveAfterSale(ctx.key, ["disputed"], back, reason), infraRetry);
+      const moved = await ctx.run(
+        "close dispute",
+        () => deps.orders.moveAfterSale(ctx.key, ["disputed"], back, reason),
+        infraRetry,
+      );
       if (moved) await publishAfterSale(ctx, { ...(refunded ? orderSteps.refunded : orderSteps.fulfilled), message: reason });
     } else {
       const reason = `Dispute lost: the bank returned ${formatMoney(closed.amountCents, order.currency)} to the card holder.`;
@@ -314,7 +331,11 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           const now = await ctx.run("reload order", () => deps.orders.refundable(ctx.key), infraRetry);
           if (!now) return { accepted: true, message: "Checked." };
           await recordDashboardRefunds(ctx, now, seen);
-          await followDisputes(ctx, (await ctx.run("reload order", () => deps.orders.refundable(ctx.key), infraRetry)) ?? now, seen);
+          await followDisputes(
+            ctx,
+            (await ctx.run("reload order", () => deps.orders.refundable(ctx.key), infraRetry)) ?? now,
+            seen,
+          );
           return { accepted: true, message: "Checked." };
         },
       ),

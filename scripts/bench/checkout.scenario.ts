@@ -39,7 +39,12 @@ async function placeHosted(t: Targets, s: WebSession, sku: string): Promise<stri
   return orderId;
 }
 
-export async function checkoutOrders(t: Targets, stripe: FakeStripeServer, concurrency: number, durationMs: number): Promise<CheckoutResult> {
+export async function checkoutOrders(
+  t: Targets,
+  stripe: FakeStripeServer,
+  concurrency: number,
+  durationMs: number,
+): Promise<CheckoutResult> {
   const vus = await Promise.all(Array.from({ length: concurrency }, () => newSession(t.webUrl)));
   const toPage: number[] = [];
   const onPage: number[] = [];

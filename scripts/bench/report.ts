@@ -126,7 +126,7 @@ function checkoutSection(c: CheckoutResult): string {
     table(
       ["part of the order", "p50 ms", "p99 ms", "max ms"],
       [
-        row("form POST → payment page open (the order's \"waiting for payment\" event)", c.toPage),
+        row('form POST → payment page open (the order\'s "waiting for payment" event)', c.toPage),
         row("on the page: the bench's one card submit (a person takes minutes)", c.onPage),
         row("page answered → order ended (webhook, the order's check, the rest of the order)", c.afterPayment),
         row("whole order", c.load.latency),

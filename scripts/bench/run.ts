@@ -327,7 +327,9 @@ async function main(): Promise<void> {
     const restartApps = async (extra: NodeJS.ProcessEnv, label: string) => {
       await Promise.all([worker.stop(10_000), web.stop(10_000)]);
       const adminUrl = services!.restate.adminUrl;
-      worker = track(await startWorker({ env: { ...workerEnv, ...extra }, adminUrl, output: path.join(logDir, `worker-${label}.log`) }));
+      worker = track(
+        await startWorker({ env: { ...workerEnv, ...extra }, adminUrl, output: path.join(logDir, `worker-${label}.log`) }),
+      );
       web = track(await startWeb({ env: webEnv(extra), port: ports.web, output: path.join(logDir, `web-${label}.log`) }));
     };
     try {

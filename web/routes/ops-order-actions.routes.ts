@@ -42,7 +42,8 @@ const requestIdSchema = z.uuid("This form is not valid any more; reload the page
 const NOTICES: Record<string, string> = {
   cancel: "Cancellation requested: the order is being cancelled, and the customer is told why.",
   refund: "Refunded: the customer's timeline and email say so.",
-  refund_pending: "Refund made, not yet confirmed by the bank: the status below changes, and the customer is emailed, once it is.",
+  refund_pending:
+    "Refund made, not yet confirmed by the bank: the status below changes, and the customer is emailed, once it is.",
   dispatch: "Shipping now: the customer's timeline and the shipped email say so.",
 };
 

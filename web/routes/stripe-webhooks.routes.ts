@@ -157,7 +157,10 @@ export function stripeWebhookRoutes(deps: StripeWebhookDeps) {
       }
     }
     const orderId = target?.orderId ?? afterSaleOrder ?? undefined;
-    deps.logger.info({ eventId: event.id, type: event.type, orderId }, orderId ? "webhook handed to the order" : "webhook ignored");
+    deps.logger.info(
+      { eventId: event.id, type: event.type, orderId },
+      orderId ? "webhook handed to the order" : "webhook ignored",
+    );
     ctx.status = 200;
     ctx.body = { received: true };
   });

@@ -60,8 +60,10 @@ function actionForm(action: "cancel" | "refund", m: OpsOrderActionsModel): SafeH
 /** Why the page offers nothing: a shipped order is not finished, it only has to arrive before a refund. */
 function whyNoAction(status: string): string {
   if (status === "shipped") return "Nothing can be done while it is on its way: it can be refunded here once it is fulfilled.";
-  if (status === "refund_pending") return "The refund is pending at the bank: this page shows its outcome once the bank confirms it.";
-  if (status === "disputed") return "The customer's bank disputes the payment: answer the dispute in the payment provider's dashboard.";
+  if (status === "refund_pending")
+    return "The refund is pending at the bank: this page shows its outcome once the bank confirms it.";
+  if (status === "disputed")
+    return "The customer's bank disputes the payment: answer the dispute in the payment provider's dashboard.";
   return `Nothing can be done to this order any more: it is ${status.replaceAll("_", " ")}.`;
 }
 

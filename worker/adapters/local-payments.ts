@@ -146,7 +146,11 @@ export function createLocalPaymentProvider(
       [paymentRef],
     );
     return {
-      refunds: r.rows.map((row) => ({ providerRef: String(row.provider_ref), amountCents: Number(row.amount_cents), state: "succeeded" })),
+      refunds: r.rows.map((row) => ({
+        providerRef: String(row.provider_ref),
+        amountCents: Number(row.amount_cents),
+        state: "succeeded",
+      })),
       disputes: [],
     };
   }

@@ -185,7 +185,8 @@ export function createStripePaymentProvider(s: StripeSettings): PaymentProvider 
 
   function refundOf(r: Stripe.Refund): Refund {
     // requires_action: the customer must give bank details (some methods); until then it is pending.
-    const state = r.status === "succeeded" ? "succeeded" : r.status === "failed" || r.status === "canceled" ? "failed" : "pending";
+    const state =
+      r.status === "succeeded" ? "succeeded" : r.status === "failed" || r.status === "canceled" ? "failed" : "pending";
     return { providerRef: r.id, amountCents: r.amount, state, failureReason: r.failure_reason ?? undefined };
   }
 

@@ -210,7 +210,8 @@ export const IBAN_SUCCEEDS = "AT611904300234573201";
 export const IBAN_FAILS = "AT861904300235473202";
 
 export const DECLINED = "Your card was declined.";
-export const AUTH_FAILED = "We are unable to authenticate your payment method. Please choose a different payment method and try again.";
+export const AUTH_FAILED =
+  "We are unable to authenticate your payment method. Please choose a different payment method and try again.";
 export const INVALID_CARD = "Your card number is invalid.";
 export const INVALID_IBAN = "Your IBAN is invalid.";
 
