@@ -132,14 +132,22 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
   const failedLine = (r: Pick<Refund, "failureReason">) =>
     `The refund failed at the bank${r.failureReason ? ` (${r.failureReason.replaceAll("_", " ")})` : ""}: refund again, or reach the customer.`;
 
-  /** Our own refund, pending until now: where the provider says it stands. */
-  async function settleOurRefund(ctx: restate.ObjectContext, order: RefundableOrder, seen: AfterSale, check: number) {
+  /** Our own refund, pending until now: where the provider says it stands. Returns the order as it is now. */
+  async function settleOurRefund(
+    ctx: restate.ObjectContext,
+    order: RefundableOrder,
+    seen: AfterSale,
+    check: number,
+  ): Promise<RefundableOrder> {
     const ours = order.refund;
-    if (ours?.state !== "pending") return;
+    if (ours?.state !== "pending") return order;
     const now = seen.refunds.find((r) => r.providerRef === ours.providerRef);
     if (!now || now.state === "pending") {
-      if (check === 0) return; // a webhook about something else: the timer chain is still running
-      if (check < REFUND_CHECKS) return scheduleCheck(ctx, check + 1);
+      if (check === 0) return order; // a webhook about something else: the timer chain is still running
+      if (check < REFUND_CHECKS) {
+        scheduleCheck(ctx, check + 1);
+        return order;
+      }
       await ctx.run(
         "flag stuck refund",
         () =>
@@ -151,7 +159,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           ),
         infraRetry,
       );
-      return;
+      return order;
     }
     const reason =
       now.state === "succeeded"
@@ -168,17 +176,25 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
         }),
       infraRetry,
     );
-    if (!moved) return;
-    if (now.state === "succeeded") await announceRefunded(ctx, order, reason, now.amountCents, provider);
+    if (!moved) return order;
+    const settled = now.state === "succeeded" ? "succeeded" : "failed";
+    if (settled === "succeeded") await announceRefunded(ctx, order, reason, now.amountCents, provider);
     else await publishAfterSale(ctx, orderSteps.refundFailed);
+    // This object is the only writer after fulfilment (one handler at a time): no need to read it again.
+    const status = settled === "succeeded" ? "refunded" : "refund_failed";
+    return { ...order, status, refund: { providerRef: now.providerRef, state: settled } };
   }
 
-  /** Refunds made in the provider's dashboard: the whole amount makes the order refunded. */
-  async function recordDashboardRefunds(ctx: restate.ObjectContext, order: RefundableOrder, seen: AfterSale) {
+  /** Refunds made in the provider's dashboard: the whole amount makes the order refunded. Returns the order as it is now. */
+  async function recordDashboardRefunds(
+    ctx: restate.ObjectContext,
+    order: RefundableOrder,
+    seen: AfterSale,
+  ): Promise<RefundableOrder> {
     const theirs = seen.refunds.filter((r) => r.state === "succeeded" && r.providerRef !== order.refund?.providerRef);
     const cents = theirs.reduce((n, r) => n + r.amountCents, 0);
     const newest = theirs[0];
-    if (!newest || !REFUNDABLE.has(order.status)) return;
+    if (!newest || !REFUNDABLE.has(order.status)) return order;
     const amounts = `${formatMoney(cents, order.currency)} of ${formatMoney(order.totalCents, order.currency)}`;
     if (cents < order.totalCents) {
       await ctx.run(
@@ -192,7 +208,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           ),
         infraRetry,
       );
-      return;
+      return order;
     }
     const reason = `Refunded in ${provider}'s dashboard: ${formatMoney(cents, order.currency)}`;
     await ctx.run(
@@ -211,6 +227,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
       infraRetry,
     );
     await announceRefunded(ctx, order, reason, cents, `${provider} dashboard`);
+    return { ...order, status: "refunded", refund: { providerRef: newest.providerRef, state: "succeeded" } };
   }
 
   /** A chargeback: the order says so while it is open, and how it ended once it is closed. */
@@ -326,16 +343,8 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           const paymentRef = order?.paymentRef;
           if (!order || !paymentRef) return { accepted: false, message: "No payment is recorded for this order." };
           const seen = await ctx.run("read refunds and disputes", () => deps.payments.afterSale(paymentRef), infraRetry);
-          await settleOurRefund(ctx, order, seen, req.check);
-          // Read again: settling may have moved the order (a refund that succeeded is not a dashboard's).
-          const now = await ctx.run("reload order", () => deps.orders.refundable(ctx.key), infraRetry);
-          if (!now) return { accepted: true, message: "Checked." };
-          await recordDashboardRefunds(ctx, now, seen);
-          await followDisputes(
-            ctx,
-            (await ctx.run("reload order", () => deps.orders.refundable(ctx.key), infraRetry)) ?? now,
-            seen,
-          );
+          const settled = await settleOurRefund(ctx, order, seen, req.check);
+          await followDisputes(ctx, await recordDashboardRefunds(ctx, settled, seen), seen);
           return { accepted: true, message: "Checked." };
         },
       ),

@@ -66,15 +66,18 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
   async function show(
     ctx: Context & { state: AppState },
     status: number,
-    m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order" | "alerts">,
+    m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order" | "alerts" | "notice">,
+    /** What was just done (`?done=`): its notice, said from where the order now stands. */
+    done?: string,
   ) {
     const [order, alerts] = await Promise.all([orderOr404(ctx), deps.providerAlerts?.active(ctx.state.log) ?? []]);
+    const notice = done ? NOTICES[done === "refund" && order.status === "refund_pending" ? "refund_pending" : done] : undefined;
     ctx.status = status;
     ctx.set("Cache-Control", "no-store");
     ctx.type = "html";
     ctx.body = renderPage(
       ctx,
-      opsOrderActionsPage({ ...m, order, alerts, csrfToken: ctx.state.session.csrfToken, refundRequestId: uuidv7() }),
+      opsOrderActionsPage({ ...m, notice, order, alerts, csrfToken: ctx.state.session.csrfToken, refundRequestId: uuidv7() }),
     );
   }
 
@@ -114,9 +117,8 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
 
   router.get("/ops/orders/:id/actions", async (ctx) => {
     const name = await operator(ctx);
-    const done =
-      typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? NOTICES[ctx.query.done] : undefined;
-    await show(ctx, 200, { operator: name, notice: done });
+    const done = typeof ctx.query.done === "string" && Object.hasOwn(NOTICES, ctx.query.done) ? ctx.query.done : undefined;
+    await show(ctx, 200, { operator: name }, done);
   });
 
   router.post("/ops/orders/:id/cancel", form, async (ctx) => {
@@ -160,8 +162,7 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
     ctx.state.log.info({ orderId: order.id, action: "refund", accepted: answer.accepted }, "operator action");
     if (!answer.accepted)
       return show(ctx, 409, { operator: name, problem: { action: "refund", message: answer.message, reason: typed } });
-    const pending = (await deps.orderStore.findOrder(order.id))?.status === "refund_pending";
-    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=${pending ? "refund_pending" : "refund"}`);
+    redirectAfterPost(ctx, `/ops/orders/${order.id}/actions?done=refund`);
   });
 
   return router;
