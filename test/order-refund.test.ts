@@ -21,6 +21,7 @@ import { CARD_DECLINED, startFakeStripe, type FakeStripeServer } from "../script
 import { checkoutDriver, deliverWebhooksTo, stripeEnv } from "./helpers/stripe-checkout.ts";
 import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
+import { restateSql } from "./helpers/restate-admin.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 const OPERATOR = { operator: "dana", reason: "arrived damaged" };
@@ -254,8 +255,21 @@ describe("refund by an operator (Stripe)", () => {
   const orderRow = async (orderId: string) =>
     (await s.helpers.q("SELECT status, status_reason FROM orders WHERE id = $1", [orderId]))[0] as
       { status: string; status_reason: string | null } | undefined;
+  /**
+   * The order's row says `status` and its OrderRefund object has nothing left to run (a pending
+   * check waiting for its time aside): the row is written before the event, so the timeline is
+   * read only once the handler that wrote the row has ended.
+   */
   const statusBecomes = (orderId: string, status: string) =>
-    waitUntil(`order ${orderId} ${status}`, async () => (await orderRow(orderId))?.status === status);
+    waitUntil(`order ${orderId} ${status}, its after-sale handler done`, async () => {
+      if ((await orderRow(orderId))?.status !== status) return false;
+      const [row] = await restateSql(
+        s.stack().services.restate.adminUrl,
+        `SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'OrderRefund' ` +
+          `AND target_service_key = '${orderId}' AND status NOT IN ('completed', 'scheduled')`,
+      );
+      return Number(row?.n ?? 0) === 0;
+    });
   const paymentOf = (orderId: string) => {
     const pi = s.fake()?.ledgerOf(orderId).paymentIntents[0];
     assert.ok(pi, "the order's PaymentIntent");
