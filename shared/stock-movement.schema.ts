@@ -1,8 +1,9 @@
 /**
- * Stock movements at the two boundaries: the operator's forms on `/ops/stock` and the Inventory
- * object's `move` input. A restock adds units; a correction sets the units for sale to a count.
+ * Stock movements at the two boundaries: the operator's forms on `/ops/stock` and the Stock
+ * service's `move` input. A restock adds units; a correction sets the units for sale to a count.
  */
 import { z } from "zod";
+import { skuSchema } from "./order.schema.ts";
 
 export const MAX_STOCK_CHANGE = 100_000;
 
@@ -18,6 +19,10 @@ export const stockMovementInputSchema = z.object({
   ]),
 });
 export type StockMovementInput = z.infer<typeof stockMovementInputSchema>;
+
+/** `Stock/move`: a movement and the product it moves. */
+export const stockMoveRequestSchema = stockMovementInputSchema.extend({ sku: skuSchema });
+export type StockMoveRequest = z.infer<typeof stockMoveRequestSchema>;
 
 const wholeNumber = (min: number, message: string) =>
   z

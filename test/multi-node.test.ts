@@ -525,7 +525,7 @@ describe("multi-node Restate cluster", () => {
       resent.filter((r) => !r.acrossWorkerKill),
       [],
       "no message was delivered twice (an identical resend across the worker kill aside); " +
-        "a pair far from the kill is two overlapping attempts of one EmailSender.send, see resent-emails.json",
+        "a pair far from the kill is two overlapping attempts of one email's send, see resent-emails.json",
     );
     // One message per Message-ID from here on.
     const messages = [...copies.values()].map((c) => c[0] as CaughtMessage);

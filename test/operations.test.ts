@@ -69,7 +69,7 @@ describe("operations", () => {
     assert.match(worker, /quayside_workflow_outcomes_total\{kind="order",outcome="fulfilled"\} [1-9]/);
     assert.match(worker, /quayside_step_seconds_count\{service="OrderFulfilment",step="charge payment",result="ok"\} [1-9]/);
     assert.match(worker, /quayside_emails_total\{outcome="sent"\} [1-9]/);
-    assert.match(worker, /quayside_handler_attempt_seconds_count\{service="Inventory",handler="reserve",result="ok"\}/);
+    assert.match(worker, /quayside_handler_attempt_seconds_count\{service="OrderFulfilment",handler="run",result="ok"\}/);
     assert.doesNotMatch(worker, new RegExp(orderId));
     assert.equal((await ops(stack.ports.workerMetrics, "/ready")).status, 200);
     assert.equal((await ops(stack.ports.workerMetrics, "/live")).status, 200);

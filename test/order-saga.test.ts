@@ -153,6 +153,29 @@ describe("order saga", () => {
     assert.equal((await q("SELECT status FROM orders WHERE id = $1", [shipped]))[0].status, "fulfilled");
   });
 
+  it('a cancel written while "ship now" is under way wins: the order\'s row decides, not who read a promise first', async () => {
+    // The cancel's statement first in the row's queue, the ship step's behind it: the order does not ship.
+    const cancelled = await place("race-cancel@example.com", "pm_card_visa", [{ sku: "MUG-QUAY", quantity: 1 }]);
+    await waitForStep(cancelled, "confirmed");
+    const row = await lockRow("SELECT 1 FROM orders WHERE id = $1 FOR NO KEY UPDATE", [cancelled]);
+    try {
+      const cancelling = orders.control(cancelled, "cancel", "changed my mind");
+      await blockedOn("UPDATE orders SET cancel_requested_at");
+      // The cancel promise is not resolved yet, so "ship now" is taken and the order goes to ship.
+      assert.equal((await orders.control(cancelled, "dispatch")).accepted, true);
+      await blockedOn("UPDATE orders SET status = 'fulfilled'");
+      await row.release();
+      assert.equal((await cancelling).accepted, true);
+    } finally {
+      await row.release();
+    }
+    assert.deepEqual(await result(cancelled), { orderId: cancelled, outcome: "cancelled", reason: "changed my mind" });
+    assert.equal(
+      (await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1 AND kind = 'refund'", [cancelled]))[0].n,
+      1,
+    );
+  });
+
   it("20 concurrent orders for the last 5 units: exactly 5 are fulfilled and stock ends at 0", async () => {
     await q("INSERT INTO products (sku, name, price_cents, stock) VALUES ('LAST-FIVE', 'Last five', 500, 5)");
     const ids = await Promise.all(

@@ -158,6 +158,69 @@ describe("order fulfilment workflow", () => {
     assert.match(mail.text ?? "", /You were not charged/);
   });
 
+  it("an email the mail server refuses for now goes to EmailSender: the order does not wait, each email arrives once", async () => {
+    const email = "later@example.com";
+    const keys = (id: string) => [`order:${id}:confirmation`, `order:${id}:shipped`];
+    const to = () => stack.services.mail.messages.filter((m) => m.envelopeTo.includes(email));
+    stack.services.mail.setRecipientPolicy((a) => (a === email ? { code: 451, message: "4.7.1 Try again later" } : null));
+    const orderId = uuidv7();
+    try {
+      await orders.submit({ orderId, email, paymentMethod: "pm_card_visa", lines: [{ sku: "MUG-QUAY", quantity: 1 }] });
+      const done = await result(orderId);
+      assert.equal(JSON.parse(done.body).outcome, "fulfilled", done.body);
+      // Each was tried by its step, then by EmailSender, and is still waiting for the server.
+      await waitUntil(
+        "both emails retried by EmailSender",
+        async () =>
+          (await count("SELECT count(*) AS n FROM emails WHERE idempotency_key = ANY($1) AND attempts >= 2", [keys(orderId)])) ===
+          2,
+      );
+      assert.equal(to().length, 0);
+      assert.equal(
+        await count("SELECT count(*) AS n FROM emails WHERE idempotency_key = ANY($1) AND status = 'pending'", [keys(orderId)]),
+        2,
+      );
+    } finally {
+      stack.services.mail.setRecipientPolicy(null);
+    }
+    await waitUntil("both emails delivered", () => to().length === 2);
+    await emailsSettled();
+    assert.deepEqual(
+      to()
+        .map((m) => m.subject)
+        .sort(),
+      [`Order confirmed: ${orderId.slice(-12)}`, `Order shipped: ${orderId.slice(-12)}`].sort(),
+    );
+    assert.equal(
+      await count("SELECT count(*) AS n FROM emails WHERE idempotency_key = ANY($1) AND status = 'sent'", [keys(orderId)]),
+      2,
+    );
+  });
+
+  it("a bounced email is recorded by the step that sent it and not tried again", async () => {
+    const email = "nobody@example.com";
+    stack.services.mail.setRecipientPolicy((a) => (a === email ? { code: 550, message: "5.1.1 No such user" } : null));
+    const orderId = uuidv7();
+    try {
+      await orders.submit({ orderId, email, paymentMethod: "pm_card_visa", lines: [{ sku: "MUG-QUAY", quantity: 1 }] });
+      const done = await result(orderId);
+      assert.equal(JSON.parse(done.body).outcome, "fulfilled", done.body);
+    } finally {
+      stack.services.mail.setRecipientPolicy(null);
+    }
+    const rows = await stack.db.query(
+      "SELECT idempotency_key, status, attempts FROM emails WHERE idempotency_key LIKE $1 ORDER BY 1",
+      [`order:${orderId}:%`],
+    );
+    assert.deepEqual(
+      rows.rows.map((r) => [r.idempotency_key, r.status, r.attempts]),
+      [
+        [`order:${orderId}:confirmation`, "bounced", 1],
+        [`order:${orderId}:shipped`, "bounced", 1],
+      ],
+    );
+  });
+
   it("a replayed publish of the same seq is a duplicate, not a new event", async () => {
     const publisher = createProgressPublisher(redis, createLogger({ name: "t", level: "silent", format: "json" }), {
       maxLen: 100,

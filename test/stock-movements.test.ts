@@ -1,8 +1,8 @@
 /**
- * Operators' stock movements through the Inventory object, against real Restate and PostgreSQL:
- * a movement id is one movement however often it is sent, a correction sets the units for sale,
- * refusals say why, and restocks in the middle of concurrent orders keep
- * stock = initial + movements − held.
+ * Stock against real Restate and PostgreSQL: an order's reservation takes every line or none and
+ * never oversells, however many buyers at once; operators' movements through the Stock service are
+ * one movement per id however often sent, a correction sets the units for sale, refusals say why,
+ * and restocks in the middle of concurrent orders keep stock = initial + movements − held.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -10,7 +10,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { StockMovementInput } from "../shared/stock-movement.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { createStockClient, StockMovementRefused } from "../web/adapters/stock-client.ts";
-import { createInventoryRepo } from "../worker/adapters/inventory.repo.ts";
+import { createStockRepo } from "../worker/adapters/stock.repo.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -41,6 +41,76 @@ describe("stock movements", () => {
   });
   const product = async (sku: string, units: number) =>
     q("INSERT INTO products (sku, name, price_cents, stock) VALUES ($1, $1, 500, $2)", [sku, units]);
+
+  /** An order row for reservations to belong to (the repository is called with the order stored). */
+  const orderRow = async () => {
+    const id = uuidv7();
+    await q(
+      "INSERT INTO orders (id, email, payment_method, total_cents, currency) VALUES ($1, 'x@example.com', 'pm_card_visa', 0, 'EUR')",
+      [id],
+    );
+    return id;
+  };
+  const heldBy = async (orderId: string) =>
+    (await q("SELECT sku, quantity, status FROM stock_reservations WHERE order_id = $1 ORDER BY sku", [orderId])).map(
+      (r) => `${r.sku}:${r.quantity}:${r.status}`,
+    );
+
+  it("an order takes all its lines or none; a retried reservation or release changes nothing", async () => {
+    await product("ALL-A", 5);
+    await product("ALL-B", 1);
+    const repo = createStockRepo(stack.db);
+    const tooMany = await orderRow();
+    assert.deepEqual(
+      await repo.reserveOrder(tooMany, [
+        { sku: "ALL-A", quantity: 2 },
+        { sku: "ALL-B", quantity: 2 },
+      ]),
+      { reserved: false, short: ["ALL-B"] },
+    );
+    assert.deepEqual(await heldBy(tooMany), [], "the line that fitted was not taken either");
+    assert.equal(await stockOf("ALL-A"), 5);
+
+    const fits = await orderRow();
+    const lines = [
+      { sku: "ALL-B", quantity: 1 },
+      { sku: "ALL-A", quantity: 2 },
+    ];
+    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: true });
+    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: true }, "a retried step finds its reservation");
+    assert.deepEqual(await heldBy(fits), ["ALL-A:2:reserved", "ALL-B:1:reserved"]);
+    assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [3, 0]);
+
+    assert.equal(await repo.releaseOrder(fits), 2);
+    assert.equal(await repo.releaseOrder(fits), 0, "a second release finds nothing held");
+    assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [5, 1]);
+    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: false, short: [] }, "released stays released");
+    assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [5, 1]);
+  });
+
+  it("200 buyers at once for 50 units: exactly 50 take one, nothing oversold, a stale attempt beside its retry counts once", async () => {
+    await product("HOT-SKU", 50);
+    const repo = createStockRepo(stack.db);
+    const buyers = await Promise.all(Array.from({ length: 200 }, orderRow));
+    // Each buyer's reservation sent twice at once (a stale attempt beside Restate's retry): the one
+    // that trips the (order, sku) key is retried, as the step would be, and finds the reservation.
+    const attempt = async (orderId: string): Promise<boolean> => {
+      for (;;) {
+        try {
+          return (await repo.reserveOrder(orderId, [{ sku: "HOT-SKU", quantity: 1 }])).reserved;
+        } catch (err) {
+          if ((err as { code?: string }).code !== "23505") throw err;
+        }
+      }
+    };
+    const outcomes = await Promise.all(buyers.flatMap((id) => [attempt(id), attempt(id)]));
+    const won = buyers.filter((_, i) => outcomes[2 * i]);
+    assert.equal(won.length, 50);
+    buyers.forEach((_, i) => assert.equal(outcomes[2 * i], outcomes[2 * i + 1], "both attempts of one order agree"));
+    assert.equal(await stockOf("HOT-SKU"), 0);
+    const held = await q("SELECT count(*)::int AS n, sum(quantity)::int AS units FROM stock_reservations WHERE sku = 'HOT-SKU'");
+    assert.deepEqual(held[0], { n: 50, units: 50 });
+  });
 
   it("a restock adds the units once per movement id, and records who, when, how many and why", async () => {
     await product("RESTOCK-ONCE", 0);
@@ -107,7 +177,7 @@ describe("stock movements", () => {
 
   it("a stale attempt beside a retried one changes the stock once (one atomic statement per movement)", async () => {
     await product("STALE-RACE", 0);
-    const repo = createInventoryRepo(stack.db);
+    const repo = createStockRepo(stack.db);
     const req = restock(4);
     // Ten attempts of one movement at the same moment, as after a crash: each that trips the unique
     // id is retried, as Restate retries the step, and finds the movement recorded.

@@ -85,13 +85,13 @@ describe("tracing", () => {
       "the payment's SQL is under its step",
     );
 
-    // The confirmation email, in the order's own trace (the workflow hands its trace context to the
-    // one-way send): the SMTP exchange and its bookkeeping under the EmailSender's step.
+    // The confirmation email, sent by the step that confirms the order: the SMTP exchange and its
+    // bookkeeping under that step, in the order's own trace.
     const send = await waitUntil("the SMTP send in the order's trace", () =>
       collector.spans.find((s) => s.traceId === root.traceId && s.service === "quayside-worker" && s.name === "smtp send"),
     );
     const sendStep = collector.spans.find((s) => s.spanId === send.parentSpanId);
-    assert.equal(sendStep?.name, "EmailSender · send email", "the SMTP send is inside the send step");
+    assert.equal(sendStep?.name, "OrderFulfilment · charge payment", "the SMTP send is inside the step that confirms the order");
     assert.ok(
       children(sendStep).some((s) => s.scope === "@opentelemetry/instrumentation-pg"),
       "the emails row written around the send is under the same step",

@@ -143,7 +143,7 @@ describe("worker upgrade with orders in flight", () => {
     buildWorkerRelease(path.join(buildDir, name), [
       {
         file: "worker/order-fulfilment.workflow.ts",
-        before: "// The point of no return: from here on, cancel is refused.",
+        before: "// The point of no return, decided by the order's row: it ships unless a cancel was",
         insert: '            await ctx.run("label parcel", () => `QS-${orderId.slice(-12).toUpperCase()}`);\n',
       },
     ]);

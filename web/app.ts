@@ -76,7 +76,7 @@ export interface AppDeps {
   limiter: RateLimiter;
   /** Who is signed in to /ops (Valkey, checked against the accounts): the operator gate's answer. */
   operators: OperatorSessions;
-  /** Operators' stock movements, through the Inventory object. */
+  /** Operators' stock movements, through the worker's Stock service. */
   stock: StockClient;
   stockMovements: StockMovementsReadRepo;
   /** The rows operators' live views re-render, and the overview's numbers. */

@@ -84,7 +84,6 @@ export async function payOnHostedPage(
   // the retries: Stripe wants the expiry at least 30 minutes after the request that reaches it.
   const expiresAt = (await ctx.date.now()) + policy.pageLifetimeMs + RETRY_MARGIN_MS;
   const session = await deps.progress.step<CheckoutSession>("open checkout", {
-    before: [orderSteps.reserved],
     action: async () => {
       const s = await deps.checkout.open({
         idempotencyKey: `order:${orderId}:checkout`,

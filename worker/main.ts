@@ -7,7 +7,7 @@ import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { restateLogger } from "./restate-logger.ts";
-import { createInventoryRepo } from "./adapters/inventory.repo.ts";
+import { createStockRepo } from "./adapters/stock.repo.ts";
 import { createLocalPaymentProvider } from "./adapters/local-payments.ts";
 import { createOrdersRepo } from "./adapters/orders.repo.ts";
 import { createStripePaymentProvider } from "./adapters/stripe-payments.ts";
@@ -88,7 +88,7 @@ const payments =
 logger.info({ provider: payments.name, apiBase: config.STRIPE_API_BASE }, "payment provider");
 const services = createServices({
   orders: createOrdersRepo(pool),
-  inventory: createInventoryRepo(pool),
+  stock: createStockRepo(pool),
   payments,
   // Links in emails are signed as each message is rendered; the web checks them with the same keys.
   mailer: instrumentMailer(

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
 import { DECLINES_HEARD, declinedPromise, paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
+import { infraRetry } from "./errors.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
 
 export interface ApprovalDecision {
@@ -45,7 +46,13 @@ const SHIPPED = new Set(["shipped", "fulfilled"]);
  */
 const BEFORE_APPROVAL = new Set(["received", "persisted", "reserved", "authorized"]);
 
-export function orderControlHandlers(opts: { shippingWait: boolean }) {
+export interface OrderControlDeps {
+  shippingWait: boolean;
+  /** Writes a customer's cancel on the order's row, which the charge and ship steps read (orders.repo.ts). */
+  requestCancel(orderId: string, reason: string): Promise<"requested" | "closed" | "unknown">;
+}
+
+export function orderControlHandlers(opts: OrderControlDeps) {
   const decide = (decision: "approved" | "rejected") =>
     restate.handlers.workflow.shared(
       { input: restate.serde.schema(decisionInput) },
@@ -75,8 +82,16 @@ export function orderControlHandlers(opts: { shippingWait: boolean }) {
         if ((await ctx.promise<DispatchRequest>("dispatch").peek()) !== undefined) {
           return { accepted: false, message: "This order is being shipped; it can no longer be cancelled." };
         }
+        // The order's row decides against the ship step (one of the two wins); the promise then
+        // wakes a workflow that waits (for approval, for its shipping date, on the payment page).
+        const reason = req.reason || "Cancelled by the customer";
+        const asked = await ctx.run("request cancel", () => opts.requestCancel(ctx.key, reason), infraRetry);
+        if (asked === "unknown") return { accepted: false, message: "This order is still being placed; try again in a moment." };
+        if (asked === "closed") {
+          return { accepted: false, message: "This order has already shipped or finished; it can no longer be cancelled." };
+        }
         const cancel = ctx.promise<string>("cancel");
-        if ((await cancel.peek()) === undefined) await cancel.resolve(req.reason || "Cancelled by the customer");
+        if ((await cancel.peek()) === undefined) await cancel.resolve(reason);
         return { accepted: true, message: "Cancellation requested." };
       },
     ),

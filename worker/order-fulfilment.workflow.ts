@@ -1,48 +1,54 @@
 /**
  * OrderFulfilment (workflow, key = order id)
  *   1. persist order       the order and its lines at catalog prices (idempotent on the order id)
- *   2. reserve stock       Inventory.reserve per line, in parallel (one virtual object per SKU)
- *   3. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order.
+ *      reserve stock       in the same step: every line's units or none (one conditional statement)
+ *   2. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order.
  *      authorise payment   instead, for orders >= APPROVAL_THRESHOLD: the amount is only held (same key)
  *      (with Stripe, the customer pays on its hosted page instead: hosted-payment.ts, then "record
  *      payment" or "record authorisation")
- *   4. approval            those orders wait for an operator (durable promise), rejected automatically
+ *   3. approval            those orders wait for an operator (durable promise), rejected automatically
  *                          after APPROVAL_TIMEOUT (durable timer); "record approval" captures the
  *                          held amount (`order:<id>:capture`) in the same step and records who
  *                          decided ("Approved by ana" in the timeline)
- *   5. confirmation email  queued to EmailSender (one-way), idempotency key `order:<id>:confirmation`
- *   6. shipping            durable sleep SHIPPING_DELAY, raced with a customer's cancel and an
+ *   4. confirmation email  sent by the step that confirms the order, idempotency key `order:<id>:confirmation`
+ *   5. shipping            durable sleep SHIPPING_DELAY, raced with a customer's cancel and an
  *                          operator's "ship now" (the `dispatch` promise: "Shipped by the shop (ana)"),
  *                          then the point of no return: ship order
- *   7. shipped email       queued (one-way); the order is fulfilled
+ *   6. shipped email       sent by the ship step; the order is fulfilled
  * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
  * compensations in reverse (refund a captured charge, or cancel an authorisation that never was
- * captured: `order:<id>:cancel`; release stock), queues a cancellation email, records the final
- * status and reason, and publishes a terminal event. Shared handlers: status, cancel, dispatch,
+ * captured: `order:<id>:cancel`; release stock), records the final status and reason, publishes a
+ * terminal event and sends a cancellation email, in one step. Shared handlers: status, cancel, dispatch,
  * approve, reject.
  *
  * What one order costs is a design choice here (docs/performance.md has the account):
  *   - each step does its work, writes the order's status and publishes its progress events in one
  *     named `ctx.run`: one journal entry and one round trip to Restate per step, not three;
  *   - the snapshot (the `status` handler's answer, and what the controls read) is written once per step;
- *   - emails are one-way sends: their idempotency keys make a re-send harmless, and SMTP leaves the
- *     order's critical path (the email arrives moments later; the page says "email queued"). The two
- *     sends are independent invocations, so with a zero shipping delay the shipped email may be
- *     delivered before the confirmation; any real shipping delay keeps them in order;
- *   - a customer's cancel is read where it can still change the outcome: once before the card is
- *     charged and once before shipping (raced with the shipping timer and "ship now"), not between
- *     every step.
+ *   - stock is taken in the first step, by one conditional statement for all lines: no call, no
+ *     invocation, no queue per product (stock.repo.ts);
+ *   - an email is sent by the step that makes it due, after that step's events are published, so it
+ *     rides on the step's journal entry and the page never waits for the mail server. Its idempotency
+ *     key (the `emails` row) makes a re-run of the step harmless. One the server does not take at
+ *     once is handed to EmailSender (one-way), which keeps trying for a day: the only email that
+ *     costs an invocation is one that could not be delivered at once;
+ *   - a customer's cancel is written on the order's row by the `cancel` control and read where it
+ *     can still change the outcome, inside steps the order takes anyway: the charge step reads it
+ *     before charging, and the ship step is a statement that refuses to ship once it is written
+ *     (the waits for approval and for the shipping date race the `cancel` promise as well). No
+ *     checkpoint costs a round trip to Restate of its own.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
 import { orderSteps } from "../shared/order-steps.ts";
 import type { OrdersRepo, StoredOrder } from "./adapters/orders.repo.ts";
 import type { Charge, PaymentProvider } from "./adapters/payment-provider.ts";
+import type { StockRepo } from "./adapters/stock.repo.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
+import type { Mailer } from "./adapters/smtp-mailer.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
-import { asTerminalError, infraRetry } from "./errors.ts";
-import { inventoryApi } from "./inventory.object.ts";
+import { asTerminalError, infraRetry, PermanentError } from "./errors.ts";
 import {
   orderControlHandlers,
   STOPPING_STATE_KEY,
@@ -50,12 +56,14 @@ import {
   type DispatchRequest,
 } from "./order-controls.handlers.ts";
 import { OrderStop, outcomeOf, type OrderOutcome } from "./order-stop.ts";
-import { trackProgress } from "./progress-tracker.ts";
+import { trackProgress, type StepMail } from "./progress-tracker.ts";
 import { payOnHostedPage, type HostedPaymentPolicy } from "./hosted-payment.ts";
 
 export interface OrderFulfilmentDeps {
   orders: OrdersRepo;
+  stock: StockRepo;
   payments: PaymentProvider;
+  mailer: Mailer;
   progress: ProgressPublisher;
   publicWebUrl: string;
   approvalThresholdCents: number;
@@ -81,33 +89,55 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
           if (input.orderId !== orderId)
             throw new restate.TerminalError("The order id does not match the workflow key", { errorCode: 400 });
           const orderUrl = new URL(`/orders/${orderId}`, deps.publicWebUrl).toString();
-          const progress = trackProgress(ctx, { kind: "order", id: orderId }, deps.progress);
           const cancelRequest = ctx.promise<string>("cancel");
           const undo: Array<() => Promise<unknown>> = [];
           let refundedCents = 0;
           let email = "";
           let currency = "EUR";
-          // Emails are notifications, queued one-way: EmailSender retries, records and reports each
-          // one itself, and one that cannot be delivered does not undo a paid order.
+          // An email the mail server did not take at once goes to EmailSender, one-way: it retries,
+          // records and reports it, and one that cannot be delivered does not undo a paid order.
           // The order's own trace context (a journalled input header, so the same on every replay)
           // travels with each send: the email's SMTP span lands in the order's trace.
           const traceparent = ctx.request().headers.get("traceparent");
           const traced = traceparent ? restate.rpc.sendOpts<EmailRequest>({ headers: { traceparent } }) : undefined;
           const notify = (req: EmailRequest) =>
             traced ? ctx.serviceSendClient(emailSenderApi).send(req, traced) : ctx.serviceSendClient(emailSenderApi).send(req);
+          // Each email is tried once by the step that makes it due; EmailSender gets only those the
+          // mail server did not take at once.
+          const mail: StepMail = {
+            tryOnce: async (req) => {
+              try {
+                await deps.mailer.send(req);
+                return true;
+              } catch (err) {
+                // A bounce (or a message that failed for good earlier) is on its row: no retry changes it.
+                return err instanceof PermanentError;
+              }
+            },
+            handOff: (req) => void notify(req),
+          };
+          const progress = trackProgress(ctx, { kind: "order", id: orderId }, deps.progress, mail);
           const stopIfCancelled = async () => {
             const reason = await cancelRequest.peek();
             if (reason !== undefined) throw new OrderStop("cancelled", reason || "Cancelled by the customer");
           };
 
+          const confirmationOf = (order: StoredOrder): EmailRequest => ({
+            idempotencyKey: `order:${orderId}:confirmation`,
+            to: order.email,
+            template: "order-confirmation",
+            data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
+          });
+
           /**
            * What a payment makes true: an order that needs approval is authorised and waits for it;
-           * any other is paid and confirmed (its email is queued next).
+           * any other is paid and confirmed, and its confirmation is sent by the same step.
            */
-          const paymentRecord = (needsApproval: boolean) => ({
+          const paymentRecord = (order: StoredOrder, needsApproval: boolean) => ({
             record: (ref: string) =>
               needsApproval ? deps.orders.markAwaitingApproval(orderId, ref) : deps.orders.confirmPaid(orderId, ref),
             after: needsApproval ? [orderSteps.authorized, orderSteps.awaitingApproval] : [orderSteps.paid, orderSteps.confirmed],
+            email: needsApproval ? undefined : confirmationOf(order),
           });
 
           /** Charged by us with the payment method the form sent (the local provider): no page to visit. */
@@ -122,51 +152,55 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               currency: order.currency,
               paymentMethod: order.paymentMethod,
             };
-            const { record, after } = paymentRecord(needsApproval);
-            const charge = await progress.step(needsApproval ? "authorise payment" : "charge payment", {
-              before: [orderSteps.reserved],
+            const { record, after, email } = paymentRecord(order, needsApproval);
+            type Charged = { charge: Charge } | { cancelled: string };
+            const paid = await progress.step<Charged>(needsApproval ? "authorise payment" : "charge payment", {
               action: async () => {
+                // The last moment a cancel costs the customer nothing: the card is not charged yet.
+                // The order's row says whether one was asked for (one read in this step, not a
+                // round trip to Restate of its own).
+                const cancelled = await deps.orders.cancelRequested(orderId);
+                if (cancelled !== null) return { cancelled };
                 const c = needsApproval ? await deps.payments.authorize(payment) : await deps.payments.charge(payment);
                 await record(c.providerRef);
-                return c;
+                return { charge: c };
               },
-              after,
-              retry: deps.paymentPolicy.retry as restate.RunOptions<Charge>,
+              after: (r) => ("charge" in r ? after : []),
+              email: (r) => ("charge" in r ? email : undefined),
+              retry: deps.paymentPolicy.retry as restate.RunOptions<Charged>,
             });
-            return { charge, captured: !needsApproval };
+            if ("cancelled" in paid) throw new OrderStop("cancelled", paid.cancelled || "Cancelled by the customer");
+            return { charge: paid.charge, captured: !needsApproval };
           };
 
           try {
-            const order = await progress.step("persist order", {
-              action: () => deps.orders.create(input, ctx.request().id),
+            // The order and its stock in one step: every line's units are taken, or none are and
+            // the order is refused (stock.repo.ts; no call, no per-product queue).
+            const { order, stock } = await progress.step("persist order", {
+              action: async () => {
+                const stored = await deps.orders.create(input, ctx.request().id);
+                return { order: stored, stock: await deps.stock.reserveOrder(orderId, stored.lines) };
+              },
               // The first event names the invocation, so a page built from the stream can link to it.
-              after: [{ ...orderSteps.received, data: { invocationId: ctx.request().id } }, orderSteps.persisted],
+              after: ({ stock }) => [
+                { ...orderSteps.received, data: { invocationId: ctx.request().id } },
+                orderSteps.persisted,
+                ...(stock.reserved ? [orderSteps.reserved] : []),
+              ],
               snapshot: false,
             });
             email = order.email;
             currency = order.currency;
-
-            // allSettled, so a line that was reserved is released even when another line's call failed.
-            const reservations = await restate.RestatePromise.allSettled(
-              order.lines.map((l) => ctx.objectClient(inventoryApi, l.sku).reserve({ orderId, quantity: l.quantity })),
-            );
-            order.lines.forEach((l, i) => {
-              const r = reservations[i];
-              if (r?.status === "fulfilled" && r.value.reserved)
-                undo.push(() => ctx.objectClient(inventoryApi, l.sku).release({ orderId }));
-            });
-            const failed = reservations.find((r) => r.status === "rejected");
-            if (failed) throw failed.reason;
-            const short = order.lines.filter((_, i) => {
-              const r = reservations[i];
-              return !(r?.status === "fulfilled" && r.value.reserved);
-            });
-            if (short.length > 0) throw new OrderStop("rejected", `Out of stock: ${short.map((l) => l.name).join(", ")}`);
-            // The last moment a cancel costs the customer nothing: the card is not charged yet.
-            await stopIfCancelled();
+            if (!stock.reserved) {
+              const short = order.lines.filter((l) => stock.short.includes(l.sku)).map((l) => l.name);
+              throw new OrderStop("rejected", short.length > 0 ? `Out of stock: ${short.join(", ")}` : "Out of stock");
+            }
+            undo.push(() => ctx.run("release stock", () => deps.stock.releaseOrder(orderId), infraRetry));
 
             // An order an operator may still reject is only authorised: rejecting it then takes nothing.
             const needsApproval = order.totalCents >= deps.approvalThresholdCents;
+            // Before the payment page opens: the last moment a cancel costs the customer nothing.
+            if (deps.payments.checkout) await stopIfCancelled();
             const { charge, captured: paidAtOnce } = deps.payments.checkout
               ? await payOnHostedPage(
                   ctx,
@@ -205,10 +239,11 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             if (deps.payments.checkout) {
               // Paid on the page while a cancel was on its way: the saga gives the money back.
               await stopIfCancelled();
-              const { record, after } = paymentRecord(needsApproval);
+              const { record, after, email } = paymentRecord(order, needsApproval);
               await progress.step(needsApproval ? "record authorisation" : "record payment", {
                 action: () => record(charge.providerRef),
                 after,
+                email,
               });
             }
 
@@ -239,16 +274,10 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   decision.by ? { ...orderSteps.approved, message: `Approved by ${decision.by}` } : orderSteps.approved,
                   orderSteps.confirmed,
                 ],
+                email: confirmationOf(order),
               });
               captured = true;
             }
-
-            notify({
-              idempotencyKey: `order:${orderId}:confirmation`,
-              to: order.email,
-              template: "order-confirmation",
-              data: { orderId, orderUrl, totalCents: order.totalCents, currency: order.currency, lines: order.lines },
-            });
 
             let shippedBy: string | undefined;
             if (deps.shippingDelayMs > 0) {
@@ -264,23 +293,30 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               ]);
               if (shipping.end === "cancelled") throw new OrderStop("cancelled", shipping.reason || "Cancelled by the customer");
               if (shipping.end === "dispatched") shippedBy = shipping.by ?? "an operator";
-            } else {
-              await stopIfCancelled();
             }
-            // The point of no return: from here on, cancel is refused.
-            await progress.step("ship order", {
-              action: () => deps.orders.markFulfilled(orderId),
-              after: [
-                shippedBy ? { ...orderSteps.shipped, message: `Shipped by the shop (${shippedBy})` } : orderSteps.shipped,
-                orderSteps.fulfilled,
-              ],
+            // The point of no return, decided by the order's row: it ships unless a cancel was
+            // written first (the `cancel` control writes it; one of the two wins). From here on,
+            // cancel is refused.
+            const shipped = await progress.step("ship order", {
+              action: () => deps.orders.ship(orderId),
+              after: (r) =>
+                r.shipped
+                  ? [
+                      shippedBy ? { ...orderSteps.shipped, message: `Shipped by the shop (${shippedBy})` } : orderSteps.shipped,
+                      orderSteps.fulfilled,
+                    ]
+                  : [],
+              email: (r) =>
+                r.shipped
+                  ? {
+                      idempotencyKey: `order:${orderId}:shipped`,
+                      to: order.email,
+                      template: "order-shipped",
+                      data: { orderId, orderUrl },
+                    }
+                  : undefined,
             });
-            notify({
-              idempotencyKey: `order:${orderId}:shipped`,
-              to: order.email,
-              template: "order-shipped",
-              data: { orderId, orderUrl },
-            });
+            if (!shipped.shipped) throw new OrderStop("cancelled", shipped.reason || "Cancelled by the customer");
             return { orderId, outcome: "fulfilled", reason: null };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
@@ -288,14 +324,6 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             // The controls refuse from here on: the order is already on its way to its end.
             ctx.set(STOPPING_STATE_KEY, true);
             for (const step of undo.reverse()) await step();
-            if (email) {
-              notify({
-                idempotencyKey: `order:${orderId}:cancelled`,
-                to: email,
-                template: "order-cancelled",
-                data: { orderId, orderUrl, reason: err.message, refundedCents, currency },
-              });
-            }
             await progress.step(`record ${outcome}`, {
               action: () => deps.orders.setStatus(orderId, outcome, err.message),
               after: [
@@ -308,13 +336,24 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   data: { outcome, refundedCents, currency },
                 },
               ],
+              email: email
+                ? {
+                    idempotencyKey: `order:${orderId}:cancelled`,
+                    to: email,
+                    template: "order-cancelled",
+                    data: { orderId, orderUrl, reason: err.message, refundedCents, currency },
+                  }
+                : undefined,
             });
             if (outcome === "failed") throw err;
             return { orderId, outcome, reason: err.message };
           }
         },
       ),
-      ...orderControlHandlers({ shippingWait: deps.shippingDelayMs > 0 }),
+      ...orderControlHandlers({
+        shippingWait: deps.shippingDelayMs > 0,
+        requestCancel: (orderId, reason) => deps.orders.requestCancel(orderId, reason),
+      }),
     },
     options: { asTerminalError, workflowRetention: { days: 7 } },
   });

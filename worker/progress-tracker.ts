@@ -7,6 +7,7 @@
 import * as restate from "@restatedev/restate-sdk";
 import { emptySnapshot, type ProgressDraft, type ProgressSnapshot, type ResourceRef } from "../shared/progress-event.ts";
 import type { ProgressPublisher, PublishOutcome } from "./adapters/progress-publisher.ts";
+import type { EmailRequest } from "./templates/email-templates.ts";
 import { infraRetry } from "./errors.ts";
 
 export const SNAPSHOT_STATE_KEY = "snapshot";
@@ -23,6 +24,24 @@ export interface StepOptions<T> {
   retry?: restate.RunOptions<T>;
   /** Keep the last event as the durable snapshot (the `status` handler's answer). Default true. */
   snapshot?: boolean;
+  /**
+   * An email the step's work makes due, tried once inside the step after its events are published
+   * (no invocation, no journal entry of its own). One the mail server does not take at once is
+   * handed to the tracker's `mail.handOff`, which keeps trying (see `StepMail`). A function when
+   * whether it is due depends on what the work did.
+   */
+  email?: EmailRequest | ((result: T) => EmailRequest | undefined);
+}
+
+/**
+ * How a step sends the email it makes due: `tryOnce` delivers it or says it could not (it never
+ * throws: a bounce is recorded and counts as delivered, since no retry changes it); `handOff`
+ * passes an undelivered one on for patient retries. The first attempt rides on the step's own
+ * journal entry; only an email the server did not take costs an invocation.
+ */
+export interface StepMail {
+  tryOnce(req: EmailRequest): Promise<boolean>;
+  handOff(req: EmailRequest): void;
 }
 
 export interface ProgressTracker {
@@ -40,6 +59,7 @@ export function trackProgress(
   ctx: restate.WorkflowContext,
   resource: ResourceRef,
   publisher: ProgressPublisher,
+  mail?: StepMail,
 ): ProgressTracker {
   let seq = 0;
   const invocationId = ctx.request().id;
@@ -75,20 +95,32 @@ export function trackProgress(
       // the work) has them too; fixed ones are numbered here, the same on every replay.
       const fixed = typeof made === "function" ? null : number(made);
       const from = seq;
-      const { result, stored, built } = await ctx.run(
+      const emailOf = (value: Awaited<ReturnType<typeof opts.action>>) =>
+        typeof opts.email === "function" ? opts.email(value) : opts.email;
+      if (opts.email && !mail) throw new Error(`step "${name}" has an email to send but its tracker cannot send mail`);
+      const { result, stored, built, mailed } = await ctx.run(
         name,
         async () => {
           const published = await publishAll(before);
           const value = await opts.action();
           const events = fixed ?? (made as (r: typeof value) => Draft[])(value).map((d, i) => ({ ...d, seq: from + i + 1 }));
-          return { result: value, stored: (await publishAll(events)) ?? published, built: fixed ? null : events };
+          const stored = (await publishAll(events)) ?? published;
+          // After the events: the page shows what the step did without waiting for the mail server.
+          const email = emailOf(value);
+          return { result: value, stored, built: fixed ? null : events, mailed: email ? await mail!.tryOnce(email) : true };
         },
         (opts.retry ?? infraRetry) as restate.RunOptions<{
           result: Awaited<ReturnType<typeof opts.action>>;
           stored: { seq: number; at: string } | null;
           built: ProgressDraft[] | null;
+          mailed: boolean;
         }>,
       );
+      if (!mailed) {
+        // Rebuilt from the journalled result, so a replay hands off the same email at the same point.
+        const email = emailOf(result);
+        if (email) mail!.handOff(email);
+      }
       const after = fixed ?? built ?? [];
       if (built) seq += built.length;
       const last = after.at(-1) ?? before.at(-1);

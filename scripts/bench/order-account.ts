@@ -60,7 +60,7 @@ async function query<T>(adminUrl: string, sql: string): Promise<T[]> {
   return ((await res.json()) as { rows: T[] }).rows;
 }
 
-/** A command as the breakdown names it: `Run "charge payment"`, `Call Inventory/reserve`, `PeekPromise cancel`. */
+/** A command as the breakdown names it: `Run "charge payment"`, `PeekPromise cancel`. */
 function label(e: JournalRow): string {
   const type = e.entry_type.replace(/^Command: /, "");
   if (e.name) return `${type} "${e.name}"`;

@@ -20,7 +20,7 @@ import { loadConfig, loadConfigOrExit, workerConfigSchema } from "../../shared/c
 import { createLogger } from "../../shared/logger.ts";
 import { createResourceLinks } from "../../shared/resource-link.ts";
 import { orderSteps, type OrderStepDraft } from "../../shared/order-steps.ts";
-import { createInventoryRepo } from "../../worker/adapters/inventory.repo.ts";
+import { createStockRepo } from "../../worker/adapters/stock.repo.ts";
 import { createLocalPaymentProvider } from "../../worker/adapters/local-payments.ts";
 import { createOrdersRepo } from "../../worker/adapters/orders.repo.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
@@ -62,7 +62,7 @@ const transport = createSmtpTransport({
 });
 
 const orders = createOrdersRepo(pool);
-const inventory = createInventoryRepo(pool);
+const stock = createStockRepo(pool);
 const payments = createLocalPaymentProvider(pool);
 const mailer = createSmtpMailer(
   pool,
@@ -97,10 +97,8 @@ async function placeOrder(): Promise<number> {
     "plain",
   );
   await emit(orderSteps.persisted);
-  for (const line of order.lines) {
-    const r = await inventory.reserve(line.sku, orderId, line.quantity);
-    if (!r.reserved) throw new Error(`out of stock: ${line.sku}`);
-  }
+  const reservation = await stock.reserveOrder(orderId, order.lines);
+  if (!reservation.reserved) throw new Error(`out of stock: ${reservation.short.join(", ")}`);
   await orders.setStatus(orderId, "reserved");
   await emit(orderSteps.reserved);
   await payments.charge({

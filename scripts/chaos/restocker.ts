@@ -20,7 +20,7 @@ export interface RestockOutcome {
   sku: string;
   units: number;
   movementId: string | null;
-  /** A 303 came back for the movement: the Inventory object recorded it. */
+  /** A 303 came back for the movement: the Stock service recorded it. */
   confirmed: boolean;
   submitAttempts: number;
   error: string | null;

@@ -56,8 +56,12 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
       client.release();
       throw err;
     }
+    let released = false;
     return {
+      /** Ends the transaction; a second call does nothing (a test's `finally` may release again). */
       async release() {
+        if (released) return;
+        released = true;
         try {
           await client.query("ROLLBACK");
         } finally {

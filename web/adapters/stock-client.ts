@@ -1,18 +1,17 @@
 /**
- * Operators' stock movements into Restate: a call to the worker's Inventory object for the SKU
- * (still the only writer of stock). The movement id the form carries is also the call's
- * idempotency key, so a retried request is the same invocation and the database records one
- * movement either way. Only the worker's *types* are imported.
+ * Operators' stock movements into Restate: a call to the worker's Stock service. The movement id
+ * the form carries, with the product, is also the call's idempotency key, so a retried request is
+ * the same invocation and the database records one movement either way. Only the worker's *types* are imported.
  */
 import * as clients from "@restatedev/restate-sdk-clients";
 import type { StockMovementInput } from "../../shared/stock-movement.schema.ts";
-import type { StockMovementResult } from "../../worker/adapters/inventory.repo.ts";
-import type { Inventory } from "../../worker/inventory.object.ts";
+import type { StockMovementResult } from "../../worker/adapters/stock.repo.ts";
+import type { Stock } from "../../worker/stock.service.ts";
 import { RestateUnavailableError, callOptions, connectIngress } from "./ingress.ts";
 
-const inventory: Inventory = { name: "Inventory" };
+const stock: Stock = { name: "Stock" };
 
-/** The Inventory object refused the movement for good (unknown product, a reused id): say why. */
+/** The Stock service refused the movement for good (unknown product, a reused id): say why. */
 export class StockMovementRefused extends Error {
   override name = "StockMovementRefused";
 }
@@ -35,8 +34,11 @@ export function createStockClient(opts: { ingressUrl: string; timeoutMs?: number
   async function move(sku: string, req: StockMovementInput): Promise<StockMovementResult> {
     try {
       return await ingress
-        .objectClient(inventory, sku)
-        .move(req, clients.rpc.opts({ ...callOptions(timeout), idempotencyKey: `stock-movement:${req.movementId}` }));
+        .serviceClient(stock)
+        .move(
+          { ...req, sku },
+          clients.rpc.opts({ ...callOptions(timeout), idempotencyKey: `stock-movement:${sku}:${req.movementId}` }),
+        );
     } catch (err) {
       const refusal = refusalOf(err);
       if (refusal !== null) throw new StockMovementRefused(refusal, { cause: err });

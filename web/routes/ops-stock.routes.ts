@@ -1,6 +1,6 @@
 /**
  * `/ops/stock` (operators only): restock or correct a product's stock. Each form carries a movement
- * id rendered with it; the change is a call to the product's Inventory object, which records the
+ * id rendered with it; the change is a call to the worker's Stock service, which records the
  * movement with the operator's name and reason. The same change by the same operator again within
  * minutes, under a new movement id (browser Back restores the typed fields into a freshly rendered
  * form), is not recorded until the operator confirms it: 409 with "That change was already

@@ -85,7 +85,7 @@ export function opsStockPage(m: OpsStockModel): Page {
   return {
     title: "Stock",
     body: html`<h1>Stock</h1>
-      <p class="hint">Signed in as <strong>${m.operator}</strong>. Each change goes through the product's Inventory object and is
+      <p class="hint">Signed in as <strong>${m.operator}</strong>. Each change is made durably by the worker and is
         recorded with your name and reason. A correction sets the units for sale to what you counted.</p>
       ${m.notice ? html`<p class="notice" role="status">${m.notice}</p>` : ""}
       ${m.failed ? html`<p class="form-error" role="alert">Please correct the fields marked below.</p>` : ""}

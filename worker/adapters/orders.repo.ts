@@ -40,6 +40,9 @@ export interface RefundRecord {
   failureReason?: string | undefined;
 }
 
+/** Statuses an order reaches after it shipped: a replayed ship step leaves them alone. */
+const AFTER_SALE = `('refunded', 'refund_pending', 'refund_failed', 'disputed')`;
+
 export function createOrdersRepo(pool: pg.Pool) {
   async function find(id: string): Promise<StoredOrder | null> {
     return readOrder(pool, id);
@@ -234,13 +237,45 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  /** Shipped and done in one write: the shipped email is sent after it, as a one-way call. A replay never undoes a refund. */
-  async function markFulfilled(id: string): Promise<void> {
-    await pool.query(
+  /**
+   * The point of no return, decided by the order's row: shipped and done in one write unless a
+   * cancel was written first (`requestCancel`; both change the same row, so one of them wins).
+   * A replay never undoes a refund and reports the order shipped.
+   */
+  async function ship(id: string): Promise<{ shipped: true } | { shipped: false; reason: string }> {
+    const r = await pool.query(
       `UPDATE orders SET status = 'fulfilled', status_reason = NULL, shipped_at = COALESCE(shipped_at, now()), updated_at = now()
-        WHERE id = $1 AND status <> 'refunded'`,
+        WHERE id = $1 AND cancel_requested_at IS NULL AND status NOT IN ${AFTER_SALE}`,
       [id],
     );
+    if (r.rowCount === 1) return { shipped: true };
+    const cancel = await cancelRequested(id);
+    return cancel === null ? { shipped: true } : { shipped: false, reason: cancel };
+  }
+
+  /**
+   * A customer's cancel, written unless the order has shipped or ended: `requested` when it stands,
+   * `closed` when it came too late, `unknown` when the order is not stored yet. A second request
+   * keeps the first one's reason.
+   */
+  async function requestCancel(id: string, reason: string): Promise<"requested" | "closed" | "unknown"> {
+    const r = await pool.query(
+      `WITH asked AS (
+         UPDATE orders SET cancel_requested_at = COALESCE(cancel_requested_at, now()),
+                cancel_reason = COALESCE(cancel_reason, $2), updated_at = now()
+          WHERE id = $1 AND status IN ('received', 'reserved', 'awaiting_payment', 'paid', 'awaiting_approval', 'confirmed')
+         RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM asked) AS requested, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`,
+      [id, reason.slice(0, 300)],
+    );
+    const row = r.rows[0] as { requested: boolean; known: boolean };
+    return row.requested ? "requested" : row.known ? "closed" : "unknown";
+  }
+
+  /** The reason of a cancel the customer asked for, or null when none was. */
+  async function cancelRequested(id: string): Promise<string | null> {
+    const r = await pool.query(`SELECT cancel_reason FROM orders WHERE id = $1 AND cancel_requested_at IS NOT NULL`, [id]);
+    return r.rows[0] ? String(r.rows[0].cancel_reason ?? "") : null;
   }
 
   /** The newest orders placed with this address (compared case-insensitively) within the last `days`. */
@@ -269,7 +304,9 @@ export function createOrdersRepo(pool: pg.Pool) {
     markAwaitingApproval,
     recordApproval,
     markShipped,
-    markFulfilled,
+    ship,
+    requestCancel,
+    cancelRequested,
     recentForEmail,
     refundable,
     recordRefund,

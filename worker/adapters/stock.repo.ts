@@ -1,0 +1,154 @@
+/**
+ * Stock in PostgreSQL: the one module that changes `products.stock`. Every change is one
+ * conditional statement that also writes its record (a reservation row per order line, or a
+ * stock movement row), so stock and its record never disagree, and each is idempotent on its key:
+ *   reserveOrder  all lines of an order or none; refuses, in the statement, to take more than is
+ *                 left (idempotent per order: a second call reports the first one's outcome)
+ *   releaseOrder  gives an order's held units back (idempotent per order)
+ *   move          an operator's restock or correction (idempotent per movement id)
+ * No lock is held between statements and none across the network: a popular product is one row
+ * lock held for one statement, not a queue of calls (docs/design.md, "Stock").
+ */
+import type pg from "pg";
+import type { StockMovementInput } from "../../shared/stock-movement.schema.ts";
+import { PermanentError } from "../errors.ts";
+
+export interface OrderLineWanted {
+  sku: string;
+  quantity: number;
+}
+
+export type OrderReservation =
+  | { reserved: true }
+  /** `short`: the SKUs with fewer units left than the order asked for. */
+  | { reserved: false; short: string[] };
+
+export interface StockMovementResult {
+  /** False when this movement id was recorded before: the earlier movement's figures are returned. */
+  applied: boolean;
+  delta: number;
+  /** Units for sale right after the movement. */
+  stock: number;
+}
+
+export function createStockRepo(pool: pg.Pool) {
+  // One statement. The order's products are locked in SKU order (two orders sharing products never
+  // wait on each other in a cycle), then either every line is taken and its reservation row written,
+  // or nothing is. A retried call finds the order's reservations and takes nothing; a stale attempt
+  // running beside its retry trips the reservations' (order, sku) key and the whole statement
+  // rolls back. The products.stock >= 0 check is the last guard against overselling.
+  const RESERVE_ORDER = `
+    WITH wanted AS (
+      SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w(sku, quantity)
+    ), prior AS (
+      SELECT status FROM stock_reservations WHERE order_id = $1
+    ), locked AS (
+      SELECT sku, stock FROM products
+       WHERE sku = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM prior)
+       ORDER BY sku FOR UPDATE
+    ), short AS (
+      SELECT w.sku FROM wanted w LEFT JOIN locked l ON l.sku = w.sku WHERE l.stock IS NULL OR l.stock < w.quantity
+    ), taken AS (
+      UPDATE products p SET stock = p.stock - w.quantity, updated_at = now()
+        FROM wanted w
+       WHERE p.sku = w.sku AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM short)
+      RETURNING p.sku
+    ), held AS (
+      INSERT INTO stock_reservations (order_id, sku, quantity)
+      SELECT $1, w.sku, w.quantity FROM wanted w JOIN taken t ON t.sku = w.sku
+    )
+    SELECT (SELECT count(*) FROM prior)::int AS prior_lines,
+           (SELECT count(*) FROM prior WHERE status = 'reserved')::int AS prior_held,
+           (SELECT count(*) FROM taken)::int AS taken,
+           (SELECT coalesce(array_agg(sku ORDER BY sku), '{}') FROM short) AS short`;
+
+  async function reserveOrder(orderId: string, lines: OrderLineWanted[]): Promise<OrderReservation> {
+    const r = await pool.query(RESERVE_ORDER, [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity)]);
+    const row = r.rows[0] as { prior_lines: number; prior_held: number; taken: number; short: string[] };
+    // Reserved before (a retried step): held then, unless it was released since.
+    if (row.prior_lines > 0) return row.prior_held === lines.length ? { reserved: true } : { reserved: false, short: [] };
+    if (row.taken === lines.length) return { reserved: true };
+    // Refused. A stale attempt of this same order may have taken the units while this statement
+    // waited for the products' locks, after its snapshot was made: read again before refusing, or
+    // the order would be refused while its units stay held.
+    const again = await pool.query(
+      `SELECT count(*) FILTER (WHERE status = 'reserved')::int AS held, count(*)::int AS lines FROM stock_reservations WHERE order_id = $1`,
+      [orderId],
+    );
+    const now = again.rows[0] as { held: number; lines: number };
+    if (now.lines > 0) return now.held === lines.length ? { reserved: true } : { reserved: false, short: [] };
+    return { reserved: false, short: row.short };
+  }
+
+  // One statement: the order's held reservations become released and their units go back. A second
+  // call finds nothing held and changes nothing.
+  const RELEASE_ORDER = `
+    WITH released AS (
+      UPDATE stock_reservations SET status = 'released', released_at = now()
+       WHERE order_id = $1 AND status = 'reserved'
+      RETURNING sku, quantity
+    )
+    UPDATE products p SET stock = p.stock + r.quantity, updated_at = now()
+      FROM released r WHERE p.sku = r.sku
+    RETURNING p.sku`;
+
+  /** Gives an order's held units back; the number of lines released (0 when none were held). */
+  async function releaseOrder(orderId: string): Promise<number> {
+    const r = await pool.query(RELEASE_ORDER, [orderId]);
+    return r.rowCount ?? 0;
+  }
+
+  // One statement, like RESERVE_ORDER: move the stock and record the movement unless this movement id was
+  // recorded before. A stale attempt beside a retried one trips the unique id and changes nothing.
+  const MOVE = `
+    WITH prior AS (
+      SELECT sku, delta, stock_after FROM stock_movements WHERE idempotency_id = $1
+    ), cur AS (
+      SELECT stock FROM products WHERE sku = $2 FOR UPDATE
+    ), moved AS (
+      UPDATE products p SET stock = COALESCE($4::int, cur.stock + $3::int), updated_at = now()
+        FROM cur
+       WHERE p.sku = $2 AND NOT EXISTS (SELECT 1 FROM prior) AND COALESCE($4::int, cur.stock + $3::int) >= 0
+      RETURNING p.stock AS after, cur.stock AS before
+    ), recorded AS (
+      INSERT INTO stock_movements (idempotency_id, sku, kind, delta, stock_after, reason, operator)
+      SELECT $1, $2, $5, after - before, after, $6, $7 FROM moved
+      RETURNING delta, stock_after
+    )
+    SELECT (SELECT sku FROM prior) AS prior_sku, (SELECT delta FROM prior) AS prior_delta,
+           (SELECT stock_after FROM prior) AS prior_stock,
+           (SELECT delta FROM recorded) AS delta, (SELECT stock_after FROM recorded) AS stock,
+           EXISTS (SELECT 1 FROM cur) AS known`;
+
+  async function move(sku: string, req: StockMovementInput): Promise<StockMovementResult> {
+    const { change } = req;
+    const r = await pool.query(MOVE, [
+      req.movementId,
+      sku,
+      change.kind === "restock" ? change.units : 0,
+      change.kind === "correction" ? change.count : null,
+      change.kind,
+      req.reason,
+      req.operator,
+    ]);
+    const row = r.rows[0] as {
+      prior_sku: string | null;
+      prior_delta: number | null;
+      prior_stock: number | null;
+      delta: number | null;
+      stock: number | null;
+      known: boolean;
+    };
+    if (row.prior_sku !== null) {
+      if (row.prior_sku !== sku) throw new PermanentError("movement_id_reused", "That movement id was used for another product");
+      return { applied: false, delta: Number(row.prior_delta), stock: Number(row.prior_stock) };
+    }
+    if (!row.known) throw new PermanentError("unknown_sku", `Unknown product: ${sku}`);
+    if (row.delta === null) throw new PermanentError("negative_stock", "Stock cannot go below zero");
+    return { applied: true, delta: Number(row.delta), stock: Number(row.stock) };
+  }
+
+  return { reserveOrder, releaseOrder, move };
+}
+
+export type StockRepo = ReturnType<typeof createStockRepo>;
