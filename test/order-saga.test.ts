@@ -230,31 +230,63 @@ describe("order saga", () => {
     ]);
   });
 
-  it("survives a worker SIGKILL the moment the charge is written", async () => {
-    // The charge step writes the payment row, then marks the order confirmed. Holding the product's
-    // row stops the order at its reservation until the order's row can be held too; holding that
-    // one (FOR NO KEY UPDATE lets the payment row's reference to it through) stops the step right
-    // after the charge is written, before Restate journals it.
-    const product = await lockRow("SELECT 1 FROM products WHERE sku = $1 FOR NO KEY UPDATE", ["ROPE-COASTER"]);
-    let orderRow: Awaited<ReturnType<typeof lockRow>> | undefined;
+  /**
+   * Stops an order's charge step after the charge is written and the order confirmed, before
+   * Restate journals the step: the product's row holds the order at its reservation until the
+   * confirmation email's lock (the mailer's advisory lock on its key) is held too, then the step
+   * runs up to its email and waits there.
+   */
+  async function holdAfterCharge(email: string, sku: string) {
+    const product = await lockRow("SELECT 1 FROM products WHERE sku = $1 FOR NO KEY UPDATE", [sku]);
     try {
-      const orderId = await place("crash2@example.com", "pm_card_visa", [{ sku: "ROPE-COASTER", quantity: 1 }]);
+      const orderId = await place(email, "pm_card_visa", [{ sku, quantity: 1 }]);
       await waitUntil("the order's row", async () => (await q("SELECT 1 FROM orders WHERE id = $1", [orderId])).length > 0);
-      orderRow = await lockRow("SELECT 1 FROM orders WHERE id = $1 FOR NO KEY UPDATE", [orderId]);
+      const mailLock = await lockRow("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+        `email:order:${orderId}:confirmation`,
+      ]);
       await product.release();
-      await blockedOn("UPDATE orders SET status = 'confirmed'");
+      await blockedOn("pg_advisory_lock(hashtextextended");
       assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
         { kind: "charge", status: "succeeded" },
       ]);
-      await stack.worker?.kill();
-      await orderRow.release();
-      await stack.startWorker();
-      await oneConfirmationThenShipped(orderId, "crash2@example.com");
-      assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+      return { orderId, mailLock };
     } finally {
-      await product.release().catch(() => undefined);
-      await orderRow?.release().catch(() => undefined);
+      await product.release();
     }
+  }
+
+  it("survives a worker SIGKILL the moment the charge is written", async () => {
+    const { orderId, mailLock } = await holdAfterCharge("crash2@example.com", "ROPE-COASTER");
+    try {
+      await stack.worker?.kill();
+    } finally {
+      await mailLock.release();
+    }
+    await stack.startWorker();
+    await oneConfirmationThenShipped(orderId, "crash2@example.com");
+    assert.equal((await q("SELECT count(*)::int AS n FROM payments WHERE order_id = $1", [orderId]))[0].n, 1);
+  });
+
+  it("a cancel between the charge and its journal entry, then a crash: the retried step keeps the charge and the cancel refunds it", async () => {
+    const { orderId, mailLock } = await holdAfterCharge("crash3@example.com", "ROPE-COASTER");
+    try {
+      assert.equal((await orders.control(orderId, "cancel", "changed my mind")).accepted, true);
+      await stack.worker?.kill();
+    } finally {
+      await mailLock.release();
+    }
+    await stack.startWorker();
+    assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "changed my mind" });
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1 ORDER BY kind", [orderId]), [
+      { kind: "charge", status: "succeeded" },
+      { kind: "refund", status: "succeeded" },
+    ]);
+    const status = await orders.status(orderId);
+    assert.equal(status.status, "cancelled", "the terminal event follows the events the first attempt published");
+    assert.equal(
+      (await q("SELECT count(*)::int AS n FROM stock_reservations WHERE order_id = $1 AND status = 'reserved'", [orderId]))[0].n,
+      0,
+    );
   });
 
   it("completes when restate-server restarts during the shipping sleep", async () => {

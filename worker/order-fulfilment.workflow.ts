@@ -157,9 +157,11 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             const paid = await progress.step<Charged>(needsApproval ? "authorise payment" : "charge payment", {
               action: async () => {
                 // The last moment a cancel costs the customer nothing: the card is not charged yet.
-                // The order's row says whether one was asked for (one read in this step, not a
-                // round trip to Restate of its own).
-                const cancelled = await deps.orders.cancelRequested(orderId);
+                // The order's row says whether one was asked for (one statement in this step, not a
+                // round trip to Restate of its own). It claims the charge, so a retry of this step
+                // after a crash charges (the same key, the same charge) and publishes what the first
+                // attempt did, whatever cancel came in between: the ship step then refunds it.
+                const cancelled = await deps.orders.claimCharge(orderId);
                 if (cancelled !== null) return { cancelled };
                 const c = needsApproval ? await deps.payments.authorize(payment) : await deps.payments.charge(payment);
                 await record(c.providerRef);

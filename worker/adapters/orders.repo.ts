@@ -272,6 +272,21 @@ export function createOrdersRepo(pool: pg.Pool) {
     return row.requested ? "requested" : row.known ? "closed" : "unknown";
   }
 
+  /**
+   * Before charging: null when the charge may go ahead (claimed now, or by an earlier attempt of the
+   * same step, which must then finish what it may have started), or the reason of a cancel written
+   * before any claim. The answer is the same on every attempt after the first that claimed.
+   */
+  async function claimCharge(id: string): Promise<string | null> {
+    const r = await pool.query(
+      `UPDATE orders SET charge_claimed_at = COALESCE(charge_claimed_at, now())
+        WHERE id = $1 AND (charge_claimed_at IS NOT NULL OR cancel_requested_at IS NULL)`,
+      [id],
+    );
+    if (r.rowCount === 1) return null;
+    return (await cancelRequested(id)) ?? "Cancelled by the customer";
+  }
+
   /** The reason of a cancel the customer asked for, or null when none was. */
   async function cancelRequested(id: string): Promise<string | null> {
     const r = await pool.query(`SELECT cancel_reason FROM orders WHERE id = $1 AND cancel_requested_at IS NOT NULL`, [id]);
@@ -307,6 +322,7 @@ export function createOrdersRepo(pool: pg.Pool) {
     ship,
     requestCancel,
     cancelRequested,
+    claimCharge,
     recentForEmail,
     refundable,
     recordRefund,
