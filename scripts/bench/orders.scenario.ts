@@ -24,8 +24,8 @@ function orderForm(s: WebSession, orderId: string, sku: string): string {
   }).toString();
 }
 
-async function postOrder(t: Targets, s: WebSession, sku: string): Promise<string> {
-  const orderId = uuidv7();
+/** Places one order for one unit of `sku` through the form; resolves with its id once the web answered 303. */
+export async function postOrder(t: Targets, s: WebSession, sku: string, orderId: string = uuidv7()): Promise<string> {
   const res = await request(`${t.webUrl}/orders`, {
     method: "POST",
     headers: { cookie: s.cookie, "content-type": "application/x-www-form-urlencoded" },

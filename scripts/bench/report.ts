@@ -1,5 +1,6 @@
 /** Markdown tables for `npm run bench`: every figure beside its same-run baseline, as a ratio, with the team's target. */
 import type { CheckoutResult } from "./checkout.scenario.ts";
+import type { FlashPhase, FlashResult } from "./flash-sale.scenario.ts";
 import type { OrderAccount } from "./order-account.ts";
 import type { FanoutResult } from "./sse-fanout.scenario.ts";
 import type { StormResult } from "./sse-storm.scenario.ts";
@@ -47,6 +48,8 @@ export interface BenchResults {
   /** Orders paid on the hosted payment page (scenario 1b). */
   checkout?: CheckoutResult;
   startup?: StartupResult;
+  /** One product with fewer units than buyers, beside the same sale spread over several products (scenario 5). */
+  flash?: FlashResult;
   startedAt: string;
   totalSeconds?: number;
 }
@@ -135,6 +138,102 @@ function checkoutSection(c: CheckoutResult): string {
     `\n${c.load.completed} orders, ${f(c.load.perSecond, 1)}/s, ${c.load.errors} errors${c.load.firstError ? ` (${c.load.firstError})` : ""}; ` +
       `per order: ${f(c.stripeCallsPerOrder, 1)} calls to Stripe's API, ${f(c.webhooksPerOrder, 1)} webhook deliveries.`,
   ].join("\n");
+}
+
+/** The flash sale: the outcome of each phase, the oversell check, and the hot product's throughput against the spread one's. */
+function flashSection(x: FlashResult): string {
+  const { hot, spread } = x;
+  const products = (p: FlashPhase) => (p.products.length === 1 ? p.products[0]!.sku : `${p.products.length} products`);
+  const row = (p: FlashPhase) => [
+    p.name,
+    products(p),
+    String(p.units),
+    String(p.buyers),
+    String(p.fulfilled),
+    String(p.refused),
+    String(p.other),
+    String(p.errors),
+    `${p.streamsEnded}/${p.buyers}`,
+    String(p.oversold),
+    f(p.minStockSeen, 0),
+    f(p.soldOutSeconds, 2),
+    f(p.lastFulfilledSeenSeconds, 2),
+    f(p.seconds, 1),
+    f(p.perSecond, 1),
+    f(p.untilSoldOutPerSecond, 1),
+    f(p.afterSoldOutPerSecond, 1),
+    f(p.latency.p50, 0),
+    f(p.latency.p99, 0),
+    p.fulfilled === p.expectedFulfilled && p.oversold === 0 ? "yes" : "**NO**",
+  ];
+  const out = [
+    `\n### 5. Flash sale: ${x.buyers} buyers, one unit each, ${x.units} units, concurrency ${x.concurrency}; form POST → the order's stream until \`done\`\n`,
+    table(
+      [
+        "phase",
+        "products",
+        "units",
+        "buyers",
+        "fulfilled",
+        "refused (sold out)",
+        "other",
+        "errors",
+        "streams ended",
+        "oversold",
+        "min stock seen",
+        "sold out s",
+        "last unit seen s",
+        "all buyers s",
+        "orders/s",
+        "until sold out /s",
+        "after /s",
+        "p50 ms",
+        "p99 ms",
+        "fulfilled = units, none oversold",
+      ],
+      [row(hot), row(spread)],
+    ),
+    `\nHot product ÷ spread orders/s: ${ratio(hot.perSecond, spread.perSecond)}, target ≥ 0.9× (${ok(x.ratio >= 0.9)}). ` +
+      `Fulfilled = units exactly: hot ${hot.fulfilled === hot.expectedFulfilled ? "yes" : "**no**"}, spread ${
+        spread.fulfilled === spread.expectedFulfilled ? "yes" : "**no**"
+      }.`,
+    '\nfulfilled / refused / other: by the order rows in PostgreSQL (fulfilled; rejected with "Out of stock: <the product>"; anything else); ' +
+      "errors: buyers whose POST or stream failed; streams ended: buyers whose stream reached `done` (" +
+      `${hot.streamDisagrees + spread.streamDisagrees} of them ended on another outcome than their order row). ` +
+      "oversold: units held by the phase's reservations beyond each product's units; min stock seen: products.stock polled every 25 ms. " +
+      "sold out s: first POST → the last unit's reservation row written (PostgreSQL's created_at), the moment the stock reached 0; " +
+      "last unit seen s: first POST → the buyer of the last unit (by the clock) saw its fulfilled terminal event; " +
+      "all buyers s: first POST → the last buyer's stream ended, over which orders/s is counted; until sold out /s and after /s: " +
+      "the buyers whose stream ended before and after the stock reached 0, per second of each part. " +
+      "Both phases run after a smaller sale shaped like the spread one (a fifth of the buyers and units) as a warm-up. " +
+      `Restate had work left from the orders for ${f(hot.drainSeconds, 1)} s (hot) and ${f(spread.drainSeconds, 1)} s (spread) after the last stream ended; ` +
+      "the next phase started once it was done.",
+  ];
+  const waits = (p: FlashPhase) =>
+    Object.entries(p.pgWaits.byWait)
+      .slice(0, 5)
+      .map(([w, n]) => `${w} ${f(n, 1)}`)
+      .join(", ");
+  out.push(
+    "\nPostgreSQL's busy backends while each phase ran (pg_stat_activity, sampled with the stock), on average, by what they waited for (CPU: not waiting):\n",
+    table(
+      ["phase", "samples", "busy backends", "by wait"],
+      [hot, spread].map((p) => [p.name, String(p.pgWaits.samples), f(p.pgWaits.active, 1), waits(p)]),
+    ),
+  );
+  if (hot.cpu && spread.cpu) {
+    const names = Object.keys(hot.cpu);
+    out.push(
+      "\nCPU during each phase, % of one core:\n",
+      table(
+        ["phase", ...names],
+        [hot, spread].map((p) => [p.name, ...names.map((n) => f(p.cpu![n] ?? NaN, 0))]),
+      ),
+    );
+  }
+  if (x.failures.length) out.push(`\n**FAILED**: ${x.failures.join("; ")}.`);
+  if (x.warnings.length) out.push(`\nWarnings: ${x.warnings.join("; ")}.`);
+  return out.join("\n");
 }
 
 export function renderMarkdown(r: BenchResults): string {
@@ -450,6 +549,7 @@ export function renderMarkdown(r: BenchResults): string {
       ),
     );
   }
+  if (r.flash) out.push(flashSection(r.flash));
   if (r.totalSeconds !== undefined) out.push(`\nTotal bench time: ${f(r.totalSeconds, 0)} s.`);
   return out.join("\n");
 }

@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: starts its own stack (free ports, temporary data folder), runs each scenario
  * beside its raw-Restate baseline measured in the same run, prints markdown tables and writes them
- * (and the JSON) to bench-results/. It never fails on the targets; it stops by itself.
+ * (and the JSON) to bench-results/. It never fails on the targets; it stops by itself. It fails
+ * (exit 1) when the flash sale sells a different number of units than it has, or a unit twice.
  *
  * Knobs (environment): BENCH_DURATION_MS per load step (8000), BENCH_SSE_CLIENTS (see README),
  * BENCH_SSE_ORDERS (1000), BENCH_SSE_RATE events/s (200), BENCH_SSE_SECONDS (10),
  * BENCH_SSE_NAIVE_CLIENTS (naive-design comparison load), BENCH_SSE_LARGE_CLIENTS (30000; 0 = off),
  * BENCH_STORM_CLIENTS (10000),
- * BENCH_ONLY=orders,checkout,ingest,sse,storm,startup,
+ * BENCH_FLASH_BUYERS (5000), BENCH_FLASH_UNITS (1000), BENCH_FLASH_CONCURRENCY (256), BENCH_FLASH_SKU (the
+ * first product by SKU), BENCH_FLASH_PRODUCTS (products the spread phase shares the units over; 0 = all),
+ * BENCH_ONLY=orders,checkout,ingest,sse,storm,startup,flash,
  * BENCH_CPU_PROF=1 (web and worker write --cpu-prof profiles to bench-results/profiles/),
  * BENCH_PEERS=plain,dbos (the baselines beside the orders; "none" skips them),
  * BENCH_TRACING=1 (web and worker export traces to a local OTLP sink, to compare tracing on and off).
@@ -37,6 +40,7 @@ import {
 import { startFakeStripe } from "../stack/local-stripe/server.ts";
 import { checkoutOrders } from "./checkout.scenario.ts";
 import { withCpu } from "./cpu.ts";
+import { flashSale } from "./flash-sale.scenario.ts";
 import { accountOrders, type OrderSample } from "./order-account.ts";
 import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } from "./orders.scenario.ts";
 import { renderMarkdown, type BaselineRun, type BenchResults } from "./report.ts";
@@ -57,7 +61,13 @@ const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
 /** The same-run baselines beside the orders: `plain` (the work without durability), `dbos`; "none" skips both. */
 const PEERS = new Set((process.env.BENCH_PEERS ?? "plain,dbos").split(",").map((s) => s.trim()));
 const STORM_CLIENTS = num("BENCH_STORM_CLIENTS", 10_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? "startup,orders,checkout,sse,storm,ingest").split(",").map((s) => s.trim()));
+const FLASH_BUYERS = num("BENCH_FLASH_BUYERS", 5_000);
+const FLASH_UNITS = num("BENCH_FLASH_UNITS", 1_000);
+const FLASH_CONCURRENCY = num("BENCH_FLASH_CONCURRENCY", 256);
+const FLASH_PRODUCTS = num("BENCH_FLASH_PRODUCTS", 0);
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? "startup,orders,checkout,sse,storm,flash,ingest").split(",").map((s) => s.trim()),
+);
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === "1";
 const TIMEOUT_MS = num("BENCH_TIMEOUT_MS", 9.5 * 60_000);
@@ -450,6 +460,25 @@ async function main(): Promise<void> {
     };
   }
 
+  if (ONLY.has("flash")) {
+    // Before the ingest: it stops the worker. The scenario warms up on its own, and puts the stock back as it found it.
+    const hotSku = process.env.BENCH_FLASH_SKU ?? skus[0]!;
+    results.flash = await flashSale({
+      targets,
+      databaseUrl: services.postgres.url,
+      adminUrl: services.restate.adminUrl,
+      buyers: FLASH_BUYERS,
+      units: FLASH_UNITS,
+      concurrency: FLASH_CONCURRENCY,
+      hotSku,
+      spreadSkus: FLASH_PRODUCTS > 0 ? skus.slice(0, FLASH_PRODUCTS) : skus,
+      pids,
+      say,
+    });
+    for (const failure of results.flash.failures) say(`FAILED: ${failure}`);
+    for (const warning of results.flash.warnings) say(`warning: ${warning}`);
+  }
+
   if (ONLY.has("ingest")) {
     // Raw first: the orders the web ingests keep the worker busy afterwards, which must not slow the baseline.
     say("form ingest vs raw submit");
@@ -477,6 +506,7 @@ try {
   say("stopping the stack");
   await cleanup();
 }
+if (results.flash && results.flash.failures.length > 0) failed = true;
 results.totalSeconds = (performance.now() - t0) / 1000;
 const markdown = renderMarkdown(results);
 process.stdout.write(`\n${markdown}\n`);
