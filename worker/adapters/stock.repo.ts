@@ -37,17 +37,24 @@ export function createStockRepo(pool: pg.Pool) {
   // or nothing is. A retried call finds the order's reservations and takes nothing; a stale attempt
   // running beside its retry trips the reservations' (order, sku) key and the whole statement
   // rolls back. The products.stock >= 0 check is the last guard against overselling.
+  // An order the stock as last committed cannot fill is refused without taking any lock: once a
+  // product has sold out, its buyers no longer queue on its row (a flash sale's refusals are reads).
   const RESERVE_ORDER = `
     WITH wanted AS (
       SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w(sku, quantity)
     ), prior AS (
       SELECT status FROM stock_reservations WHERE order_id = $1
+    ), seen_short AS (
+      SELECT w.sku FROM wanted w LEFT JOIN products p ON p.sku = w.sku WHERE p.stock IS NULL OR p.stock < w.quantity
     ), locked AS (
       SELECT sku, stock FROM products
-       WHERE sku = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM prior)
+       WHERE sku = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM seen_short)
        ORDER BY sku FOR UPDATE
     ), short AS (
-      SELECT w.sku FROM wanted w LEFT JOIN locked l ON l.sku = w.sku WHERE l.stock IS NULL OR l.stock < w.quantity
+      SELECT sku FROM seen_short
+      UNION
+      SELECT w.sku FROM wanted w LEFT JOIN locked l ON l.sku = w.sku
+       WHERE NOT EXISTS (SELECT 1 FROM seen_short) AND (l.stock IS NULL OR l.stock < w.quantity)
     ), taken AS (
       UPDATE products p SET stock = p.stock - w.quantity, updated_at = now()
         FROM wanted w
@@ -68,9 +75,9 @@ export function createStockRepo(pool: pg.Pool) {
     // Reserved before (a retried step): held then, unless it was released since.
     if (row.prior_lines > 0) return row.prior_held === lines.length ? { reserved: true } : { reserved: false, short: [] };
     if (row.taken === lines.length) return { reserved: true };
-    // Refused. A stale attempt of this same order may have taken the units while this statement
-    // waited for the products' locks, after its snapshot was made: read again before refusing, or
-    // the order would be refused while its units stay held.
+    // Refused. A stale attempt of this same order may have taken the units after this statement's
+    // snapshot was made (while it waited for the products' locks, or after a restock it did not
+    // see): read again before refusing, or the order would be refused while its units stay held.
     const again = await pool.query(
       `SELECT count(*) FILTER (WHERE status = 'reserved')::int AS held, count(*)::int AS lines FROM stock_reservations WHERE order_id = $1`,
       [orderId],
