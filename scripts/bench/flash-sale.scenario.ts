@@ -20,6 +20,7 @@ import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { withCpu } from "./cpu.ts";
 import { newSession, sseUntil, type WebSession } from "./http.ts";
+import { query as restateQuery } from "./order-account.ts";
 import { postOrder, type Targets } from "./orders.scenario.ts";
 import { summarize, type Summary } from "./stats.ts";
 
@@ -153,19 +154,12 @@ function panelState(data: string): { step?: string; message?: string } {
 
 const soldOut = (name: string) => `Out of stock: ${name}`;
 
-async function adminQuery<T>(adminUrl: string, sql: string): Promise<T[]> {
-  const res = await fetch(`${adminUrl}/query`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ query: sql }),
-  });
-  if (!res.ok) throw new Error(`admin query answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  return ((await res.json()) as { rows: T[] }).rows;
-}
-
 /** Invocations Restate has not finished (the orders' emails go on after the buyers' streams ended). */
 async function unfinished(adminUrl: string): Promise<number> {
-  const rows = await adminQuery<{ n: number }>(adminUrl, `SELECT count(*) AS n FROM sys_invocation WHERE status <> 'completed'`);
+  const rows = await restateQuery<{ n: number }>(
+    adminUrl,
+    `SELECT count(*) AS n FROM sys_invocation WHERE status <> 'completed'`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 

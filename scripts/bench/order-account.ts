@@ -50,7 +50,8 @@ interface JournalRow {
   entry_lite_json: string | null;
 }
 
-async function query<T>(adminUrl: string, sql: string): Promise<T[]> {
+/** A SQL query against Restate's introspection tables, through the admin API. */
+export async function query<T>(adminUrl: string, sql: string): Promise<T[]> {
   const res = await fetch(`${adminUrl}/query`, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
