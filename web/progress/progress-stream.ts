@@ -262,6 +262,8 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     const pending = this.pending ?? [];
     this.pending = null;
     for (const e of pending) this.deliver(e);
+    // Nothing may come for a while: a stream that has written nothing yet shows the browser it is open.
+    this.sse.flushHeaders();
   }
 
   private async catchUp({ snapshot, extra, complete }: LoadedSnapshot): Promise<void> {

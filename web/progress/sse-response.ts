@@ -27,6 +27,12 @@ export interface SseStream {
   send(event: SseFields, opts?: { paced?: boolean }): void;
   /** Resolves once the client has taken what was queued (or the stream closed): a replay waits on it. */
   ready(): Promise<void>;
+  /**
+   * Sends the response headers now if nothing has been written yet. They otherwise go out with the
+   * first event, in the same write: a stream about to wait for its next event calls this, so the
+   * browser sees it open.
+   */
+  flushHeaders(): void;
   /** Closes the connection without flushing, as for a client past its buffer limit. */
   abort(): void;
   /** A comment line (keep-alive): ignored by the browser, keeps proxies from timing the stream out. */
@@ -74,6 +80,8 @@ function streamHeaders(requestId: string | undefined): string[] {
   return headers;
 }
 
+const LINE_BREAK = /\r\n|\r|\n/g;
+
 class SseResponse implements SseStream {
   private readonly res: ServerResponse;
   private readonly maxBuffer: number;
@@ -89,9 +97,8 @@ class SseResponse implements SseStream {
     req.socket.setNoDelay(true);
     res.once("close", () => this.close("client"));
     // Headers already set on `res` (by middleware, on the Koa path) are merged in by writeHead.
+    // They go out with the first event (one write, not two), or on `flushHeaders()`.
     res.writeHead(200, streamHeaders(opts.requestId));
-    // The headers go out now, so the browser sees the stream open even before the first event.
-    res.flushHeaders();
     if (opts.keepAliveMs !== undefined) {
       this.keepAlive = setInterval(() => this.write(": keep-alive\n\n"), opts.keepAliveMs);
       this.keepAlive.unref();
@@ -125,8 +132,12 @@ class SseResponse implements SseStream {
     if (event) frame += `event: ${event}\n`;
     // Every line ending the browser's parser knows (CRLF, CR, LF) starts a new data line, so no
     // payload can smuggle in an id: or event: field.
-    for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
-    this.write(`${frame}\n`, sendOpts?.paced === true);
+    frame += `data: ${data.replace(LINE_BREAK, "\ndata: ")}\n\n`;
+    this.write(frame, sendOpts?.paced === true);
+  }
+
+  flushHeaders(): void {
+    if (!this.closed && !this.res.headersSent) this.res.flushHeaders();
   }
 
   ready(): Promise<void> {

@@ -62,6 +62,8 @@ export function opsLiveRoutes(deps: OpsLiveDeps) {
     const topics = parseTopics(ctx.query.topics);
     if (!topics) return ctx.throw(400, `topics must be some of: ${opsTopics.join(", ")}.`);
     const sse = openKoaStream(ctx, deps);
+    // The feed may stay quiet a while: the browser sees the stream open now.
+    sse.flushHeaders();
     streams.watch(ctx.state.session.id, sse);
     await deps.opsFeed.open(sse, { csrfToken: ctx.state.session.csrfToken, topics }, ctx.state.log);
   });

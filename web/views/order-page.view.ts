@@ -70,26 +70,17 @@ export interface PanelControls {
 
 export function progressPanel(s: ProgressSnapshot, restateUiUrl: string | undefined, controls?: PanelControls): SafeHtml {
   const outcome = isTerminal(s) ? (OUTCOME_LABELS[s.step] ?? s.step) : null;
-  return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-step="${s.step}" data-percent="${s.percent}">
-    <progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress>
-    <p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>
-    ${refundLine(s)}
-    ${
-      controls && paymentLink(s)
-        ? html`<p class="pay-line"><a class="button pay-button" href="${paymentLink(s)}" hx-boost="false">Pay now</a>
-          on Stripe's secure page. Your order is held for you until then.</p>`
-        : ""
-    }
-    ${invocationLine(restateUiUrl, s.invocationId)}
-    ${
-      controls && isCancellable(s)
-        ? html`<form method="post" action="/orders/${controls.orderId}/cancel" class="cancel-form">
-          <input type="hidden" name="_csrf" value="${controls.csrfToken}">
-          <button type="submit" class="secondary">Cancel order</button>
-        </form>`
-        : ""
-    }
-  </div>`;
+  const pay = controls ? paymentLink(s) : null;
+  // No indentation between the tags: the panel is sent again with every step of a live stream.
+  return html`<div class="progress-panel status-${s.status}" data-seq="${s.seq}" data-status="${s.status}" data-step="${s.step}" data-percent="${s.percent}"><progress id="order-progress" max="100" value="${s.percent}" aria-label="Order progress">${s.percent} %</progress><p class="progress-message" role="status"><strong>${outcome ?? `${s.percent} %`}</strong> ${s.message}</p>${refundLine(s)}${
+    pay
+      ? html`<p class="pay-line"><a class="button pay-button" href="${pay}" hx-boost="false">Pay now</a> on Stripe's secure page. Your order is held for you until then.</p>`
+      : ""
+  }${invocationLine(restateUiUrl, s.invocationId)}${
+    controls && isCancellable(s)
+      ? html`<form method="post" action="/orders/${controls.orderId}/cancel" class="cancel-form"><input type="hidden" name="_csrf" value="${controls.csrfToken}"><button type="submit" class="secondary">Cancel order</button></form>`
+      : ""
+  }</div>`;
 }
 
 function clock(at: string | null): string {
