@@ -49,6 +49,13 @@ export interface ProgressHubDeps {
   naiveSubscriber?: (() => Redis) | undefined;
 }
 
+/**
+ * How long a channel nobody listens to any more stays subscribed. Its UNSUBSCRIBE goes out with the
+ * others that came due meanwhile, in one command, and a client back within that time (a reload, a
+ * reconnect) finds it still subscribed: one write to Valkey per batch of ended streams, not per stream.
+ */
+const UNSUBSCRIBE_AFTER_MS = 200;
+
 interface Channel {
   listeners: Set<ProgressSubscriber>;
   /** Settles when SUBSCRIBE has been acknowledged: every listener waits for it, not only the first. */
@@ -61,6 +68,9 @@ export function createProgressHub(deps: ProgressHubDeps) {
   const feedListeners = new Set<OrderFeedSubscriber>();
   let feedReady: Promise<unknown> | null = null;
   const naive = new Map<ProgressSubscriber, Redis>();
+  /** Channels whose last listener left, to be unsubscribed together (see UNSUBSCRIBE_AFTER_MS). */
+  const idle = new Set<string>();
+  let idleTimer: NodeJS.Timeout | null = null;
   let connectedBefore = false;
 
   deps.subscriber.on("ready", () => {
@@ -95,7 +105,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   deps.subscriber.on("message", (channel: string, message: string) => {
     if (channel === ORDER_FEED_CHANNEL) return fanOutFeed(message);
     const ch = channels.get(channel);
-    if (!ch) return;
+    if (!ch || ch.listeners.size === 0) return;
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
   });
@@ -161,6 +171,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
       ready.catch(() => channels.get(channel) === created && channels.delete(channel));
     }
     ch.listeners.add(subscriber);
+    idle.delete(channel);
     try {
       await ch.ready;
     } catch (err) {
@@ -181,10 +192,23 @@ export function createProgressHub(deps: ProgressHubDeps) {
     const channel = channelName(resource);
     const ch = channels.get(channel);
     if (!ch?.listeners.delete(subscriber)) return;
-    if (ch.listeners.size === 0) {
-      channels.delete(channel);
-      deps.subscriber.unsubscribe(channel).catch((err: unknown) => deps.logger.debug({ err, channel }, "unsubscribe failed"));
+    if (ch.listeners.size > 0) return;
+    idle.add(channel);
+    if (!idleTimer) {
+      idleTimer = setTimeout(unsubscribeIdle, UNSUBSCRIBE_AFTER_MS);
+      idleTimer.unref();
     }
+  }
+
+  function unsubscribeIdle(): void {
+    idleTimer = null;
+    const due = [...idle];
+    idle.clear();
+    for (const channel of due) channels.delete(channel);
+    if (due.length === 0) return;
+    deps.subscriber
+      .unsubscribe(...due)
+      .catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
   }
 
   async function subscribeNaive(connect: () => Redis, resource: ResourceRef, subscriber: ProgressSubscriber) {
