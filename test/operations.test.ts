@@ -67,7 +67,7 @@ describe("operations", () => {
 
     const worker = await (await ops(stack.ports.workerMetrics, "/metrics")).text();
     assert.match(worker, /quayside_workflow_outcomes_total\{kind="order",outcome="fulfilled"\} [1-9]/);
-    assert.match(worker, /quayside_step_seconds_count\{service="OrderFulfilment",step="charge payment",result="ok"\} [1-9]/);
+    assert.match(worker, /quayside_step_seconds_count\{service="OrderFulfilment",step="place order",result="ok"\} [1-9]/);
     assert.match(worker, /quayside_emails_total\{outcome="sent"\} [1-9]/);
     assert.match(worker, /quayside_handler_attempt_seconds_count\{service="OrderFulfilment",handler="run",result="ok"\}/);
     assert.doesNotMatch(worker, new RegExp(orderId));

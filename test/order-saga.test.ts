@@ -231,36 +231,46 @@ describe("order saga", () => {
   });
 
   /**
-   * Stops an order's charge step after the charge is written and the order confirmed, before
-   * Restate journals the step: the product's row holds the order at its reservation until the
-   * confirmation email's lock (the mailer's advisory lock on its key) is held too, then the step
-   * runs up to its email and waits there.
+   * Stops an order's first step after the charge is written and before Restate journals the step:
+   * the order's row, once stored, is held so that the step's next write (the confirmed status)
+   * waits. To get hold of the row between its insert and that write, the product's row holds the
+   * order's statement until a payment attempt of the test's own (a flaky card's counter, left at
+   * its last failure) holds the charge; the order's row is then locked and the charge let through.
    */
   async function holdAfterCharge(email: string, sku: string) {
     const product = await lockRow("SELECT 1 FROM products WHERE sku = $1 FOR NO KEY UPDATE", [sku]);
     try {
-      const orderId = await place(email, "pm_card_visa", [{ sku, quantity: 1 }]);
-      await waitUntil("the order's row", async () => (await q("SELECT 1 FROM orders WHERE id = $1", [orderId])).length > 0);
-      const mailLock = await lockRow("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-        `email:order:${orderId}:confirmation`,
-      ]);
-      await product.release();
-      await blockedOn("pg_advisory_lock(hashtextextended");
-      assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
-        { kind: "charge", status: "succeeded" },
-      ]);
-      return { orderId, mailLock };
+      const orderId = await place(email, "pm_card_flaky", [{ sku, quantity: 1 }]);
+      await blockedOn("INSERT INTO orders (id");
+      const attempt = await lockRow(
+        "INSERT INTO payment_attempts (idempotency_key, attempts) VALUES ($1, 2) RETURNING 1",
+        [`order:${orderId}:charge`],
+        { commit: true },
+      );
+      try {
+        await product.release();
+        await blockedOn("INSERT INTO payment_attempts");
+        const orderRow = await lockRow("SELECT 1 FROM orders WHERE id = $1 FOR NO KEY UPDATE", [orderId]);
+        await attempt.release();
+        await blockedOn("UPDATE orders SET status = 'confirmed'");
+        assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+          { kind: "charge", status: "succeeded" },
+        ]);
+        return { orderId, orderRow };
+      } finally {
+        await attempt.release();
+      }
     } finally {
       await product.release();
     }
   }
 
   it("survives a worker SIGKILL the moment the charge is written", async () => {
-    const { orderId, mailLock } = await holdAfterCharge("crash2@example.com", "ROPE-COASTER");
+    const { orderId, orderRow } = await holdAfterCharge("crash2@example.com", "ROPE-COASTER");
     try {
       await stack.worker?.kill();
     } finally {
-      await mailLock.release();
+      await orderRow.release();
     }
     await stack.startWorker();
     await oneConfirmationThenShipped(orderId, "crash2@example.com");
@@ -268,14 +278,23 @@ describe("order saga", () => {
   });
 
   it("a cancel between the charge and its journal entry, then a crash: the retried step keeps the charge and the cancel refunds it", async () => {
-    const { orderId, mailLock } = await holdAfterCharge("crash3@example.com", "ROPE-COASTER");
+    const { orderId, orderRow } = await holdAfterCharge("crash3@example.com", "ROPE-COASTER");
+    let cancelling: ReturnType<typeof orders.control> | undefined;
     try {
-      assert.equal((await orders.control(orderId, "cancel", "changed my mind")).accepted, true);
+      // The cancel's write queues behind the step's on the order's row; the worker dies with both
+      // waiting, and PostgreSQL carries out both once the row is free: the charge's status first.
+      cancelling = orders.control(orderId, "cancel", "changed my mind");
+      await blockedOn("cancel_requested_at = COALESCE");
       await stack.worker?.kill();
     } finally {
-      await mailLock.release();
+      await orderRow.release();
     }
+    await waitUntil("the cancel on the order's row", async () => {
+      const [row] = await q("SELECT status, cancel_requested_at IS NOT NULL AS asked FROM orders WHERE id = $1", [orderId]);
+      return row.status === "confirmed" && row.asked;
+    });
     await stack.startWorker();
+    assert.equal((await cancelling).accepted, true);
     assert.deepEqual(await result(orderId), { orderId, outcome: "cancelled", reason: "changed my mind" });
     assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1 ORDER BY kind", [orderId]), [
       { kind: "charge", status: "succeeded" },

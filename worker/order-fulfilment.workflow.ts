@@ -43,7 +43,7 @@ import { placeOrderInputSchema } from "../shared/order.schema.ts";
 import { orderSteps } from "../shared/order-steps.ts";
 import type { OrdersRepo, StoredOrder } from "./adapters/orders.repo.ts";
 import type { Charge, PaymentProvider } from "./adapters/payment-provider.ts";
-import type { StockRepo } from "./adapters/stock.repo.ts";
+import type { OrderReservation, StockRepo } from "./adapters/stock.repo.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import type { Mailer } from "./adapters/smtp-mailer.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
@@ -140,11 +140,24 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             email: needsApproval ? undefined : confirmationOf(order),
           });
 
-          /** Charged by us with the payment method the form sent (the local provider): no page to visit. */
-          const chargeCard = async (
-            order: StoredOrder,
-            needsApproval: boolean,
-          ): Promise<{ charge: Charge; captured: boolean }> => {
+          /** What the first step did: the order stored, its stock, and (paid by card) its payment. */
+          type Placed = {
+            order: StoredOrder;
+            stock: OrderReservation;
+            /** Charged, or only authorised for an order that needs approval. */
+            charge?: Charge;
+            /** Why the provider refused the payment (a declined card), when it did. */
+            declined?: string;
+          };
+          const needsApprovalOf = (order: StoredOrder) => order.totalCents >= deps.approvalThresholdCents;
+          // Paid with the payment method the form sent (the local provider), the card is charged in the
+          // first step, beside the order and its stock: nothing waits between them. On a provider's
+          // hosted page, the customer pays after the first step instead.
+          const byCard = !deps.payments.checkout;
+
+          /** The payment of an order paid by card, in the first step; a refusal is an outcome, not a failure. */
+          const payByCard = async (order: StoredOrder): Promise<Pick<Placed, "charge" | "declined">> => {
+            const needsApproval = needsApprovalOf(order);
             const payment = {
               idempotencyKey: `order:${orderId}:charge`,
               orderId,
@@ -152,64 +165,67 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               currency: order.currency,
               paymentMethod: order.paymentMethod,
             };
-            const { record, after, email } = paymentRecord(order, needsApproval);
-            type Charged = { charge: Charge } | { cancelled: string };
-            const paid = await progress.step<Charged>(needsApproval ? "authorise payment" : "charge payment", {
-              action: async () => {
-                // The last moment a cancel costs the customer nothing: the card is not charged yet.
-                // The order's row says whether one was asked for (one statement in this step, not a
-                // round trip to Restate of its own). It claims the charge, so a retry of this step
-                // after a crash charges (the same key, the same charge) and publishes what the first
-                // attempt did, whatever cancel came in between: the ship step then refunds it.
-                const cancelled = await deps.orders.claimCharge(orderId);
-                if (cancelled !== null) return { cancelled };
-                const c = needsApproval ? await deps.payments.authorize(payment) : await deps.payments.charge(payment);
-                await record(c.providerRef);
-                return { charge: c };
-              },
-              after: (r) => ("charge" in r ? after : []),
-              email: (r) => ("charge" in r ? email : undefined),
-              retry: deps.paymentPolicy.retry as restate.RunOptions<Charged>,
-            });
-            if ("cancelled" in paid) throw new OrderStop("cancelled", paid.cancelled || "Cancelled by the customer");
-            return { charge: paid.charge, captured: !needsApproval };
+            let charge: Charge;
+            try {
+              charge = needsApproval ? await deps.payments.authorize(payment) : await deps.payments.charge(payment);
+            } catch (err) {
+              if (err instanceof PermanentError) return { declined: err.message };
+              throw err;
+            }
+            await paymentRecord(order, needsApproval).record(charge.providerRef);
+            return { charge };
           };
 
           try {
-            // The order and its stock in one step: every line's units are taken, or none are and
-            // the order is refused (stock.repo.ts; no call, no per-product queue).
-            const { order, stock } = await progress.step("persist order", {
+            // The first step: the order and its stock in one statement (every line's units are taken,
+            // or none are and the order is refused: stock.repo.ts; no call, no per-product queue),
+            // and, paid by card, the charge. The new row carries the charge's claim, so a cancel
+            // written from then on finds the charge under way: the saga refunds it.
+            // Registered first, since the step may fail after it took the stock (a payment that keeps
+            // failing); releasing is idempotent and gives back only what is held.
+            let stockTaken: boolean | undefined = undefined;
+            undo.push(() =>
+              stockTaken === false
+                ? Promise.resolve()
+                : ctx.run("release stock", () => deps.stock.releaseOrder(orderId), infraRetry),
+            );
+            const placed = await progress.step<Placed>(byCard ? "place order" : "persist order", {
               action: async () => {
-                const stored = await deps.orders.create(input, ctx.request().id);
-                return { order: stored, stock: await deps.stock.reserveOrder(orderId, stored.lines) };
+                const { order, stock } = await deps.orders.place(input, ctx.request().id, { claimCharge: byCard });
+                return byCard && stock.reserved ? { order, stock, ...(await payByCard(order)) } : { order, stock };
               },
               // The first event names the invocation, so a page built from the stream can link to it.
-              after: ({ stock }) => [
+              after: ({ order, stock, charge }) => [
                 { ...orderSteps.received, data: { invocationId: ctx.request().id } },
                 orderSteps.persisted,
                 ...(stock.reserved ? [orderSteps.reserved] : []),
+                ...(charge ? paymentRecord(order, needsApprovalOf(order)).after : []),
               ],
-              snapshot: false,
+              retry: (byCard ? deps.paymentPolicy.retry : infraRetry) as restate.RunOptions<Placed>,
             });
+            const { order, stock } = placed;
+            stockTaken = stock.reserved;
             email = order.email;
             currency = order.currency;
             if (!stock.reserved) {
               const short = order.lines.filter((l) => stock.short.includes(l.sku)).map((l) => l.name);
               throw new OrderStop("rejected", short.length > 0 ? `Out of stock: ${short.join(", ")}` : "Out of stock");
             }
-            undo.push(() => ctx.run("release stock", () => deps.stock.releaseOrder(orderId), infraRetry));
+            if (placed.declined !== undefined) throw new OrderStop("rejected", placed.declined);
 
             // An order an operator may still reject is only authorised: rejecting it then takes nothing.
-            const needsApproval = order.totalCents >= deps.approvalThresholdCents;
+            const needsApproval = needsApprovalOf(order);
             // Before the payment page opens: the last moment a cancel costs the customer nothing.
-            if (deps.payments.checkout) await stopIfCancelled();
-            const { charge, captured: paidAtOnce } = deps.payments.checkout
-              ? await payOnHostedPage(
+            if (!byCard) await stopIfCancelled();
+            const { charge, captured: paidAtOnce } = placed.charge
+              ? { charge: placed.charge, captured: !needsApproval }
+              : await payOnHostedPage(
                   ctx,
-                  { checkout: deps.payments.checkout, orders: deps.orders, progress, policy: deps.paymentPolicy },
+                  { checkout: deps.payments.checkout!, orders: deps.orders, progress, policy: deps.paymentPolicy },
                   { order, needsApproval, orderUrl, cancelRequest },
-                )
-              : await chargeCard(order, needsApproval);
+                );
+            // The confirmation goes out beside the steps that follow: shipping does not wait for the mail server.
+            if (placed.charge) progress.mailBeside("send confirmation", paymentRecord(order, needsApproval).email);
             // Set from journalled steps only, so a replay takes the same branch of the undo below.
             let captured = paidAtOnce;
             const settlement = (op: "capture" | "cancel") => ({
@@ -245,16 +261,18 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               await progress.step(needsApproval ? "record authorisation" : "record payment", {
                 action: () => record(charge.providerRef),
                 after,
-                email,
               });
+              progress.mailBeside("send confirmation", email);
             }
 
             if (needsApproval) {
-              const decision = await restate.RestatePromise.race([
-                ctx.promise<ApprovalDecision>("approval").get(),
-                cancelRequest.get().map((reason): ApprovalDecision => ({ decision: "cancelled", reason: reason ?? "" })),
-                ctx.sleep(deps.approvalTimeoutMs).map((): ApprovalDecision => ({ decision: "timed_out", reason: "" })),
-              ]);
+              const decision = await progress.alongside(
+                restate.RestatePromise.race([
+                  ctx.promise<ApprovalDecision>("approval").get(),
+                  cancelRequest.get().map((reason): ApprovalDecision => ({ decision: "cancelled", reason: reason ?? "" })),
+                  ctx.sleep(deps.approvalTimeoutMs).map((): ApprovalDecision => ({ decision: "timed_out", reason: "" })),
+                ]),
+              );
               const verdict = decision.decision;
               if (verdict === "cancelled") throw new OrderStop("cancelled", decision.reason || "Cancelled by the customer");
               if (verdict !== "approved") {
@@ -276,23 +294,25 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   decision.by ? { ...orderSteps.approved, message: `Approved by ${decision.by}` } : orderSteps.approved,
                   orderSteps.confirmed,
                 ],
-                email: confirmationOf(order),
               });
               captured = true;
+              progress.mailBeside("send confirmation", confirmationOf(order));
             }
 
             let shippedBy: string | undefined;
             if (deps.shippingDelayMs > 0) {
               type ShippingWait =
                 { end: "due" } | { end: "dispatched"; by?: string | undefined } | { end: "cancelled"; reason: string };
-              const shipping = await restate.RestatePromise.race([
-                ctx.sleep(deps.shippingDelayMs).map((): ShippingWait => ({ end: "due" })),
-                ctx
-                  .promise<DispatchRequest>("dispatch")
-                  .get()
-                  .map((d): ShippingWait => ({ end: "dispatched", by: d?.by })),
-                cancelRequest.get().map((reason): ShippingWait => ({ end: "cancelled", reason: reason ?? "" })),
-              ]);
+              const shipping = await progress.alongside(
+                restate.RestatePromise.race([
+                  ctx.sleep(deps.shippingDelayMs).map((): ShippingWait => ({ end: "due" })),
+                  ctx
+                    .promise<DispatchRequest>("dispatch")
+                    .get()
+                    .map((d): ShippingWait => ({ end: "dispatched", by: d?.by })),
+                  cancelRequest.get().map((reason): ShippingWait => ({ end: "cancelled", reason: reason ?? "" })),
+                ]),
+              );
               if (shipping.end === "cancelled") throw new OrderStop("cancelled", shipping.reason || "Cancelled by the customer");
               if (shipping.end === "dispatched") shippedBy = shipping.by ?? "an operator";
             }
@@ -319,6 +339,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   : undefined,
             });
             if (!shipped.shipped) throw new OrderStop("cancelled", shipped.reason || "Cancelled by the customer");
+            await progress.mailSent();
             return { orderId, outcome: "fulfilled", reason: null };
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
@@ -347,6 +368,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   }
                 : undefined,
             });
+            await progress.mailSent();
             if (outcome === "failed") throw err;
             return { orderId, outcome, reason: err.message };
           }

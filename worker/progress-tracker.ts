@@ -53,6 +53,21 @@ export interface ProgressTracker {
    * round trip. A re-run after a crash re-publishes the same seqs, which the store refuses.
    */
   step<T>(name: string, opts: StepOptions<T>): Promise<T>;
+  /**
+   * Sends an email the handler's next steps need not wait for, in a named step of its own that runs
+   * beside the next thing the handler waits for (a step, or a wait passed through `alongside`): the
+   * next step starts without waiting for the mail server. `mailSent` must be awaited before the
+   * handler returns, on every path.
+   */
+  mailBeside(name: string, email: EmailRequest | undefined): void;
+  /**
+   * A wait of the handler's own (a timer, a promise, a race), with the emails sent beside it: Restate
+   * runs a step only while the handler waits for it, so an email waiting to go out is waited for
+   * together with this. Resolves with the wait's own value.
+   */
+  alongside<T>(wait: restate.RestatePromise<T>): restate.RestatePromise<T>;
+  /** Waits for the emails sent beside the steps, in the order they were sent, and hands on any the server did not take. */
+  mailSent(): Promise<void>;
 }
 
 export function trackProgress(
@@ -62,6 +77,18 @@ export function trackProgress(
   mail?: StepMail,
 ): ProgressTracker {
   let seq = 0;
+  const beside: Array<{ email: EmailRequest; sent: restate.RestatePromise<boolean> }> = [];
+  /** Emails sent beside the steps that nothing has waited for yet (so Restate has not run them). */
+  let unwaited: Array<restate.RestatePromise<boolean>> = [];
+  const alongside = <T>(wait: restate.RestatePromise<T>): restate.RestatePromise<T> => {
+    if (unwaited.length === 0) return wait;
+    const mails = unwaited;
+    unwaited = [];
+    return restate.RestatePromise.all([wait, ...mails]).map((values, failure) => {
+      if (failure) throw failure;
+      return values![0];
+    });
+  };
   const invocationId = ctx.request().id;
   const number = (drafts: Draft[]): ProgressDraft[] => drafts.map((d) => ({ ...d, seq: ++seq }));
   /** Publishes in order; the last event as stored (a publisher may renumber seqs), or null for none. */
@@ -98,23 +125,25 @@ export function trackProgress(
       const emailOf = (value: Awaited<ReturnType<typeof opts.action>>) =>
         typeof opts.email === "function" ? opts.email(value) : opts.email;
       if (opts.email && !mail) throw new Error(`step "${name}" has an email to send but its tracker cannot send mail`);
-      const { result, stored, built, mailed } = await ctx.run(
-        name,
-        async () => {
-          const published = await publishAll(before);
-          const value = await opts.action();
-          const events = fixed ?? (made as (r: typeof value) => Draft[])(value).map((d, i) => ({ ...d, seq: from + i + 1 }));
-          const stored = (await publishAll(events)) ?? published;
-          // After the events: the page shows what the step did without waiting for the mail server.
-          const email = emailOf(value);
-          return { result: value, stored, built: fixed ? null : events, mailed: email ? await mail!.tryOnce(email) : true };
-        },
-        (opts.retry ?? infraRetry) as restate.RunOptions<{
-          result: Awaited<ReturnType<typeof opts.action>>;
-          stored: { seq: number; at: string } | null;
-          built: ProgressDraft[] | null;
-          mailed: boolean;
-        }>,
+      const { result, stored, built, mailed } = await alongside(
+        ctx.run(
+          name,
+          async () => {
+            const published = await publishAll(before);
+            const value = await opts.action();
+            const events = fixed ?? (made as (r: typeof value) => Draft[])(value).map((d, i) => ({ ...d, seq: from + i + 1 }));
+            const stored = (await publishAll(events)) ?? published;
+            // After the events: the page shows what the step did without waiting for the mail server.
+            const email = emailOf(value);
+            return { result: value, stored, built: fixed ? null : events, mailed: email ? await mail!.tryOnce(email) : true };
+          },
+          (opts.retry ?? infraRetry) as restate.RunOptions<{
+            result: Awaited<ReturnType<typeof opts.action>>;
+            stored: { seq: number; at: string } | null;
+            built: ProgressDraft[] | null;
+            mailed: boolean;
+          }>,
+        ),
       );
       if (!mailed) {
         // Rebuilt from the journalled result, so a replay hands off the same email at the same point.
@@ -126,6 +155,23 @@ export function trackProgress(
       const last = after.at(-1) ?? before.at(-1);
       if (last && opts.snapshot !== false) keep(last, stored);
       return result;
+    },
+
+    mailBeside(name, email) {
+      if (!email) return;
+      if (!mail) throw new Error(`"${name}" has an email to send but its tracker cannot send mail`);
+      // Started now, awaited in `mailSent`: the journal has the step where it was started, and its
+      // hand-off (if any) where it is awaited, the same on every replay.
+      const sent = ctx.run(name, () => mail.tryOnce(email), infraRetry as restate.RunOptions<boolean>);
+      beside.push({ email, sent });
+      unwaited.push(sent);
+    },
+
+    alongside,
+
+    async mailSent() {
+      unwaited = [];
+      for (const { email, sent } of beside.splice(0)) if (!(await sent)) mail!.handOff(email);
     },
   };
 }

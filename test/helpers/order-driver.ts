@@ -43,10 +43,11 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
     assert.deepEqual(await orders().control(orderId, "dispatch", "", "tess"), { accepted: true, message: "Shipping now." });
   };
   /**
-   * Runs `sql` (a `SELECT … FOR UPDATE` or `FOR NO KEY UPDATE`) in a transaction left open: writes
-   * that conflict with the lock wait until `release` rolls it back.
+   * Runs `sql` (a `SELECT … FOR UPDATE` or `FOR NO KEY UPDATE`, or an `INSERT … RETURNING`) in a
+   * transaction left open: writes that conflict with it wait until `release` rolls it back (or,
+   * with `commit`, commits it).
    */
-  const lockRow = async (sql: string, params: unknown[]) => {
+  const lockRow = async (sql: string, params: unknown[], opts: { commit?: boolean } = {}) => {
     const client = await stack().db.connect();
     await client.query("BEGIN");
     try {
@@ -63,7 +64,7 @@ export function orderDriver(stack: () => TestStack, orders: () => ReturnType<typ
         if (released) return;
         released = true;
         try {
-          await client.query("ROLLBACK");
+          await client.query(opts.commit ? "COMMIT" : "ROLLBACK");
         } finally {
           client.release();
         }

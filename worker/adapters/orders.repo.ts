@@ -3,6 +3,7 @@ import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
 import { PermanentError } from "../errors.ts";
+import { reservationColumns, reservationCtes, reservationOutcome, type OrderReservation } from "./stock.repo.ts";
 
 export type StoredOrder = OrderRecord;
 
@@ -48,10 +49,14 @@ export function createOrdersRepo(pool: pg.Pool) {
     return readOrder(pool, id);
   }
 
-  // One statement, so one round trip: price the lines from the catalog, and insert the order and
-  // its lines only if every SKU is known and they share a currency. No row back means the order was
-  // stored before (a replayed step) or the lines are not valid: `explain` tells which.
-  const CREATE = `
+  // One statement, so one round trip and one commit: price the lines from the catalog, insert the
+  // order and its lines only if every SKU is known and they share a currency, and reserve every
+  // line's units or none (stock.repo.ts owns that part). No order row back means the order was
+  // stored before (a replayed step) or the lines are not valid: `explain` tells which. `$7` claims
+  // the charge on the new row (`charge_claimed_at`): the order is charged by the same step, and a
+  // cancel written from then on finds the charge under way, so a retry of the step after a crash
+  // charges (the same key, the same charge) and the saga refunds it. No cancel can come before the row.
+  const PLACE = `
     WITH wanted AS (
       SELECT w.sku, w.quantity FROM unnest($5::text[], $6::int[]) AS w(sku, quantity)
     ), priced AS (
@@ -61,16 +66,18 @@ export function createOrdersRepo(pool: pg.Pool) {
       SELECT sum(quantity * price_cents) AS total, min(currency) AS currency FROM priced
       HAVING count(*) = cardinality($5::text[]) AND count(DISTINCT currency) = 1
     ), ins AS (
-      INSERT INTO orders (id, email, payment_method, total_cents, currency, invocation_id)
-      SELECT $1, $2, $3, fit.total, fit.currency, $4 FROM fit
+      INSERT INTO orders (id, email, payment_method, total_cents, currency, invocation_id, charge_claimed_at)
+      SELECT $1, $2, $3, fit.total, fit.currency, $4, CASE WHEN $7::boolean THEN now() END FROM fit
       ON CONFLICT (id) DO NOTHING
       RETURNING id, status, created_at, total_cents, currency
     ), lines AS (
       INSERT INTO order_lines (order_id, sku, quantity, unit_price_cents)
       SELECT ins.id, priced.sku, priced.quantity, priced.price_cents FROM ins CROSS JOIN priced
-    )
-    SELECT ins.status, ins.created_at, ins.total_cents, ins.currency, priced.sku, priced.quantity, priced.price_cents, priced.name
-      FROM ins CROSS JOIN priced ORDER BY priced.name`;
+    ), ${reservationCtes("$1::uuid", "EXISTS (SELECT 1 FROM ins)")}
+    SELECT (SELECT to_jsonb(ins) FROM ins) AS stored,
+           (SELECT jsonb_agg(jsonb_build_object('sku', sku, 'quantity', quantity, 'unitPriceCents', price_cents, 'name', name)
+                              ORDER BY name) FROM priced) AS lines,
+           ${reservationColumns}`;
 
   /** Why lines that were not stored cannot be: an unknown SKU or mixed currencies. */
   async function explain(input: PlaceOrderInput): Promise<never> {
@@ -82,30 +89,48 @@ export function createOrdersRepo(pool: pg.Pool) {
     throw new PermanentError("mixed_currency", "Products in one order must share a currency");
   }
 
-  /** Stores the order with prices from the catalog; a second call for the same id returns the first. */
-  async function create(input: PlaceOrderInput, invocationId: string): Promise<StoredOrder> {
-    const r = await pool.query(CREATE, [
+  /**
+   * Stores the order with prices from the catalog and reserves its stock, all lines or none; a
+   * second call for the same id returns the first call's order and reservation. `claimCharge`: the
+   * order is charged right after, by the same step (so the new row carries the claim).
+   */
+  async function place(
+    input: PlaceOrderInput,
+    invocationId: string,
+    opts: { claimCharge: boolean },
+  ): Promise<{ order: StoredOrder; stock: OrderReservation }> {
+    const r = await pool.query(PLACE, [
       input.orderId,
       input.email,
       input.paymentMethod,
       invocationId,
       input.lines.map((l) => l.sku),
       input.lines.map((l) => l.quantity),
+      opts.claimCharge,
     ]);
-    const first = r.rows[0];
-    if (!first) return (await find(input.orderId)) ?? explain(input);
-    return {
-      id: input.orderId,
-      email: input.email,
-      paymentMethod: input.paymentMethod,
-      totalCents: first.total_cents,
-      currency: String(first.currency).trim(),
-      status: first.status,
-      statusReason: null,
-      invocationId,
-      createdAt: new Date(first.created_at).toISOString(),
-      lines: r.rows.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: l.price_cents, name: l.name })),
+    const row = r.rows[0] as {
+      stored: { status: StoredOrder["status"]; created_at: string; total_cents: number; currency: string } | null;
+      lines: StoredOrder["lines"] | null;
+      prior_lines: number;
+      prior_held: number;
+      taken: number;
+      short: string[];
     };
+    const order: StoredOrder = row.stored
+      ? {
+          id: input.orderId,
+          email: input.email,
+          paymentMethod: input.paymentMethod,
+          totalCents: Number(row.stored.total_cents),
+          currency: String(row.stored.currency).trim(),
+          status: row.stored.status,
+          statusReason: null,
+          invocationId,
+          createdAt: new Date(row.stored.created_at).toISOString(),
+          lines: row.lines ?? [],
+        }
+      : ((await find(input.orderId)) ?? (await explain(input)));
+    return { order, stock: await reservationOutcome(pool, input.orderId, order.lines.length, row) };
   }
 
   async function setStatus(id: string, status: OrderStatus, reason: string | null = null): Promise<void> {
@@ -230,13 +255,6 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  async function markShipped(id: string): Promise<void> {
-    await pool.query(
-      `UPDATE orders SET status = 'shipped', shipped_at = COALESCE(shipped_at, now()), updated_at = now() WHERE id = $1`,
-      [id],
-    );
-  }
-
   /**
    * The point of no return, decided by the order's row: shipped and done in one write unless a
    * cancel was written first (`requestCancel`; both change the same row, so one of them wins).
@@ -272,21 +290,6 @@ export function createOrdersRepo(pool: pg.Pool) {
     return row.requested ? "requested" : row.known ? "closed" : "unknown";
   }
 
-  /**
-   * Before charging: null when the charge may go ahead (claimed now, or by an earlier attempt of the
-   * same step, which must then finish what it may have started), or the reason of a cancel written
-   * before any claim. The answer is the same on every attempt after the first that claimed.
-   */
-  async function claimCharge(id: string): Promise<string | null> {
-    const r = await pool.query(
-      `UPDATE orders SET charge_claimed_at = COALESCE(charge_claimed_at, now())
-        WHERE id = $1 AND (charge_claimed_at IS NOT NULL OR cancel_requested_at IS NULL)`,
-      [id],
-    );
-    if (r.rowCount === 1) return null;
-    return (await cancelRequested(id)) ?? "Cancelled by the customer";
-  }
-
   /** The reason of a cancel the customer asked for, or null when none was. */
   async function cancelRequested(id: string): Promise<string | null> {
     const r = await pool.query(`SELECT cancel_reason FROM orders WHERE id = $1 AND cancel_requested_at IS NOT NULL`, [id]);
@@ -312,17 +315,15 @@ export function createOrdersRepo(pool: pg.Pool) {
 
   return {
     find,
-    create,
+    place,
     setStatus,
     confirmPaid,
     markAwaitingPayment,
     markAwaitingApproval,
     recordApproval,
-    markShipped,
     ship,
     requestCancel,
     cancelRequested,
-    claimCharge,
     recentForEmail,
     refundable,
     recordRefund,

@@ -31,25 +31,30 @@ export interface StockMovementResult {
   stock: number;
 }
 
-export function createStockRepo(pool: pg.Pool) {
-  // One statement. The order's products are locked in SKU order (two orders sharing products never
-  // wait on each other in a cycle), then either every line is taken and its reservation row written,
-  // or nothing is. A retried call finds the order's reservations and takes nothing; a stale attempt
-  // running beside its retry trips the reservations' (order, sku) key and the whole statement
-  // rolls back. The products.stock >= 0 check is the last guard against overselling.
-  // An order the stock as last committed cannot fill is refused without taking any lock: once a
-  // product has sold out, its buyers no longer queue on its row (a flash sale's refusals are reads).
-  const RESERVE_ORDER = `
-    WITH wanted AS (
-      SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w(sku, quantity)
-    ), prior AS (
-      SELECT status FROM stock_reservations WHERE order_id = $1
+/**
+ * The reservation as common table expressions, for a statement that defines `wanted (sku,
+ * quantity)` before them and selects `reservationColumns` after them. `order` is the SQL for the
+ * order's id; `when` a condition that must hold for anything to be taken (the order being stored by
+ * the same statement, say). The order's products are locked in SKU order (two orders sharing
+ * products never wait on each other in a cycle), then either every line is taken and its
+ * reservation row written, or nothing is. A retried call finds the order's reservations and takes
+ * nothing; a stale attempt running beside its retry trips the reservations' (order, sku) key and
+ * the whole statement rolls back. The products.stock >= 0 check is the last guard against
+ * overselling. An order the stock as last committed cannot fill is refused without taking any
+ * lock: once a product has sold out, its buyers no longer queue on its row (a flash sale's
+ * refusals are reads). The lock is FOR NO KEY UPDATE: it orders the reservations of one product
+ * without blocking the key-share locks an order's lines take on their products.
+ */
+export function reservationCtes(order: string, when = "TRUE"): string {
+  return `prior AS (
+      SELECT status FROM stock_reservations WHERE order_id = ${order}
     ), seen_short AS (
       SELECT w.sku FROM wanted w LEFT JOIN products p ON p.sku = w.sku WHERE p.stock IS NULL OR p.stock < w.quantity
     ), locked AS (
       SELECT sku, stock FROM products
-       WHERE sku = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM seen_short)
-       ORDER BY sku FOR UPDATE
+       WHERE sku IN (SELECT sku FROM wanted) AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM seen_short)
+         AND ${when}
+       ORDER BY sku FOR NO KEY UPDATE
     ), short AS (
       SELECT sku FROM seen_short
       UNION
@@ -58,33 +63,62 @@ export function createStockRepo(pool: pg.Pool) {
     ), taken AS (
       UPDATE products p SET stock = p.stock - w.quantity, updated_at = now()
         FROM wanted w
-       WHERE p.sku = w.sku AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM short)
+       WHERE p.sku = w.sku AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM short) AND ${when}
       RETURNING p.sku
     ), held AS (
       INSERT INTO stock_reservations (order_id, sku, quantity)
-      SELECT $1, w.sku, w.quantity FROM wanted w JOIN taken t ON t.sku = w.sku
-    )
-    SELECT (SELECT count(*) FROM prior)::int AS prior_lines,
+      SELECT ${order}, w.sku, w.quantity FROM wanted w JOIN taken t ON t.sku = w.sku
+    )`;
+}
+
+/** What `reservationCtes` tells, as columns of the statement's result. */
+export const reservationColumns = `(SELECT count(*) FROM prior)::int AS prior_lines,
            (SELECT count(*) FROM prior WHERE status = 'reserved')::int AS prior_held,
            (SELECT count(*) FROM taken)::int AS taken,
            (SELECT coalesce(array_agg(sku ORDER BY sku), '{}') FROM short) AS short`;
 
+interface ReservationRow {
+  prior_lines: number;
+  prior_held: number;
+  taken: number;
+  short: string[];
+}
+
+/**
+ * The outcome of a statement with `reservationCtes` for an order of `lines` lines. A refusal is
+ * checked once more: a stale attempt of this same order may have taken the units after the
+ * statement's snapshot was made (while it waited for the products' locks, or after a restock it
+ * did not see), and the order must not be refused while its units stay held.
+ */
+export async function reservationOutcome(
+  db: Pick<pg.Pool, "query">,
+  orderId: string,
+  lines: number,
+  row: ReservationRow,
+): Promise<OrderReservation> {
+  // Reserved before (a retried step): held then, unless it was released since.
+  if (row.prior_lines > 0) return row.prior_held === lines ? { reserved: true } : { reserved: false, short: [] };
+  if (row.taken === lines) return { reserved: true };
+  const again = await db.query(
+    `SELECT count(*) FILTER (WHERE status = 'reserved')::int AS held, count(*)::int AS lines FROM stock_reservations WHERE order_id = $1`,
+    [orderId],
+  );
+  const now = again.rows[0] as { held: number; lines: number };
+  if (now.lines > 0) return now.held === lines ? { reserved: true } : { reserved: false, short: [] };
+  return { reserved: false, short: row.short };
+}
+
+export function createStockRepo(pool: pg.Pool) {
+  const RESERVE_ORDER = `
+    WITH wanted AS (
+      SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w(sku, quantity)
+    ), ${reservationCtes("$1")}
+    SELECT ${reservationColumns}`;
+
+  /** Takes every line of an order that is stored already, or none (see `reservationCtes`). */
   async function reserveOrder(orderId: string, lines: OrderLineWanted[]): Promise<OrderReservation> {
     const r = await pool.query(RESERVE_ORDER, [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity)]);
-    const row = r.rows[0] as { prior_lines: number; prior_held: number; taken: number; short: string[] };
-    // Reserved before (a retried step): held then, unless it was released since.
-    if (row.prior_lines > 0) return row.prior_held === lines.length ? { reserved: true } : { reserved: false, short: [] };
-    if (row.taken === lines.length) return { reserved: true };
-    // Refused. A stale attempt of this same order may have taken the units after this statement's
-    // snapshot was made (while it waited for the products' locks, or after a restock it did not
-    // see): read again before refusing, or the order would be refused while its units stay held.
-    const again = await pool.query(
-      `SELECT count(*) FILTER (WHERE status = 'reserved')::int AS held, count(*)::int AS lines FROM stock_reservations WHERE order_id = $1`,
-      [orderId],
-    );
-    const now = again.rows[0] as { held: number; lines: number };
-    if (now.lines > 0) return now.held === lines.length ? { reserved: true } : { reserved: false, short: [] };
-    return { reserved: false, short: row.short };
+    return reservationOutcome(pool, orderId, lines.length, r.rows[0] as ReservationRow);
   }
 
   // One statement: the order's held reservations become released and their units go back. A second
