@@ -33,6 +33,7 @@ import {
   startWorker,
   type BackingServices,
   type StackPorts,
+  valkeyModeFromEnv,
 } from "./stack/stack.ts";
 import { supervise, type Supervised } from "./stack/supervisor.ts";
 
@@ -56,6 +57,8 @@ const ports: Required<StackPorts> = {
   workerMetrics: envPort("DEV_WORKER_METRICS_PORT", DEFAULT_PORTS.workerMetrics),
 };
 const appPorts = new Set<keyof StackPorts>(["web", "worker", "webMetrics", "workerMetrics"]);
+// VALKEY_MODE=cluster: three primaries and three replicas on free ports instead of one server.
+const valkeyMode = valkeyModeFromEnv();
 
 // The local payment page, unless the user chose a provider (`local` keeps the test-token provider).
 const localPayments = !process.env.PAYMENT_PROVIDER;
@@ -74,6 +77,7 @@ const localPaymentEnv = (): NodeJS.ProcessEnv => ({
 const busy: string[] = [];
 for (const [name, port] of Object.entries(ports)) {
   if (servicesOnly && appPorts.has(name as keyof StackPorts)) continue; // the worker and web come later
+  if (name === "valkey" && valkeyMode === "cluster") continue; // a cluster takes free ports
   if (!(await portIsFree(port))) busy.push(`${name} (${port})`);
 }
 if (localPayments && !(await portIsFree(stripePort))) busy.push(`stripe (${stripePort})`);
@@ -129,6 +133,7 @@ function settingsForApps(s: BackingServices): string[] {
   const keys = [
     "DATABASE_URL",
     "VALKEY_URL",
+    ...(s.valkeyCluster ? ["VALKEY_CLUSTER_NODES"] : []),
     "RESTATE_INGRESS_URL",
     "RESTATE_ADMIN_URL",
     "RESTATE_UI_URL",
@@ -142,12 +147,14 @@ function settingsForApps(s: BackingServices): string[] {
 
 function servicesBanner(s: BackingServices, seconds: string): string {
   const serviceKeys = ["ingress", "admin", "postgres", "valkey", "smtp"] as const;
-  const defaults = serviceKeys.every((k) => ports[k] === DEFAULT_PORTS[k]);
+  const defaults = !s.valkeyCluster && serviceKeys.every((k) => ports[k] === DEFAULT_PORTS[k]);
   return [
     `Backing services are up in ${seconds} s`,
     `  Restate      ingress ${s.restate.ingressUrl}, admin ${s.restate.adminUrl}, UI ${s.restate.adminUrl}/ui/`,
     `  PostgreSQL   ${s.postgres.url} (migrated)`,
-    `  Valkey       ${s.valkeyUrl}`,
+    s.valkeyCluster
+      ? `  Valkey       cluster, 3 primaries + 3 replicas: ${s.valkeyCluster.seeds}`
+      : `  Valkey       ${s.valkeyUrl}`,
     `  SMTP         127.0.0.1:${ports.smtp}, mail UI ${s.mail.uiUrl}`,
     `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
     defaults
@@ -165,7 +172,7 @@ function servicesBanner(s: BackingServices, seconds: string): string {
 }
 
 try {
-  services = await startBackingServices({ ports, dataDir, logger });
+  services = await startBackingServices({ ports, dataDir, logger, valkey: valkeyMode });
   if (localPayments) {
     paymentPage = await startFakeStripe({
       secretKey: LOCAL_STRIPE_KEY,

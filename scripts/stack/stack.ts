@@ -3,7 +3,7 @@
  * SMTP catcher), migrations, then the worker (registered) and the web. Shared by `npm run dev`,
  * the test harness and the benchmarks; each caller picks ports and a data folder.
  */
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -15,6 +15,7 @@ import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "
 import { startRestate, type RestateHandle } from "./restate.ts";
 import { ensureServerBinaries } from "./system-packages.ts";
 import { startValkey } from "./valkey.ts";
+import { startValkeyCluster, type ValkeyCluster } from "./valkey-cluster.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Node flags that start tracing before web or worker load their libraries (a no-op without an OTLP endpoint). */
@@ -71,10 +72,24 @@ export interface BackingServices {
   restate: RestateHandle;
   /** Its own server, or a database of its own on a shared server (the test suite's). */
   postgres: PostgresDatabase;
+  /** The Valkey server, or in cluster mode every node of the cluster as one handle. */
   valkey: Managed;
   mail: MailCatcher;
+  /** The server (single mode) or one seed node (cluster mode). */
   valkeyUrl: string;
+  /** Present in cluster mode: its nodes, its seed list (`VALKEY_CLUSTER_NODES`) and failover helpers. */
+  valkeyCluster?: ValkeyCluster;
   stop(): Promise<void>;
+}
+
+/** Single primary (the default) or a cluster of three primaries and three replicas. */
+export type ValkeyMode = "single" | "cluster";
+
+/** The mode the project's scripts and tests start Valkey in: `VALKEY_MODE=cluster` switches them all. */
+export function valkeyModeFromEnv(env: NodeJS.ProcessEnv = process.env): ValkeyMode {
+  const mode = env.VALKEY_MODE ?? "single";
+  if (mode !== "single" && mode !== "cluster") throw new Error(`VALKEY_MODE must be "single" or "cluster", not "${mode}"`);
+  return mode;
 }
 
 // Where each service keeps its data and log inside a stack's data folder: the same on a restart.
@@ -117,6 +132,8 @@ export async function restartService(
   },
 ): Promise<void> {
   const current = services[which];
+  if (which === "valkey" && services.valkeyCluster)
+    throw new Error("a Valkey cluster is not restarted as a whole: kill one primary and let its replica take over instead");
   if (which === "postgres" && !ownsServer(services.postgres))
     throw new Error("this stack's database lives on a shared server: start the stack with a PostgreSQL of its own to restart it");
   await (opts.kill ? current.kill() : current.stop());
@@ -131,11 +148,18 @@ export async function restartService(
 
 /** Copies the backing services' logs from a (temporary) data folder next to the app logs, for reading a failed run. */
 export function keepServiceLogs(dataDir: string, logDir: string, names = ["restate", "postgres", "valkey"]): void {
-  for (const name of names) {
+  let files: string[];
+  try {
+    files = readdirSync(dataDir);
+  } catch {
+    return; // nothing started, nothing logged
+  }
+  // `<name>.log`, or one log per node (`valkey-<port>.log`) where a service runs as a cluster.
+  for (const file of files.filter((f) => names.some((n) => new RegExp(`^${n}(-\\d+)?\\.log$`).test(f)))) {
     try {
-      copyFileSync(path.join(dataDir, `${name}.log`), path.join(logDir, `${name}.log`));
+      copyFileSync(path.join(dataDir, file), path.join(logDir, file));
     } catch {
-      // a service that never started has no log
+      // removed meanwhile
     }
   }
 }
@@ -162,6 +186,8 @@ export async function startBackingServices(opts: {
   logger: Logger;
   /** A database on a server that is already running, instead of starting one. */
   database?: () => Promise<PostgresDatabase>;
+  /** "single" by default; "cluster" starts three primaries and three replicas on free ports. */
+  valkey?: ValkeyMode;
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
   // Before anything starts: installing a missing server can take a minute.
@@ -170,7 +196,9 @@ export async function startBackingServices(opts: {
   const results = await Promise.allSettled([
     startRestate(restateOptions(ports, dataDir)),
     opts.database ? opts.database() : startPostgres(postgresOptions(ports, dataDir, opts.fast ?? false)),
-    startValkey(valkeyOptions(ports, dataDir)),
+    opts.valkey === "cluster"
+      ? startValkeyCluster({ dataDir: path.join(dataDir, "valkey-cluster"), logDir: dataDir })
+      : startValkey(valkeyOptions(ports, dataDir)),
     startMailCatcher({ smtpPort: ports.smtp, uiPort: ports.mailUi }),
   ]);
   const [restate, postgres, valkey, mail] = results;
@@ -183,7 +211,7 @@ export async function startBackingServices(opts: {
     await Promise.allSettled([
       restate.status === "fulfilled" ? restate.value.stop() : null,
       postgres.status === "fulfilled" ? postgres.value.stop() : null,
-      valkey.status === "fulfilled" ? valkey.value.stop() : null,
+      valkey.status === "fulfilled" ? ("managed" in valkey.value ? valkey.value.managed : valkey.value).stop() : null,
       mail.status === "fulfilled" ? mail.value.close() : null,
     ]);
     const reasons = results.flatMap((r) =>
@@ -191,12 +219,14 @@ export async function startBackingServices(opts: {
     );
     throw new Error(`could not start the backing services:\n  ${reasons.join("\n  ")}`);
   }
+  const cluster = "managed" in valkey.value ? valkey.value : undefined;
   const services: BackingServices = {
     restate: restate.value,
     postgres: postgres.value,
-    valkey: valkey.value,
+    valkey: cluster ? cluster.managed : (valkey.value as Managed),
     mail: mail.value,
-    valkeyUrl: `redis://127.0.0.1:${ports.valkey}`,
+    valkeyUrl: `redis://127.0.0.1:${cluster ? cluster.nodes[0]!.port : ports.valkey}`,
+    ...(cluster ? { valkeyCluster: cluster } : {}),
     async stop() {
       await Promise.allSettled([
         services.mail.close(),
@@ -231,6 +261,7 @@ export function stackAddresses(ports: StackPorts, services: BackingServices): No
   return {
     DATABASE_URL: services.postgres.url,
     VALKEY_URL: services.valkeyUrl,
+    ...(services.valkeyCluster ? { VALKEY_CLUSTER_NODES: services.valkeyCluster.seeds } : {}),
     RESTATE_INGRESS_URL: services.restate.ingressUrl,
     RESTATE_ADMIN_URL: services.restate.adminUrl,
     RESTATE_UI_URL: services.restate.adminUrl,

@@ -21,6 +21,8 @@ import {
   startWorker,
   type BackingServices,
   type StackPorts,
+  type ValkeyMode,
+  valkeyModeFromEnv,
 } from "../../scripts/stack/stack.ts";
 import { sharedDatabase } from "./shared-postgres.ts";
 
@@ -55,6 +57,8 @@ export async function startTestStack(
     env?: NodeJS.ProcessEnv;
     /** A PostgreSQL server of its own (to stop or restart it), not a database on the suite's shared one. */
     ownPostgres?: boolean;
+    /** One Valkey server or a cluster (3 primaries, 3 replicas); VALKEY_MODE in the test's environment by default. */
+    valkey?: ValkeyMode;
   } = {},
 ): Promise<TestStack> {
   const ports: StackPorts = await allocatePorts();
@@ -65,7 +69,14 @@ export async function startTestStack(
   mkdirSync(logDir, { recursive: true });
   const logger = createLogger({ name: "test-stack", level: "warn", format: "json" });
   const database = opts.ownPostgres ? undefined : sharedDatabase(name);
-  const services = await startBackingServices({ ports, dataDir, fast: true, logger, ...(database ? { database } : {}) });
+  const services = await startBackingServices({
+    ports,
+    dataDir,
+    fast: true,
+    logger,
+    valkey: opts.valkey ?? valkeyModeFromEnv(),
+    ...(database ? { database } : {}),
+  });
   // Short waits and generous limits by default; a test that is about them sets its own.
   const env = appEnv(ports, services, {
     LOG_LEVEL: "debug",
