@@ -17,6 +17,17 @@ const common = {
   LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default("postgres://quayside@127.0.0.1:5432/quayside"),
   VALKEY_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+  // Cluster mode: the seed nodes, `host:port,host:port`. Credentials and TLS still come from VALKEY_URL.
+  VALKEY_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.split(",").map((n) => n.trim())))
+    .pipe(
+      z
+        .array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "each node must be host:port"))
+        .min(1)
+        .optional(),
+    ),
   RESTATE_ADMIN_URL: z.url().default("http://127.0.0.1:9070"),
   PROGRESS_STREAM_MAXLEN: z.coerce.number().int().min(10).default(1000),
   PROGRESS_STREAM_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
@@ -217,6 +228,10 @@ export const webConfigSchema = z
   .superRefine(refineLinks)
   .superRefine(refineWebhooks)
   .superRefine((c, ctx) => {
+    if (c.SSE_NAIVE_SUBSCRIBER && c.VALKEY_CLUSTER_NODES) {
+      const message = "is a single-server bench switch: it cannot be combined with VALKEY_CLUSTER_NODES";
+      ctx.addIssue({ code: "custom", path: ["SSE_NAIVE_SUBSCRIBER"], message });
+    }
     if (c.APP_PROFILE === "prod" && c.WEB_AUTO_MIGRATE && c.ALLOW_WEB_AUTO_MIGRATE !== true) {
       const message =
         "migrating from the web is refused in prod (run `npm run migrate` as its own step) unless ALLOW_WEB_AUTO_MIGRATE=true";

@@ -71,17 +71,23 @@ export function isTerminal(e: { status: ProgressStatus }): boolean {
   return terminalStatuses.has(e.status);
 }
 
+/**
+ * A resource's stream and channel share one hash tag, the resource's own (`{<id>}`): on a cluster
+ * the progress script's keys and its shard channel live in one slot, and resources spread over
+ * every shard. On a single server the braces are only part of the name.
+ */
 export function streamKey(r: ResourceRef): string {
-  return `progress:${r.kind}:${r.id}:events`;
+  return `progress:${r.kind}:{${r.id}}:events`;
 }
 
 export function channelName(r: ResourceRef): string {
-  return `progress:${r.kind}:${r.id}`;
+  return `progress:${r.kind}:{${r.id}}`;
 }
 
 /**
  * Every order event is also announced here, as `{ id, event }`: operators' live views hear all
- * orders through one subscription per web process. Not a resource channel (no second colon).
+ * orders through one subscription per web process. Not a resource channel (no second colon). It is
+ * the one channel that is not sharded: it carries every shard's orders (docs/design.md).
  */
 export const ORDER_FEED_CHANNEL = "progress:orders";
 
@@ -90,7 +96,7 @@ export type OrderFeedMessage = z.infer<typeof orderFeedMessageSchema>;
 
 /** Parses a channel name back into its resource (null when it is not a progress channel). */
 export function resourceFromChannel(channel: string): ResourceRef | null {
-  const m = /^progress:([a-z]+):(.+)$/.exec(channel);
+  const m = /^progress:([a-z]+):\{([^{}]+)\}$/.exec(channel);
   if (!m?.[1] || !m[2]) return null;
   const kind = resourceKindSchema.safeParse(m[1]);
   return kind.success ? { kind: kind.data, id: m[2] } : null;

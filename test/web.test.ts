@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../shared/logger.ts";
-import { streamKey, type ProgressDraft } from "../shared/progress-event.ts";
+import { channelName, streamKey, type ProgressDraft } from "../shared/progress-event.ts";
 import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
 import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
@@ -236,7 +236,10 @@ describe("web", () => {
 
     // Fresh client: snapshot (nothing happened yet: seq 0), then events as they are published.
     const first = client.sse(`/orders/${orderId}/events`, { stopWhen: (_e, all) => all.length >= 4 });
-    await waitUntil("the subscription", async () => (await redis.pubsub("NUMSUB", `progress:order:${orderId}`))[1] === 1);
+    await waitUntil(
+      "the subscription",
+      async () => (await redis.pubsub("NUMSUB", channelName({ kind: "order", id: orderId })))[1] === 1,
+    );
     for (const seq of [1, 2, 3]) await publisher.publish(resource, step(seq));
     const live = await first;
     assert.equal(live.contentType, "text/event-stream; charset=utf-8");
@@ -251,12 +254,18 @@ describe("web", () => {
     );
     assert.match(live.events[3]?.data ?? "", /value="30"/);
     // The last client left: the process unsubscribes.
-    await waitUntil("the unsubscription", async () => (await redis.pubsub("NUMSUB", `progress:order:${orderId}`))[1] === 0);
+    await waitUntil(
+      "the unsubscription",
+      async () => (await redis.pubsub("NUMSUB", channelName({ kind: "order", id: orderId })))[1] === 0,
+    );
 
     // Published while nobody listened, plus a replayed duplicate of seq 4.
     for (const seq of [4, 5, 4]) await publisher.publish(resource, step(seq));
     const resumed = client.sse(`/orders/${orderId}/events`, { lastEventId: "3", stopWhen: (e) => e.event === "done" });
-    await waitUntil("the resumed subscription", async () => (await redis.pubsub("NUMSUB", `progress:order:${orderId}`))[1] === 1);
+    await waitUntil(
+      "the resumed subscription",
+      async () => (await redis.pubsub("NUMSUB", channelName({ kind: "order", id: orderId })))[1] === 1,
+    );
     await publisher.publish(resource, step(6, true));
     const replay = await resumed;
     assert.deepEqual(

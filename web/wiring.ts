@@ -4,6 +4,7 @@ import pg from "pg";
 import { Registry } from "prom-client";
 import type { WebConfig } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import { connectValkey, isCluster } from "../shared/valkey-client.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";
 import { createCampaignsClient } from "./adapters/campaigns-client.ts";
 import { createCampaignsReadRepo } from "./adapters/campaigns-read.repo.ts";
@@ -47,13 +48,16 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   const redisOptions = { connectTimeout: 2_000, maxRetriesPerRequest: 1, retryStrategy: (n: number) => Math.min(n * 200, 2_000) };
   // Auto-pipelining: commands that concurrent requests issue in the same tick go out in one write
   // (under form ingest, one socket write per command was a measurable share of the web's CPU).
-  const commands = new Redis(config.VALKEY_URL, { ...redisOptions, commandTimeout: 2_000, enableAutoPipelining: true });
-  // One subscriber connection for the whole process, shared by every SSE stream.
-  const subscriber = new Redis(config.VALKEY_URL, redisOptions);
+  const commands = connectValkey(config, { ...redisOptions, commandTimeout: 2_000, enableAutoPipelining: true });
+  // One subscriber connection for the whole process, shared by every SSE stream. A cluster client
+  // subscribes on connections of its own (one per primary for shard channels, one for the order
+  // feed), so there the command client is the subscriber too.
+  const subscriber = isCluster(commands) ? commands : connectValkey(config, redisOptions);
   for (const [name, conn] of [
     ["commands", commands],
     ["subscriber", subscriber],
   ] as const) {
+    if (name === "subscriber" && conn === commands) continue;
     conn.on("error", (err) => logger.debug({ err, connection: name }, "Valkey connection error"));
   }
 
@@ -153,7 +157,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     },
     endStreams: () => sseStreams.closeAll(),
     async close() {
-      await Promise.allSettled([pool.end(), commands.quit(), subscriber.quit()]);
+      await Promise.allSettled([pool.end(), commands.quit(), subscriber === commands ? null : subscriber.quit()]);
     },
   };
 }

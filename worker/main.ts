@@ -1,7 +1,7 @@
 /** The worker process: wires adapters, serves the Restate endpoint over HTTP/2, owns shutdown. */
 import http2 from "node:http2";
 import * as restate from "@restatedev/restate-sdk";
-import { Redis } from "ioredis";
+import { connectValkey } from "../shared/valkey-client.ts";
 import pg from "pg";
 import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -38,8 +38,9 @@ const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, appli
 pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client failed"));
 // A client the pool already let go of (during shutdown) must not crash the process either.
 pool.on("connect", (client) => client.on("error", (err) => logger.debug({ err }, "PostgreSQL connection closed")));
-// Publishing must never hang a step: no offline queue, short timeouts, quick reconnects.
-const redis = new Redis(config.VALKEY_URL, {
+// Publishing must never hang a step: no offline queue, short timeouts, quick reconnects. On a
+// cluster, VALKEY_CLUSTER_NODES, the same limits hold for every node.
+const redis = connectValkey(config, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   commandTimeout: 1_000,

@@ -30,10 +30,10 @@ describe("stream and channel names", () => {
     id: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
   };
 
-  it("builds the stream key and channel name", () => {
-    assert.equal(streamKey(order), "progress:order:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b:events");
-    assert.equal(channelName(order), "progress:order:0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
-    assert.equal(channelName({ kind: "campaign", id: "c1" }), "progress:campaign:c1");
+  it("builds the stream key and channel name, both tagged with the resource's id (one cluster slot)", () => {
+    assert.equal(streamKey(order), "progress:order:{0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b}:events");
+    assert.equal(channelName(order), "progress:order:{0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b}");
+    assert.equal(channelName({ kind: "campaign", id: "c1" }), "progress:campaign:{c1}");
   });
 
   it("round-trips every resource kind through channelName/resourceFromChannel", () => {
@@ -49,7 +49,9 @@ describe("stream and channel names", () => {
     assert.equal(resourceFromChannel("progress:order"), null);
     assert.equal(resourceFromChannel("progress:order:"), null);
     assert.equal(resourceFromChannel("progress:unknownkind:1"), null);
-    assert.equal(resourceFromChannel("progress:Order:1"), null);
+    assert.equal(resourceFromChannel("progress:Order:{1}"), null);
+    assert.equal(resourceFromChannel("progress:order:1"), null, "an untagged name is not a resource channel");
+    assert.equal(resourceFromChannel("progress:order:{}"), null);
     assert.equal(resourceFromChannel("xprogress:order:1"), null);
   });
 });

@@ -4,9 +4,9 @@
  * exists, is enabled and has the same version (web/adapters/operators.repo.ts), so `disable`
  * and `reset` end every session signed in before them, at once.
  */
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import { operatorNameSchema } from "../../shared/operator.schema.ts";
+import type { ValkeyClient } from "../../shared/valkey-client.ts";
 import type { OperatorAccount, OperatorsRepo } from "./operators.repo.ts";
 
 const OPERATOR_TTL_SECONDS = 8 * 3600;
@@ -24,16 +24,17 @@ function parseGrant(raw: string | null): OperatorAccount | null {
   }
 }
 
-export function createOperatorSessions(redis: Redis, accounts: Pick<OperatorsRepo, "enabledVersions">) {
+export function createOperatorSessions(redis: ValkeyClient, accounts: Pick<OperatorsRepo, "enabledVersions">) {
   const key = (sessionId: string) => `operator:${sessionId}`;
 
   /**
    * Of these sessions, those that are an enabled account's at its current version, with its name:
-   * one Valkey MGET and one PostgreSQL primary-key query however many sessions are asked about.
+   * one GET per session, sent together (auto-pipelined; on a cluster each to its own shard, where
+   * an MGET of several slots would be refused), and one PostgreSQL primary-key query.
    */
   async function signedIn(sessionIds: readonly string[]): Promise<Map<string, string>> {
     if (sessionIds.length === 0) return new Map();
-    const grants = (await redis.mget(sessionIds.map(key))).map(parseGrant);
+    const grants = (await Promise.all(sessionIds.map((id) => redis.get(key(id))))).map(parseGrant);
     const names = [...new Set(grants.flatMap((g) => (g ? [g.name] : [])))];
     const current = await accounts.enabledVersions(names);
     const result = new Map<string, string>();

@@ -5,102 +5,131 @@
  * opened a signed link (web/access-links.ts) is granted the resource: it is listed for that
  * session too, and may see and act on it, while the claim stays with the session that created it.
  */
-import type { Redis } from "ioredis";
 import type { ResourceKind } from "../../shared/progress-event.ts";
+import type { ValkeyClient } from "../../shared/valkey-client.ts";
 import { defineScript } from "../../shared/valkey-script.ts";
 
-// Claim the id if nobody has (and list it for the session), then answer who owns it.
+// Every call touches one key, so any key may live on any cluster shard (docs/design.md, "Valkey
+// Cluster"): the owner key (`owner:<kind>:<id>`) guards the id, the session's list
+// (`session:<sid>:<kind>`) is what the session may see and act on. A claimed id is always listed
+// for its owner, so the list alone answers "may this session see it".
+
+// Claim the id if nobody has, then answer who owns it.
 const CLAIM = `
-if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-  return ARGV[1]
-end
+if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return ARGV[1] end
 return redis.call('GET', KEYS[1])
 `;
 
-// Owned (claimed) by this session, or granted to it through a signed link.
-const HAS_ACCESS = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 1 end
-return 0
-`;
-
-// KEYS: per kind, the old session's list and the new one's; then the owner key of every id listed,
-// kind by kind, in list order. ARGV: old session, new session, ttl, how many kinds, each kind's
-// count, then the ids. The caller read the lists first: if one changed since, nothing is done
-// and 0 tells it to read them again. Every key is declared, none is built here.
-const TRANSFER = `
-local kinds = tonumber(ARGV[4])
-local ids = 4 + kinds
-for k = 1, kinds do
-  local n = tonumber(ARGV[4 + k])
-  if redis.call('ZCARD', KEYS[2 * k - 1]) ~= n then return 0 end
-  for j = 1, n do
-    if not redis.call('ZSCORE', KEYS[2 * k - 1], ARGV[ids + j]) then return 0 end
-  end
-  ids = ids + n
-end
-for i = 2 * kinds + 1, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('SET', KEYS[i], ARGV[2], 'KEEPTTL') end
-end
-for k = 1, kinds do
-  if redis.call('EXISTS', KEYS[2 * k - 1]) == 1 then
-    redis.call('RENAME', KEYS[2 * k - 1], KEYS[2 * k])
-    redis.call('EXPIRE', KEYS[2 * k], ARGV[3])
-  end
-end
+// The owner key moves from one session to another (ARGV[2] empty: it is deleted), only if the
+// first still holds it. 1 when it moved.
+const HAND_OVER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
 return 1
 `;
 
-const TRANSFER_ATTEMPTS = 5;
+// A session's list, read and removed in one step: what it held at that moment, with scores.
+const DRAIN = `
+local held = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+redis.call('DEL', KEYS[1])
+return held
+`;
 
-export function createOwnershipStore(redis: Redis, ttlSeconds: number) {
+const KINDS: readonly ResourceKind[] = ["order", "content", "campaign"];
+
+/** Pairs of [id, score] from a WITHSCORES reply. */
+function pairs(reply: unknown): Array<[string, string]> {
+  const flat = Array.isArray(reply) ? reply.map(String) : [];
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+export function createOwnershipStore(redis: ValkeyClient, ttlSeconds: number) {
   const ownerKey = (kind: ResourceKind, id: string) => `owner:${kind}:${id}`;
   const listKey = (sessionId: string, kind: ResourceKind) => `session:${sessionId}:${kind}`;
   const claimScript = defineScript(redis, "quaysideOwnershipClaim", CLAIM);
-  const hasAccessScript = defineScript(redis, "quaysideOwnershipHasAccess", HAS_ACCESS);
-  const transferScript = defineScript(redis, "quaysideOwnershipTransfer", TRANSFER);
+  const handOverScript = defineScript(redis, "quaysideOwnershipHandOver", HAND_OVER);
+  const drainScript = defineScript(redis, "quaysideOwnershipDrain", DRAIN);
 
-  /** True when the id is now (or already was) owned by this session. One round trip. */
+  const handOver = async (kind: ResourceKind, id: string, from: string, to: string) =>
+    (await handOverScript([ownerKey(kind, id)], [from, to])) === 1;
+
+  /** Lists ids (with their scores, newest highest) for a session; the list's expiry starts again. */
+  async function addToList(sessionId: string, kind: ResourceKind, entries: ReadonlyArray<readonly [string, number | string]>) {
+    if (entries.length === 0) return;
+    const list = listKey(sessionId, kind);
+    await redis
+      .multi()
+      .zadd(list, ...entries.flatMap(([id, score]) => [score, id]))
+      .expire(list, ttlSeconds)
+      .exec();
+  }
+
+  /**
+   * True when the id is now (or already was) owned by this session. The owner key is taken first,
+   * then the id is listed: if listing fails, the claim is given back and the error goes on.
+   */
   async function claim(kind: ResourceKind, id: string, sessionId: string): Promise<boolean> {
-    const owner = await claimScript([ownerKey(kind, id), listKey(sessionId, kind)], [sessionId, ttlSeconds, id, Date.now()]);
-    return owner === sessionId;
+    const owner = await claimScript([ownerKey(kind, id)], [sessionId, ttlSeconds]);
+    if (owner !== sessionId) return false;
+    try {
+      await addToList(sessionId, kind, [[id, Date.now()]]);
+    } catch (err) {
+      await handOver(kind, id, sessionId, "").catch(() => undefined);
+      throw err;
+    }
+    return true;
   }
 
   async function release(kind: ResourceKind, id: string, sessionId: string): Promise<void> {
-    if ((await redis.get(ownerKey(kind, id))) !== sessionId) return;
-    await redis.multi().del(ownerKey(kind, id)).zrem(listKey(sessionId, kind), id).exec();
+    if (!(await handOver(kind, id, sessionId, ""))) return;
+    await redis.zrem(listKey(sessionId, kind), id);
   }
 
   /** True when this session created the resource or was granted it (page, stream and actions alike). */
   async function owns(kind: ResourceKind, id: string, sessionId: string): Promise<boolean> {
-    return (await hasAccessScript([ownerKey(kind, id), listKey(sessionId, kind)], [sessionId, id])) === 1;
+    return (await redis.zscore(listKey(sessionId, kind), id)) !== null;
   }
 
   /** Lists the resource for this session (newest first), as a signed link allows; the claim does not move. */
   async function grant(kind: ResourceKind, id: string, sessionId: string): Promise<void> {
-    const list = listKey(sessionId, kind);
-    await redis.multi().zadd(list, Date.now(), id).expire(list, ttlSeconds).exec();
+    await addToList(sessionId, kind, [[id, Date.now()]]);
   }
 
   async function list(kind: ResourceKind, sessionId: string, limit = 50): Promise<string[]> {
     return redis.zrevrange(listKey(sessionId, kind), 0, limit - 1);
   }
 
-  /** Moves everything one session owns to another (a session id replaced at sign-in). */
+  /** Lists the entries for `to` and moves the claims `from` still holds on them. */
+  async function adopt(from: string, to: string, kind: ResourceKind, entries: Array<[string, string]>): Promise<void> {
+    await addToList(to, kind, entries);
+    await Promise.all(entries.map(([id]) => handOver(kind, id, from, to)));
+  }
+
+  /**
+   * Moves everything one session owns to another (a session id replaced at sign-in). Each step
+   * touches one key, so it works on a cluster: the new session is given copies of the old lists
+   * and the claims, then each old list is drained in one step; whatever reached it in between
+   * (another tab's claim) is moved too, and whatever left it (a released claim) is taken off the
+   * new list. A crash before the drain leaves the old session whole; after it, nothing remains to move.
+   */
   async function transfer(from: string, to: string): Promise<void> {
-    const kinds: ResourceKind[] = ["order", "content", "campaign"];
-    for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
-      const ids = await Promise.all(kinds.map((k) => redis.zrange(listKey(from, k), "0", "-1")));
-      const keys = [
-        ...kinds.flatMap((k) => [listKey(from, k), listKey(to, k)]),
-        ...kinds.flatMap((k, i) => (ids[i] ?? []).map((id) => ownerKey(k, id))),
-      ];
-      const args = [from, to, ttlSeconds, kinds.length, ...ids.map((l) => l.length), ...ids.flat()];
-      if ((await transferScript(keys, args)) === 1) return;
+    for (const kind of KINDS) {
+      const copied = pairs(await redis.zrange(listKey(from, kind), "0", "-1", "WITHSCORES"));
+      await adopt(from, to, kind, copied);
+      const drained = pairs(await drainScript([listKey(from, kind)], []));
+      const copiedIds = new Set(copied.map(([id]) => id));
+      const drainedIds = new Set(drained.map(([id]) => id));
+      await adopt(
+        from,
+        to,
+        kind,
+        drained.filter(([id]) => !copiedIds.has(id)),
+      );
+      const left = copied.filter(([id]) => !drainedIds.has(id)).map(([id]) => id);
+      if (left.length > 0) await redis.zrem(listKey(to, kind), ...left);
     }
-    throw new Error(`the session's resources kept changing during ${TRANSFER_ATTEMPTS} transfer attempts`);
   }
 
   return { claim, release, owns, grant, list, transfer };

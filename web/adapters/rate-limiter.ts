@@ -1,27 +1,34 @@
 /**
- * Fixed-window rate limits in Valkey, shared by every web replica: all of a request's counters in
- * one round trip. If Valkey cannot answer, the request is allowed: a limiter outage must not take
- * the shop down with it.
+ * Fixed-window rate limits in Valkey, shared by every web replica: all of a request's counters sent
+ * together, each counter in a transaction of its own (one key each, so on a cluster every counter
+ * goes to its own shard and none waits for another). If Valkey cannot answer, the request is
+ * allowed: a limiter outage must not take the shop down with it.
  */
-import type { Redis } from "ioredis";
+import type { ValkeyClient } from "../../shared/valkey-client.ts";
 
 export interface RateDecision {
   allowed: boolean;
   retryAfterSeconds: number;
 }
 
-export function createRateLimiter(redis: Redis) {
+export function createRateLimiter(redis: ValkeyClient) {
   /** Counts one hit against each [key, limit]; refused if any of them is over its limit. */
   async function hitAll(limits: ReadonlyArray<readonly [string, number]>, windowSeconds: number): Promise<RateDecision> {
     const window = Math.floor(Date.now() / (windowSeconds * 1000));
-    const tx = redis.multi();
-    for (const [key] of limits) {
+    const count = async (key: string) => {
       const bucket = `ratelimit:${key}:${window}`;
-      tx.incr(bucket).expire(bucket, windowSeconds + 1);
-    }
+      const replies = await redis
+        .multi()
+        .incr(bucket)
+        .expire(bucket, windowSeconds + 1)
+        .exec();
+      const [err, hits] = replies?.[0] ?? [new Error("the counter's transaction was discarded"), 0];
+      if (err) throw err;
+      return Number(hits);
+    };
     try {
-      const replies = (await tx.exec()) ?? [];
-      const allowed = limits.every(([, limit], i) => Number(replies[i * 2]?.[1] ?? 0) <= limit);
+      const counts = await Promise.all(limits.map(([key]) => count(key)));
+      const allowed = limits.every(([, limit], i) => (counts[i] ?? 0) <= limit);
       const elapsed = Math.floor(Date.now() / 1000) % windowSeconds;
       return { allowed, retryAfterSeconds: Math.max(1, windowSeconds - elapsed) };
     } catch {

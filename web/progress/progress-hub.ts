@@ -9,9 +9,15 @@
  *
  * Besides the per-resource channels, the hub can listen to the order feed (every order's events on
  * one channel, for operators' live views): one more subscription on the same connection.
+ *
+ * On a cluster the resource channels are shard channels (SSUBSCRIBE, on one connection per primary
+ * that has a subscribed channel in its slots) and the order feed a plain channel (one connection
+ * to any node): the cluster client keeps them, and after a failover its subscriptions move to the
+ * promoted replica, which counts as a gap as a reconnect does.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
+import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
 import {
   channelName,
   ORDER_FEED_CHANNEL,
@@ -39,8 +45,9 @@ export interface OrderFeedSubscriber {
 }
 
 export interface ProgressHubDeps {
-  subscriber: Redis;
-  commands: Redis;
+  /** Subscriptions only; on a cluster it may be the `commands` client itself (its subscribers are connections of their own). */
+  subscriber: ValkeyClient;
+  commands: ValkeyClient;
   logger: Logger;
   /**
    * Bench-only (SSE_NAIVE_SUBSCRIBER): opens one subscriber connection per listener instead of
@@ -72,14 +79,44 @@ export function createProgressHub(deps: ProgressHubDeps) {
   const idle = new Set<string>();
   let idleTimer: NodeJS.Timeout | null = null;
   let connectedBefore = false;
+  const sub = deps.subscriber;
+  const sharded = isCluster(sub);
 
-  deps.subscriber.on("ready", () => {
-    if (connectedBefore) {
-      deps.logger.info({ streams: gapHandlers.size }, "Valkey subscriber reconnected: resyncing open progress streams");
-      for (const s of [...gapHandlers]) s.onGap();
-    }
+  const resync = (why: string) => {
+    deps.logger.info({ streams: gapHandlers.size }, `${why}: resyncing open progress streams`);
+    for (const s of [...gapHandlers]) s.onGap();
+  };
+  sub.on("ready", () => {
+    if (connectedBefore) resync("Valkey subscriber reconnected");
     connectedBefore = true;
   });
+  if (isCluster(sub)) {
+    // A node left (a primary failed, a connection ended): once the subscribers are placed on the
+    // nodes that now serve the slots and subscribed again, whatever was published meanwhile was
+    // missed. The client places them again after every topology read, also while a failed
+    // primary is still listed: streams resync once, when every primary it now knows answers,
+    // not at each attempt (that ended every open stream again and again during one failover).
+    let nodeLost = false;
+    sub.on("-node", () => (nodeLost = true));
+    sub.on("subscribersReady", () => {
+      if (!nodeLost) return;
+      Promise.all(sub.nodes("master").map((n) => n.ping())).then(
+        () => {
+          if (!nodeLost) return;
+          nodeLost = false;
+          resync("Valkey cluster subscribers placed again");
+        },
+        // A primary still down: the next placement asks again.
+        (err: unknown) => deps.logger.debug({ err }, "Valkey cluster not whole yet: open streams resync later"),
+      );
+    });
+  }
+  const subscribeChannel = (channel: string) => (isCluster(sub) ? sub.ssubscribe(channel) : sub.subscribe(channel));
+  const unsubscribeChannels = async (channels: string[]) => {
+    // SUNSUBSCRIBE takes channels of one slot at a time; resource channels each have their own.
+    if (isCluster(sub)) await Promise.all(channels.map((c) => sub.sunsubscribe(c)));
+    else await sub.unsubscribe(...channels);
+  };
 
   const parseMessage = (channel: string, message: string): ProgressEvent | null => {
     if (!resourceFromChannel(channel)) return null;
@@ -102,13 +139,15 @@ export function createProgressHub(deps: ProgressHubDeps) {
     }
   };
 
-  deps.subscriber.on("message", (channel: string, message: string) => {
+  const onMessage = (channel: string, message: string) => {
     if (channel === ORDER_FEED_CHANNEL) return fanOutFeed(message);
     const ch = channels.get(channel);
     if (!ch || ch.listeners.size === 0) return;
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
-  });
+  };
+  sub.on("message", onMessage);
+  if (sharded) sub.on("smessage", onMessage);
 
   function fanOutFeed(message: string): void {
     let parsed: OrderFeedMessage;
@@ -130,7 +169,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   /** Starts delivering every order's events to `listener`; resolves once subscribed. Ends with `unsubscribeOrderFeed`. */
   async function subscribeOrderFeed(listener: OrderFeedSubscriber): Promise<void> {
     if (!feedReady) {
-      const ready = deps.subscriber.subscribe(ORDER_FEED_CHANNEL);
+      const ready = sub.subscribe(ORDER_FEED_CHANNEL);
       feedReady = ready;
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       ready.catch(() => feedReady === ready && (feedReady = null));
@@ -149,7 +188,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     gapHandlers.delete(listener);
     if (!feedListeners.delete(listener) || feedListeners.size > 0) return;
     feedReady = null;
-    deps.subscriber
+    sub
       .unsubscribe(ORDER_FEED_CHANNEL)
       .catch((err: unknown) => deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"));
   }
@@ -163,7 +202,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     const channel = channelName(resource);
     let ch = channels.get(channel);
     if (!ch) {
-      const ready = deps.subscriber.subscribe(channel);
+      const ready = subscribeChannel(channel);
       ch = { listeners: new Set(), ready };
       channels.set(channel, ch);
       const created = ch;
@@ -206,9 +245,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     idle.clear();
     for (const channel of due) channels.delete(channel);
     if (due.length === 0) return;
-    deps.subscriber
-      .unsubscribe(...due)
-      .catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
+    unsubscribeChannels(due).catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
   }
 
   async function subscribeNaive(connect: () => Redis, resource: ResourceRef, subscriber: ProgressSubscriber) {

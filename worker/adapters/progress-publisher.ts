@@ -10,7 +10,6 @@
  * It never throws, so Valkey being down never fails a workflow.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import {
   channelName,
   ORDER_FEED_CHANNEL,
@@ -23,25 +22,29 @@ import {
   type ResourceRef,
 } from "../../shared/progress-event.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
 import { defineScript } from "../../shared/valkey-script.ts";
 
-// KEYS: stream, channel, and for orders the shared feed channel. ARGV: max length, ttl, the
-// resource id as a JSON string (used with the feed), then (stream id, event) pairs. One reply per
-// event: 1 appended and announced, 0 refused as a duplicate of a stored seq.
+// KEYS: the stream and the resource's channel (one hash tag: one cluster slot). ARGV: max length,
+// ttl, the resource id as a JSON string, the order feed's channel ('' for other kinds), then
+// (stream id, event) pairs. One reply per event: 1 appended and announced, 0 refused as a
+// duplicate of a stored seq.
 //
-// The feed costs one PUBLISH more per order event, in this same call (no round trip), and nothing
-// per order in the web: every web process subscribes to the feed once, not to each order's
-// channel, however many orders move. A duplicate is not announced on the feed either.
-const APPEND_AND_ANNOUNCE = `
+// On a cluster the resource's channel is a shard channel (SPUBLISH: the message stays in the
+// shard that stores the stream). The order feed is not a key of the call: a plain PUBLISH, which a
+// cluster carries to every node, since every operator's page wants every shard's orders. It costs
+// one PUBLISH more per order event, in this same call (no round trip), and nothing per order in
+// the web: every web process subscribes to the feed once. A duplicate is announced on neither.
+const appendAndAnnounce = (publish: "PUBLISH" | "SPUBLISH") => `
 local out = {}
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local ok = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i], 'event', ARGV[i + 1])
   if type(ok) == 'table' and ok.err then
     if not string.find(ok.err, 'equal or smaller') then return redis.error_reply(ok.err) end
     out[#out + 1] = 0
   else
-    redis.call('PUBLISH', KEYS[2], ARGV[i + 1])
-    if KEYS[3] then redis.call('PUBLISH', KEYS[3], '{"id":' .. ARGV[3] .. ',"event":' .. ARGV[i + 1] .. '}') end
+    redis.call('${publish}', KEYS[2], ARGV[i + 1])
+    if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], '{"id":' .. ARGV[3] .. ',"event":' .. ARGV[i + 1] .. '}') end
     out[#out + 1] = 1
   end
 end
@@ -78,11 +81,13 @@ export interface ProgressPublisher {
 const MAX_REDELIVERIES = 10_000;
 const REDELIVERY_INTERVAL_MS = 5_000;
 
-export function createProgressPublisher(redis: Redis, logger: Logger, opts: ProgressPublisherOptions) {
+export function createProgressPublisher(redis: ValkeyClient, logger: Logger, opts: ProgressPublisherOptions) {
   const attempts = opts.attempts ?? 3;
   const backoffMs = opts.backoffMs ?? 100;
   // By its hash once loaded (a few bytes on the wire per publish).
-  const appendAndAnnounce = defineScript(redis, "quaysideProgressAppend", APPEND_AND_ANNOUNCE);
+  const append = isCluster(redis)
+    ? defineScript(redis, "quaysideProgressAppendSharded", appendAndAnnounce("SPUBLISH"))
+    : defineScript(redis, "quaysideProgressAppend", appendAndAnnounce("PUBLISH"));
 
   // A dropped event is not published again by its step (the step's result is journalled), and an
   // open page only learns of events as they are announced: a dropped terminal event would leave
@@ -94,9 +99,9 @@ export function createProgressPublisher(redis: Redis, logger: Logger, opts: Prog
 
   const send = async (resource: ResourceRef, events: ProgressEvent[]) => {
     const keys = [streamKey(resource), channelName(resource)];
-    if (resource.kind === "order") keys.push(ORDER_FEED_CHANNEL);
+    const feed = resource.kind === "order" ? ORDER_FEED_CHANNEL : "";
     const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
-    const r = await appendAndAnnounce(keys, [opts.maxLen, opts.ttlSeconds, JSON.stringify(resource.id), ...args]);
+    const r = await append(keys, [opts.maxLen, opts.ttlSeconds, JSON.stringify(resource.id), feed, ...args]);
     if (!Array.isArray(r)) throw new Error("unexpected reply from the progress script");
     return r;
   };
