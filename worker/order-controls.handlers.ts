@@ -40,11 +40,13 @@ export type ControlInput = z.output<typeof decisionInput>;
 /** Steps after which the order is on its way to the customer. */
 const SHIPPED = new Set(["shipped", "fulfilled"]);
 /**
- * Steps before an order waits for approval. The order's row (what operators see) is written inside
- * a step, and this snapshot just after it: a decision that arrives in that moment, from an operator
- * who saw the row, is kept for the wait the workflow is about to enter.
+ * Steps before an order waits for approval. The order's row (what operators see) and its progress
+ * events are written inside a step, and this snapshot just after it: a decision that arrives in
+ * that moment, from an operator who saw the row or the page, is kept for the wait the workflow is
+ * about to enter. On the provider's hosted page, the snapshot in that moment is the page's
+ * (waiting for the payment, or for the bank to confirm it).
  */
-const BEFORE_APPROVAL = new Set(["received", "persisted", "reserved", "authorized"]);
+const BEFORE_APPROVAL = new Set(["received", "persisted", "reserved", "awaiting_payment", "payment_processing", "authorized"]);
 
 export interface OrderControlDeps {
   shippingWait: boolean;
