@@ -1,20 +1,19 @@
 /**
  * OrderFulfilment (workflow, key = order id)
- *   1. persist order       the order and its lines at catalog prices (idempotent on the order id)
- *      reserve stock       in the same step: every line's units or none (one conditional statement)
- *   2. charge payment      idempotency key `order:<id>:charge`; a decline rejects the order.
- *      authorise payment   instead, for orders >= APPROVAL_THRESHOLD: the amount is only held (same key)
- *      (with Stripe, the customer pays on its hosted page instead: hosted-payment.ts, then "record
- *      payment" or "record authorisation")
- *   3. approval            those orders wait for an operator (durable promise), rejected automatically
- *                          after APPROVAL_TIMEOUT (durable timer); "record approval" captures the
- *                          held amount (`order:<id>:capture`) in the same step and records who
- *                          decided ("Approved by ana" in the timeline)
- *   4. confirmation email  sent by the step that confirms the order, idempotency key `order:<id>:confirmation`
- *   5. shipping            durable sleep SHIPPING_DELAY, raced with a customer's cancel and an
+ *   1. place order         one statement stores the order and its lines at catalog prices, takes every
+ *                          line's stock or none, and claims the charge (idempotent on the order id);
+ *                          then, in the same step, the card is charged (`order:<id>:charge`; a decline
+ *                          rejects the order), or only authorised for orders >= APPROVAL_THRESHOLD
+ *      (on Stripe's hosted page: "persist order" stores the order and its stock, and the customer pays
+ *      on the page after it: hosted-payment.ts, then "record payment" or "record authorisation")
+ *   2. send confirmation   a step of its own beside what follows (`order:<id>:confirmation`)
+ *   3. approval            authorised orders wait for an operator (durable promise), rejected
+ *                          automatically after APPROVAL_TIMEOUT (durable timer); "record approval"
+ *                          captures the held amount (`order:<id>:capture`) in the same step and records
+ *                          who decided ("Approved by ana" in the timeline)
+ *   4. shipping            durable sleep SHIPPING_DELAY, raced with a customer's cancel and an
  *                          operator's "ship now" (the `dispatch` promise: "Shipped by the shop (ana)"),
- *                          then the point of no return: ship order
- *   6. shipped email       sent by the ship step; the order is fulfilled
+ *                          then the point of no return: ship order, which sends the shipped email
  * Saga: a rejection, a customer cancel (possible until shipping) or a permanent failure runs the
  * compensations in reverse (refund a captured charge, or cancel an authorisation that never was
  * captured: `order:<id>:cancel`; release stock), records the final status and reason, publishes a
@@ -23,20 +22,21 @@
  *
  * What one order costs is a design choice here (docs/performance.md has the account):
  *   - each step does its work, writes the order's status and publishes its progress events in one
- *     named `ctx.run`: one journal entry and one round trip to Restate per step, not three;
+ *     named `ctx.run`: one journal entry and one round trip to Restate per step; paid by card,
+ *     nothing waits between storing the order and charging it, so they are one step;
  *   - the snapshot (the `status` handler's answer, and what the controls read) is written once per step;
- *   - stock is taken in the first step, by one conditional statement for all lines: no call, no
- *     invocation, no queue per product (stock.repo.ts);
- *   - an email is sent by the step that makes it due, after that step's events are published, so it
- *     rides on the step's journal entry and the page never waits for the mail server. Its idempotency
- *     key (the `emails` row) makes a re-run of the step harmless. One the server does not take at
- *     once is handed to EmailSender (one-way), which keeps trying for a day: the only email that
- *     costs an invocation is one that could not be delivered at once;
+ *   - stock is taken by the statement that stores the order: no call, no invocation, no queue per
+ *     product (stock.repo.ts);
+ *   - the confirmation runs beside the next step or wait, so shipping never waits for the mail
+ *     server; the shipped and cancellation emails are sent inside the last steps, after their events,
+ *     where they hold up nothing. Each email's idempotency key (the `emails` row) makes a re-run
+ *     harmless; one the server does not take at once is handed to EmailSender (one-way), which keeps
+ *     trying for a day: the only email that costs an invocation is one that could not be delivered;
  *   - a customer's cancel is written on the order's row by the `cancel` control and read where it
- *     can still change the outcome, inside steps the order takes anyway: the charge step reads it
- *     before charging, and the ship step is a statement that refuses to ship once it is written
- *     (the waits for approval and for the shipping date race the `cancel` promise as well). No
- *     checkpoint costs a round trip to Restate of its own.
+ *     can still change the outcome: the ship step is a statement that refuses to ship once it is
+ *     written, and the waits for approval and for the shipping date race the `cancel` promise. A
+ *     cancel cannot come before the charge's claim, written with the order. No checkpoint costs a
+ *     round trip to Restate of its own.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
