@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { StockMovementInput } from "../shared/stock-movement.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { createStockClient, StockMovementRefused } from "../web/adapters/stock-client.ts";
+import { createOrdersRepo } from "../worker/adapters/orders.repo.ts";
 import { createStockRepo } from "../worker/adapters/stock.repo.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -42,15 +43,16 @@ describe("stock movements", () => {
   const product = async (sku: string, units: number) =>
     q("INSERT INTO products (sku, name, price_cents, stock) VALUES ($1, $1, 500, $2)", [sku, units]);
 
-  /** An order row for reservations to belong to (the repository is called with the order stored). */
-  const orderRow = async () => {
-    const id = uuidv7();
-    await q(
-      "INSERT INTO orders (id, email, payment_method, total_cents, currency) VALUES ($1, 'x@example.com', 'pm_card_visa', 0, 'EUR')",
-      [id],
-    );
-    return id;
-  };
+  /**
+   * Places an order through the statement the order's first step runs (stored with its stock, all
+   * lines or none); the reservation as it answered.
+   */
+  const placeOrder = async (orderId: string, lines: Array<{ sku: string; quantity: number }>) =>
+    (
+      await createOrdersRepo(stack.db).place({ orderId, email: "x@example.com", paymentMethod: "pm_card_visa", lines }, "test", {
+        claimCharge: false,
+      })
+    ).stock;
   const heldBy = async (orderId: string) =>
     (await q("SELECT sku, quantity, status FROM stock_reservations WHERE order_id = $1 ORDER BY sku", [orderId])).map(
       (r) => `${r.sku}:${r.quantity}:${r.status}`,
@@ -60,9 +62,9 @@ describe("stock movements", () => {
     await product("ALL-A", 5);
     await product("ALL-B", 1);
     const repo = createStockRepo(stack.db);
-    const tooMany = await orderRow();
+    const tooMany = uuidv7();
     assert.deepEqual(
-      await repo.reserveOrder(tooMany, [
+      await placeOrder(tooMany, [
         { sku: "ALL-A", quantity: 2 },
         { sku: "ALL-B", quantity: 2 },
       ]),
@@ -71,33 +73,32 @@ describe("stock movements", () => {
     assert.deepEqual(await heldBy(tooMany), [], "the line that fitted was not taken either");
     assert.equal(await stockOf("ALL-A"), 5);
 
-    const fits = await orderRow();
+    const fits = uuidv7();
     const lines = [
       { sku: "ALL-B", quantity: 1 },
       { sku: "ALL-A", quantity: 2 },
     ];
-    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: true });
-    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: true }, "a retried step finds its reservation");
+    assert.deepEqual(await placeOrder(fits, lines), { reserved: true });
+    assert.deepEqual(await placeOrder(fits, lines), { reserved: true }, "a retried step finds its reservation");
     assert.deepEqual(await heldBy(fits), ["ALL-A:2:reserved", "ALL-B:1:reserved"]);
     assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [3, 0]);
 
     assert.equal(await repo.releaseOrder(fits), 2);
     assert.equal(await repo.releaseOrder(fits), 0, "a second release finds nothing held");
     assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [5, 1]);
-    assert.deepEqual(await repo.reserveOrder(fits, lines), { reserved: false, short: [] }, "released stays released");
+    assert.deepEqual(await placeOrder(fits, lines), { reserved: false, short: [] }, "released stays released");
     assert.deepEqual([await stockOf("ALL-A"), await stockOf("ALL-B")], [5, 1]);
   });
 
   it("200 buyers at once for 50 units: exactly 50 take one, nothing oversold, a stale attempt beside its retry counts once", async () => {
     await product("HOT-SKU", 50);
-    const repo = createStockRepo(stack.db);
-    const buyers = await Promise.all(Array.from({ length: 200 }, orderRow));
-    // Each buyer's reservation sent twice at once (a stale attempt beside Restate's retry): the one
-    // that trips the (order, sku) key is retried, as the step would be, and finds the reservation.
+    const buyers = Array.from({ length: 200 }, () => uuidv7());
+    // Each buyer's order placed twice at once (a stale attempt beside Restate's retry): the one that
+    // trips a key is retried, as the step would be, and finds what the other stored.
     const attempt = async (orderId: string): Promise<boolean> => {
       for (;;) {
         try {
-          return (await repo.reserveOrder(orderId, [{ sku: "HOT-SKU", quantity: 1 }])).reserved;
+          return (await placeOrder(orderId, [{ sku: "HOT-SKU", quantity: 1 }])).reserved;
         } catch (err) {
           if ((err as { code?: string }).code !== "23505") throw err;
         }

@@ -2,8 +2,9 @@
  * Stock in PostgreSQL: the one module that changes `products.stock`. Every change is one
  * conditional statement that also writes its record (a reservation row per order line, or a
  * stock movement row), so stock and its record never disagree, and each is idempotent on its key:
- *   reserveOrder  all lines of an order or none; refuses, in the statement, to take more than is
- *                 left (idempotent per order: a second call reports the first one's outcome)
+ *   reservation   all lines of an order or none, as part of the statement that stores the order
+ *                 (`reservationCtes`, used by orders.repo.ts `place`); refuses, in the statement,
+ *                 to take more than is left (idempotent per order: a second call reports the first)
  *   releaseOrder  gives an order's held units back (idempotent per order)
  *   move          an operator's restock or correction (idempotent per movement id)
  * No lock is held between statements and none across the network: a popular product is one row
@@ -12,11 +13,6 @@
 import type pg from "pg";
 import type { StockMovementInput } from "../../shared/stock-movement.schema.ts";
 import { PermanentError } from "../errors.ts";
-
-export interface OrderLineWanted {
-  sku: string;
-  quantity: number;
-}
 
 export type OrderReservation =
   | { reserved: true }
@@ -109,18 +105,6 @@ export async function reservationOutcome(
 }
 
 export function createStockRepo(pool: pg.Pool) {
-  const RESERVE_ORDER = `
-    WITH wanted AS (
-      SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w(sku, quantity)
-    ), ${reservationCtes("$1")}
-    SELECT ${reservationColumns}`;
-
-  /** Takes every line of an order that is stored already, or none (see `reservationCtes`). */
-  async function reserveOrder(orderId: string, lines: OrderLineWanted[]): Promise<OrderReservation> {
-    const r = await pool.query(RESERVE_ORDER, [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity)]);
-    return reservationOutcome(pool, orderId, lines.length, r.rows[0] as ReservationRow);
-  }
-
   // One statement: the order's held reservations become released and their units go back. A second
   // call finds nothing held and changes nothing.
   const RELEASE_ORDER = `
@@ -189,7 +173,7 @@ export function createStockRepo(pool: pg.Pool) {
     return { applied: true, delta: Number(row.delta), stock: Number(row.stock) };
   }
 
-  return { reserveOrder, releaseOrder, move };
+  return { releaseOrder, move };
 }
 
 export type StockRepo = ReturnType<typeof createStockRepo>;
