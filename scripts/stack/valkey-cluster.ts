@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort, startProcess, waitFor, type Managed } from "./processes.ts";
-import { findValkeyServer, ping } from "./valkey.ts";
+import { findValkeyServer, ping, serverArgs } from "./valkey.ts";
 
 const run = promisify(execFile);
 
@@ -113,22 +113,7 @@ export async function startValkeyCluster(opts: ValkeyClusterOptions): Promise<Va
         name: `valkey-${port}`,
         command: server,
         args: [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir,
-          "--save",
-          "",
-          "--appendonly",
-          "yes",
-          "--appendfsync",
-          "everysec",
-          "--daemonize",
-          "no",
-          "--protected-mode",
-          "yes",
+          ...serverArgs(port, dir),
           "--cluster-enabled",
           "yes",
           "--cluster-config-file",

@@ -36,30 +36,35 @@ export async function ping(port: number): Promise<boolean> {
   });
 }
 
+/** How every server the stack starts runs, alone or as a cluster node: loopback only, in the foreground. */
+export function serverArgs(port: number, dataDir: string): string[] {
+  return [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    path.resolve(dataDir),
+    "--save",
+    "",
+    // Append-only, as in production: session ownership lives here, and a restart must keep it.
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "yes",
+  ];
+}
+
 export async function startValkey(opts: { port: number; dataDir: string; logFile: string }): Promise<Managed> {
   mkdirSync(opts.dataDir, { recursive: true });
   const proc = startProcess({
     name: "valkey",
     command: findValkeyServer(),
-    args: [
-      "--port",
-      String(opts.port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      path.resolve(opts.dataDir),
-      "--save",
-      "",
-      // Append-only, as in production: session ownership lives here, and a restart must keep it.
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "everysec",
-      "--daemonize",
-      "no",
-      "--protected-mode",
-      "yes",
-    ],
+    args: serverArgs(opts.port, opts.dataDir),
     output: opts.logFile,
   });
   await waitFor("valkey", () => ping(opts.port), { proc, timeoutMs: 15_000, intervalMs: 50 });
