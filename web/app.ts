@@ -18,6 +18,7 @@ import type { OperatorSessions } from "./adapters/operator-sessions.ts";
 import type { OperatorsRepo } from "./adapters/operators.repo.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
+import type { QuietCheck } from "./progress/quiet-check.ts";
 import type { RateLimiter } from "./adapters/rate-limiter.ts";
 import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
 import type { StockClient } from "./adapters/stock-client.ts";
@@ -67,6 +68,8 @@ export interface AppDeps {
   orders: OrdersClient;
   ownership: OwnershipStore;
   hub: ProgressHub;
+  /** Streams that hear nothing a while read their stored state (progress/quiet-check.ts); none: no check. */
+  quietCheck?: QuietCheck | undefined;
   campaigns: CampaignsClient;
   campaignStore: CampaignsReadRepo;
   /** Addresses that unsubscribed from campaigns (the one-click links in campaign messages). */
@@ -134,7 +137,7 @@ export interface AppDeps {
 function progressStreams(deps: AppDeps) {
   const restateUiUrl = deps.config.restateUiUrl;
   return {
-    deps: { hub: deps.hub, sseStreams: deps.sseStreams, keepAliveMs: deps.config.sseKeepAliveMs },
+    deps: { hub: deps.hub, sseStreams: deps.sseStreams, keepAliveMs: deps.config.sseKeepAliveMs, quiet: deps.quietCheck },
     order: orderStream({ ...deps, restateUiUrl }),
     content: contentStream({ ...deps, restateUiUrl }),
     campaign: campaignStream({ ...deps, restateUiUrl }),

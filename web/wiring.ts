@@ -28,6 +28,7 @@ import { createOpsFeed } from "./progress/ops-feed.ts";
 import { OPS_PAGE_SIZE } from "./routes/ops.routes.ts";
 import { createOwnershipStore } from "./adapters/ownership.store.ts";
 import { createProgressHub } from "./progress/progress-hub.ts";
+import { createQuietCheck } from "./progress/quiet-check.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
 import { createSseMetrics } from "./progress/sse-metrics.ts";
 import { createSseStreams } from "./progress/sse-streams.ts";
@@ -96,6 +97,10 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
   const accounts = createOperatorsRepo(pool);
   const operators = createOperatorSessions(commands, accounts);
   const hub = createProgressHub({ subscriber, commands, logger, naiveSubscriber });
+  const quietCheck =
+    config.SSE_QUIET_CHECK_MS > 0
+      ? createQuietCheck({ quietMs: config.SSE_QUIET_CHECK_MS, logger, metrics: sseStreams.metrics })
+      : undefined;
   const opsLive = createOpsLiveRepo(pool);
   const opsOverview = createOpsOverviewRepo(pool);
 
@@ -107,6 +112,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
       orders: createOrdersClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       ownership: createOwnershipStore(commands, config.SESSION_TTL_SECONDS),
       hub,
+      quietCheck,
       sseStreams,
       sseRegistry,
       campaigns: createCampaignsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),

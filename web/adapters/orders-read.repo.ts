@@ -50,6 +50,13 @@ export function orderPageQuery(q: OrderListQuery, pageSize: number): { text: str
   return { text, values };
 }
 
+const progressRow = (o: pg.QueryResultRow): OrderProgressRow => ({
+  status: o.status,
+  statusReason: o.status_reason,
+  invocationId: o.invocation_id,
+  paymentUrl: o.payment_url ?? null,
+});
+
 const summary = (o: pg.QueryResultRow): OrderSummary => ({
   id: o.id,
   email: o.email,
@@ -71,9 +78,16 @@ export function createOrdersReadRepo(pool: pg.Pool) {
   async function orderProgress(id: string): Promise<OrderProgressRow | null> {
     const r = await pool.query(`SELECT status, status_reason, invocation_id, payment_url FROM orders WHERE id = $1`, [id]);
     const o = r.rows[0];
-    return o
-      ? { status: o.status, statusReason: o.status_reason, invocationId: o.invocation_id, paymentUrl: o.payment_url ?? null }
-      : null;
+    return o ? progressRow(o) : null;
+  }
+
+  /** Where many orders stand, in one read (the quiet check of open streams); ids with no row are left out. */
+  async function ordersProgress(ids: readonly string[]): Promise<Map<string, OrderProgressRow>> {
+    const r = await pool.query(
+      `SELECT id, status, status_reason, invocation_id, payment_url FROM orders WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(r.rows.map((o) => [String(o.id), progressRow(o)]));
   }
 
   /** The order a payment belongs to (a refund or dispute made in the provider's dashboard names only the payment). */
@@ -112,6 +126,6 @@ export function createOrdersReadRepo(pool: pg.Pool) {
     return r.rows.map(summary);
   }
 
-  return { findOrder, orderProgress, orderIdForPayment, listOrders, pageOrders };
+  return { findOrder, orderProgress, ordersProgress, orderIdForPayment, listOrders, pageOrders };
 }
 export type OrdersReadRepo = ReturnType<typeof createOrdersReadRepo>;

@@ -93,7 +93,10 @@ export async function currentOrderSnapshot(
  * along, terminal where the stream is not, or after the sale (a refund, its outcome, a dispute)
  * where the stream's last event is another step.
  */
-export function rowIsAhead(stored: ProgressSnapshot, streamed: ProgressSnapshot): boolean {
+export function rowIsAhead(
+  stored: Pick<ProgressSnapshot, "percent" | "status" | "step">,
+  streamed: Pick<ProgressSnapshot, "percent" | "status" | "step">,
+): boolean {
   return (
     stored.percent > streamed.percent ||
     (isTerminal(stored) && !isTerminal(streamed)) ||

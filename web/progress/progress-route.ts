@@ -15,10 +15,10 @@ import {
   BAD_RESUME_POINT,
   followsUntilSettled,
   parseResumePoint,
-  startProgressStream,
   type ProgressStreamDeps,
   type ProgressStreamKind,
-} from "./progress-stream.ts";
+} from "./stream-kind.ts";
+import { startProgressStream } from "./progress-stream.ts";
 
 export function progressRoute(
   kind: ProgressStreamKind,

@@ -10,117 +10,31 @@
  * something to log. At 10,000 open streams every closure and logger held per stream is
  * megabytes (docs/performance.md, SSE memory).
  */
-import type { z } from "zod";
 import type { Logger } from "../../shared/logger.ts";
 import {
+  emptySnapshot,
   isTerminal,
   type ProgressEvent,
   type ProgressSnapshot,
-  type ResourceKind,
   type ResourceRef,
 } from "../../shared/progress-event.ts";
-import type { ProgressHub, ProgressSubscriber } from "./progress-hub.ts";
+import type { ProgressSubscriber } from "./progress-hub.ts";
+import type { QuietCheckedKind, QuietWatched } from "./quiet-check.ts";
 import type { SseStream } from "./sse-response.ts";
-import type { SseStreams } from "./sse-streams.ts";
+import type {
+  LoadedSnapshot,
+  ProgressStreamDeps,
+  ProgressStreamKind,
+  ProgressStreamStart,
+  SseFrame,
+  StreamViewer,
+} from "./stream-kind.ts";
 
 /** Live events held back while a replay is still being written; beyond this the client is not keeping up. */
 const MAX_PENDING = 1_000;
 const DEFAULT_RETRY_MS = 3_000;
 
-export interface SseFrame {
-  event: string;
-  data: string;
-}
-
-/** What the frames of one stream are rendered for: the resource's id and the viewer's CSRF token (for its forms). */
-export interface StreamViewer {
-  id: string;
-  csrfToken: string;
-  /** An operator reading someone else's resource: frames without the owner's controls. */
-  readOnly?: boolean;
-}
-
-/** A snapshot to start from, and what only the snapshot's own frames need besides it (a campaign's rows). */
-export interface LoadedSnapshot {
-  snapshot: ProgressSnapshot;
-  extra?: unknown;
-  /**
-   * True when the snapshot was built from the resource's stream, read after the stream subscribed:
-   * everything before it is in the snapshot and everything after arrives live, so a fresh client
-   * has nothing to replay (two Valkey round trips fewer per new stream).
-   */
-  complete?: boolean;
-}
-
-/** One kind of progress stream (`GET /orders/:id/events`, …): shared by every stream of that kind. */
-export interface ProgressStreamKind {
-  kind: ResourceKind;
-  /** The route template, for logs, metrics and traces. */
-  route: string;
-  /** Parses the route's `:id`. */
-  idSchema: z.ZodType<string>;
-  /** The 404 message for anyone without access. */
-  notFound: string;
-  /** The log field that names the resource: `orderId`, `jobId`, `campaignId`. */
-  logKey: string;
-  loadSnapshot(id: string, log: Logger): Promise<LoadedSnapshot>;
-  /**
-   * For a resource that may change after its terminal event (an order refunded after fulfilment):
-   * whether nothing more can happen. A stream asked to follow (`?until=settled`) ends only then.
-   */
-  settled?(s: Pick<ProgressSnapshot, "status" | "step">): boolean;
-  /**
-   * The frames for one state change: `shown` is the state after `event`; `event` is null for the
-   * snapshot itself, and only then is `extra` (what `loadSnapshot` returned with it) given.
-   */
-  render(viewer: StreamViewer, shown: ProgressSnapshot, event: ProgressEvent | null, extra?: unknown): SseFrame[];
-}
-
-/** What every stream of a process shares. */
-export interface ProgressStreamDeps {
-  hub: ProgressHub;
-  /** The process's open streams: limits (429), keep-alive, maximum duration, buffer limit, shutdown. */
-  sseStreams?: SseStreams | undefined;
-  /** Keep-alive interval when there is no `sseStreams` tracker (the tracker has its own). */
-  keepAliveMs: number;
-  /** How long the browser waits before reconnecting when live delivery is unavailable. */
-  retryMs?: number;
-}
-
-export interface ProgressStreamStart {
-  kind: ProgressStreamKind;
-  deps: ProgressStreamDeps;
-  sse: SseStream;
-  viewer: StreamViewer;
-  /** Where to resume (Last-Event-ID), or null for a fresh client. */
-  resumeFrom: number | null;
-  /** The request's logger: a child naming the resource (and `reqId`) is made from it when there is something to log. */
-  log: Logger;
-  /** The request id, when `log` does not carry it already. */
-  reqId?: string;
-  /** Keep the stream open past the terminal event until the kind says the resource is settled. */
-  untilSettled?: boolean;
-}
-
-/**
- * Where to resume from a Last-Event-ID header or, failing that, `?after=` (the last seq the page
- * already shows): a number, null for a fresh client, or undefined when it is not a sequence number (400).
- */
-export function parseResumePoint(header: string | undefined, after: unknown): number | null | undefined {
-  const fromHeader = (header ?? "").trim();
-  const raw = fromHeader !== "" ? fromHeader : typeof after === "string" ? after.trim() : "";
-  if (raw === "") return null;
-  return /^\d{1,9}$/.test(raw) ? Number(raw) : undefined;
-}
-
-/** Whether a stream's query asks it to follow the resource until it is settled (`until=settled`). */
-export function followsUntilSettled(until: unknown): boolean {
-  return until === "settled";
-}
-
-export const BAD_RESUME_POINT = "Last-Event-ID must be a progress sequence number.";
-
-class ProgressStream implements ProgressSubscriber, StreamViewer {
+class ProgressStream implements ProgressSubscriber, StreamViewer, QuietWatched {
   private readonly kind: ProgressStreamKind;
   private readonly deps: ProgressStreamDeps;
   private readonly sse: SseStream;
@@ -138,6 +52,9 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   private replaying = true;
   private subscribed = false;
   private readonly untilSettled: boolean;
+  quietDueAt = 0;
+  /** Whether the quiet check watches this stream (while it is live and its resource not finished). */
+  private quietWatched = false;
 
   constructor(s: ProgressStreamStart) {
     this.kind = s.kind;
@@ -156,6 +73,10 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   /** Whether the stream ends after this state: its terminal event, or for a following stream, the settled state. */
   private ends(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
     return this.untilSettled ? this.kind.settled!(s) : isTerminal(s);
+  }
+
+  get quietKind(): QuietCheckedKind {
+    return this.kind.quiet!;
   }
 
   private get resource(): ResourceRef {
@@ -197,7 +118,55 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     this.shown = shown;
     this.send(e.seq, this.kind.render(this, shown, e), undefined, paced);
     this.deps.sseStreams?.metrics?.delivered();
+    this.heard(shown);
     if (this.ends(e)) this.finish();
+  }
+
+  /** The quiet check's bookkeeping: a stream that heard something is not due; a finished one is not watched. */
+  private heard(shown: ProgressSnapshot): void {
+    if (!this.quietWatched) return;
+    if (!isTerminal(shown)) return this.deps.quiet!.heard(this);
+    this.deps.quiet!.forget(this);
+    this.quietWatched = false;
+  }
+
+  /**
+   * Shows a stored state that is ahead of the stream (its events were lost). It has no seq of its
+   * own: the frame keeps the last one, so a reconnect still replays whatever the stream gets later.
+   */
+  private showStored(stored: ProgressSnapshot): void {
+    const shown: ProgressSnapshot = {
+      ...stored,
+      seq: this.lastSeq,
+      invocationId: stored.invocationId ?? this.shown?.invocationId ?? null,
+    };
+    this.shown = shown;
+    const event: ProgressEvent | null = isTerminal(shown)
+      ? { ...shown, kind: "terminal", at: shown.at ?? new Date().toISOString() }
+      : null;
+    this.send(this.lastSeq, this.kind.render(this, shown, event));
+    this.heard(shown);
+    if (this.ends(shown)) this.finish();
+  }
+
+  onStoredState(stored: ProgressSnapshot): void {
+    void this.catchUpWithStored(stored).catch((err: unknown) => this.log().warn({ err }, "quiet stream could not catch up"));
+  }
+
+  /** The quiet check found the stored state ahead of the page: the stream's missed events first, then the stored state. */
+  private async catchUpWithStored(stored: ProgressSnapshot): Promise<void> {
+    const check = this.kind.quiet;
+    if (!check || this.sse.closed || this.replaying || !this.shown || !check.ahead(stored, this.shown)) return;
+    try {
+      // When Valkey stored them, the stream has the steps in between.
+      for (const e of await this.deps.hub.readSince(this.resource, this.lastSeq)) this.deliver(e);
+    } catch (err) {
+      this.log().debug({ err }, "quiet stream: the progress stream could not be read");
+    }
+    if (this.sse.closed || !check.ahead(stored, this.shown)) return;
+    this.log().info({ step: stored.step, lastSeq: this.lastSeq }, "a quiet stream was behind its stored state: sent it");
+    this.deps.sseStreams?.metrics?.quietRecovered();
+    this.showStored(stored);
   }
 
   onEvent(e: ProgressEvent): void {
@@ -214,6 +183,8 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
   onClosed(): void {
     if (this.subscribed) this.deps.hub.unsubscribe(this.resource, this);
     this.subscribed = false;
+    if (this.quietWatched) this.deps.quiet!.forget(this);
+    this.quietWatched = false;
   }
 
   async start(): Promise<void> {
@@ -264,11 +235,17 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
     for (const e of pending) this.deliver(e);
     // Nothing may come for a while: a stream that has written nothing yet shows the browser it is open.
     this.sse.flushHeaders();
+    if (this.deps.quiet && this.kind.quiet && !this.sse.closed && this.shown && !isTerminal(this.shown)) {
+      this.deps.quiet.watch(this);
+      this.quietWatched = true;
+    }
   }
 
   private async catchUp({ snapshot, extra, complete }: LoadedSnapshot): Promise<void> {
     const { hub } = this.deps;
     if (this.resumeFrom === null && complete === true) return this.goLive();
+    /** The stream's newest event, once read: what the stream says the client has now seen. */
+    let newest: ProgressEvent | null | undefined;
     try {
       const missed = await hub.readSince(this.resource, this.lastSeq);
       if (this.resumeFrom !== null) this.deps.sseStreams?.metrics?.replayed();
@@ -278,23 +255,26 @@ class ProgressStream implements ProgressSubscriber, StreamViewer {
         this.deliver(e, true);
       }
       // A client resuming after the terminal event has nothing left to wait for.
-      const newest = this.sse.closed ? null : await hub.latest(this.resource);
+      newest = this.sse.closed ? null : await hub.latest(this.resource);
       if (newest && this.ends(newest) && newest.seq <= this.lastSeq) return this.finish();
     } catch (err) {
       this.log().warn({ err }, "could not replay progress from the stream");
     }
     this.goLive();
+    if (this.sse.closed) return;
     // Events the worker could not publish (Valkey was away) are not in the stream; the snapshot has their sum.
-    if (!this.sse.closed && !isTerminal(snapshot) && snapshot.seq > this.lastSeq) {
-      this.lastSeq = snapshot.seq;
-      this.send(snapshot.seq, this.kind.render(this, snapshot, null, extra));
+    if (snapshot.seq > this.lastSeq) {
+      if (!isTerminal(snapshot)) {
+        this.lastSeq = snapshot.seq;
+        this.send(snapshot.seq, this.kind.render(this, snapshot, null, extra));
+      } else this.deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
+      return;
     }
-    if (!this.sse.closed && isTerminal(snapshot)) {
-      // The terminal event may have been dropped from the stream; the snapshot still has it.
-      if (this.lastSeq < snapshot.seq)
-        this.deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
-      else if (this.ends(snapshot)) this.finish();
-    }
+    // A stored state (an order's row) past the stream's newest event: what the client was shown
+    // ends where the stream ends, so the stored state is sent, terminal or not.
+    if (newest !== undefined && this.kind.quiet?.ahead(snapshot, newest ?? emptySnapshot)) return this.showStored(snapshot);
+    // The terminal event may have been dropped from the stream; the snapshot still has it.
+    if (isTerminal(snapshot) && this.ends(snapshot)) this.finish();
   }
 }
 

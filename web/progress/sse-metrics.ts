@@ -28,6 +28,16 @@ export function createSseMetrics(registry: Registry) {
     help: "SSE streams closed because the client did not read fast enough (buffer limit passed)",
     registers,
   });
+  const quietChecks = new Counter({
+    name: "quayside_sse_quiet_checks_total",
+    help: "Stored states read for SSE streams that heard nothing for a while (quiet-check.ts)",
+    registers,
+  });
+  const quietRecoveries = new Counter({
+    name: "quayside_sse_quiet_recoveries_total",
+    help: "Quiet SSE streams that were behind their stored state and were sent it",
+    registers,
+  });
   const refused = new Counter({
     name: "quayside_sse_refused_total",
     help: "SSE streams refused with 429 by the per-session or per-address limit",
@@ -42,6 +52,8 @@ export function createSseMetrics(registry: Registry) {
     replayed: () => replays.inc(),
     closedForSlowness: () => slowCloses.inc(),
     refused: (limit: SseRefusal) => refused.inc({ limit }),
+    quietChecked: (n: number) => quietChecks.inc(n),
+    quietRecovered: () => quietRecoveries.inc(),
   };
 }
 export type SseMetrics = ReturnType<typeof createSseMetrics>;

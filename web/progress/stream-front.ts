@@ -21,13 +21,8 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { WebMetrics } from "../metrics.ts";
 import { csrfTokenFor, isSessionId, SESSION_COOKIE } from "../middleware/session.ts";
 import { openSse } from "./sse-response.ts";
-import {
-  followsUntilSettled,
-  parseResumePoint,
-  startProgressStream,
-  type ProgressStreamDeps,
-  type ProgressStreamKind,
-} from "./progress-stream.ts";
+import { followsUntilSettled, parseResumePoint, type ProgressStreamDeps, type ProgressStreamKind } from "./stream-kind.ts";
+import { startProgressStream } from "./progress-stream.ts";
 
 export interface StreamFrontDeps extends ProgressStreamDeps {
   kinds: readonly ProgressStreamKind[];

@@ -12,7 +12,7 @@ import type { CampaignsReadRepo, RecipientStatus, RecipientView } from "../adapt
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { progressRoute } from "../progress/progress-route.ts";
-import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/progress-stream.ts";
+import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/stream-kind.ts";
 import { html } from "../../shared/html.ts";
 import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign-page.view.ts";
 

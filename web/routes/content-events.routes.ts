@@ -8,7 +8,7 @@ import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { currentContentSnapshot } from "../progress/content-snapshot.ts";
 import { progressRoute } from "../progress/progress-route.ts";
-import type { ProgressStreamDeps, ProgressStreamKind, SseFrame } from "../progress/progress-stream.ts";
+import type { ProgressStreamDeps, ProgressStreamKind, SseFrame } from "../progress/stream-kind.ts";
 import { contentPanel, resultLoader } from "../views/content-page.view.ts";
 
 export interface ContentStreamDeps {

@@ -8,10 +8,10 @@ import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
-import { currentOrderSnapshot, readOrderEvents } from "../progress/order-snapshot.ts";
+import { currentOrderSnapshot, readOrderEvents, rowIsAhead, snapshotFromRow } from "../progress/order-snapshot.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import { progressRoute } from "../progress/progress-route.ts";
-import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/progress-stream.ts";
+import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/stream-kind.ts";
 import { progressPanel, timelineAppend } from "../views/order-page.view.ts";
 
 export interface OrderStreamDeps {
@@ -35,6 +35,15 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
     },
     // A fulfilled order may still be refunded: a page's stream (`?until=settled`) waits for that.
     settled: isOrderSettled,
+    // A stream that hears nothing reads the row, which every step writes with its events.
+    quiet: {
+      kind: "order",
+      storedStates: async (ids) => {
+        const rows = await deps.orderStore.ordersProgress(ids);
+        return new Map([...rows].map(([id, row]) => [id, snapshotFromRow(row)]));
+      },
+      ahead: rowIsAhead,
+    },
     render: ({ id, csrfToken, readOnly }, shown, event) => [
       {
         event: "progress",
