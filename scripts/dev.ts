@@ -94,15 +94,30 @@ mkdirSync(dataDir, { recursive: true });
 let services: BackingServices | null = null;
 let paymentPage: FakeStripeServer | null = null;
 const apps: Supervised[] = [];
-let stopping = false;
+/** The start-up below, once begun: a stop waits for it, then stops all it started. */
+let startup: Promise<void> | null = null;
+/** What start-up is starting at this moment, for the stop's message. */
+let starting = "";
+let stopping: Promise<void> | null = null;
 
+/**
+ * Stops everything, whenever it comes. During start-up, the step under way (the backing services,
+ * the payment page, the worker or the web) is let finish first, and no step after it begins: a
+ * process being started has no handle to stop until its start returns, and a stop that went ahead
+ * of it would leave it running. A second Ctrl+C waits for the same stop.
+ */
 async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    logger.info("stopping…");
-    await Promise.all(apps.map((p) => p.stop(10_000)));
+  stopping ??= (async () => {
+    logger.info(starting ? `stopping… (first letting ${starting} finish starting)` : "stopping…");
+    const stopApps = (list: Supervised[]) => Promise.all(list.map((p) => p.stop(10_000)));
+    // An app already running stops now (and is not started again); one starting, once it has.
+    const running = [...apps];
+    const first = stopApps(running);
+    await startup?.catch(() => undefined);
+    await Promise.all([first, stopApps(apps.filter((a) => !running.includes(a)))]);
     await Promise.all([services?.stop(), paymentPage?.stop()]);
-  }
+  })();
+  await stopping;
   process.exit(code);
 }
 process.on("SIGINT", () => void stopAll(0));
@@ -171,65 +186,84 @@ function servicesBanner(s: BackingServices, seconds: string): string {
   ].join("\n");
 }
 
-try {
-  services = await startBackingServices({ ports, dataDir, logger, valkey: valkeyMode });
+/** Starts the stack step by step; a stop stops it between steps (`stopAll` waits for the one under way). */
+async function startUp(): Promise<void> {
+  const step = <T>(what: string, start: () => Promise<T>): Promise<T | null> => {
+    if (stopping) return Promise.resolve(null);
+    starting = what;
+    return start().finally(() => (starting = ""));
+  };
+  logger.info("starting restate-server, PostgreSQL, Valkey and the mail catcher, then migrations…");
+  services = await step("the backing services", () => startBackingServices({ ports, dataDir, logger, valkey: valkeyMode }));
+  if (!services) return;
   if (localPayments) {
-    paymentPage = await startFakeStripe({
-      secretKey: LOCAL_STRIPE_KEY,
-      webhookSecret: LOCAL_WEBHOOK_SECRET,
-      webhookUrl: `http://127.0.0.1:${ports.web}/webhooks/stripe`,
-      port: stripePort,
-      // As Stripe's test IBANs do, a bit sooner: long enough to watch "processing" on the order.
-      asyncSettleAfterMs: 20_000,
-    });
+    paymentPage = await step("the local payment page", () =>
+      startFakeStripe({
+        secretKey: LOCAL_STRIPE_KEY,
+        webhookSecret: LOCAL_WEBHOOK_SECRET,
+        webhookUrl: `http://127.0.0.1:${ports.web}/webhooks/stripe`,
+        port: stripePort,
+        // As Stripe's test IBANs do, a bit sooner: long enough to watch "processing" on the order.
+        asyncSettleAfterMs: 20_000,
+      }),
+    );
+    if (!paymentPage) return;
   }
   const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
-  if (servicesOnly) {
-    logger.info(servicesBanner(services, seconds()));
-  } else {
-    // The user's settings first, then the addresses of what was started here.
-    const env: NodeJS.ProcessEnv = {
-      APP_PROFILE: "dev",
-      LOG_FORMAT: "pretty",
-      LOG_LEVEL: "info",
-      ...process.env,
-      ...(paymentPage ? localPaymentEnv() : {}),
-      ...stackAddresses(ports, services),
-    };
-    const workerConfig = loadConfig(workerConfigSchema, env);
-    loadConfig(webConfigSchema, env);
-    const { adminUrl } = services.restate;
-    const worker = await supervise({
+  if (servicesOnly) return void logger.info(servicesBanner(services, seconds()));
+  // The user's settings first, then the addresses of what was started here.
+  const env: NodeJS.ProcessEnv = {
+    APP_PROFILE: "dev",
+    LOG_FORMAT: "pretty",
+    LOG_LEVEL: "info",
+    ...process.env,
+    ...(paymentPage ? localPaymentEnv() : {}),
+    ...stackAddresses(ports, services),
+  };
+  const workerConfig = loadConfig(workerConfigSchema, env);
+  loadConfig(webConfigSchema, env);
+  const { adminUrl } = services.restate;
+  const worker = await step("the worker", () =>
+    supervise({
       name: "worker",
       start: () => startWorker({ env, adminUrl, output: "inherit" }),
       logger,
       onStart: (p, restarts) => restarts > 0 && logger.info(`worker started again (pid ${p.child.pid})`),
-    });
-    apps.push(worker);
-    apps.push(
-      await supervise({
-        name: "web",
-        start: () => startWeb({ env, port: ports.web, output: "inherit" }),
-        logger,
-        onStart: (p, restarts) => restarts > 0 && logger.info(`web started again (pid ${p.child.pid})`),
-      }),
-    );
-    logger.info(
-      [
-        `Quayside is up in ${seconds()} s`,
-        `  app          http://127.0.0.1:${ports.web}`,
-        `  Restate UI   ${services.restate.adminUrl}/ui/`,
-        `  mail UI      ${services.mail.uiUrl}`,
-        `  operators    http://127.0.0.1:${ports.web}/ops (a new database has "ops" / "ops-dev-password"; npm run operator -- add <name>)`,
-        `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
-        `  worker       pid ${worker.current()?.child.pid} (kill it and watch an order resume: it is started again)`,
-        ...providerLines(workerConfig),
-        `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
-        "Ctrl+C stops everything.",
-      ].join("\n"),
-    );
-  }
-} catch (err) {
-  logger.fatal({ err }, "could not start the local stack");
-  await stopAll(1);
+    }),
+  );
+  if (!worker) return;
+  apps.push(worker);
+  const web = await step("the web", () =>
+    supervise({
+      name: "web",
+      start: () => startWeb({ env, port: ports.web, output: "inherit" }),
+      logger,
+      onStart: (p, restarts) => restarts > 0 && logger.info(`web started again (pid ${p.child.pid})`),
+    }),
+  );
+  if (!web) return;
+  apps.push(web);
+  if (stopping) return;
+  logger.info(
+    [
+      `Quayside is up in ${seconds()} s`,
+      `  app          http://127.0.0.1:${ports.web}`,
+      `  Restate UI   ${services.restate.adminUrl}/ui/`,
+      `  mail UI      ${services.mail.uiUrl}`,
+      `  operators    http://127.0.0.1:${ports.web}/ops (a new database has "ops" / "ops-dev-password"; npm run operator -- add <name>)`,
+      `  metrics      http://127.0.0.1:${ports.webMetrics}/metrics (web), http://127.0.0.1:${ports.workerMetrics}/metrics (worker)`,
+      `  worker       pid ${worker.current()?.child.pid} (kill it and watch an order resume: it is started again)`,
+      ...providerLines(workerConfig),
+      `  logs         ${dataDir}/*.log (restate, postgres, valkey)`,
+      "Ctrl+C stops everything.",
+    ].join("\n"),
+  );
 }
+
+startup = startUp();
+void startup.catch(async (err: unknown) => {
+  // A stop under way explains itself (a Ctrl+C in a terminal reaches every process, so a start
+  // fails then); otherwise say why, and stop what did start.
+  if (!stopping) logger.fatal({ err }, "could not start the local stack");
+  await stopAll(1);
+});
