@@ -10,8 +10,10 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import { freePort, httpOk, startProcess, waitFor } from "./stack/processes.ts";
 import { DEFAULT_PORTS, ROOT } from "./stack/stack.ts";
+import { ensureChromium } from "./stack/system-packages.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Before anything starts: the browser tests' Chromium, installed the same way when it is missing.
+const CHROMIUM = await ensureChromium();
 const out = (name: string) => path.join(ROOT, "docs", name);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-screenshots-"));

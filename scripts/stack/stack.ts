@@ -13,7 +13,7 @@ import { startMailCatcher, type MailCatcher } from "./mail-catcher.ts";
 import { ownsServer, startPostgres, type PostgresDatabase, type PostgresOptions } from "./postgres.ts";
 import { freePort, httpOk, startProcess, tcpOpen, waitFor, type Managed } from "./processes.ts";
 import { startRestate, type RestateHandle } from "./restate.ts";
-import { ensureServerBinaries } from "./system-packages.ts";
+import { ensureSystemPrograms } from "./system-packages.ts";
 import { startValkey } from "./valkey.ts";
 import { startValkeyCluster, type ValkeyCluster } from "./valkey-cluster.ts";
 
@@ -191,7 +191,7 @@ export async function startBackingServices(opts: {
 }): Promise<BackingServices> {
   const { ports, dataDir } = opts;
   // Before anything starts: installing a missing server can take a minute.
-  await ensureServerBinaries();
+  await ensureSystemPrograms(["postgres", "valkey"]);
   // Start all four at once; if any fails, stop the ones that did start before reporting it.
   const results = await Promise.allSettled([
     startRestate(restateOptions(ports, dataDir)),

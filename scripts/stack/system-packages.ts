@@ -1,19 +1,20 @@
 /**
- * The two servers the local stack takes from the system: PostgreSQL and Valkey (or Redis). When one
- * is missing, root with apt-get installs it (announced, non-interactive, the packaged service kept
- * stopped: the stack starts its own on its own ports), the way `playwright install --with-deps`
- * does; anyone else is told the one command to run. `decideInstall` is the decision, pure;
- * `ensureServerBinaries` looks at the machine and carries it out.
+ * What the local stack and the browser tests take from the system: PostgreSQL, Valkey (or Redis)
+ * and Chromium. When one is missing, root with apt-get installs it (announced, non-interactive, a
+ * packaged service kept stopped: the stack starts its own on its own ports), the way `playwright
+ * install --with-deps` does; anyone else, or an install that fails (no network), is told the one
+ * command to run. `decideInstall`, `askToInstall` and `findChromium` are the decisions, pure; `ensureSystemPrograms`
+ * looks at the machine and carries them out.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { findPostgresBin } from "./postgres.ts";
 import { findValkeyServer } from "./valkey.ts";
 
-export type ServerKind = "postgres" | "valkey";
+export type SystemProgram = "postgres" | "valkey" | "chromium";
 
 export interface Machine {
   isRoot: boolean;
@@ -24,43 +25,80 @@ export interface Machine {
 export type InstallDecision =
   { action: "none" } | { action: "install"; packages: string[]; announce: string } | { action: "ask"; message: string };
 
-const LABEL: Record<ServerKind, string> = {
+const LABEL: Record<SystemProgram, string> = {
   postgres: "PostgreSQL server binaries",
   valkey: "valkey-server or redis-server",
+  chromium: "Chromium (for the browser tests)",
 };
 // Debian's names (bookworm has no valkey package; Redis speaks the same protocol).
-const APT: Record<ServerKind, string> = { postgres: "postgresql", valkey: "redis-server" };
-const BREW: Record<ServerKind, string> = { postgres: "postgresql@17", valkey: "valkey" };
+const APT: Record<SystemProgram, string> = { postgres: "postgresql", valkey: "redis-server", chromium: "chromium" };
+const BREW: Record<SystemProgram, string> = { postgres: "postgresql@17", valkey: "valkey", chromium: "--cask chromium" };
+const GENERIC: Record<SystemProgram, string> = {
+  postgres: "PostgreSQL 15 or newer",
+  valkey: "Valkey or Redis 7 or newer",
+  chromium: "Chromium",
+};
 
-/** What to do about the servers in `missing` on `machine`: nothing, install them, or ask the user to. */
-export function decideInstall(missing: ServerKind[], machine: Machine): InstallDecision {
+/** What to do about the programs in `missing` on `machine`: nothing, install them, or ask the user to. */
+export function decideInstall(missing: SystemProgram[], machine: Machine): InstallDecision {
   if (missing.length === 0) return { action: "none" };
-  const what = missing.map((k) => LABEL[k]).join(" and ");
-  const apt = missing.map((k) => APT[k]);
   if (machine.platform === "linux" && machine.hasAptGet && machine.isRoot) {
+    const apt = missing.map((k) => APT[k]);
     return {
       action: "install",
       packages: apt,
-      announce: `${what} not found: installing ${apt.join(" ")} with apt-get (non-interactive; the packaged services stay stopped)`,
+      announce: `${labels(missing)} not found: installing ${apt.join(" ")} with apt-get (non-interactive; packaged services stay stopped)`,
     };
   }
+  return { action: "ask", message: askToInstall(missing, machine) };
+}
+
+/** The plain message for programs this process could not install: what is missing, and the command. */
+export function askToInstall(missing: SystemProgram[], machine: Machine, failure?: string): string {
+  const what = labels(missing);
   const command =
     machine.platform === "linux" && machine.hasAptGet
-      ? `sudo apt-get install -y ${apt.join(" ")}`
+      ? `${machine.isRoot ? "" : "sudo "}apt-get install -y ${missing.map((k) => APT[k]).join(" ")}`
       : machine.platform === "darwin"
         ? `brew install ${missing.map((k) => BREW[k]).join(" ")}`
         : null;
-  return {
-    action: "ask",
-    message: command
-      ? `${what} not found. Install with:\n\n  ${command}\n`
-      : `${what} not found. Install them with your package manager (PostgreSQL 15 or newer; Valkey or Redis 7 or newer) and run this again.`,
-  };
+  const why = failure
+    ? `${what} not found, and installing ${missing.length > 1 ? "them" : "it"} failed (${failure}).`
+    : `${what} not found.`;
+  const how = command
+    ? ` Install with:\n\n  ${command}\n`
+    : ` Install ${missing.map((k) => GENERIC[k]).join(" and ")} with your package manager and run this again.`;
+  const chromium = missing.includes("chromium") ? "\nOr set CHROMIUM_PATH to a Chromium binary you have." : "";
+  return `${why}${how}${chromium}`;
 }
 
-const present: Record<ServerKind, () => boolean> = {
+const labels = (missing: SystemProgram[]) => missing.map((k) => LABEL[k]).join(" and ");
+
+/**
+ * The Chromium the browser tests drive: `CHROMIUM_PATH` if set (null if nothing is there), else the
+ * first `chromium` on `PATH` (Debian's package puts it in /usr/bin). Null when there is none.
+ */
+export function findChromium(env: { CHROMIUM_PATH?: string; PATH?: string }): string | null {
+  if (env.CHROMIUM_PATH) return executable(env.CHROMIUM_PATH) ? env.CHROMIUM_PATH : null;
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (dir && executable(path.join(dir, "chromium"))) return path.join(dir, "chromium");
+  }
+  return null;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const present: Record<SystemProgram, () => boolean> = {
   postgres: () => succeeds(findPostgresBin),
   valkey: () => succeeds(findValkeyServer),
+  chromium: () => findChromium(process.env) !== null,
 };
 
 function succeeds(fn: () => unknown): boolean {
@@ -77,10 +115,10 @@ function onPath(bin: string): boolean {
 }
 
 /**
- * Makes sure the servers in `kinds` can be started: returns when they are there (installing them
+ * Makes sure the programs in `kinds` can be started: returns when they are there (installing them
  * as root with apt-get), throws an error that names the command to run otherwise.
  */
-export async function ensureServerBinaries(kinds: ServerKind[] = ["postgres", "valkey"]): Promise<void> {
+export async function ensureSystemPrograms(kinds: SystemProgram[]): Promise<void> {
   const missing = () => kinds.filter((k) => !present[k]());
   const machine: Machine = { isRoot: process.getuid?.() === 0, hasAptGet: onPath("apt-get"), platform: process.platform };
   const decision = decideInstall(missing(), machine);
@@ -91,10 +129,27 @@ export async function ensureServerBinaries(kinds: ServerKind[] = ["postgres", "v
     const still = decideInstall(missing(), machine);
     if (still.action !== "install") return;
     process.stderr.write(`${still.announce}\n`);
-    await aptGetInstall(still.packages);
+    try {
+      await aptGetInstall(still.packages);
+    } catch (err) {
+      throw new Error(askToInstall(missing(), machine, err instanceof Error ? err.message : String(err)), { cause: err });
+    }
   });
   const left = missing();
-  if (left.length > 0) throw new Error(`${left.map((k) => LABEL[k]).join(" and ")} still not found after apt-get install`);
+  if (left.length > 0) throw new Error(`${labels(left)} still not found after apt-get install`);
+}
+
+/**
+ * The Chromium to drive, installed first when it is missing and this process may install it. A
+ * `CHROMIUM_PATH` that points at nothing is the user's to fix: nothing is installed for it.
+ */
+export async function ensureChromium(): Promise<string> {
+  const configured = process.env.CHROMIUM_PATH;
+  if (configured && !findChromium(process.env)) {
+    throw new Error(`CHROMIUM_PATH is ${configured}, where there is no executable: point it at a Chromium binary, or unset it.`);
+  }
+  await ensureSystemPrograms(["chromium"]);
+  return findChromium(process.env)!;
 }
 
 const POLICY_RC_D = "/usr/sbin/policy-rc.d";

@@ -1,15 +1,14 @@
-/** Debian's Chromium driven by playwright-core (no browser download: the system binary). */
-import { existsSync } from "node:fs";
+/**
+ * The system's Chromium driven by playwright-core (no browser download): `CHROMIUM_PATH`, else the
+ * `chromium` on PATH, installed with apt-get first when it is missing and the tests run as root
+ * (as the stack installs PostgreSQL and Valkey); otherwise the error says what to install.
+ */
 import { chromium, type Browser, type Page } from "playwright-core";
-
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { ensureChromium } from "../../scripts/stack/system-packages.ts";
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  }
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: await ensureChromium(),
     args: [
       "--no-sandbox",
       "--disable-gpu",

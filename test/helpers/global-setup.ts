@@ -11,14 +11,14 @@ import { runMigrations } from "../../migrations/runner.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { startPostgres, type PostgresHandle } from "../../scripts/stack/postgres.ts";
 import { freePort } from "../../scripts/stack/processes.ts";
-import { ensureServerBinaries } from "../../scripts/stack/system-packages.ts";
+import { ensureSystemPrograms } from "../../scripts/stack/system-packages.ts";
 import { SHARED_POSTGRES_ENV, SHARED_TEMPLATE } from "./shared-postgres.ts";
 
 let server: PostgresHandle | undefined;
 let dataDir = "";
 
 export async function globalSetup(): Promise<void> {
-  await ensureServerBinaries();
+  await ensureSystemPrograms(["postgres", "valkey"]);
   dataDir = mkdtempSync(path.join(os.tmpdir(), "quayside-suite-pg-"));
   chmodSync(dataDir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
   server = await startPostgres({
