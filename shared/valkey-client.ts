@@ -41,9 +41,8 @@ export function connectValkey(target: ValkeyTarget, options: ValkeyConnectOption
   const { enableAutoPipelining, retryStrategy, ...nodeOptions } = perNode;
   const clusterOptions: ClusterOptions = {
     redisOptions: nodeOptions,
-    // Subscriptions on shard channels go to the primary of each channel's slot: one connection
-    // per primary, opened when its first channel is subscribed (docs/design.md).
-    shardedSubscribers: true,
+    // The web places its own subscriptions (web/progress/shard-subscribers.ts); nothing else subscribes.
+    shardedSubscribers: false,
     enableOfflineQueue: clusterOfflineQueue ?? options.enableOfflineQueue ?? true,
     enableAutoPipelining: enableAutoPipelining ?? false,
     // Bounded, and kept trying: a whole cluster unreachable is retried like a single server is.

@@ -62,6 +62,8 @@ describe("No stranded page", () => {
     stack = await startTestStack("stranded-page", {
       worker: false,
       web: true,
+      // The worker reaches Valkey through the test's proxy: one server, one address to put it in front of.
+      valkey: "single",
       env: { APPROVAL_THRESHOLD_CENTS: "15000", SHIPPING_DELAY_MS: "200", SSE_QUIET_CHECK_MS: "3000" },
     });
   });

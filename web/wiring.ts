@@ -163,6 +163,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
     },
     endStreams: () => sseStreams.closeAll(),
     async close() {
+      hub.close();
       await Promise.allSettled([pool.end(), commands.quit(), subscriber === commands ? null : subscriber.quit()]);
     },
   };

@@ -10,14 +10,15 @@
  * Besides the per-resource channels, the hub can listen to the order feed (every order's events on
  * one channel, for operators' live views): one more subscription on the same connection.
  *
- * On a cluster the resource channels are shard channels (SSUBSCRIBE, on one connection per primary
- * that has a subscribed channel in its slots) and the order feed a plain channel (one connection
- * to any node): the cluster client keeps them, and after a failover its subscriptions move to the
- * promoted replica, which counts as a gap as a reconnect does.
+ * On a cluster the resource channels are shard channels and the order feed a plain channel, all
+ * placed by shard-subscribers.ts on one connection per primary that serves a subscribed channel;
+ * after a failover the channels that moved are subscribed on the promoted replica and only their
+ * streams hear of the gap.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
 import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
+import { createShardSubscribers } from "./shard-subscribers.ts";
 import {
   channelName,
   ORDER_FEED_CHANNEL,
@@ -45,7 +46,7 @@ export interface OrderFeedSubscriber {
 }
 
 export interface ProgressHubDeps {
-  /** Subscriptions only; on a cluster it may be the `commands` client itself (its subscribers are connections of their own). */
+  /** Subscriptions only; on a cluster it may be the `commands` client itself (the subscribers are connections of their own). */
   subscriber: ValkeyClient;
   commands: ValkeyClient;
   logger: Logger;
@@ -80,41 +81,34 @@ export function createProgressHub(deps: ProgressHubDeps) {
   let idleTimer: NodeJS.Timeout | null = null;
   let connectedBefore = false;
   const sub = deps.subscriber;
-  const sharded = isCluster(sub);
 
-  const resync = (why: string) => {
-    deps.logger.info({ streams: gapHandlers.size }, `${why}: resyncing open progress streams`);
-    for (const s of [...gapHandlers]) s.onGap();
+  /** Live delivery had a gap on these channels (all of them when the single subscriber reconnected). */
+  const resync = (why: string, channelsHit?: string[]) => {
+    const hit: Array<{ onGap(): void }> = channelsHit
+      ? channelsHit.flatMap((c): Array<{ onGap(): void }> =>
+          c === ORDER_FEED_CHANNEL ? [...feedListeners] : [...(channels.get(c)?.listeners ?? [])],
+        )
+      : [...gapHandlers];
+    const streams = hit.filter((s) => gapHandlers.has(s));
+    deps.logger.info({ streams: streams.length }, `${why}: resyncing open progress streams`);
+    for (const s of streams) s.onGap();
   };
-  sub.on("ready", () => {
-    if (connectedBefore) resync("Valkey subscriber reconnected");
-    connectedBefore = true;
-  });
-  if (isCluster(sub)) {
-    // A node left (a primary failed, a connection ended): once the subscribers are placed on the
-    // nodes that now serve the slots and subscribed again, whatever was published meanwhile was
-    // missed. The client places them again after every topology read, also while a failed
-    // primary is still listed: streams resync once, when every primary it now knows answers,
-    // not at each attempt (that ended every open stream again and again during one failover).
-    let nodeLost = false;
-    sub.on("-node", () => (nodeLost = true));
-    sub.on("subscribersReady", () => {
-      if (!nodeLost) return;
-      Promise.all(sub.nodes("master").map((n) => n.ping())).then(
-        () => {
-          if (!nodeLost) return;
-          nodeLost = false;
-          resync("Valkey cluster subscribers placed again");
-        },
-        // A primary still down: the next placement asks again.
-        (err: unknown) => deps.logger.debug({ err }, "Valkey cluster not whole yet: open streams resync later"),
-      );
+  const shards = isCluster(sub)
+    ? createShardSubscribers(sub, {
+        logger: deps.logger,
+        onMessage: (channel, message) => onMessage(channel, message),
+        onGap: (hit, why) => resync(why, hit),
+      })
+    : null;
+  if (!shards) {
+    sub.on("ready", () => {
+      if (connectedBefore) resync("Valkey subscriber reconnected");
+      connectedBefore = true;
     });
   }
-  const subscribeChannel = (channel: string) => (isCluster(sub) ? sub.ssubscribe(channel) : sub.subscribe(channel));
+  const subscribeChannel = (channel: string) => (shards ? shards.subscribe(channel, "sharded") : sub.subscribe(channel));
   const unsubscribeChannels = async (channels: string[]) => {
-    // SUNSUBSCRIBE takes channels of one slot at a time; resource channels each have their own.
-    if (isCluster(sub)) await Promise.all(channels.map((c) => sub.sunsubscribe(c)));
+    if (shards) await shards.unsubscribe(channels);
     else await sub.unsubscribe(...channels);
   };
 
@@ -146,8 +140,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
   };
-  sub.on("message", onMessage);
-  if (sharded) sub.on("smessage", onMessage);
+  if (!shards) sub.on("message", onMessage);
 
   function fanOutFeed(message: string): void {
     let parsed: OrderFeedMessage;
@@ -169,7 +162,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   /** Starts delivering every order's events to `listener`; resolves once subscribed. Ends with `unsubscribeOrderFeed`. */
   async function subscribeOrderFeed(listener: OrderFeedSubscriber): Promise<void> {
     if (!feedReady) {
-      const ready = sub.subscribe(ORDER_FEED_CHANNEL);
+      const ready = shards ? shards.subscribe(ORDER_FEED_CHANNEL, "plain") : sub.subscribe(ORDER_FEED_CHANNEL);
       feedReady = ready;
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       ready.catch(() => feedReady === ready && (feedReady = null));
@@ -188,9 +181,9 @@ export function createProgressHub(deps: ProgressHubDeps) {
     gapHandlers.delete(listener);
     if (!feedListeners.delete(listener) || feedListeners.size > 0) return;
     feedReady = null;
-    sub
-      .unsubscribe(ORDER_FEED_CHANNEL)
-      .catch((err: unknown) => deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"));
+    (shards ? shards.unsubscribe([ORDER_FEED_CHANNEL]) : sub.unsubscribe(ORDER_FEED_CHANNEL)).catch((err: unknown) =>
+      deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"),
+    );
   }
 
   /**
@@ -294,9 +287,14 @@ export function createProgressHub(deps: ProgressHubDeps) {
   function stats() {
     let clients = 0;
     for (const ch of channels.values()) clients += ch.listeners.size;
-    return { channels: channels.size, clients, naiveConnections: naive.size };
+    return { channels: channels.size, clients, naiveConnections: naive.size, shardConnections: shards?.stats().connections ?? 0 };
   }
 
-  return { subscribe, unsubscribe, subscribeOrderFeed, unsubscribeOrderFeed, readSince, latest, stats };
+  /** Closes the subscriber connections the hub opened itself (on a cluster). */
+  function close(): void {
+    shards?.close();
+  }
+
+  return { subscribe, unsubscribe, subscribeOrderFeed, unsubscribeOrderFeed, readSince, latest, stats, close };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;

@@ -132,7 +132,8 @@ class ProgressStream implements ProgressSubscriber, StreamViewer, QuietWatched {
 
   /**
    * Shows a stored state that is ahead of the stream (its events were lost). It has no seq of its
-   * own: the frame keeps the last one, so a reconnect still replays whatever the stream gets later.
+   * own, so its frames carry no id: the browser's Last-Event-ID stays the last event's, and a
+   * reconnect still replays whatever the stream gets later.
    */
   private showStored(stored: ProgressSnapshot): void {
     const shown: ProgressSnapshot = {
@@ -144,7 +145,7 @@ class ProgressStream implements ProgressSubscriber, StreamViewer, QuietWatched {
     const event: ProgressEvent | null = isTerminal(shown)
       ? { ...shown, kind: "terminal", at: shown.at ?? new Date().toISOString() }
       : null;
-    this.send(this.lastSeq, this.kind.render(this, shown, event));
+    for (const f of this.kind.render(this, shown, event)) this.sse.send(f);
     this.heard(shown);
     if (this.ends(shown)) this.finish();
   }
