@@ -2,6 +2,7 @@
 import type { CheckoutResult } from "./checkout.scenario.ts";
 import type { FlashPhase, FlashResult } from "./flash-sale.scenario.ts";
 import type { OrderAccount } from "./order-account.ts";
+import type { WorkPerOrder } from "./work-count.ts";
 import type { FanoutResult } from "./sse-fanout.scenario.ts";
 import type { StormResult } from "./sse-storm.scenario.ts";
 import type { StartupResult } from "./startup.scenario.ts";
@@ -33,6 +34,8 @@ export interface BenchResults {
   }>;
   /** Journal entries, invocations and the latency breakdown of one order (concurrency 1). */
   orderAccount?: OrderAccount;
+  /** PostgreSQL transactions and Valkey commands per order at concurrency 1, counted. */
+  orderWork?: WorkPerOrder;
   ingest?: IngestResult;
   /** Ingest with the worker and the raw endpoint stopped: only the ingest paths. */
   ingestOnly?: IngestResult;
@@ -43,6 +46,10 @@ export interface BenchResults {
     /** The large fan-out (30,000 clients by default), or why it was not run. */
     large?: FanoutResult;
     largeNotRun?: { clients: number; reason: string };
+    /** The same fan-out with the quiet check off: the idle phase's baseline. */
+    quietOff?: FanoutResult;
+    /** The same fan-out on a Valkey Cluster (three primaries, three replicas). */
+    cluster?: FanoutResult;
   };
   storm?: StormResult;
   /** Orders paid on the hosted payment page (scenario 1b). */
@@ -236,6 +243,25 @@ function flashSection(x: FlashResult): string {
   return out.join("\n");
 }
 
+/** The fan-outs' idle phase: every stream open, nothing published; what the quiet check costs. */
+function sseIdleTable(s: NonNullable<BenchResults["sse"]>): string[] {
+  const runs: Array<[string, FanoutResult | undefined]> = [
+    ["shared subscriber (default)", s.shared],
+    ["shared, quiet check off", s.quietOff],
+    ["shared, Valkey Cluster (3 primaries)", s.cluster],
+  ];
+  const rows = runs.flatMap(([name, x]) =>
+    x?.idle
+      ? [[name, String(x.clients), f(x.idle.seconds, 0), f(x.idle.webCpuPercent, 1), f(x.idle.postgresTransactionsPerSecond, 1)]]
+      : [],
+  );
+  if (rows.length === 0) return [];
+  return [
+    "\nIdle: every stream still open, nothing published (the quiet check reads the rows of streams that heard nothing for `SSE_QUIET_CHECK_MS`).\n",
+    table(["design", "streams", "idle s", "web CPU %", "PostgreSQL transactions/s"], rows),
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [];
   out.push(
@@ -335,6 +361,12 @@ export function renderMarkdown(r: BenchResults): string {
     }
     if (withCpu.length) out.push(cpuPerUnit(withCpu));
     if (r.orderAccount) out.push(accountSection(r.orderAccount));
+    if (r.orderWork)
+      out.push(
+        `\nPer order at concurrency 1 (${r.orderWork.orders} orders, counted on the servers, the order's POST and SSE stream included): ` +
+          `${f(r.orderWork.postgresTransactions, 1)} PostgreSQL transactions, ${f(r.orderWork.valkeyCommands, 1)} Valkey commands ` +
+          `(those run inside the publish script included); a finished order's progress stream holds ${f(r.orderWork.streamBytes, 0)} bytes in Valkey.`,
+      );
     const errs = r.orders.flatMap(({ web, raw }) => [web, raw]).filter((l) => l.errors > 0);
     if (errs.length)
       out.push(`\nErrors: ${errs.map((l) => `c=${l.concurrency}: ${l.errors} (${l.firstError ?? ""})`).join("; ")}`);
@@ -412,6 +444,8 @@ export function renderMarkdown(r: BenchResults): string {
       ),
     ];
     if (s.large) rows.push(row("shared subscriber (large)", s.large, ""));
+    if (s.quietOff) rows.push(row("shared, quiet check off", s.quietOff, ""));
+    if (s.cluster) rows.push(row("shared, Valkey Cluster (3 primaries)", s.cluster, ""));
     if (s.largeNotRun)
       rows.push(["shared subscriber (large)", String(s.largeNotRun.clients), ...Array(12).fill(""), s.largeNotRun.reason]);
     if (s.naive) {
@@ -463,6 +497,7 @@ export function renderMarkdown(r: BenchResults): string {
         "margin KB/conn: its growth over the second half of the clients, per client (what one more connection costs, " +
         "without what the first burst of load costs once).",
     );
+    out.push(...sseIdleTable(s));
   }
   if (r.storm) {
     const s = r.storm;

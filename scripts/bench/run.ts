@@ -23,6 +23,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createLogger } from "../../shared/logger.ts";
+import { connectValkey, type ValkeyClient } from "../../shared/valkey-client.ts";
+import { startValkeyCluster } from "../stack/valkey-cluster.ts";
 import { findPostgresBin, ownsServer } from "../stack/postgres.ts";
 import { startOtlpSink, type OtlpSink } from "../stack/otlp-sink.ts";
 import { freePort, startProcess, tcpOpen, waitFor, type Managed } from "../stack/processes.ts";
@@ -40,6 +42,7 @@ import {
 import { startFakeStripe } from "../stack/local-stripe/server.ts";
 import { checkoutOrders } from "./checkout.scenario.ts";
 import { withCpu } from "./cpu.ts";
+import { countWork, perOrder, streamBytes } from "./work-count.ts";
 import { flashSale } from "./flash-sale.scenario.ts";
 import { accountOrders, type OrderSample } from "./order-account.ts";
 import { formIngest, ordersEndToEnd, rawIngest, rawWorkflows, type Targets } from "./orders.scenario.ts";
@@ -58,6 +61,11 @@ const SSE_LARGE_CLIENTS = num("BENCH_SSE_LARGE_CLIENTS", 30_000);
 const SSE_ORDERS = num("BENCH_SSE_ORDERS", 1_000);
 const SSE_RATE = num("BENCH_SSE_RATE", 200);
 const SSE_SECONDS = num("BENCH_SSE_SECONDS", 10);
+/** After publishing, every stream stays open this long with nothing published: what the quiet check costs. */
+const SSE_IDLE_SECONDS = num("BENCH_SSE_IDLE_SECONDS", 20);
+/** The same fan-out on a Valkey Cluster (three primaries, three replicas) and with the quiet check off (0 leaves each out). */
+const SSE_CLUSTER = num("BENCH_SSE_CLUSTER", 1) > 0;
+const SSE_QUIET_OFF = num("BENCH_SSE_QUIET_OFF", 1) > 0;
 /** The same-run baselines beside the orders: `plain` (the work without durability), `dbos`; "none" skips both. */
 const PEERS = new Set((process.env.BENCH_PEERS ?? "plain,dbos").split(",").map((s) => s.trim()));
 const STORM_CLIENTS = num("BENCH_STORM_CLIENTS", 10_000);
@@ -291,10 +299,20 @@ async function main(): Promise<void> {
 
   if (ONLY.has("orders")) {
     results.orders = [];
+    const counter = new Redis(services.valkeyUrl);
     for (const c of [1, 8, 64]) {
       say(`orders end to end, concurrency ${c}`);
       const samples: OrderSample[] = [];
+      const countedFrom = c === 1 ? await countWork(services.postgres.url, counter) : null;
       const webRun = await withCpu(pids, () => ordersEndToEnd(targets, c, DURATION_MS, c === 1 ? samples : undefined));
+      if (countedFrom) {
+        const counted = await countWork(services.postgres.url, counter);
+        const bytes = await streamBytes(
+          counter,
+          samples.map((o) => o.orderId),
+        );
+        results.orderWork = perOrder(countedFrom, counted, samples.length, bytes);
+      }
       if (c === 1) {
         say("order cost account from Restate's introspection");
         results.orderAccount = await accountOrders(services.restate.adminUrl, samples.slice(-100));
@@ -322,6 +340,7 @@ async function main(): Promise<void> {
         ...(dbos ? { dbos } : {}),
       });
     }
+    counter.disconnect();
   }
 
   if (ONLY.has("checkout")) {
@@ -355,12 +374,14 @@ async function main(): Promise<void> {
 
   if (ONLY.has("sse")) {
     const redis = new Redis(services.valkeyUrl);
-    const fan = async (clients: number) => {
+    const fan = async (clients: number, valkey: ValkeyClient = redis) => {
       say(`SSE fan-out: ${clients} clients over ${SSE_ORDERS} orders, ${SSE_RATE} events/s for ${SSE_SECONDS} s`);
       return sseFanout({
         webUrl: targets.webUrl,
         webPid: web.child.pid!,
-        redis,
+        redis: valkey,
+        databaseUrl: services!.postgres.url,
+        idleMs: SSE_IDLE_SECONDS * 1_000,
         clients,
         orders: SSE_ORDERS,
         eventsPerSecond: SSE_RATE,
@@ -401,6 +422,25 @@ async function main(): Promise<void> {
       results.sse.naive = await fan(SSE_NAIVE_CLIENTS);
       await restartWeb({});
     }
+    if (SSE_QUIET_OFF) {
+      say("SSE fan-out with the quiet check off (SSE_QUIET_CHECK_MS=0)");
+      await restartWeb({ SSE_QUIET_CHECK_MS: "0" });
+      results.sse.quietOff = await fan(SSE_CLIENTS);
+    }
+    if (SSE_CLUSTER) {
+      say("SSE fan-out on a Valkey Cluster (3 primaries, 3 replicas)");
+      const cluster = await startValkeyCluster({ dataDir: path.join(dataDir, "valkey-cluster"), logDir });
+      const seeds = { VALKEY_URL: `redis://127.0.0.1:${cluster.nodes[0]!.port}`, VALKEY_CLUSTER_NODES: cluster.seeds };
+      const client = connectValkey({ ...seeds, VALKEY_CLUSTER_NODES: cluster.seeds.split(",") });
+      try {
+        await restartWeb(seeds);
+        results.sse.cluster = await fan(SSE_CLIENTS, client);
+      } finally {
+        client.disconnect();
+        await cluster.managed.stop(5_000);
+      }
+    }
+    await restartWeb({});
     redis.disconnect();
   }
 

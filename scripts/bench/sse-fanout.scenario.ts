@@ -1,12 +1,16 @@
 /**
  * Scenario 3: N SSE clients on one web process spread over many orders, progress events published
  * at a fixed rate through the worker's own publisher (Valkey stream + pub/sub). Measures
- * publish → client latency, the web's RSS per connection and CPU, and Valkey's connection count.
+ * publish → client latency, the web's RSS per connection and CPU, and Valkey's connection count
+ * (on a cluster, summed over the primaries). Then, with every stream still open and nothing
+ * published, an idle phase: the web's CPU and PostgreSQL's transactions per second, which is
+ * what the streams' quiet check costs (web/progress/quiet-check.ts; none when it is off).
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import pg from "pg";
+import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
 import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../../shared/logger.ts";
 import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
@@ -17,7 +21,11 @@ import { summarize, type Summary } from "./stats.ts";
 export interface FanoutOptions {
   webUrl: string;
   webPid: number;
-  redis: Redis;
+  redis: ValkeyClient;
+  /** PostgreSQL, for the idle phase's transaction count. */
+  databaseUrl: string;
+  /** How long the idle phase lasts (0: none). */
+  idleMs: number;
   clients: number;
   orders: number;
   eventsPerSecond: number;
@@ -43,6 +51,8 @@ export interface FanoutResult {
   marginalRssPerConnectionKb: number;
   webCpuPercent: number;
   valkeyConnections: number;
+  /** With every stream open and nothing published: the web's CPU, and PostgreSQL transactions per second. */
+  idle: { seconds: number; webCpuPercent: number; postgresTransactionsPerSecond: number } | null;
 }
 
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
@@ -51,14 +61,45 @@ const cpuSeconds = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
-const valkeyClients = async (redis: Redis) => Number(/connected_clients:(\d+)/.exec(await redis.info("clients"))?.[1] ?? NaN);
+const clientsOf = (info: string) => Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? NaN);
+const valkeyClients = async (redis: ValkeyClient) => {
+  if (!isCluster(redis)) return clientsOf(await redis.info("clients"));
+  const counts = await Promise.all(redis.nodes("master").map(async (n) => clientsOf(await n.info("clients"))));
+  return counts.reduce((a, b) => a + b, 0);
+};
+
+/** Transactions committed in the whole PostgreSQL cluster so far. */
+async function transactions(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ n: string }>("SELECT sum(xact_commit)::text AS n FROM pg_stat_database");
+    return Number(r.rows[0]?.n ?? NaN);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The web's CPU and PostgreSQL's transactions per second while every stream is open and nothing is published. */
+async function idlePhase(o: FanoutOptions): Promise<FanoutResult["idle"]> {
+  if (o.idleMs <= 0) return null;
+  const txBefore = await transactions(o.databaseUrl);
+  const cpuBefore = cpuSeconds(o.webPid);
+  const started = performance.now();
+  await sleep(o.idleMs);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(o.webPid) - cpuBefore;
+  // The two reads of the count are transactions of their own: one is taken off.
+  const tx = (await transactions(o.databaseUrl)) - txBefore - 1;
+  return { seconds, webCpuPercent: (cpu / seconds) * 100, postgresTransactionsPerSecond: tx / seconds };
+}
 
 const MARK = /bench@(\d+\.\d+)@/;
 
 /** One browser session that owns `orders` fresh order ids (claimed in Valkey as the web would): what SSE scenarios stream. */
 export async function sessionWithOrders(
   webUrl: string,
-  redis: Redis,
+  redis: ValkeyClient,
   orders: number,
 ): Promise<{ session: WebSession; orderIds: string[] }> {
   const session = await newSession(webUrl);
@@ -172,6 +213,7 @@ export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
   const seconds = (performance.now() - started) / 1000;
   await sleep(1_000);
   measuring = false;
+  const idle = await idlePhase(o);
 
   const perOrder = new Map<string, number>();
   for (let i = 0; i < o.clients; i++)
@@ -197,5 +239,6 @@ export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
     marginalRssPerConnectionKb: (rssConnected - rssHalf) / (o.clients - half),
     webCpuPercent: (cpu / seconds) * 100,
     valkeyConnections,
+    idle,
   };
 }
