@@ -77,6 +77,13 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   let newestDirty = false;
   let approvalsDirty = false;
   let overviewDirty = false;
+  /**
+   * The ids the last first-page read returned: an event for one of them sends the first page again.
+   * Its rows follow their orders by their own events too, but a row the page has just added may
+   * not listen yet when its next event comes (an order that is placed and finished within one
+   * batch or two), and would keep its first status for good.
+   */
+  let onFirstPage = new Set<string>();
   /** The ids the last approvals read returned: an event for one of them may take it off the list. */
   let awaiting = new Set<string>();
   let batchTimer: NodeJS.Timeout | null = null;
@@ -142,6 +149,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
       // sent. The other way round, the update found no row yet and was lost, and the page kept the
       // row as the (separately read, possibly older) first page had it: "shipped" for good.
       if (first) {
+        onFirstPage = new Set(first.map((o) => o.id));
         const frame = { event: "orders-newest", data: opsNewestRows(first, url).value };
         sendPartToAll("orders", "newest", read, () => frame);
       }
@@ -181,7 +189,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     onOrderEvent({ id, event }: OrderFeedMessage) {
       if (!orderIdSchema.safeParse(id).success) return;
       changed.add(id);
-      if (PLACED_STEPS.has(event.step)) newestDirty = true;
+      if (PLACED_STEPS.has(event.step) || onFirstPage.has(id)) newestDirty = true;
       if (DECISION_STEPS.has(event.step) || awaiting.has(id)) approvalsDirty = true;
       overviewDirty = true;
       if (!batchTimer) {
@@ -214,7 +222,10 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     ]);
     if (pending) sendPart(s, "approvals", read, approvalsFrame(pending, s));
     if (overview) sendPart(s, "overview", read, { event: "overview", data: opsOverviewSection(overview).value });
-    if (first) sendPart(s, "newest", read, { event: "orders-newest", data: opsNewestRows(first, url).value });
+    if (first) {
+      onFirstPage = new Set(first.map((o) => o.id));
+      sendPart(s, "newest", read, { event: "orders-newest", data: opsNewestRows(first, url).value });
+    }
   }
 
   /**
