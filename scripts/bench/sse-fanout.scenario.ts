@@ -9,7 +9,6 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
 import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../../shared/logger.ts";
@@ -17,6 +16,7 @@ import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
 import { newSession, type WebSession } from "./http.ts";
 import { summarize, type Summary } from "./stats.ts";
+import { postgresTransactions } from "./work-count.ts";
 
 export interface FanoutOptions {
   webUrl: string;
@@ -68,29 +68,17 @@ const valkeyClients = async (redis: ValkeyClient) => {
   return counts.reduce((a, b) => a + b, 0);
 };
 
-/** Transactions committed in the whole PostgreSQL cluster so far. */
-async function transactions(databaseUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const r = await client.query<{ n: string }>("SELECT sum(xact_commit)::text AS n FROM pg_stat_database");
-    return Number(r.rows[0]?.n ?? NaN);
-  } finally {
-    await client.end();
-  }
-}
-
 /** The web's CPU and PostgreSQL's transactions per second while every stream is open and nothing is published. */
 async function idlePhase(o: FanoutOptions): Promise<FanoutResult["idle"]> {
   if (o.idleMs <= 0) return null;
-  const txBefore = await transactions(o.databaseUrl);
+  const txBefore = await postgresTransactions(o.databaseUrl);
   const cpuBefore = cpuSeconds(o.webPid);
   const started = performance.now();
   await sleep(o.idleMs);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSeconds(o.webPid) - cpuBefore;
   // The two reads of the count are transactions of their own: one is taken off.
-  const tx = (await transactions(o.databaseUrl)) - txBefore - 1;
+  const tx = (await postgresTransactions(o.databaseUrl)) - txBefore - 1;
   return { seconds, webCpuPercent: (cpu / seconds) * 100, postgresTransactionsPerSecond: tx / seconds };
 }
 

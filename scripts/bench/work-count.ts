@@ -27,19 +27,24 @@ export async function streamBytes(valkey: Redis, orderIds: string[]): Promise<nu
   return known.length ? known.reduce((a, b) => a + b, 0) / known.length : NaN;
 }
 
-export async function countWork(databaseUrl: string, valkey: Redis): Promise<WorkCount> {
+/** Transactions committed in every database of the PostgreSQL server so far (this read is one of them). */
+export async function postgresTransactions(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const r = await client.query<{ n: string }>("SELECT sum(xact_commit)::text AS n FROM pg_stat_database");
-    const info = await valkey.info("stats");
-    return {
-      postgresTransactions: Number(r.rows[0]?.n ?? NaN),
-      valkeyCommands: Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN),
-    };
+    return Number(r.rows[0]?.n ?? NaN);
   } finally {
     await client.end();
   }
+}
+
+export async function countWork(databaseUrl: string, valkey: Redis): Promise<WorkCount> {
+  const info = await valkey.info("stats");
+  return {
+    postgresTransactions: await postgresTransactions(databaseUrl),
+    valkeyCommands: Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN),
+  };
 }
 
 export function perOrder(before: WorkCount, after: WorkCount, orders: number, bytes: number): WorkPerOrder {
