@@ -210,6 +210,8 @@ export const webConfigSchema = z
     SSE_MAX_PER_SESSION: z.coerce.number().int().min(1).default(6),
     // A stream that heard nothing this long reads its order's row and sends what it missed (0: never).
     SSE_QUIET_CHECK_MS: z.coerce.number().int().min(0).default(5_000),
+    // How often the operators' live feed reads which orders moved, to send those whose messages it missed (0: never).
+    OPS_FEED_CHECK_MS: z.coerce.number().int().min(0).default(5_000),
     SSE_MAX_PER_IP: z.coerce.number().int().min(1).default(200),
     // Bench only: one Valkey subscriber connection per SSE stream, to measure the shared one against it.
     SSE_NAIVE_SUBSCRIBER: bool.default(false),

@@ -216,6 +216,30 @@ describe("the operator's live view", () => {
     );
   });
 
+  it("sends a row whose order feed message was lost: the feed's check finds the write in PostgreSQL", async () => {
+    const customer = new BrowserClient(web.url);
+    const order = await postOrderForm(customer, { email: "live-lost@example.com" });
+    assert.equal(order.status, 303);
+    await waitUntil(
+      "fulfilment",
+      async () =>
+        (await stack.db.query("SELECT status FROM orders WHERE id = $1", [order.orderId])).rows[0]?.status === "fulfilled",
+    );
+    const rowEvent = `order-${order.orderId}`;
+    const streamed = (
+      await sseOpened(operator, "/ops/events?topics=orders", {
+        timeoutMs: 60_000,
+        stopWhen: (e) => e.event === rowEvent && /status-refunded/.test(e.data),
+      })
+    ).done;
+    // A write with no feed message: what a publish lost on its way looks like to the web.
+    await stack.db.query(`UPDATE orders SET status = 'refunded', updated_at = now() WHERE id = $1`, [order.orderId]);
+    const { events, ended } = await streamed;
+    assert.equal(ended, false, "the stream was still open when the row came");
+    const row = events.find((e) => e.event === rowEvent && /status-refunded/.test(e.data));
+    assert.ok(row, "the operator's page got the row as PostgreSQL has it");
+  });
+
   it("ends the stream with a retry when Valkey's delivery had a gap, and the next connection starts from PostgreSQL", async () => {
     const streamed = (await sseOpened(operator, "/ops/events?topics=approvals", { timeoutMs: 30_000 })).done;
     assert.ok(

@@ -137,6 +137,7 @@ export function wireWeb(config: WebConfig, logger: Logger): WebWiring {
         logger,
         restateUiUrl: config.RESTATE_UI_URL,
         retryMs: config.SSE_RETRY_MS,
+        checkEveryMs: config.OPS_FEED_CHECK_MS,
       }),
       refunds: createOrderRefundsClient({ ingressUrl: config.RESTATE_INGRESS_URL }),
       links: createResourceLinks({ keys: config.LINK_SIGNING_KEYS, ttlSeconds: config.LINK_TTL_SECONDS }),

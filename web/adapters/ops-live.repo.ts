@@ -18,10 +18,18 @@ export interface OpsOrderRow {
   approvedBy: string | null;
 }
 
-const COLUMNS = `id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
-  CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by FROM orders`;
+/** An order's last write, in microseconds since the epoch (PostgreSQL's precision). */
+export interface OrderMove {
+  id: string;
+  updatedUs: number;
+}
 
-function toRow(o: Record<string, unknown>): OpsOrderRow {
+const UPDATED_US = "floor(extract(epoch FROM updated_at) * 1000000)::float8 AS updated_us";
+const COLUMNS = `id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
+  CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by,
+  ${UPDATED_US} FROM orders`;
+
+function toRow(o: Record<string, unknown>): OpsOrderRow & OrderMove {
   return {
     id: String(o.id),
     email: String(o.email),
@@ -32,19 +40,20 @@ function toRow(o: Record<string, unknown>): OpsOrderRow {
     invocationId: typeof o.invocation_id === "string" ? o.invocation_id : null,
     createdAt: new Date(o.created_at as Date).toISOString(),
     approvedBy: typeof o.approved_by === "string" ? o.approved_by : null,
+    updatedUs: Number(o.updated_us),
   };
 }
 
 export function createOpsLiveRepo(pool: pg.Pool) {
   /** These orders, in no particular order (the primary key: one batch of changed orders). */
-  async function byIds(ids: readonly string[]): Promise<OpsOrderRow[]> {
+  async function byIds(ids: readonly string[]): Promise<(OpsOrderRow & OrderMove)[]> {
     if (ids.length === 0) return [];
     const r = await pool.query(`SELECT ${COLUMNS} WHERE id = ANY($1::uuid[])`, [ids]);
     return r.rows.map(toRow);
   }
 
   /** The newest orders first (orders_created_id_idx). */
-  async function newest(limit: number): Promise<OpsOrderRow[]> {
+  async function newest(limit: number): Promise<(OpsOrderRow & OrderMove)[]> {
     const r = await pool.query(`SELECT ${COLUMNS} ORDER BY created_at DESC LIMIT $1`, [limit]);
     return r.rows.map(toRow);
   }
@@ -55,6 +64,24 @@ export function createOpsLiveRepo(pool: pg.Pool) {
     return r.rows.map(toRow);
   }
 
-  return { byIds, newest, awaitingApproval };
+  /**
+   * The orders written since `sinceUs` (none when null), and the database's clock at the read, both
+   * in microseconds (orders_updated_at_idx). Narrow: the rows themselves are read by `byIds`.
+   */
+  async function movedSince(sinceUs: number | null): Promise<{ moves: OrderMove[]; readUs: number }> {
+    const r = await pool.query(
+      `SELECT floor(extract(epoch FROM t.read_at) * 1000000)::float8 AS read_us, o.id, o.updated_us
+         FROM (SELECT now() AS read_at) t
+         LEFT JOIN LATERAL (
+           SELECT id, ${UPDATED_US} FROM orders WHERE updated_at >= to_timestamp($1::float8 / 1000000)
+         ) o ON true`,
+      [sinceUs],
+    );
+    const rows = r.rows as { read_us: number; id: string | null; updated_us: number | null }[];
+    const moves = rows.flatMap((o) => (o.id === null ? [] : [{ id: o.id, updatedUs: Number(o.updated_us) }]));
+    return { moves, readUs: Number(rows[0]?.read_us) };
+  }
+
+  return { byIds, newest, awaitingApproval, movedSince };
 }
 export type OpsLiveRepo = ReturnType<typeof createOpsLiveRepo>;

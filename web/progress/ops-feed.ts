@@ -14,7 +14,9 @@
  * the newest orders from PostgreSQL, which include whatever it missed. A gap in live delivery
  * (Valkey's connection came back) therefore ends every stream with a `retry:` hint; without Valkey
  * a stream gets those fragments and the hint, so the browser polls by reconnecting until live
- * delivery is back. Rows the first page does not show are live, but not re-read after a gap.
+ * delivery is back. A message lost with no gap to tell of it is found by the feed's check against
+ * PostgreSQL (ops-feed-check.ts): every few seconds, the orders written since the last check whose
+ * rows were not sent are read and sent like any that moved.
  */
 import type { Logger } from "../../shared/logger.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
@@ -23,6 +25,7 @@ import type { OpsLiveRepo, OpsOrderRow } from "../adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
 import { opsApprovals, opsNewestRows, opsOrderRow, orderRowEvent } from "../views/ops-live.view.ts";
 import { opsOverviewSection } from "../views/ops-overview.view.ts";
+import { createFeedCheck } from "./ops-feed-check.ts";
 import type { OrderFeedSubscriber, ProgressHub } from "./progress-hub.ts";
 import type { SseFields, SseStream } from "./sse-response.ts";
 
@@ -48,6 +51,8 @@ export interface OpsFeedDeps {
   overviewEveryMs?: number;
   /** The size of the list's first page (the dashboard's). */
   newestLimit?: number;
+  /** How often the feed checks PostgreSQL for orders whose messages it missed (0: never). */
+  checkEveryMs?: number;
 }
 
 /** Steps after which an order is no longer awaiting approval (besides the list's own ids). */
@@ -71,12 +76,11 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   const newestLimit = deps.newestLimit ?? 100;
   const url = deps.restateUiUrl;
   const streams = new Set<OpsStream>();
+  const feedCheck = createFeedCheck({ live: deps.live, everyMs: deps.checkEveryMs ?? 5_000 });
   let subscription: Promise<void> | null = null;
 
   const changed = new Set<string>();
-  let newestDirty = false;
-  let approvalsDirty = false;
-  let overviewDirty = false;
+  let [newestDirty, approvalsDirty, overviewDirty] = [false, false, false];
   /**
    * The ids the last first-page read returned: an event for one of them sends the first page again.
    * Its rows follow their orders by their own events too, but a row the page has just added may
@@ -93,10 +97,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
   let minuteTimer: NodeJS.Timeout | null = null;
   /** When the overview was last read for the broadcast: the next waits `overviewEveryMs` after it. */
   let overviewReadAt = 0;
-  /**
-   * Reads are numbered as they start. A stream connecting while a broadcast's read is in flight
-   * reads its own, newer copy; the older one, arriving after, must not replace it.
-   */
+  /** Reads are numbered as they start: a stream's own newer copy is not replaced by an older read. */
   let reads = 0;
 
   const wanted = (topic: OpsTopic) => [...streams].some((s) => s.topics.has(topic));
@@ -141,7 +142,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     const read = ++reads;
     try {
       const [rows, first, pending] = await Promise.all([
-        wanted("orders") ? deps.live.byIds(ids) : [],
+        deps.live.byIds(ids),
         newest ? deps.live.newest(newestLimit) : null,
         approvals ? loadApprovals() : null,
       ]);
@@ -150,10 +151,12 @@ export function createOpsFeed(deps: OpsFeedDeps) {
       // row as the (separately read, possibly older) first page had it: "shipped" for good.
       if (first) {
         onFirstPage = new Set(first.map((o) => o.id));
+        feedCheck.noteSent(first);
         const frame = { event: "orders-newest", data: opsNewestRows(first, url).value };
         sendPartToAll("orders", "newest", read, () => frame);
       }
       for (const o of rows) broadcast("orders", { event: orderRowEvent(o.id), data: opsOrderRow(o, url).value });
+      feedCheck.noteSent(rows);
       if (pending) sendPartToAll("approvals", "approvals", read, (s) => approvalsFrame(pending, s));
     } catch (err) {
       // The browsers reconnect and get everything re-read from PostgreSQL.
@@ -185,6 +188,33 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     scheduleOverview();
   }
 
+  function scheduleFlush(): void {
+    if (!batchTimer) {
+      batchTimer = setTimeout(() => {
+        flushes = flushes.then(flush);
+      }, batchMs);
+      batchTimer.unref();
+    }
+    scheduleOverview();
+  }
+
+  /** Reads the orders whose messages the feed missed, in line with the batches' reads. */
+  function checkMissed(): void {
+    flushes = flushes.then(async () => {
+      try {
+        const missed = await feedCheck.check();
+        if (missed.length === 0 || streams.size === 0) return;
+        deps.logger.debug({ orders: missed.length }, "orders written with no feed message seen; re-reading them");
+        for (const id of missed) changed.add(id);
+        // Their steps are unknown: every part that could show them is read again.
+        newestDirty = approvalsDirty = overviewDirty = true;
+        scheduleFlush();
+      } catch (err) {
+        deps.logger.warn({ err }, "could not check for orders the feed missed; the next check looks back further");
+      }
+    });
+  }
+
   const listener: OrderFeedSubscriber = {
     onOrderEvent({ id, event }: OrderFeedMessage) {
       if (!orderIdSchema.safeParse(id).success) return;
@@ -192,14 +222,9 @@ export function createOpsFeed(deps: OpsFeedDeps) {
       if (PLACED_STEPS.has(event.step) || onFirstPage.has(id)) newestDirty = true;
       if (DECISION_STEPS.has(event.step) || awaiting.has(id)) approvalsDirty = true;
       overviewDirty = true;
-      if (!batchTimer) {
-        batchTimer = setTimeout(() => {
-          flushes = flushes.then(flush);
-        }, batchMs);
-        batchTimer.unref();
-      }
-      scheduleOverview();
+      scheduleFlush();
     },
+    // Every stream reconnects and reads its parts again; the check restarts with them.
     onGap: resyncAll,
   };
 
@@ -210,6 +235,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
     subscription = null;
     if (minuteTimer) clearInterval(minuteTimer);
     minuteTimer = null;
+    feedCheck.stop();
   }
 
   /** What the page should show now, from PostgreSQL: sent first on every (re)connect. */
@@ -241,6 +267,7 @@ export function createOpsFeed(deps: OpsFeedDeps) {
       scheduleOverview();
     }, 60_000);
     minuteTimer.unref();
+    feedCheck.start(checkMissed);
     let live = true;
     try {
       if (!subscription) {
