@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { freePort } from "../scripts/stack/processes.ts";
-import { BrowserClient, extract, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 

@@ -15,7 +15,8 @@ import pg from "pg";
 import type { CaughtMessage } from "../scripts/stack/mail-catcher.ts";
 import { freePort, portIsFree, type Managed } from "../scripts/stack/processes.ts";
 import { startWeb, startWorker } from "../scripts/stack/stack.ts";
-import { BrowserClient, extract, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { DEV_PORT_NAMES, startDevScript, type DevScript } from "./helpers/dev-script.ts";
 import { restateSql } from "./helpers/restate-admin.ts";
 

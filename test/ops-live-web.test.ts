@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { BrowserClient, extract, postOrderForm, sseOpened, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, postOrderForm, sseOpened, waitUntil } from "./helpers/browser-client.ts";
+import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 import { addOperator, signInOperator } from "./helpers/operators.ts";

@@ -17,6 +17,7 @@ import { createWebListener } from "../web/app.ts";
 import { createOwnershipStore } from "../web/adapters/ownership.store.ts";
 import { wireWeb, type WebWiring } from "../web/wiring.ts";
 import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
+import { SseParser } from "../scripts/lib/sse-parser.ts";
 import { BrowserClient, waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -152,7 +153,7 @@ describe("SSE hardening", () => {
     await waitUntil("nobody listens for the order any more", async () => (await numsub()) === 0);
     sse.resume();
     assert.equal(await sse.ended, "error", "the connection was cut, not ended cleanly");
-    const received = [...sse.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const received = new SseParser().feed(sse.text()).flatMap((e) => (e.id === null ? [] : [Number(e.id)]));
     assert.ok(received.length < seq, `only part of the ${seq} events arrived (${received.length})`);
 
     // The browser reconnects with the last id it has and gets what it missed, up to the newest event.

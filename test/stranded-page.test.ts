@@ -22,7 +22,8 @@ import type { Managed } from "../scripts/stack/processes.ts";
 import { startWorker } from "../scripts/stack/stack.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import type { OrderFulfilment } from "../worker/order-fulfilment.workflow.ts";
-import { BrowserClient, postOrderForm, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, postOrderForm, waitUntil } from "./helpers/browser-client.ts";
+import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
 /** Orders above the threshold wait for an operator: the test holds its order there until Valkey is paused. */

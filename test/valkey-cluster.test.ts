@@ -13,7 +13,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { streamKey } from "../shared/progress-event.ts";
-import { BrowserClient, extract, postOrderForm, waitUntil, type SseEvent } from "./helpers/browser-client.ts";
+import { BrowserClient, extract, postOrderForm, waitUntil } from "./helpers/browser-client.ts";
+import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { addOperator } from "./helpers/operators.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 

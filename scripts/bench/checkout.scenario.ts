@@ -57,7 +57,7 @@ export async function checkoutOrders(
     const started = performance.now();
     const orderId = await placeHosted(t, s, t.skus[n++ % t.skus.length]!);
     const stream = `${t.webUrl}/orders/${orderId}/events`;
-    const waiting = await sseUntil(stream, { cookie: s.cookie }, (f) => f.includes('data-step="awaiting_payment"'));
+    const waiting = await sseUntil(stream, { cookie: s.cookie }, (e) => e.data.includes('data-step="awaiting_payment"'));
     if (!waiting) throw new Error(`the stream of ${orderId} ended before its payment page opened`);
     const opened = performance.now();
     const session = stripe.ledgerOf(orderId).checkoutSessions[0];
@@ -69,7 +69,7 @@ export async function checkoutOrders(
     });
     if (paid.status !== 303) throw new Error(`the payment page answered ${paid.status}: ${paid.body.slice(0, 200)}`);
     const answered = performance.now();
-    const done = await sseUntil(stream, { cookie: s.cookie }, (f) => f.includes("event: done"));
+    const done = await sseUntil(stream, { cookie: s.cookie }, (e) => e.event === "done");
     if (!done) throw new Error(`the stream of ${orderId} ended without a terminal event`);
     const ended = performance.now();
     toPage.push(opened - started);

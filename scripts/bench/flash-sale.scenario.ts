@@ -135,16 +135,6 @@ const STREAM_TIMEOUT_MS = 180_000;
 const ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#96;": "`" };
 const unescape = (s: string) => s.replace(/&(?:amp|lt|gt|quot|#39|#96);/g, (e) => ENTITIES[e] ?? e);
 
-/** The data of one SSE frame (its `data:` lines joined), or null when it is not a `progress` frame. */
-function progressData(frame: string): string | null {
-  const lines = frame.split("\n");
-  if (!lines.some((l) => l === "event: progress")) return null;
-  return lines
-    .filter((l) => l.startsWith("data:"))
-    .map((l) => l.slice(l.startsWith("data: ") ? 6 : 5))
-    .join("\n");
-}
-
 /** The step and message of the order's progress panel as a progress frame renders it. */
 function panelState(data: string): { step?: string; message?: string } {
   const step = /class="progress-panel[^"]*"[^>]*data-step="([^"]*)"/.exec(data)?.[1];
@@ -269,9 +259,9 @@ async function runPhase(
             const done = await sseUntil(
               `${t.webUrl}/orders/${b.orderId}/events`,
               { cookie: s.cookie },
-              (frame) => {
-                if (frame.split("\n").includes("event: done")) return true;
-                last = progressData(frame) ?? last;
+              (e) => {
+                if (e.event === "done") return true;
+                if (e.event === "progress") last = e.data;
                 return false;
               },
               STREAM_TIMEOUT_MS,

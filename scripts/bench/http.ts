@@ -1,5 +1,6 @@
 /** A lean HTTP client for the bench (node:http, keep-alive): the same client code for our app and for raw Restate. */
 import http from "node:http";
+import { SseParser, type SseEvent } from "../lib/sse-parser.ts";
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
@@ -27,11 +28,11 @@ export function request(
   });
 }
 
-/** Reads an SSE response until a frame matches `until` (resolves true) or the stream ends (false). */
+/** Reads an SSE response until an event matches `until` (resolves true) or the stream ends (false). */
 export function sseUntil(
   url: string,
   headers: Record<string, string>,
-  until: (frame: string) => boolean,
+  until: (e: SseEvent) => boolean,
   timeoutMs = 60_000,
 ): Promise<boolean> {
   return new Promise((resolve, reject) => {
@@ -40,23 +41,18 @@ export function sseUntil(
         res.resume();
         return reject(new Error(`SSE ${url} answered ${res.statusCode}`));
       }
-      let buffer = "";
+      const parser = new SseParser();
       let matched = false;
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
         if (matched) return;
-        buffer += chunk;
-        let split: number;
-        while ((split = buffer.indexOf("\n\n")) >= 0) {
-          const frame = buffer.slice(0, split);
-          buffer = buffer.slice(split + 2);
-          if (until(frame)) {
+        for (const e of parser.feed(chunk))
+          if (until(e)) {
             matched = true;
             clearTimeout(timer);
             resolve(true);
             return;
           }
-        }
       });
       res.on("end", () => {
         clearTimeout(timer);

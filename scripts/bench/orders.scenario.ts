@@ -71,7 +71,7 @@ export async function ordersEndToEnd(
     const started = performance.now();
     const postedAt = Date.now();
     const orderId = await postOrder(t, s, t.skus[n++ % t.skus.length]!);
-    const done = await sseUntil(`${t.webUrl}/orders/${orderId}/events`, { cookie: s.cookie }, (f) => f.includes("event: done"));
+    const done = await sseUntil(`${t.webUrl}/orders/${orderId}/events`, { cookie: s.cookie }, (e) => e.event === "done");
     if (!done) throw new Error(`the stream of ${orderId} ended without a terminal event`);
     samples?.push({ orderId, postedAt, doneAt: Date.now() });
     return performance.now() - started;

@@ -14,6 +14,7 @@ import { v7 as uuidv7 } from "uuid";
 import { createLogger } from "../../shared/logger.ts";
 import { createOwnershipStore } from "../../web/adapters/ownership.store.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
+import { SseParser } from "../lib/sse-parser.ts";
 import { newSession, type WebSession } from "./http.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { postgresTransactions } from "./work-count.ts";
@@ -121,22 +122,18 @@ export async function sseFanout(o: FanoutOptions): Promise<FanoutResult> {
       req.once("error", reject);
       req.once("response", (res) => {
         if (res.statusCode !== 200) return reject(new Error(`SSE answered ${res.statusCode}`));
-        let buffer = "";
+        const parser = new SseParser();
         let first = true;
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
           const now = performance.now();
-          buffer += chunk;
-          let split: number;
-          while ((split = buffer.indexOf("\n\n")) >= 0) {
-            const frame = buffer.slice(0, split);
-            buffer = buffer.slice(split + 2);
+          for (const e of parser.feed(chunk)) {
             if (first) {
               first = false;
               connected++;
               resolve();
             }
-            const mark = MARK.exec(frame);
+            const mark = MARK.exec(e.data);
             if (mark && measuring) latencies.push(now - Number(mark[1]));
           }
         });

@@ -10,6 +10,7 @@ import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { createLogger } from "../../shared/logger.ts";
+import { SseParser } from "../lib/sse-parser.ts";
 import { createProgressPublisher } from "../../worker/adapters/progress-publisher.ts";
 import { sessionWithOrders } from "./sse-fanout.scenario.ts";
 
@@ -79,17 +80,12 @@ function open(webUrl: string, cookie: string, c: Client, resume: boolean): Promi
       if (res.statusCode !== 200) return settle(new Error(`SSE answered ${res.statusCode}`));
       // A resumed stream owes nothing to a client that missed nothing: being accepted is being back.
       if (resume) settle();
-      let buffer = "";
+      const parser = new SseParser();
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
-        buffer += chunk;
-        let split: number;
-        while ((split = buffer.indexOf("\n\n")) >= 0) {
-          const frame = buffer.slice(0, split);
-          buffer = buffer.slice(split + 2);
-          const id = /^id: (\d+)$/m.exec(frame)?.[1];
-          if (id !== undefined && /^event: progress$/m.test(frame)) {
-            const seq = Number(id);
+        for (const e of parser.feed(chunk)) {
+          if (e.id !== null && e.event === "progress") {
+            const seq = Number(e.id);
             if (resume && c.seen.has(seq)) c.seen.add(-seq); // a duplicate, marked by its negative
             c.seen.add(seq);
             c.lastSeq = Math.max(c.lastSeq, seq);

@@ -6,6 +6,7 @@
  * Used by the chaos run and the multi-node test; it never throws, it reports.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { SseParser } from "../lib/sse-parser.ts";
 
 export interface ShopperOptions {
   webUrl: string;
@@ -150,15 +151,15 @@ async function followProgress(
   pathname: string,
   deadline: number,
   out: { error: string | null; sawTerminal: boolean; reconnects: number; finishedAt: number | null },
-  onFrame: (frame: string) => void = () => {},
+  onData: (data: string) => void = () => {},
 ): Promise<void> {
-  let lastId: string | null = null;
+  let lastId = "";
   for (let attempt = 0; Date.now() < deadline && !out.sawTerminal; attempt++) {
     out.reconnects++;
-    let retryHint: number | null = null;
+    const parser = new SseParser(lastId);
     try {
       const headers: Record<string, string> = { accept: "text/event-stream" };
-      if (lastId !== null) headers["last-event-id"] = lastId;
+      if (lastId !== "") headers["last-event-id"] = lastId;
       const res = await session.fetch(pathname, { headers, signal: AbortSignal.timeout(Math.max(deadline - Date.now(), 1)) });
       if (res.status !== 200 || !res.body) {
         await res.body?.cancel();
@@ -166,22 +167,10 @@ async function followProgress(
         // EventSource gives up on a 4xx other than 429; a person reloading the page would get the same.
         if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
       } else {
-        const decoder = new TextDecoder();
-        let buffer = "";
         for await (const chunk of res.body) {
-          buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-          let split: number;
-          while ((split = buffer.indexOf("\n\n")) >= 0) {
-            const frame = buffer.slice(0, split);
-            buffer = buffer.slice(split + 2);
-            let event = "message";
-            onFrame(frame);
-            for (const line of frame.split("\n")) {
-              if (line.startsWith("id:")) lastId = line.slice(3).trim();
-              else if (line.startsWith("event:")) event = line.slice(6).trim();
-              else if (line.startsWith("retry:")) retryHint = Number(line.slice(6).trim()) || null;
-            }
-            if (event === "done") {
+          for (const e of parser.feed(chunk as Uint8Array)) {
+            onData(e.data);
+            if (e.event === "done") {
               out.sawTerminal = true;
               out.finishedAt = Date.now();
             }
@@ -193,7 +182,8 @@ async function followProgress(
     } catch (err) {
       out.error = `progress stream: ${(err as Error).message}`;
     }
-    if (!out.sawTerminal) await backoff(attempt, retryHint);
+    lastId = parser.lastEventId;
+    if (!out.sawTerminal) await backoff(attempt, parser.retryMs);
   }
   if (out.sawTerminal) out.error = null;
   else out.error ??= "no terminal event before the deadline";
@@ -240,10 +230,10 @@ export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
       await cancel();
     })();
   }
-  // The order page's Pay now link, as the progress panel in a stream frame carries it: used once.
+  // The order page's Pay now link, as the progress panel in a stream event carries it: used once.
   let paying = false;
-  const onFrame = (frame: string) => {
-    const link = PAY_LINK.exec(frame)?.[1];
+  const onPage = (markup: string) => {
+    const link = PAY_LINK.exec(markup)?.[1];
     if (!opts.pay || paying || !link) return;
     paying = true;
     void opts.pay(link.replaceAll("&amp;", "&")).then(
@@ -260,14 +250,14 @@ export async function shop(opts: ShopperOptions): Promise<ShopperOutcome> {
     reloads = setInterval(() => {
       if (paying || out.sawTerminal) return;
       session.fetch(`/orders/${orderId}`).then(
-        async (res) => onFrame(await res.text()),
+        async (res) => onPage(await res.text()),
         () => undefined,
       );
     }, 5_000);
     reloads.unref();
   }
   try {
-    await followProgress(session, `/orders/${orderId}/events`, deadline, out, onFrame);
+    await followProgress(session, `/orders/${orderId}/events`, deadline, out, onPage);
   } finally {
     clearInterval(reloads);
   }

@@ -1,10 +1,5 @@
 /** A small cookie-keeping HTTP client for driving the web app like a browser without JavaScript. */
-
-export interface SseEvent {
-  id: string | null;
-  event: string;
-  data: string;
-}
+import { SseParser, type SseEvent } from "../../scripts/lib/sse-parser.ts";
 
 export class BrowserClient {
   private readonly cookies = new Map<string, string>();
@@ -79,30 +74,10 @@ export class BrowserClient {
       const res = await this.request(pathname, { headers, signal: controller.signal });
       if (res.status !== 200 || !res.body)
         return { status: res.status, events, ended: true, contentType: res.headers.get("content-type") };
-      const decoder = new TextDecoder();
-      let buffer = "";
+      const parser = new SseParser();
       try {
         for await (const chunk of res.body) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let split: number;
-          while ((split = buffer.indexOf("\n\n")) >= 0) {
-            const frame = buffer.slice(0, split);
-            buffer = buffer.slice(split + 2);
-            const e: SseEvent = { id: null, event: "message", data: "" };
-            const data: string[] = [];
-            let meaningful = false;
-            for (const line of frame.split("\n")) {
-              if (line.startsWith(":")) continue;
-              const [field, ...rest] = line.split(":");
-              const value = rest.join(":").replace(/^ /, "");
-              if (field === "id") e.id = value;
-              else if (field === "event") e.event = value;
-              else if (field === "data") data.push(value);
-              else continue;
-              meaningful = true;
-            }
-            if (!meaningful) continue;
-            e.data = data.join("\n");
+          for (const e of parser.feed(chunk)) {
             events.push(e);
             if (opts.stopWhen?.(e, events)) {
               controller.abort();
