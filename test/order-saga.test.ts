@@ -70,6 +70,46 @@ describe("order saga", () => {
     ]);
   });
 
+  it("a charge whose record PostgreSQL refuses is kept: the order waits for the record, charged once", async () => {
+    const email = "record-refused@example.com";
+    // A trigger refuses the order's confirmed status and counts each refusal (a sequence: its
+    // count survives the refused statement's rollback) until the test drops it.
+    await q(`CREATE SEQUENCE confirm_refusals`);
+    await q(`CREATE FUNCTION refuse_confirm() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'confirmed' AND NEW.email = '${email}' THEN
+          PERFORM nextval('confirm_refusals');
+          RAISE EXCEPTION 'the test refuses this order''s confirmation';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await q(`CREATE TRIGGER refuse_confirm BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION refuse_confirm()`);
+    // The payment step's whole budget is two attempts here: a worker that retried the record
+    // inside it would have failed the order (the money kept, nothing refunded) by the second
+    // refusal. More refusals than that are the record's own step, which waits for PostgreSQL.
+    const orderId = await withWorkerEnv({ PAYMENT_RETRY_LIMIT: "2" }, async () => {
+      try {
+        const id = await place(email, "pm_card_visa", [{ sku: "KNOT-BOOK", quantity: 1 }]);
+        await waitUntil("four refused records", async () => {
+          const [r] = await q("SELECT last_value, is_called FROM confirm_refusals");
+          return r.is_called && Number(r.last_value) >= 4;
+        });
+        return id;
+      } finally {
+        await q(`DROP TRIGGER refuse_confirm ON orders`);
+        await q(`DROP FUNCTION refuse_confirm()`);
+        await q(`DROP SEQUENCE confirm_refusals`);
+      }
+    });
+    await shipNow(orderId);
+    assert.equal((await result(orderId)).outcome, "fulfilled");
+    assert.deepEqual(await q("SELECT kind, status FROM payments WHERE order_id = $1", [orderId]), [
+      { kind: "charge", status: "succeeded" },
+    ]);
+    await emailsSettled();
+    assert.equal(mailsTo(email).filter((m) => m.subject.startsWith("Order confirmed")).length, 1);
+  });
+
   it("an approval and a ship now that arrive before their waits are kept: the order goes through without waiting a day", async () => {
     // Sent at once after placing: the workflow has not reached either wait yet (or only just).
     const orderId = await place("early@example.com", "pm_card_visa", [{ sku: "LAMP-HARBOUR", quantity: 2 }]);

@@ -148,6 +148,8 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
             charge?: Charge;
             /** Why the provider refused the payment (a declined card), when it did. */
             declined?: string;
+            /** False when the charge went through but its record did not: a step of its own writes it. */
+            recorded?: boolean;
           };
           const needsApprovalOf = (order: StoredOrder) => order.totalCents >= deps.approvalThresholdCents;
           // Paid with the payment method the form sent (the local provider), the card is charged in the
@@ -156,7 +158,7 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
           const byCard = !deps.payments.checkout;
 
           /** The payment of an order paid by card, in the first step; a refusal is an outcome, not a failure. */
-          const payByCard = async (order: StoredOrder): Promise<Pick<Placed, "charge" | "declined">> => {
+          const payByCard = async (order: StoredOrder): Promise<Pick<Placed, "charge" | "declined" | "recorded">> => {
             const needsApproval = needsApprovalOf(order);
             const payment = {
               idempotencyKey: `order:${orderId}:charge`,
@@ -172,8 +174,15 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               if (err instanceof PermanentError) return { declined: err.message };
               throw err;
             }
-            await paymentRecord(order, needsApproval).record(charge.providerRef);
-            return { charge };
+            // Once the money is taken, the step must end with the charge in its result, whatever
+            // PostgreSQL does: retried to its (bounded) end, it would fail the order with the
+            // charge unknown to the saga, and nothing would give the money back.
+            try {
+              await paymentRecord(order, needsApproval).record(charge.providerRef);
+            } catch {
+              return { charge, recorded: false };
+            }
+            return { charge, recorded: true };
           };
 
           try {
@@ -195,11 +204,11 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                 return byCard && stock.reserved ? { order, stock, ...(await payByCard(order)) } : { order, stock };
               },
               // The first event names the invocation, so a page built from the stream can link to it.
-              after: ({ order, stock, charge }) => [
+              after: ({ order, stock, charge, recorded }) => [
                 { ...orderSteps.received, data: { invocationId: ctx.request().id } },
                 orderSteps.persisted,
                 ...(stock.reserved ? [orderSteps.reserved] : []),
-                ...(charge ? paymentRecord(order, needsApprovalOf(order)).after : []),
+                ...(charge && recorded !== false ? paymentRecord(order, needsApprovalOf(order)).after : []),
               ],
               retry: (byCard ? deps.paymentPolicy.retry : infraRetry) as restate.RunOptions<Placed>,
             });
@@ -225,7 +234,9 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
                   { order, needsApproval, orderUrl, cancelRequest },
                 );
             // The confirmation goes out beside the steps that follow: shipping does not wait for the mail server.
-            if (placed.charge) progress.mailBeside("send confirmation", paymentRecord(order, needsApproval).email);
+            // (A result journalled before `recorded` existed has a charge and no flag: it was recorded.)
+            const recorded = placed.charge !== undefined && placed.recorded !== false;
+            if (recorded) progress.mailBeside("send confirmation", paymentRecord(order, needsApproval).email);
             // Set from journalled steps only, so a replay takes the same branch of the undo below.
             let captured = paidAtOnce;
             const settlement = (op: "capture" | "cancel") => ({
@@ -254,7 +265,9 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
               );
               refundedCents = charge.amountCents;
             });
-            if (deps.payments.checkout) {
+            // Paid on the hosted page, or by card with the record left undone by the first step (the
+            // saga now knows the charge, and this step retries until PostgreSQL takes the record).
+            if (!recorded) {
               // Paid on the page while a cancel was on its way: the saga gives the money back.
               await stopIfCancelled();
               const { record, after, email } = paymentRecord(order, needsApproval);
