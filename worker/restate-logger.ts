@@ -15,10 +15,11 @@ export function restateLogger(logger: Logger): restate.LoggerTransport {
   return (meta, message, ...rest) => {
     if (meta.replaying) return;
     // The SDK's own chatter is debug; its warnings and errors (a failed attempt, a retry) stay.
+    // Its lifecycle lines come as "JOURNAL" (or "SYSTEM"), a handler's `ctx.console` as "USER".
     // (The SDK's enums are types only at runtime: compare their string values.)
-    const source = String(meta.source);
+    const fromHandler = String(meta.source) === "USER";
     const given = String(meta.level) as Level;
-    const level: Level = source === "SYSTEM" && (given === "info" || given === "debug") ? "debug" : given;
+    const level: Level = !fromHandler && (given === "info" || given === "debug") ? "debug" : given;
     if (!log.isLevelEnabled(level)) return;
     const err = [message, ...rest].find((v): v is Error => v instanceof Error);
     const text = [message, ...rest]
