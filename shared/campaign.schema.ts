@@ -10,7 +10,6 @@ export const RECIPIENTS_CEILING = 10_000;
 
 export const bodyFormats = { markdown: "Markdown", text: "Plain text" } as const;
 export const bodyFormatSchema = z.enum(Object.keys(bodyFormats) as [keyof typeof bodyFormats], { error: "Choose a format" });
-export type BodyFormat = z.infer<typeof bodyFormatSchema>;
 
 const recipientSchema = z.email().max(254);
 

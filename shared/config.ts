@@ -386,7 +386,6 @@ export const migrateConfigSchema = z.object({
   LOG_FORMAT: common.LOG_FORMAT,
   DATABASE_URL: common.DATABASE_URL,
 });
-export type MigrateConfig = z.infer<typeof migrateConfigSchema>;
 
 /** `npm run operator`: the database, and optionally the new password (otherwise read from stdin). */
 export const operatorCommandConfigSchema = migrateConfigSchema.extend({

@@ -71,8 +71,6 @@ export const orderFormSchema = (hostedPayment: boolean) =>
         .map(([sku, quantity]) => ({ sku, quantity })),
     }));
 
-export type OrderForm = z.output<ReturnType<typeof orderFormSchema>>;
-
 export const orderStatusSchema = z.enum([
   "received",
   "reserved",

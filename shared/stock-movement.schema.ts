@@ -22,7 +22,6 @@ export type StockMovementInput = z.infer<typeof stockMovementInputSchema>;
 
 /** `Stock/move`: a movement and the product it moves. */
 export const stockMoveRequestSchema = stockMovementInputSchema.extend({ sku: skuSchema });
-export type StockMoveRequest = z.infer<typeof stockMoveRequestSchema>;
 
 const wholeNumber = (min: number, message: string) =>
   z

@@ -1,24 +1,29 @@
-// deploy/ cannot be built or applied here (no Docker engine, no cluster), so every artifact is parsed and checked
-// offline by the checkers in scripts/check-deploy/ (also `npm run check:deploy`): Kubernetes objects against the bundled
-// API schemas, the production compose file against the Compose JSON schema, then the rules we run production by. This
-// file runs each check on the repository, and feeds the same checkers broken inputs, so a check that can no longer fail
-// is noticed.
+// deploy/ cannot be built or applied here (no Docker engine, no cluster), so every artifact is checked offline by the
+// checkers in scripts/check-deploy/ (also `npm run check:deploy`): the Caddyfile by Caddy itself (installed here when
+// missing), Kubernetes objects against the bundled API schemas, the production compose file against the Compose JSON
+// schema, then the rules we run production by. This file runs each check on the repository, and feeds the same checkers
+// broken inputs, so a check that can no longer fail is noticed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { appEnvProblems } from "../scripts/check-deploy/app-env.ts";
-import { caddyProblems } from "../scripts/check-deploy/caddyfile.ts";
+import { caddyfileProblems } from "../scripts/check-deploy/caddyfile.ts";
 import { deployChecks } from "../scripts/check-deploy/checks.ts";
 import { composeProblems } from "../scripts/check-deploy/compose.ts";
 import { DEPLOY, K8S, pinProblem, read, yamlDocs, zodProblems, type Dict } from "../scripts/check-deploy/deploy-files.ts";
 import { dockerfileProblems, IMAGES } from "../scripts/check-deploy/dockerfile.ts";
 import { kubeProblems } from "../scripts/check-deploy/kubernetes.ts";
+import { kubectlKustomizeMissing, kustomizeDrift } from "../scripts/check-deploy/kustomize-crosscheck.ts";
 import { kubeObject, render } from "../scripts/check-deploy/kustomize-render.ts";
 import { networkPolicyProblems } from "../scripts/check-deploy/network-policies.ts";
 import { restateValuesSchema } from "../scripts/check-deploy/restate-values.ts";
+import { ensureSystemPrograms } from "../scripts/stack/system-packages.ts";
+
+await ensureSystemPrograms(["caddy"]);
 
 for (const [artifact, checks] of Object.entries(deployChecks)) {
   describe(artifact, () => {
@@ -199,6 +204,20 @@ describe("the checks catch broken inputs", () => {
     ]);
   });
 
+  test("Kubernetes: kubectl kustomize renders what our renderer does", { skip: kubectlKustomizeMissing() ?? false }, () => {
+    for (const dir of [K8S, path.join(K8S, "migrate")]) assert.deepEqual(kustomizeDrift(dir, render(dir).objects), []);
+    // And it would notice a difference: here, a spread constraint the release label no longer narrows.
+    const objects = render(K8S).objects;
+    const worker = objects.find((o) => o instanceof Deployment && o.metadata?.name === "worker-v1") as Deployment | undefined;
+    const spread = worker?.spec?.template.spec?.topologySpreadConstraints?.[0]?.labelSelector?.matchLabels;
+    assert.ok(spread);
+    delete spread["quayside.dev/release"];
+    assert.match(
+      kustomizeDrift(K8S, objects).join("\n"),
+      /^deploy\/k8s: Deployment quayside\/worker-v1 differs at \.spec\.template\.spec\.topologySpreadConstraints\[0\]/,
+    );
+  });
+
   test("NetworkPolicies: a worker nobody guards, the Restate port or ingress open to others, the admin API to the web", () => {
     const rendered = render(K8S).objects;
     const worker = rendered.find((o) => o.kind === "Deployment" && o.metadata?.name === "worker-v1");
@@ -316,13 +335,44 @@ describe("the checks catch broken inputs", () => {
     ]);
   });
 
-  test("Caddyfile: no flushing, compression of everything, no web upstream", () => {
+  test("Caddyfile: what Caddy refuses (a misspelt subdirective, a stray brace, a missing variable)", () => {
+    const vars = { DOMAIN: "shop.example.com" };
+    const good = read("deploy/Caddyfile");
+    const misspelt = caddyfileProblems(good.replace("flush_interval -1", "flush_intervall -1"), {
+      ...vars,
+      ACME_EMAIL: "ops@example.com",
+    });
+    assert.equal(misspelt.length, 1, misspelt.join("\n"));
+    assert.match(
+      misspelt[0]!,
+      /^caddy validate: .*Caddyfile:\d+ - Error during parsing: unrecognized subdirective flush_intervall$/,
+    );
+    // A closing brace too many: Caddy reads it as a second site address.
+    const stray = caddyfileProblems("{$DOMAIN} {\n\treverse_proxy web:3000 {\n\t\tflush_interval -1\n\t}\n}\n}\n", vars);
+    assert.deepEqual(stray, ["caddy validate: adapting config using caddyfile: subject does not qualify for certificate: '}'"]);
+    assert.deepEqual(caddyfileProblems(good, vars), ["{$ACME_EMAIL} has no sample value to validate with"]);
+  });
+
+  test("Caddyfile: no flushing, compression of everything, no web upstream, a write timeout", () => {
+    const vars = { DOMAIN: "shop.example.com" };
     const broken = "{$DOMAIN} {\n\tencode gzip\n\treverse_proxy web:3000 {\n\t\tflush_interval 1s\n\t}\n}\n";
-    assert.deepEqual(caddyProblems(broken), [
+    assert.deepEqual(caddyfileProblems(broken, vars), [
       "reverse_proxy to web lacks `flush_interval -1` (SSE)",
       "encode may compress text/event-stream",
     ]);
-    assert.deepEqual(caddyProblems("{$DOMAIN} {\n\treverse_proxy app:8080\n}\n"), ["no reverse_proxy to web:3000"]);
+    const eventsToo = "{$DOMAIN} {\n\tencode gzip {\n\t\tmatch {\n\t\t\theader Content-Type text/*\n\t\t}\n\t}\n";
+    assert.deepEqual(caddyfileProblems(`${eventsToo}\treverse_proxy web:3000 {\n\t\tflush_interval -1\n\t}\n}\n`, vars), [
+      "encode may compress text/event-stream",
+    ]);
+    assert.deepEqual(caddyfileProblems("{$DOMAIN} {\n\treverse_proxy app:8080\n}\n", vars), ["no reverse_proxy to web:3000"]);
+    assert.deepEqual(caddyfileProblems("other.example.com {\n\treverse_proxy web:3000\n}\n", vars), [
+      "no site block for {$DOMAIN}",
+    ]);
+    const writeTimeout = "{\n\tservers {\n\t\ttimeouts {\n\t\t\twrite 30s\n\t\t}\n\t}\n}\n";
+    assert.deepEqual(
+      caddyfileProblems(`${writeTimeout}{$DOMAIN} {\n\treverse_proxy web:3000 {\n\t\tflush_interval -1\n\t}\n}\n`, vars),
+      ["a server write timeout would cut SSE streams"],
+    );
   });
 
   test("Dockerfile: unpinned base, root, no healthcheck, dev dependencies, missing sources", () => {

@@ -100,4 +100,3 @@ export function watchOperatorStreams(deps: { operators: OperatorSessions; everyM
     },
   };
 }
-export type OperatorStreamWatch = ReturnType<typeof watchOperatorStreams>;

@@ -211,4 +211,3 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
 }
 
 export type ContentGeneration = ReturnType<typeof createContentGenerationWorkflow>;
-export const contentGenerationApi: ContentGeneration = { name: "ContentGeneration" };

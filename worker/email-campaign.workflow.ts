@@ -149,4 +149,3 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
 }
 
 export type EmailCampaign = ReturnType<typeof createEmailCampaignWorkflow>;
-export const emailCampaignApi: EmailCampaign = { name: "EmailCampaign" };

@@ -64,4 +64,3 @@ export function createOrderLinksService(deps: OrderLinksDeps) {
 }
 
 export type OrderLinks = ReturnType<typeof createOrderLinksService>;
-export const orderLinksApi: OrderLinks = { name: "OrderLinks" };

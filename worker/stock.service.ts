@@ -27,4 +27,3 @@ export function createStockService(deps: { stock: StockRepo }) {
 }
 
 export type Stock = ReturnType<typeof createStockService>;
-export const stockApi: Stock = { name: "Stock" };

@@ -9,7 +9,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { z } from "zod";
 import { appEnvProblems } from "./app-env.ts";
-import { caddyProblems } from "./caddyfile.ts";
+import { caddyfileProblems } from "./caddyfile.ts";
 import { composeFile, composeProblems, interpolate } from "./compose.ts";
 import { DEPLOY, K8S, read, rel, ROOT, SECRET_TEMPLATE, walk, yamlDocs, yamlRole, zodProblems } from "./deploy-files.ts";
 import { closure, dockerfileProblems, IMAGES } from "./dockerfile.ts";
@@ -145,12 +145,14 @@ function otelCollectorFileProblems(): string[] {
 
 const composeDoc = () => yamlDocs(path.join(DEPLOY, "compose.prod.yaml")).docs[0];
 
+/** The variables of prod.env.example, as written there (secrets empty). */
+const prodEnvExample = (): Record<string, string> =>
+  Object.fromEntries([...read("deploy/prod.env.example").matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+
 function composeEnvProblems(): string[] {
   const text = read("deploy/compose.prod.yaml");
   const required = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!))].sort();
-  const example = Object.fromEntries(
-    [...read("deploy/prod.env.example").matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
-  );
+  const example = prodEnvExample();
   const problems = required.filter((v) => !(v in example)).map((v) => `${v} is required but not in prod.env.example`);
   const vars = Object.fromEntries(Object.entries(example).map(([k, v]) => [k, v || sampleSecret(k)]));
   const services = composeFile.parse(composeDoc()).services;
@@ -202,7 +204,8 @@ export const deployChecks: Record<string, Record<string, () => string[]>> = {
     "every required variable is in prod.env.example, and the app accepts the resulting environment": composeEnvProblems,
   },
   "deploy/Caddyfile": {
-    "proxies to web with immediate flushing and no compression of SSE": () => caddyProblems(read("deploy/Caddyfile")),
+    "Caddy accepts it (`caddy validate`, with prod.env.example's values) and it proxies to web with immediate flushing and no compression of SSE":
+      () => caddyfileProblems(read("deploy/Caddyfile"), prodEnvExample()),
   },
   "deploy/Dockerfile.*": Object.fromEntries(
     Object.keys(IMAGES).flatMap((file) => [

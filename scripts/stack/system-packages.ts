@@ -1,6 +1,6 @@
 /**
- * What the local stack and the browser tests take from the system: PostgreSQL, Valkey (or Redis)
- * and Chromium. When one is missing, root with apt-get installs it (announced, non-interactive, a
+ * What the local stack, the browser tests and the deploy checks take from the system: PostgreSQL,
+ * Valkey (or Redis), Chromium and Caddy. When one is missing, root with apt-get installs it (announced, non-interactive, a
  * packaged service kept stopped: the stack starts its own on its own ports), the way `playwright
  * install --with-deps` does; anyone else, or an install that fails (no network), is told the one
  * command to run. `decideInstall`, `askToInstall` and `findChromium` are the decisions, pure; `ensureSystemPrograms`
@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { findPostgresBin } from "./postgres.ts";
 import { findValkeyServer } from "./valkey.ts";
 
-export type SystemProgram = "postgres" | "valkey" | "chromium";
+export type SystemProgram = "postgres" | "valkey" | "chromium" | "caddy";
 
 export interface Machine {
   isRoot: boolean;
@@ -29,14 +29,26 @@ const LABEL: Record<SystemProgram, string> = {
   postgres: "PostgreSQL server binaries",
   valkey: "valkey-server or redis-server",
   chromium: "Chromium (for the browser tests)",
+  caddy: "Caddy (for the deploy checks)",
 };
 // Debian's names (bookworm has no valkey package; Redis speaks the same protocol).
-const APT: Record<SystemProgram, string> = { postgres: "postgresql", valkey: "redis-server", chromium: "chromium" };
-const BREW: Record<SystemProgram, string> = { postgres: "postgresql@17", valkey: "valkey", chromium: "--cask chromium" };
+const APT: Record<SystemProgram, string> = {
+  postgres: "postgresql",
+  valkey: "redis-server",
+  chromium: "chromium",
+  caddy: "caddy",
+};
+const BREW: Record<SystemProgram, string> = {
+  postgres: "postgresql@17",
+  valkey: "valkey",
+  chromium: "--cask chromium",
+  caddy: "caddy",
+};
 const GENERIC: Record<SystemProgram, string> = {
   postgres: "PostgreSQL 15 or newer",
   valkey: "Valkey or Redis 7 or newer",
   chromium: "Chromium",
+  caddy: "Caddy 2.6 or newer",
 };
 
 /** What to do about the programs in `missing` on `machine`: nothing, install them, or ask the user to. */
@@ -99,6 +111,7 @@ const present: Record<SystemProgram, () => boolean> = {
   postgres: () => succeeds(findPostgresBin),
   valkey: () => succeeds(findValkeyServer),
   chromium: () => findChromium(process.env) !== null,
+  caddy: () => onPath("caddy"),
 };
 
 function succeeds(fn: () => unknown): boolean {

@@ -40,6 +40,16 @@ describe("installing a missing PostgreSQL or Valkey", () => {
   });
 });
 
+describe("Caddy for the deploy checks", () => {
+  it("is installed with apt-get by root, and otherwise asked for", () => {
+    const root = decideInstall(["caddy"], debianRoot);
+    assert.deepEqual(root.action === "install" && root.packages, ["caddy"]);
+    const user = decideInstall(["caddy"], debianUser);
+    assert.match(user.action === "ask" ? user.message : "", /^Caddy \(for the deploy checks\) not found\./);
+    assert.match(user.action === "ask" ? user.message : "", /^\s+sudo apt-get install -y caddy$/m);
+  });
+});
+
 describe("Chromium for the browser tests", () => {
   it("is installed with apt-get by root, and otherwise asked for, with CHROMIUM_PATH as the way out", () => {
     const root = decideInstall(["chromium"], debianRoot);

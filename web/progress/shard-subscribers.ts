@@ -209,4 +209,3 @@ export function createShardSubscribers(cluster: Cluster, deps: ShardSubscriberDe
 
   return { subscribe, unsubscribe, stats, close };
 }
-export type ShardSubscribers = ReturnType<typeof createShardSubscribers>;

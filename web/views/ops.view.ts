@@ -10,9 +10,6 @@ import { encodeCursor, type OrderListErrors, type OrderListValues } from "../ord
 import type { Page } from "./layout.view.ts";
 import { opsApprovals, opsLiveRegion, opsNewestRows, opsOrderRow, opsOrdersHead, opsOverviewLink } from "./ops-live.view.ts";
 
-export interface OpsLoginValues {
-  name: string;
-}
 export type OpsLoginErrors = Partial<Record<"name" | "password", string>>;
 
 export function opsLoginPage(

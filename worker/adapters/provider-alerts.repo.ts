@@ -40,4 +40,3 @@ export function createProviderAlertsRepo(pool: pg.Pool) {
     },
   };
 }
-export type ProviderAlertsRepo = ReturnType<typeof createProviderAlertsRepo>;
