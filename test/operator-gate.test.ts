@@ -18,6 +18,7 @@ import { createLogger } from "../shared/logger.ts";
 import { createApp } from "../web/app.ts";
 import type { AppState } from "../web/app-state.ts";
 import { isOperatorPath } from "../web/operator-gate.ts";
+import { registeredRoutes } from "../web/route-list.ts";
 import { wireWeb, type WebWiring } from "../web/wiring.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { addOperator, operatorCommand, signInOperator } from "./helpers/operators.ts";
@@ -71,11 +72,7 @@ describe("the operator gate", () => {
 
   /** Every method and path under /ops the app's routers serve, read from the routers themselves. */
   function operatorRoutes(): OperatorRoute[] {
-    const layers = app.middleware.flatMap((mw) => (mw as { router?: Router }).router?.stack ?? []);
-    const routes = layers.flatMap((layer) =>
-      layer.methods.filter((m) => m !== "HEAD").map((method) => ({ method, path: String(layer.path) })),
-    );
-    return routes.filter((r) => isOperatorPath(r.path) && !OPEN_ROUTES.has(`${r.method} ${r.path}`));
+    return registeredRoutes(app).filter((r) => isOperatorPath(r.path) && !OPEN_ROUTES.has(`${r.method} ${r.path}`));
   }
 
   async function placeOrder(lamps: string): Promise<string> {

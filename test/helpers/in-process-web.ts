@@ -3,11 +3,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig, webConfigSchema } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { createWebListener } from "../../web/app.ts";
+import { createApp, createWebListener } from "../../web/app.ts";
+import { registeredRoutes, type RegisteredRoute } from "../../web/route-list.ts";
 import { wireWeb } from "../../web/wiring.ts";
 
 export interface InProcessWeb {
   url: string;
+  /** Every route the app's routers serve, read from an app built from the same wiring as the one listening. */
+  routes(): RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -19,6 +22,7 @@ export async function startInProcessWeb(env: NodeJS.ProcessEnv): Promise<InProce
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    routes: () => registeredRoutes(createApp(wiring.deps)),
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
