@@ -12,6 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { v7 as uuidv7 } from "uuid";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { ACCEPTED } from "../web/order-list-query.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { accessibilityContext, axeViolations } from "./helpers/accessibility.ts";
 import { launchBrowser, watchProblems } from "./helpers/browser.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
@@ -34,7 +35,7 @@ describe("browser: the operator console, as an operator finds it", () => {
     });
     await addOperator(stack.env, OPERATOR, PASSWORD);
     browser = await launchBrowser();
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
   });
   after(async () => {
     await browser?.close();

@@ -15,6 +15,7 @@ import { createResourceLinks } from "../shared/resource-link.ts";
 import { createCampaignsRepo } from "../worker/adapters/campaigns.repo.ts";
 import { createSmtpMailer, createSmtpTransport, SmtpTemporaryError } from "../worker/adapters/smtp-mailer.ts";
 import { PermanentError } from "../worker/errors.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -29,7 +30,7 @@ describe("email campaign workflow", () => {
     stack = await startTestStack("campaign-workflow", {
       env: { CAMPAIGN_SENDS_PER_SECOND: "1000", EMAIL_RETRY_INITIAL_MS: "50", EMAIL_RETRY_MAX_MS: "200" },
     });
-    campaigns = createCampaignsClient({ ingressUrl: stack.services.restate.ingressUrl });
+    campaigns = createCampaignsClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
     redis = new Redis(stack.services.valkeyUrl, { maxRetriesPerRequest: 1 });
     // The catcher answers by address: 451 twice then OK, always 550, or 451 until a test releases it.
     stack.services.mail.setRecipientPolicy((address) => {

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { BrowserClient, extract, postOrderForm, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -52,7 +53,9 @@ describe("operators acting on an order", () => {
   const confirmed = (id: string) =>
     waitUntil(
       "the order in its shipping wait",
-      async () => (await createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl }).status(id)).step === "confirmed",
+      async () =>
+        (await createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS }).status(id))
+          .step === "confirmed",
     );
   /** The action form on the operator's page: its fields (CSRF token, and the refund's request id). */
   async function actionForm(orderId: string, action: "cancel" | "refund" | "dispatch") {

@@ -15,6 +15,7 @@ import { freePort } from "../scripts/stack/processes.ts";
 import { ROOT } from "../scripts/stack/stack.ts";
 import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { DEV_OPERATOR } from "../web/operator-password.ts";
@@ -271,7 +272,7 @@ describe("operations and order controls", () => {
     assert.equal(approved.res.headers.get("location"), "/ops?done=approve");
     // Orders wait a day to ship (so a cancel test can hold one there): the operator ships it now.
     // The workflow's own snapshot, which "ship now" reads: it is written just after the row says "confirmed".
-    const workflow = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    const workflow = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
     await waitUntil("shipping wait", async () => (await workflow.status(orderId)).step === "confirmed");
     const shipNow = await operator.postForm(`/ops/orders/${orderId}/dispatch`, { _csrf: extract(dashboard.html, "_csrf") });
     assert.equal(shipNow.status, 303, "ship now is accepted in the shipping wait");

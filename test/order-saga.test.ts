@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -22,7 +23,7 @@ describe("order saga", () => {
     stack = await startTestStack("order-saga", {
       env: { APPROVAL_THRESHOLD_CENTS: "15000", APPROVAL_TIMEOUT_MS: DAY_MS, SHIPPING_DELAY_MS: DAY_MS },
     });
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
   });
   after(async () => {
     await stack?.stop();
@@ -352,7 +353,7 @@ describe("order saga", () => {
     const orderId = await place("restart@example.com", "pm_card_visa", [{ sku: "MAP-PRINT", quantity: 1 }]);
     await waitForStep(orderId, "confirmed");
     await stack.restartRestate({ kill: true });
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
     // The restart fell inside the day-long sleep: the order is still waiting to ship.
     assert.equal((await orders.status(orderId)).step, "confirmed");
     assert.equal((await q("SELECT status FROM orders WHERE id = $1", [orderId]))[0].status, "confirmed");

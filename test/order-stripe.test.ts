@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HOSTED_PAYMENT } from "../shared/order.schema.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import {
   CARD_3DS,
@@ -42,7 +43,7 @@ describe("orders paid on Stripe's page", () => {
       },
     });
     deliverWebhooksTo(fake, stack);
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
   });
   after(async () => {
     await stack?.stop();

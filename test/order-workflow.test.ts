@@ -10,6 +10,7 @@ import { createLogger } from "../shared/logger.ts";
 import { streamKey } from "../shared/progress-event.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { createProgressPublisher } from "../worker/adapters/progress-publisher.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { orderDriver } from "./helpers/order-driver.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -21,7 +22,7 @@ describe("order fulfilment workflow", () => {
 
   before(async () => {
     stack = await startTestStack("order-workflow");
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
     redis = new Redis(stack.services.valkeyUrl, { maxRetriesPerRequest: 1 });
     redis.on("error", () => undefined); // one test stops Valkey on purpose
   });

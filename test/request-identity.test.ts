@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
 import { restatePublicKey } from "../scripts/stack/request-identity.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
+import { TEST_CALL_TIMEOUT_MS } from "./helpers/call-timeout.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
 
@@ -64,7 +65,7 @@ describe("request identity: the worker obeys only Restate", () => {
 
   before(async () => {
     stack = await startTestStack("request-identity");
-    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl });
+    orders = createOrdersClient({ ingressUrl: stack.services.restate.ingressUrl, timeoutMs: TEST_CALL_TIMEOUT_MS });
     restateKey = createPrivateKey(readFileSync(stack.services.restate.identityKeyFile, "utf8"));
   });
   after(async () => {
