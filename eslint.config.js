@@ -9,6 +9,10 @@ const durableFiles = [
   "worker/**/*.service.ts",
   "worker/**/*.handlers.ts",
   "worker/progress-tracker.ts",
+  // The order workflow's steps and its payment on the hosted page run inside its handler.
+  "worker/order-run.ts",
+  "worker/order-payments.ts",
+  "worker/hosted-payment.ts",
 ];
 
 export default tseslint.config(

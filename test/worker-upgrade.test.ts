@@ -142,8 +142,8 @@ describe("worker upgrade with orders in flight", () => {
   const buildV2 = (name: string) =>
     buildWorkerRelease(path.join(buildDir, name), [
       {
-        file: "worker/order-fulfilment.workflow.ts",
-        before: "// The point of no return, decided by the order's row: it ships unless a cancel was",
+        file: "worker/order-run.ts",
+        before: `const shipped = await progress.step("ship order", {`,
         insert: '            await ctx.run("label parcel", () => `QS-${orderId.slice(-12).toUpperCase()}`);\n',
       },
     ]);
