@@ -2,6 +2,7 @@
  * The current progress of a campaign, for a page or the start of a stream: the workflow's durable
  * `status` snapshot, or (if Restate cannot answer) one derived from the stored recipient outcomes.
  */
+import { progressOfCampaign } from "../../shared/campaign-steps.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
@@ -9,14 +10,9 @@ import type { CampaignsReadRepo, CampaignSummary } from "../adapters/campaigns-r
 
 export function snapshotFromRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;
-  const done = sent + bounced + failed;
-  const status = c.status === "completed" ? "succeeded" : c.status === "cancelled" ? "cancelled" : "running";
   return {
+    ...progressOfCampaign(c.status, c.counts),
     seq: 0,
-    step: c.status,
-    percent: c.status === "completed" ? 100 : Math.floor((done / Math.max(total, 1)) * 100),
-    status,
-    message: `${sent} of ${total} sent`,
     at: null,
     invocationId: c.invocationId,
     data: { sent, bounced, failed, pending, cancelled, total },
