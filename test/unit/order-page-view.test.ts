@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { cancellableStatuses } from "../../shared/order-steps.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import { rowIsAhead, snapshotFromRow } from "../../web/progress/order-snapshot.ts";
+import { rowIsAhead, snapshotFromOrderRow } from "../../web/progress/order-snapshot.ts";
 import { invocationUrl } from "../../web/views/invocation-link.view.ts";
 import { progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
 
@@ -133,8 +133,8 @@ describe("timeline", () => {
 });
 
 describe("rowIsAhead (the order's row against its stream)", () => {
-  const row = (status: Parameters<typeof snapshotFromRow>[0]["status"], statusReason: string | null = null) =>
-    snapshotFromRow({ status, statusReason, invocationId: "inv_123" });
+  const row = (status: Parameters<typeof snapshotFromOrderRow>[0]["status"], statusReason: string | null = null) =>
+    snapshotFromOrderRow({ status, statusReason, invocationId: "inv_123" });
 
   it("prefers the stream while the row says no more than it", () => {
     assert.equal(rowIsAhead(row("confirmed"), snapshot({ step: "confirmed", percent: 70 })), false);

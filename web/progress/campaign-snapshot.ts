@@ -8,7 +8,8 @@ import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-even
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsReadRepo, CampaignSummary } from "../adapters/campaigns-read.repo.ts";
 
-export function snapshotFromRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
+/** What a campaign's stored outcomes say, for when the workflow cannot say it. */
+export function snapshotFromCampaignRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;
   return {
     ...progressOfCampaign(c.status, c.counts),
@@ -29,6 +30,6 @@ export async function currentCampaignSnapshot(
   } catch (err) {
     log.warn({ err, campaignId }, "campaign status unavailable; using the stored outcomes");
     const row = await deps.campaignStore.find(campaignId);
-    return row ? snapshotFromRow(row) : emptySnapshot;
+    return row ? snapshotFromCampaignRow(row) : emptySnapshot;
   }
 }

@@ -9,7 +9,7 @@ import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo, ContentJobView } from "../adapters/content-jobs-read.repo.ts";
 
 /** What a stored job row says, for when the workflow cannot say it (or says less). */
-function snapshotOfRow(job: ContentJobView): ProgressSnapshot {
+function snapshotFromContentRow(job: ContentJobView): ProgressSnapshot {
   return {
     ...progressOfContentJob(job),
     seq: 0,
@@ -37,10 +37,10 @@ export async function currentContentSnapshot(
   } catch (err) {
     log.warn({ err, jobId }, "workflow status unavailable; using the stored job");
     const job = row === undefined ? await deps.contentJobs.find(jobId) : row;
-    return job ? snapshotOfRow(job) : emptySnapshot;
+    return job ? snapshotFromContentRow(job) : emptySnapshot;
   }
   if (row && (row.status === "completed" || row.status === "failed") && !isTerminal(snapshot)) {
-    return { ...snapshotOfRow(row), invocationId: snapshot.invocationId ?? row.invocationId };
+    return { ...snapshotFromContentRow(row), invocationId: snapshot.invocationId ?? row.invocationId };
   }
   return snapshot;
 }
