@@ -109,6 +109,11 @@ export default tseslint.config(
               allowTypeImports: true,
               message: "The web imports only types from worker/ (it talks to it through Restate).",
             },
+            {
+              group: ["**/worker/adapters/**"],
+              message:
+                "A contract the web shares with the worker lives in shared/ or a service definition, not in the worker's adapters.",
+            },
           ],
         },
       ],

@@ -3,7 +3,7 @@
  * the snapshot the web derives from a stored row when there is no event to show. One table, read
  * by both, so the bar means the same thing wherever it is drawn.
  */
-import type { OrderStatus } from "./order.schema.ts";
+import { orderStatusSchema, type OrderStatus } from "./order.schema.ts";
 import { isTerminal, type ProgressDraft, type ProgressSnapshot } from "./progress-event.ts";
 
 export type OrderStepDraft = Omit<ProgressDraft, "seq">;
@@ -83,3 +83,20 @@ const OPEN_AFTER_END: ReadonlySet<string> = new Set(["fulfilled", "refund_pendin
 export function isOrderSettled(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
   return isTerminal(s) && !OPEN_AFTER_END.has(s.step);
 }
+
+/**
+ * What may be cancelled: an order that has not shipped and that nothing has ended. The order's
+ * page (its cancel button) and the workflow's `cancel` control read it from the order's progress.
+ */
+export function isCancellable(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
+  return !isTerminal(s) && s.step !== orderSteps.shipped.step;
+}
+
+/**
+ * The same rule on the order's row: the statuses whose progress may be cancelled. The cancel
+ * request's conditional statement (worker/adapters/orders.repo.ts) writes only on these, and the
+ * operators' actions page offers a cancel only on these.
+ */
+export const cancellableStatuses: ReadonlySet<OrderStatus> = new Set(
+  orderStatusSchema.options.filter((status) => isCancellable(progressOfStatus[status])),
+);

@@ -23,6 +23,15 @@ export type StockMovementInput = z.infer<typeof stockMovementInputSchema>;
 /** `Stock/move`: a movement and the product it moves. */
 export const stockMoveRequestSchema = stockMovementInputSchema.extend({ sku: skuSchema });
 
+/** `Stock/move`'s answer: what the movement did. */
+export interface StockMovementResult {
+  /** False when this movement id was recorded before: the earlier movement's figures are returned. */
+  applied: boolean;
+  delta: number;
+  /** Units for sale right after the movement. */
+  stock: number;
+}
+
 const wholeNumber = (min: number, message: string) =>
   z
     .string()

@@ -100,7 +100,7 @@ describe("content web", () => {
     assert.match(page.html, /<h3>Japanese<\/h3><div class="copy" data-lang="ja">\[Japanese\] Quayside mug/);
     assert.match(page.html, /openai · gpt-4.1-mini/);
     assert.match(page.html, /<dd>\d+ in · \d+ out<\/dd>/);
-    assert.match(page.html, /class="cost">\$0\.\d{4}/);
+    assert.match(page.html, /class="cost">US\$0\.\d{4}/);
     assert.match(page.html, new RegExp(`href="${stack.services.restate.adminUrl}/ui/invocations/inv_`));
 
     const list = await client.get("/content");

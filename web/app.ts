@@ -167,7 +167,8 @@ export function createWebListener(deps: AppDeps): RequestListener {
 
 export function createApp(deps: AppDeps): Koa<AppState> {
   // Behind one reverse proxy in prod: trust only the address it appends to X-Forwarded-For, never
-  // the entries a client wrote itself (rate limits are keyed on ctx.ip).
+  // the entries a client wrote itself (rate limits are keyed on ctx.ip, which requestContext sets
+  // with clientIp from `proxy`, as the stream front does).
   const app = new Koa<AppState>({ keys: [deps.config.sessionSecret], proxy: deps.config.profile === "prod", maxIpsCount: 1 });
   app.silent = true; // errors are logged by the error middleware, with the request id
   const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs, draining: deps.draining });

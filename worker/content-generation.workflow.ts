@@ -12,7 +12,8 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { contentJobInputSchema, contentLanguages, providerLabel } from "../shared/content-job.schema.ts";
-import type { ProgressData, ProgressDraft } from "../shared/progress-event.ts";
+import { contentSteps, type ContentStepDraft } from "../shared/content-steps.ts";
+import type { ProgressData } from "../shared/progress-event.ts";
 import type { ContentJobsRepo, StoredTranslation } from "./adapters/content-jobs.repo.ts";
 import { blockSeqPublisher, createLiveFeed, SEQ_BLOCK } from "./adapters/llm-live-progress.ts";
 import { estimateCostCents, type Price } from "./adapters/llm-prices.ts";
@@ -75,9 +76,9 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
             languages: input.languages.join(","),
           };
           let steps = 0;
-          const emit = async (draft: Omit<ProgressDraft, "seq" | "kind" | "status"> & Partial<ProgressDraft>) => {
+          const emit = async (draft: ContentStepDraft, data?: ProgressData) => {
             steps += 1;
-            await tracker.emit({ kind: "step", status: "running", ...draft, data: { ...base, ...draft.data } });
+            await tracker.emit({ ...draft, data: { ...base, ...data } });
           };
           const signal = ctx.request().attemptCompletedSignal;
           const quota = ctx.objectClient(llmQuotaApi, llm.name);
@@ -90,7 +91,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
             if (wait > 0) await ctx.sleep(wait, "wait for LlmQuota");
           };
 
-          await emit({ step: "received", percent: 5, message: "Job received" });
+          await emit(contentSteps.received);
           try {
             await ctx.run("save job", () => deps.jobs.create(input, llm.name, llm.model, ctx.request().id), infraRetry);
 
@@ -98,13 +99,18 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
             const estimate = tokenEstimate(productDescriptionPrompt, prompt);
             const slot = await quota.reserve({ tokens: estimate });
             await waitUntil(slot.notBefore);
-            const writing = { step: "writing", percent: 15, message: "Writing the description" };
-            await emit(writing);
+            await emit(contentSteps.writing);
             const afterSeq = steps * SEQ_BLOCK;
             const description = await ctx.run(
               "write description",
               async () => {
-                const live = createLiveFeed({ publisher: deps.progress, resource, afterSeq, ...writing, data: base });
+                const live = createLiveFeed({
+                  publisher: deps.progress,
+                  resource,
+                  afterSeq,
+                  ...contentSteps.writing,
+                  data: base,
+                });
                 try {
                   const r = await llm.complete({ ...productDescriptionPrompt, prompt, signal, onText: (d) => live.text(d) });
                   // Retried like any other failure (bounded): an empty answer is usually a fluke.
@@ -124,7 +130,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
               infraRetry,
             );
             const text = description.text.slice(0, 4000);
-            await emit({ step: "described", percent: 60, message: "Description written", data: { text } });
+            await emit(contentSteps.described, { text });
 
             let translations: StoredTranslation[] = [];
             if (input.languages.length > 0) {
@@ -134,12 +140,8 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
               const estimates = prompts.map((p) => tokenEstimate(translationPrompt, p));
               const slots = await restate.RestatePromise.all(estimates.map((tokens) => quota.reserve({ tokens })));
               await waitUntil(Math.min(...slots.map((s) => s.notBefore)));
-              const translating = {
-                step: "translating",
-                percent: 65,
-                message: `Translating into ${input.languages.length} language(s)`,
-              };
-              await emit({ ...translating, data: { text } });
+              const translating = contentSteps.translating(input.languages.length);
+              await emit(translating, { text });
               const live = createLiveFeed({
                 publisher: deps.progress,
                 resource,
@@ -172,14 +174,7 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
             );
             cost = estimateCostCents(deps.price, total);
             await ctx.run("store results", () => deps.jobs.complete(jobId, translations, total, cost), infraRetry);
-            await emit({
-              kind: "terminal",
-              step: "completed",
-              percent: 100,
-              status: "succeeded",
-              message: "Product copy ready",
-              data: { text, done: input.languages.join(",") },
-            });
+            await emit(contentSteps.completed, { text, done: input.languages.join(",") });
             return {
               jobId,
               status: "completed",
@@ -191,7 +186,8 @@ export function createContentGenerationWorkflow(deps: ContentGenerationDeps) {
           } catch (err) {
             if (!(err instanceof restate.TerminalError)) throw err;
             await ctx.run("mark failed", () => deps.jobs.fail(jobId, err.message), infraRetry);
-            await emit({ kind: "terminal", step: "failed", percent: 100, status: "failed", message: err.message.slice(0, 500) });
+            // The progress contract holds 500 characters of message; the row keeps the whole reason.
+            await emit(contentSteps.failed(err.message.slice(0, 500)));
             throw err;
           }
         },

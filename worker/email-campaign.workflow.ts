@@ -16,6 +16,7 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { campaignInputSchema } from "../shared/campaign.schema.ts";
+import { campaignSteps } from "../shared/campaign-steps.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
 import type { CampaignsRepo, RecipientOutcome } from "./adapters/campaigns.repo.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
@@ -77,8 +78,7 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
           const total = recipients.length;
           const n = { sent: 0, bounced: 0, failed: 0 };
           const counts = (done: number) => ({ ...n, pending: total - done, total, suppressed: suppressed.size });
-          const message = `0 of ${total} sent`;
-          await progress.emit({ kind: "step", step: "started", percent: 0, status: "running", message, data: counts(0) });
+          await progress.emit({ ...campaignSteps.started(total), data: counts(0) });
 
           let done = 0;
           let stopped = false;
@@ -94,11 +94,7 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
               n[outcome.status] += 1;
               done += 1;
               await progress.emit({
-                kind: "step",
-                step: "recipient",
-                percent: Math.floor((done / total) * 100),
-                status: "running",
-                message: `${n.sent} of ${total} sent`,
+                ...campaignSteps.recipient({ ...n, total }),
                 data: {
                   ...counts(done),
                   index,
@@ -116,17 +112,8 @@ export function createEmailCampaignWorkflow(deps: EmailCampaignDeps) {
 
           const status = stopped ? "cancelled" : "completed";
           await ctx.run("finish campaign", () => deps.campaigns.finish(id, status), infraRetry);
-          const summary =
-            `${n.sent} of ${total} sent` +
-            (n.bounced ? `, ${n.bounced} bounced` : "") +
-            (n.failed ? `, ${n.failed} failed` : "") +
-            (suppressed.size ? `, ${suppressed.size} unsubscribed (skipped)` : "");
           await progress.emit({
-            kind: "terminal",
-            step: status,
-            percent: stopped ? Math.floor((done / Math.max(total, 1)) * 100) : 100,
-            status: stopped ? "cancelled" : "succeeded",
-            message: stopped ? `Cancelled: ${summary}` : `Campaign complete: ${summary}`,
+            ...campaignSteps[status]({ ...n, total }, suppressed.size),
             data: { ...counts(done), cancelled: total - done },
           });
           return { campaignId: id, status, ...n, cancelled: total - done };

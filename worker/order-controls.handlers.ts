@@ -6,6 +6,7 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
+import { isCancellable } from "../shared/order-steps.ts";
 import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
 import { DECLINES_HEARD, declinedPromise, paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
 import { infraRetry } from "./errors.ts";
@@ -78,7 +79,7 @@ export function orderControlHandlers(opts: OrderControlDeps) {
       { input: restate.serde.schema(reasonInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
         const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
-        if ((snapshot && (SHIPPED.has(snapshot.step) || isTerminal(snapshot))) || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
+        if ((snapshot && !isCancellable(snapshot)) || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order has already shipped or finished; it can no longer be cancelled." };
         }
         if ((await ctx.promise<DispatchRequest>("dispatch").peek()) !== undefined) {

@@ -6,8 +6,8 @@
  * through the same repository (adapters/stock.repo.ts), one statement each.
  */
 import * as restate from "@restatedev/restate-sdk";
-import { stockMoveRequestSchema } from "../shared/stock-movement.schema.ts";
-import type { StockMovementResult, StockRepo } from "./adapters/stock.repo.ts";
+import { stockMoveRequestSchema, type StockMovementResult } from "../shared/stock-movement.schema.ts";
+import type { StockRepo } from "./adapters/stock.repo.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 
 export function createStockService(deps: { stock: StockRepo }) {

@@ -5,6 +5,7 @@
 import http from "node:http";
 import { SMTPServer } from "smtp-server";
 import PostalMime from "postal-mime";
+import { html } from "../../shared/html.ts";
 
 export interface CaughtMessage {
   id: number;
@@ -28,9 +29,6 @@ export interface MailCatcher {
   setRecipientPolicy(policy: ((address: string) => { code: number; message: string } | null) | null): void;
   close(): Promise<void>;
 }
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 
 export async function startMailCatcher(opts: { smtpPort: number; uiPort: number; host?: string }): Promise<MailCatcher> {
   const host = opts.host ?? "127.0.0.1";
@@ -89,13 +87,12 @@ export async function startMailCatcher(opts: { smtpPort: number; uiPort: number;
       const m = messages.find((x) => x.id === Number(one[1]));
       if (!m) return void res.writeHead(404).end("not found");
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(
-        `<!doctype html><meta charset="utf-8"><title>${esc(m.subject)}</title>` +
-          `<p><a href="/">All messages</a></p><h1>${esc(m.subject)}</h1>` +
-          `<p>To ${esc(m.envelopeTo.join(", "))} · Message-ID ${esc(m.messageId ?? "")}</p>` +
-          `<h2>HTML part</h2><iframe sandbox style="width:100%;height:420px;border:1px solid #ccc" srcdoc="${esc(m.html ?? "")}"></iframe>` +
-          `<h2>Text part</h2><pre>${esc(m.text ?? "")}</pre>`,
-      );
+      const page = html`<!doctype html><meta charset="utf-8"><title>${m.subject}</title>
+<p><a href="/">All messages</a></p><h1>${m.subject}</h1>
+<p>To ${m.envelopeTo.join(", ")} · Message-ID ${m.messageId ?? ""}</p>
+<h2>HTML part</h2><iframe sandbox style="width:100%;height:420px;border:1px solid #ccc" srcdoc="${m.html ?? ""}"></iframe>
+<h2>Text part</h2><pre>${m.text ?? ""}</pre>`;
+      res.end(page.value);
       return;
     }
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
@@ -103,14 +100,12 @@ export async function startMailCatcher(opts: { smtpPort: number; uiPort: number;
       .reverse()
       .map(
         (m) =>
-          `<tr><td>${esc(m.receivedAt)}</td><td>${esc(m.envelopeTo.join(", "))}</td><td><a href="/messages/${m.id}">${esc(m.subject)}</a></td></tr>`,
-      )
-      .join("");
-    res.end(
-      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Mail catcher</title>` +
-        `<h1>Mail catcher</h1><p>${messages.length} message(s) caught on SMTP port ${opts.smtpPort}.</p>` +
-        `<table border="1" cellpadding="4"><tr><th>Received</th><th>To</th><th>Subject</th></tr>${rows}</table>`,
-    );
+          html`<tr><td>${m.receivedAt}</td><td>${m.envelopeTo.join(", ")}</td><td><a href="/messages/${m.id}">${m.subject}</a></td></tr>`,
+      );
+    const page = html`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Mail catcher</title>
+<h1>Mail catcher</h1><p>${messages.length} message(s) caught on SMTP port ${opts.smtpPort}.</p>
+<table border="1" cellpadding="4"><tr><th>Received</th><th>To</th><th>Subject</th></tr>${rows}</table>`;
+    res.end(page.value);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -30,4 +30,10 @@ describe("minor units per currency", () => {
   it("formats US cents as dollars", () => {
     assert.match(formatMoney(123456, "USD"), /\$1,234\.56$/);
   });
+
+  it("shows a fraction of a minor unit with the decimals asked for", () => {
+    assert.match(formatMoney(0.12, "USD", { fractionDigits: 4 }), /\$0\.0012$/);
+    assert.match(formatMoney(1234, "EUR", { fractionDigits: 4 }), /^€12\.3400$/);
+    assert.equal(formatMoney(1234, "EUR"), "€12.34", "the currency's own format is kept beside it");
+  });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { cancellableStatuses } from "../../shared/order-steps.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
-import { rowIsAhead, snapshotFromRow } from "../../web/progress/order-snapshot.ts";
+import { rowIsAhead, snapshotFromOrderRow } from "../../web/progress/order-snapshot.ts";
 import { invocationUrl } from "../../web/views/invocation-link.view.ts";
 import { progressPanel, timelineAppend, timelineItem } from "../../web/views/order-page.view.ts";
 
@@ -51,6 +52,13 @@ describe("progressPanel", () => {
     assert.doesNotMatch(progressPanel(snapshot({ step: "shipped" }), UI, controls).value, /Cancel order/);
     assert.doesNotMatch(progressPanel(snapshot({ status: "succeeded", step: "fulfilled" }), UI, controls).value, /Cancel order/);
     assert.doesNotMatch(progressPanel(snapshot(), UI).value, /Cancel order/, "no controls, no button");
+  });
+
+  it("allows a cancel on the same row statuses as the panel: those before shipping that have not ended", () => {
+    assert.deepEqual(
+      [...cancellableStatuses],
+      ["received", "reserved", "awaiting_payment", "paid", "awaiting_approval", "confirmed"],
+    );
   });
 
   it("labels a finished order with its outcome", () => {
@@ -125,8 +133,8 @@ describe("timeline", () => {
 });
 
 describe("rowIsAhead (the order's row against its stream)", () => {
-  const row = (status: Parameters<typeof snapshotFromRow>[0]["status"], statusReason: string | null = null) =>
-    snapshotFromRow({ status, statusReason, invocationId: "inv_123" });
+  const row = (status: Parameters<typeof snapshotFromOrderRow>[0]["status"], statusReason: string | null = null) =>
+    snapshotFromOrderRow({ status, statusReason, invocationId: "inv_123" });
 
   it("prefers the stream while the row says no more than it", () => {
     assert.equal(rowIsAhead(row("confirmed"), snapshot({ step: "confirmed", percent: 70 })), false);

@@ -4,8 +4,7 @@
  * the same invocation and the database records one movement either way. Only the worker's *types* are imported.
  */
 import * as clients from "@restatedev/restate-sdk-clients";
-import type { StockMovementInput } from "../../shared/stock-movement.schema.ts";
-import type { StockMovementResult } from "../../worker/adapters/stock.repo.ts";
+import type { StockMovementInput, StockMovementResult } from "../../shared/stock-movement.schema.ts";
 import type { Stock } from "../../worker/stock.service.ts";
 import { RestateUnavailableError, callOptions, connectIngress } from "./ingress.ts";
 

@@ -2,21 +2,18 @@
  * The current progress of a campaign, for a page or the start of a stream: the workflow's durable
  * `status` snapshot, or (if Restate cannot answer) one derived from the stored recipient outcomes.
  */
+import { progressOfCampaign } from "../../shared/campaign-steps.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsReadRepo, CampaignSummary } from "../adapters/campaigns-read.repo.ts";
 
-export function snapshotFromRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
+/** What a campaign's stored outcomes say, for when the workflow cannot say it. */
+export function snapshotFromCampaignRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;
-  const done = sent + bounced + failed;
-  const status = c.status === "completed" ? "succeeded" : c.status === "cancelled" ? "cancelled" : "running";
   return {
+    ...progressOfCampaign(c.status, c.counts),
     seq: 0,
-    step: c.status,
-    percent: c.status === "completed" ? 100 : Math.floor((done / Math.max(total, 1)) * 100),
-    status,
-    message: `${sent} of ${total} sent`,
     at: null,
     invocationId: c.invocationId,
     data: { sent, bounced, failed, pending, cancelled, total },
@@ -33,6 +30,6 @@ export async function currentCampaignSnapshot(
   } catch (err) {
     log.warn({ err, campaignId }, "campaign status unavailable; using the stored outcomes");
     const row = await deps.campaignStore.find(campaignId);
-    return row ? snapshotFromRow(row) : emptySnapshot;
+    return row ? snapshotFromCampaignRow(row) : emptySnapshot;
   }
 }

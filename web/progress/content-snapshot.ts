@@ -2,24 +2,21 @@
  * The current progress of a content job, for a page or the start of a stream: the workflow's
  * durable `status` snapshot, or (if Restate cannot answer) one derived from the stored job row.
  */
+import { progressOfContentJob } from "../../shared/content-steps.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { emptySnapshot, isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo, ContentJobView } from "../adapters/content-jobs-read.repo.ts";
 
 /** What a stored job row says, for when the workflow cannot say it (or says less). */
-function snapshotOfRow(job: ContentJobView): ProgressSnapshot {
-  const base = {
+function snapshotFromContentRow(job: ContentJobView): ProgressSnapshot {
+  return {
+    ...progressOfContentJob(job),
     seq: 0,
     at: null,
     invocationId: job.invocationId,
     data: { provider: job.provider, languages: job.languages.join(",") },
   };
-  if (job.status === "completed")
-    return { ...base, step: "completed", percent: 100, status: "succeeded", message: "Product copy ready" };
-  if (job.status === "failed")
-    return { ...base, step: "failed", percent: 100, status: "failed", message: job.statusReason ?? "Job failed" };
-  return { ...base, step: "received", percent: 5, status: "running", message: "Job received" };
 }
 
 /**
@@ -40,10 +37,10 @@ export async function currentContentSnapshot(
   } catch (err) {
     log.warn({ err, jobId }, "workflow status unavailable; using the stored job");
     const job = row === undefined ? await deps.contentJobs.find(jobId) : row;
-    return job ? snapshotOfRow(job) : emptySnapshot;
+    return job ? snapshotFromContentRow(job) : emptySnapshot;
   }
   if (row && (row.status === "completed" || row.status === "failed") && !isTerminal(snapshot)) {
-    return { ...snapshotOfRow(row), invocationId: snapshot.invocationId ?? row.invocationId };
+    return { ...snapshotFromContentRow(row), invocationId: snapshot.invocationId ?? row.invocationId };
   }
   return snapshot;
 }

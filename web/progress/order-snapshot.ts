@@ -14,7 +14,8 @@ import type { OrderProgressRow, OrdersReadRepo } from "../adapters/orders-read.r
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { ProgressHub } from "./progress-hub.ts";
 
-export function snapshotFromRow(order: OrderProgressRow): ProgressSnapshot {
+/** What an order's row says, for when its stream is behind it or cannot be read. */
+export function snapshotFromOrderRow(order: OrderProgressRow): ProgressSnapshot {
   const p = progressOfStatus[order.status] ?? progressOfStatus.received;
   return {
     ...p,
@@ -83,7 +84,7 @@ export async function currentOrderSnapshot(
   }
   const row = known.row !== undefined ? known.row : await deps.orderStore.orderProgress(orderId);
   if (!row) return streamed ?? emptySnapshot;
-  const stored = snapshotFromRow(row);
+  const stored = snapshotFromOrderRow(row);
   if (!streamed) return stored;
   return rowIsAhead(stored, streamed) ? { ...stored, invocationId: streamed.invocationId ?? stored.invocationId } : streamed;
 }

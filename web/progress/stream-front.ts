@@ -10,7 +10,6 @@
  * to Koa unchanged, whose stream route (progress-route.ts) answers it with the same checks and the
  * usual error pages (404, 400, 429, 503), so there is one set of answers, not two.
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { context } from "@opentelemetry/api";
 import { getRPCMetadata, RPCType } from "@opentelemetry/core";
@@ -19,6 +18,7 @@ import Keygrip from "keygrip";
 import type { Logger } from "../../shared/logger.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { WebMetrics } from "../metrics.ts";
+import { clientIp, requestIdOf } from "../middleware/request-context.ts";
 import { csrfTokenFor, isSessionId, SESSION_COOKIE } from "../middleware/session.ts";
 import { openSse } from "./sse-response.ts";
 import { followsUntilSettled, parseResumePoint, type ProgressStreamDeps, type ProgressStreamKind } from "./stream-kind.ts";
@@ -29,7 +29,7 @@ export interface StreamFrontDeps extends ProgressStreamDeps {
   ownership: OwnershipStore;
   /** The key Koa signs the session cookie with (its `keys`). */
   sessionSecret: string;
-  /** Behind one reverse proxy: the client's address is the last X-Forwarded-For entry, as Koa reads it. */
+  /** Behind one reverse proxy: the client's address is the last X-Forwarded-For entry (clientIp, as for Koa's routes). */
   trustProxy: boolean;
   logger: Logger;
   metrics?: WebMetrics | undefined;
@@ -41,18 +41,6 @@ interface Route {
   /** The path with the id cut out: `/orders/` … `/events`. */
   prefix: string;
   suffix: string;
-}
-
-/** The client's address as Koa's `ctx.ip` gives it (app.proxy, maxIpsCount 1), so both paths share the per-address limit. */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? req.headers["x-forwarded-for"] : undefined;
-  const last = typeof forwarded === "string" && forwarded !== "" ? forwarded.split(/\s*,\s*/).at(-1) : undefined;
-  return last || req.socket.remoteAddress || "";
-}
-
-function requestIdOf(req: IncomingMessage): string {
-  const incoming = req.headers["x-request-id"];
-  return typeof incoming === "string" && /^[\w-]{8,64}$/.test(incoming) ? incoming : randomUUID();
 }
 
 export function createStreamFront(deps: StreamFrontDeps, fallback: RequestListener): RequestListener {

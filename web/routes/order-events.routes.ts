@@ -8,7 +8,7 @@ import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OperatorSessions } from "../adapters/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
-import { currentOrderSnapshot, readOrderEvents, rowIsAhead, snapshotFromRow } from "../progress/order-snapshot.ts";
+import { currentOrderSnapshot, readOrderEvents, rowIsAhead, snapshotFromOrderRow } from "../progress/order-snapshot.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import { progressRoute } from "../progress/progress-route.ts";
 import type { ProgressStreamDeps, ProgressStreamKind } from "../progress/stream-kind.ts";
@@ -40,7 +40,7 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
       kind: "order",
       storedStates: async (ids) => {
         const rows = await deps.orderStore.ordersProgress(ids);
-        return new Map([...rows].map(([id, row]) => [id, snapshotFromRow(row)]));
+        return new Map([...rows].map(([id, row]) => [id, snapshotFromOrderRow(row)]));
       },
       ahead: rowIsAhead,
     },

@@ -5,6 +5,7 @@
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { contentLanguages, providerLabel } from "../../shared/content-job.schema.ts";
+import { formatMoney } from "../../shared/money.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { invocationLine } from "./invocation-link.view.ts";
 import type { ContentJobView } from "../adapters/content-jobs-read.repo.ts";
@@ -54,10 +55,10 @@ export function resultLoader(jobId: string): SafeHtml {
   return html`<div id="content-result" hx-get="/content/${jobId}" hx-select="#content-result" hx-target="this" hx-swap="outerHTML" hx-trigger="load" hx-push-url="false"></div>`;
 }
 
-// Not money in minor units, so not formatMoney: the estimate is fractional US cents (the price
-// table's unit, kept to 1/10,000 of a cent), and a job costs a fraction of a cent, which whole
-// cents would show as $0.00. Shown as US dollars to four decimals: 0.12 cents is $0.0012.
-const usdFromFractionalCents = (cents: number) => `$${(cents / 100).toFixed(4)}`;
+// The estimate is fractional US cents (the price table's unit, kept to 1/10,000 of a cent), and a
+// job costs a fraction of a cent, which whole cents would show as US$0.00: four decimals of a
+// dollar, so 0.12 cents is US$0.0012.
+const estimatedCost = (cents: number) => formatMoney(cents, "USD", { fractionDigits: 4 });
 
 export function contentResult(job: ContentJobView | null): SafeHtml {
   if (!job || job.status !== "completed") return html`<div id="content-result"></div>`;
@@ -69,7 +70,7 @@ export function contentResult(job: ContentJobView | null): SafeHtml {
     <dl class="usage">
       <dt>Written by</dt><dd>${providerLabel(job.provider, job.model)}</dd>
       <dt>Tokens</dt><dd>${job.inputTokens} in · ${job.outputTokens} out</dd>
-      <dt>Estimated cost</dt><dd class="cost">${usdFromFractionalCents(job.estimatedCostCents)} <small>(estimate from the configured price table)</small></dd>
+      <dt>Estimated cost</dt><dd class="cost">${estimatedCost(job.estimatedCostCents)} <small>(estimate from the configured price table)</small></dd>
     </dl>
   </section>`;
 }

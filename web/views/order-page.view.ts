@@ -5,7 +5,7 @@
  */
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
-import { isOrderSettled } from "../../shared/order-steps.ts";
+import { isCancellable, isOrderSettled } from "../../shared/order-steps.ts";
 import { isTerminal, type ProgressEvent, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import { invocationLine } from "./invocation-link.view.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
@@ -22,11 +22,6 @@ export const OUTCOME_LABELS: Record<string, string> = {
   refund_failed: "Refund failed",
   disputed: "Disputed",
 };
-
-/** A customer may cancel until the order ships. */
-export function isCancellable(s: ProgressSnapshot): boolean {
-  return !isTerminal(s) && s.step !== "shipped";
-}
 
 /** The provider's payment page, while the order waits for its payment (the event that opened it says where). */
 export function paymentLink(s: Pick<ProgressSnapshot, "step" | "data">): string | null {

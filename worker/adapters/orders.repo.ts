@@ -2,6 +2,7 @@
 import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
+import { cancellableStatuses } from "../../shared/order-steps.ts";
 import { PermanentError } from "../errors.ts";
 import { reservationColumns, reservationCtes, reservationOutcome, type OrderReservation } from "./stock.repo.ts";
 
@@ -281,10 +282,10 @@ export function createOrdersRepo(pool: pg.Pool) {
       `WITH asked AS (
          UPDATE orders SET cancel_requested_at = COALESCE(cancel_requested_at, now()),
                 cancel_reason = COALESCE(cancel_reason, $2), updated_at = now()
-          WHERE id = $1 AND status IN ('received', 'reserved', 'awaiting_payment', 'paid', 'awaiting_approval', 'confirmed')
+          WHERE id = $1 AND status = ANY($3::text[])
          RETURNING 1)
        SELECT EXISTS (SELECT 1 FROM asked) AS requested, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`,
-      [id, reason.slice(0, 300)],
+      [id, reason.slice(0, 300), [...cancellableStatuses]],
     );
     const row = r.rows[0] as { requested: boolean; known: boolean };
     return row.requested ? "requested" : row.known ? "closed" : "unknown";

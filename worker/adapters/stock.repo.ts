@@ -11,21 +11,13 @@
  * lock held for one statement, not a queue of calls (docs/design.md, "Stock").
  */
 import type pg from "pg";
-import type { StockMovementInput } from "../../shared/stock-movement.schema.ts";
+import type { StockMovementInput, StockMovementResult } from "../../shared/stock-movement.schema.ts";
 import { PermanentError } from "../errors.ts";
 
 export type OrderReservation =
   | { reserved: true }
   /** `short`: the SKUs with fewer units left than the order asked for. */
   | { reserved: false; short: string[] };
-
-export interface StockMovementResult {
-  /** False when this movement id was recorded before: the earlier movement's figures are returned. */
-  applied: boolean;
-  delta: number;
-  /** Units for sale right after the movement. */
-  stock: number;
-}
 
 /**
  * The reservation as common table expressions, for a statement that defines `wanted (sku,
