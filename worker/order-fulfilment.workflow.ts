@@ -104,4 +104,3 @@ export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
 }
 
 export type OrderFulfilment = ReturnType<typeof createOrderFulfilmentWorkflow>;
-export const orderFulfilmentApi: OrderFulfilment = { name: "OrderFulfilment" };
