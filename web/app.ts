@@ -14,8 +14,8 @@ import type { ContentClient } from "./adapters/content-client.ts";
 import type { ContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import type { OrdersClient } from "./adapters/orders-client.ts";
 import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
-import type { OperatorSessions } from "./adapters/operator-sessions.ts";
-import type { OperatorsRepo } from "./adapters/operators.repo.ts";
+import type { OperatorSessions } from "./operators/operator-sessions.ts";
+import type { OperatorsRepo } from "./operators/operators.repo.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { ProgressHub } from "./progress/progress-hub.ts";
 import type { QuietCheck } from "./progress/quiet-check.ts";
@@ -28,7 +28,7 @@ import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
 import type { OperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
 import type { ProviderAlertsReadRepo } from "./adapters/provider-alerts-read.repo.ts";
-import { operatorGate } from "./operator-gate.ts";
+import { operatorGate } from "./operators/operator-gate.ts";
 import type { OpsFeed } from "./progress/ops-feed.ts";
 import type { AppState } from "./app-state.ts";
 import type { SseStreams } from "./progress/sse-streams.ts";
@@ -48,6 +48,7 @@ import { catalogRoutes } from "./routes/catalog.routes.ts";
 import { contentEventRoutes, contentStream } from "./routes/content-events.routes.ts";
 import { contentRoutes } from "./routes/content.routes.ts";
 import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
+import { operatorSignInRoutes } from "./operators/operator-sign-in.routes.ts";
 import { opsRoutes } from "./routes/ops.routes.ts";
 import { opsDecisionsRoutes } from "./routes/ops-decisions.routes.ts";
 import { opsLiveRoutes } from "./routes/ops-live.routes.ts";
@@ -205,11 +206,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       restateUiUrl: deps.config.restateUiUrl,
       operatorRecheckMs: deps.config.operatorRecheckMs,
     }),
-    opsRoutes({
-      ...deps,
-      loginsPerMinute: deps.config.loginsPerMinute,
-      restateUiUrl: deps.config.restateUiUrl,
-    }),
+    operatorSignInRoutes({ ...deps, loginsPerMinute: deps.config.loginsPerMinute }),
+    opsRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
     orderEventRoutes({ ...deps, ...streams.deps, orderStream: streams.order }),
     campaignRoutes({
       ...deps,

@@ -5,7 +5,7 @@ import type { ResourceLinks } from "../../shared/resource-link.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../operators/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
