@@ -32,7 +32,7 @@ import { createQuietCheck } from "./progress/quiet-check.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
 import { createSseMetrics } from "./progress/sse-metrics.ts";
 import { createSseStreams } from "./progress/sse-streams.ts";
-import type { AppDeps } from "./app.ts";
+import type { AppDeps } from "./app-deps.ts";
 
 export interface WebWiring {
   deps: AppDeps & { sseRegistry: Registry };

@@ -76,35 +76,37 @@ export function opsRoutes(deps: OpsDeps) {
     ctx.body = renderPage(ctx, view);
   });
 
-  router.post("/ops/orders/:id/:action", form, async (ctx) => {
-    const operator = await signedInOperator(ctx);
-    const id = orderIdSchema.safeParse(ctx.params.id);
-    const action = ctx.params.action;
-    if (!id.success || (action !== "approve" && action !== "reject")) return ctx.throw(404, "No such order action.");
-    // Asked before anything is recorded or sent: a workflow key that never existed must not be started.
-    const order = await deps.orderStore.findOrder(id.data);
-    if (!order) return ctx.throw(404, "We could not find that order.");
-    if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
-    const decision = await deps.accounts.recordDecision(operator, id.data, action);
-    if (decision === null) return ctx.throw(409, NOT_WAITING);
-    let accepted: boolean;
-    try {
-      accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
-    } catch (err) {
-      if (!(err instanceof RestateUnavailableError)) throw err;
-      await deps.accounts.settleDecision(decision, "unknown");
-      ctx.state.log.error({ err, orderId: id.data, operator }, "operator decision failed");
-      return ctx.throw(503, "We could not reach the order system; the decision may not have been taken. Please try again.", {
-        expose: true,
-      });
-    }
-    await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
-    ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
-    // Refused: another decision (or a cancel) reached the order between our read and the workflow.
-    if (!accepted) return ctx.throw(409, NOT_WAITING);
-    ctx.status = 303;
-    ctx.redirect(`/ops?done=${action}`);
-  });
+  // One path per decision, never `/ops/orders/:id/:action`: a catch-all there would answer the
+  // order action routes' paths (ops-order-actions.routes.ts) whenever it was mounted first.
+  for (const action of ["approve", "reject"] as const)
+    router.post(`/ops/orders/:id/${action}`, form, async (ctx) => {
+      const operator = await signedInOperator(ctx);
+      const id = orderIdSchema.safeParse(ctx.params.id);
+      if (!id.success) return ctx.throw(404, "No such order action.");
+      // Asked before anything is recorded or sent: a workflow key that never existed must not be started.
+      const order = await deps.orderStore.findOrder(id.data);
+      if (!order) return ctx.throw(404, "We could not find that order.");
+      if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
+      const decision = await deps.accounts.recordDecision(operator, id.data, action);
+      if (decision === null) return ctx.throw(409, NOT_WAITING);
+      let accepted: boolean;
+      try {
+        accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
+      } catch (err) {
+        if (!(err instanceof RestateUnavailableError)) throw err;
+        await deps.accounts.settleDecision(decision, "unknown");
+        ctx.state.log.error({ err, orderId: id.data, operator }, "operator decision failed");
+        return ctx.throw(503, "We could not reach the order system; the decision may not have been taken. Please try again.", {
+          expose: true,
+        });
+      }
+      await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
+      ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
+      // Refused: another decision (or a cancel) reached the order between our read and the workflow.
+      if (!accepted) return ctx.throw(409, NOT_WAITING);
+      ctx.status = 303;
+      ctx.redirect(`/ops?done=${action}`);
+    });
 
   return router;
 }
