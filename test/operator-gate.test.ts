@@ -154,7 +154,8 @@ describe("the operator gate", () => {
       "GET /ops/orders/:id/actions",
       "POST /ops/orders/:id/cancel",
       "POST /ops/orders/:id/refund",
-      "POST /ops/orders/:id/:action",
+      "POST /ops/orders/:id/approve",
+      "POST /ops/orders/:id/reject",
       "POST /ops/added-later",
     ])
       assert.ok(names.includes(known), `${known} is among ${names.join(", ")}`);
