@@ -14,7 +14,7 @@ import { portIsFree } from "../scripts/stack/processes.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { DEV_PORT_NAMES, startDevScript, type DevScript } from "./helpers/dev-script.ts";
 import { startFakeLlm, type FakeLlmServer } from "./helpers/fake-llm-server.ts";
-import { DEV_OPERATOR } from "../web/operator-password.ts";
+import { DEV_OPERATOR } from "../web/operators/operator-password.ts";
 import { signInOperator } from "./helpers/operators.ts";
 
 describe("npm run dev", () => {

@@ -30,7 +30,7 @@ import { startValkey } from "../scripts/stack/valkey.ts";
 import { createLogger } from "../shared/logger.ts";
 import { registerDeployment } from "../worker/deployment-registration.ts";
 import { restateSql } from "./helpers/restate-admin.ts";
-import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
+import { createOperatorsRepo } from "../web/operators/operators.repo.ts";
 import { createOrdersClient } from "../web/adapters/orders-client.ts";
 import { signInOperator } from "./helpers/operators.ts";
 

@@ -17,7 +17,7 @@ import { loadConfig, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createApp } from "../web/app.ts";
 import type { AppState } from "../web/app-state.ts";
-import { isOperatorPath } from "../web/operator-gate.ts";
+import { isOperatorPath } from "../web/operators/operator-gate.ts";
 import { registeredRoutes } from "../web/route-list.ts";
 import { wireWeb, type WebWiring } from "../web/wiring.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
@@ -154,7 +154,8 @@ describe("the operator gate", () => {
       "GET /ops/orders/:id/actions",
       "POST /ops/orders/:id/cancel",
       "POST /ops/orders/:id/refund",
-      "POST /ops/orders/:id/:action",
+      "POST /ops/orders/:id/approve",
+      "POST /ops/orders/:id/reject",
       "POST /ops/added-later",
     ])
       assert.ok(names.includes(known), `${known} is among ${names.join(", ")}`);

@@ -18,8 +18,8 @@ import { ROOT, startWeb } from "../scripts/stack/stack.ts";
 import { supervise } from "../scripts/stack/supervisor.ts";
 import { loadConfig, webConfigSchema } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
-import { createOperatorsRepo } from "../web/adapters/operators.repo.ts";
-import { DEV_OPERATOR } from "../web/operator-password.ts";
+import { createOperatorsRepo } from "../web/operators/operators.repo.ts";
+import { DEV_OPERATOR } from "../web/operators/operator-password.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
 import { npmScriptCommand } from "./helpers/dev-script.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -50,7 +50,7 @@ process.stdout.write(JSON.stringify({ rate: c.ORDER_RATE_LIMIT_PER_MINUTE, port:
 `,
     );
     const { command, args } = npmScriptCommand("operator");
-    assert.equal(args.at(-1), path.join(ROOT, "web/operator.command.ts"));
+    assert.equal(args.at(-1), path.join(ROOT, "web/operators/operator.command.ts"));
     const child = await run(command, [...args.slice(0, -1), probe], {
       cwd: dir,
       env: { PATH: process.env.PATH, ORDER_RATE_LIMIT_PER_MINUTE: "9" },

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
-import { isOperatorPath } from "../web/operator-gate.ts";
+import { isOperatorPath } from "../web/operators/operator-gate.ts";
 import { type BrowserClient, waitUntil } from "./helpers/browser-client.ts";
 import { routeName } from "./helpers/route-params.ts";
 import { headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { isOperatorPath } from "../web/operator-gate.ts";
+import { isOperatorPath } from "../web/operators/operator-gate.ts";
 import type { RegisteredRoute } from "../web/route-list.ts";
 import { waitUntil } from "./helpers/browser-client.ts";
 import { fillPath, routeName, unknownParams } from "./helpers/route-params.ts";
@@ -29,7 +29,8 @@ const KNOWN_WRITES = [
   "POST /emails/:id/cancel",
   "POST /ops/login",
   "POST /ops/logout",
-  "POST /ops/orders/:id/:action",
+  "POST /ops/orders/:id/approve",
+  "POST /ops/orders/:id/reject",
   "POST /ops/orders/:id/cancel",
   "POST /ops/orders/:id/dispatch",
   "POST /ops/orders/:id/refund",

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
-import { isOperatorPath } from "../web/operator-gate.ts";
+import { isOperatorPath } from "../web/operators/operator-gate.ts";
 import { BrowserClient } from "./helpers/browser-client.ts";
 import { routeName } from "./helpers/route-params.ts";
 import { headerProblems, inlineCodeProblems } from "./helpers/security-checks.ts";
@@ -58,7 +58,7 @@ describe("web security: operator routes", () => {
   it("every operator route the routers declare refuses a customer's session, with her own token, and nothing is written", async () => {
     const { alice } = f;
     const routes = f.web.routes().filter((r) => isOperatorPath(r.path) && !OPEN_ROUTES.has(routeName(r)));
-    for (const known of ["GET /ops", "GET /ops/events", "POST /ops/orders/:id/:action", "POST /ops/stock/:sku"])
+    for (const known of ["GET /ops", "GET /ops/events", "POST /ops/orders/:id/approve", "POST /ops/stock/:sku"])
       assert.ok(routes.map(routeName).includes(known), `${known} is read from the routers`);
     const csrf = await f.tokenOf(alice, "/ops");
     const before = await f.writes();

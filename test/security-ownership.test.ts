@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { v7 as uuidv7 } from "uuid";
 import { createResourceLinks } from "../shared/resource-link.ts";
-import { isOperatorPath } from "../web/operator-gate.ts";
+import { isOperatorPath } from "../web/operators/operator-gate.ts";
 import type { RegisteredRoute } from "../web/route-list.ts";
 import { BrowserClient, waitUntil } from "./helpers/browser-client.ts";
 import { fillPath } from "./helpers/route-params.ts";

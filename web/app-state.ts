@@ -15,7 +15,7 @@ export interface AppState {
   /** What the request did, added to its one access-log line (e.g. the workflow a form submitted). */
   logFields?: Record<string, unknown>;
   session: SessionState;
-  /** The signed-in operator, set by the operator gate (web/operator-gate.ts) on `/ops` routes only. */
+  /** The signed-in operator, set by the operator gate (web/operators/operator-gate.ts) on `/ops` routes only. */
   operator?: string;
   form: URLSearchParams;
 }

@@ -3,35 +3,12 @@
  * progress streams. Neither listens; `main.ts` owns the server.
  */
 import type { RequestListener } from "node:http";
+import type Router from "@koa/router";
 import Koa from "koa";
-import type { Logger } from "../shared/logger.ts";
-import type { ResourceLinks } from "../shared/resource-link.ts";
-import type { CampaignsClient } from "./adapters/campaigns-client.ts";
-import type { CampaignsReadRepo } from "./adapters/campaigns-read.repo.ts";
-import type { CatalogRepo } from "./adapters/catalog.repo.ts";
-import type { OrdersReadRepo } from "./adapters/orders-read.repo.ts";
-import type { ContentClient } from "./adapters/content-client.ts";
-import type { ContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
-import type { OrdersClient } from "./adapters/orders-client.ts";
-import type { OrderLookupClient } from "./adapters/order-lookup-client.ts";
-import type { OperatorSessions } from "./adapters/operator-sessions.ts";
-import type { OperatorsRepo } from "./adapters/operators.repo.ts";
-import type { OwnershipStore } from "./adapters/ownership.store.ts";
-import type { ProgressHub } from "./progress/progress-hub.ts";
-import type { QuietCheck } from "./progress/quiet-check.ts";
-import type { RateLimiter } from "./adapters/rate-limiter.ts";
-import type { SuppressionsRepo } from "./adapters/suppressions.repo.ts";
-import type { StockClient } from "./adapters/stock-client.ts";
-import type { OrderRefundsClient } from "./adapters/order-refunds-client.ts";
-import type { StockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
-import type { OpsLiveRepo } from "./adapters/ops-live.repo.ts";
-import type { OpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
-import type { OperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
-import type { ProviderAlertsReadRepo } from "./adapters/provider-alerts-read.repo.ts";
-import { operatorGate } from "./operator-gate.ts";
-import type { OpsFeed } from "./progress/ops-feed.ts";
+import type { AppDeps } from "./app-deps.ts";
+import { appRouters, progressStreams } from "./app-routers.ts";
+import { operatorGate } from "./operators/operator-gate.ts";
 import type { AppState } from "./app-state.ts";
-import type { SseStreams } from "./progress/sse-streams.ts";
 import { createStreamFront } from "./progress/stream-front.ts";
 import { errorPages } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
@@ -40,109 +17,9 @@ import { securityHeaders } from "./middleware/security-headers.ts";
 import { tracing } from "./middleware/tracing.ts";
 import { sessions } from "./middleware/session.ts";
 import { compression, defaultCacheControl, requestTimeout } from "./middleware/http-hygiene.ts";
-import type { WebMetrics } from "./metrics.ts";
 import { staticAssets } from "./static-assets.ts";
-import { campaignEventRoutes, campaignStream } from "./routes/campaign-events.routes.ts";
-import { campaignRoutes } from "./routes/campaigns.routes.ts";
-import { catalogRoutes } from "./routes/catalog.routes.ts";
-import { contentEventRoutes, contentStream } from "./routes/content-events.routes.ts";
-import { contentRoutes } from "./routes/content.routes.ts";
-import { healthRoutes, type ReadinessCheck } from "./routes/health.routes.ts";
-import { opsRoutes } from "./routes/ops.routes.ts";
-import { opsDecisionsRoutes } from "./routes/ops-decisions.routes.ts";
-import { opsLiveRoutes } from "./routes/ops-live.routes.ts";
-import { opsStockRoutes } from "./routes/ops-stock.routes.ts";
-import { opsOrderActionRoutes } from "./routes/ops-order-actions.routes.ts";
-import { orderEventRoutes, orderStream } from "./routes/order-events.routes.ts";
-import { orderLookupRoutes } from "./routes/order-lookup.routes.ts";
-import { orderPageRoutes } from "./routes/order-page.routes.ts";
-import { orderRoutes } from "./routes/orders.routes.ts";
-import { unsubscribeRoutes } from "./routes/unsubscribe.routes.ts";
+import { healthRoutes } from "./routes/health.routes.ts";
 import { STRIPE_WEBHOOK_PATH, stripeWebhookRoutes } from "./routes/stripe-webhooks.routes.ts";
-
-export interface AppDeps {
-  logger: Logger;
-  catalog: CatalogRepo;
-  /** The order rows (pages, "My orders", the ops list, snapshots when Valkey is behind). */
-  orderStore: OrdersReadRepo;
-  orders: OrdersClient;
-  ownership: OwnershipStore;
-  hub: ProgressHub;
-  /** Streams that hear nothing a while read their stored state (progress/quiet-check.ts); none: no check. */
-  quietCheck?: QuietCheck | undefined;
-  campaigns: CampaignsClient;
-  campaignStore: CampaignsReadRepo;
-  /** Addresses that unsubscribed from campaigns (the one-click links in campaign messages). */
-  suppressions: SuppressionsRepo;
-  content: ContentClient;
-  contentJobs: ContentJobsReadRepo;
-  limiter: RateLimiter;
-  /** Who is signed in to /ops (Valkey, checked against the accounts): the operator gate's answer. */
-  operators: OperatorSessions;
-  /** Operators' stock movements, through the worker's Stock service. */
-  stock: StockClient;
-  stockMovements: StockMovementsReadRepo;
-  /** The rows operators' live views re-render, and the overview's numbers. */
-  opsLive: OpsLiveRepo;
-  opsOverview: OpsOverviewRepo;
-  /** The process's operator live view: the order feed turned into fragments for every operator stream. */
-  opsFeed: OpsFeed;
-  /** Operators' refunds of fulfilled orders, through the OrderRefund object. */
-  refunds: OrderRefundsClient;
-  /** Operator accounts and their recorded decisions (PostgreSQL). */
-  accounts: OperatorsRepo;
-  /** What operators did, for the decisions page. */
-  decisions: OperatorDecisionsReadRepo;
-  /** A payment provider refusing our key lately, for the banner on /ops and an order's actions page; absent = none. */
-  providerAlerts?: ProviderAlertsReadRepo;
-  /** Verifies the signed links in emails (and signs share links); the worker signs with the same keys. */
-  links: ResourceLinks;
-  /** Sends "email me my orders" requests to the worker. */
-  orderLookup: OrderLookupClient;
-  readiness: ReadinessCheck;
-  /** The process's open SSE streams (limits, keep-alive, max duration, buffer limit); `closeAll()` on SIGTERM. */
-  sseStreams?: SseStreams;
-  /** RED metrics per route template; absent in tests that do not read them. */
-  metrics?: WebMetrics;
-  /** True once SIGTERM arrived: readiness fails first, so load balancers stop sending traffic. */
-  draining?: () => boolean;
-  config: {
-    profile: "dev" | "prod";
-    sessionSecret: string;
-    sessionTtlSeconds: number;
-    restateUiUrl: string | undefined;
-    /** The dev mail catcher's UI, linked from campaign pages in dev only. */
-    mailUiUrl: string | undefined;
-    campaignMaxRecipients: number;
-    sseKeepAliveMs: number;
-    readyCacheMs: number;
-    ordersPerMinute: number;
-    loginsPerMinute: number;
-    lookupsPerMinute: number;
-    lookupsPerAddressPerHour: number;
-    approvalThresholdCents: number;
-    /** The customer pays on the provider's page (Stripe Checkout): the form asks for no payment method. */
-    hostedPayment?: boolean;
-    /** Endpoint secrets webhooks are signed with (several while one is rolled); none = no webhook route. */
-    stripeWebhookSecrets?: readonly string[];
-    requestTimeoutMs?: number;
-    /** How often open operator streams are re-checked against the operator gate (default 2 s). */
-    operatorRecheckMs?: number;
-    /** POST paths other sites may call by design (a mail client's one-click unsubscribe); they carry their own signed token. */
-    crossSiteWritePaths?: readonly string[];
-  };
-}
-
-/** The three kinds of progress stream, and what they share: one definition for the Koa routes and the lean front. */
-function progressStreams(deps: AppDeps) {
-  const restateUiUrl = deps.config.restateUiUrl;
-  return {
-    deps: { hub: deps.hub, sseStreams: deps.sseStreams, keepAliveMs: deps.config.sseKeepAliveMs, quiet: deps.quietCheck },
-    order: orderStream({ ...deps, restateUiUrl }),
-    content: contentStream({ ...deps, restateUiUrl }),
-    campaign: campaignStream({ ...deps, restateUiUrl }),
-  };
-}
 
 /**
  * What the web's HTTP server runs: progress streams are served by the lean front
@@ -165,7 +42,11 @@ export function createWebListener(deps: AppDeps): RequestListener {
   );
 }
 
-export function createApp(deps: AppDeps): Koa<AppState> {
+/**
+ * The Koa app. `routers` are the app's own (app-routers.ts) unless given: mounted in any order,
+ * they answer the same, which a test checks by passing them reversed.
+ */
+export function createApp(deps: AppDeps, routers: readonly Router<AppState>[] = appRouters(deps)): Koa<AppState> {
   // Behind one reverse proxy in prod: trust only the address it appends to X-Forwarded-For, never
   // the entries a client wrote itself (rate limits are keyed on ctx.ip, which requestContext sets
   // with clientIp from `proxy`, as the stream front does).
@@ -173,55 +54,6 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true; // errors are logged by the error middleware, with the request id
   const health = healthRoutes({ check: deps.readiness, cacheMs: deps.config.readyCacheMs, draining: deps.draining });
   const secure = deps.config.profile === "prod";
-  const streams = progressStreams(deps);
-  const routes = [
-    catalogRoutes(deps),
-    contentRoutes({
-      ...deps,
-      restateUiUrl: deps.config.restateUiUrl,
-      formLimitBytes: 16 * 1024,
-      jobsPerMinute: deps.config.ordersPerMinute,
-    }),
-    contentEventRoutes({ ...deps, ...streams.deps, contentStream: streams.content }),
-    orderRoutes({
-      ...deps,
-      ordersPerMinute: deps.config.ordersPerMinute,
-      approvalThresholdCents: deps.config.approvalThresholdCents,
-      formLimitBytes: 16 * 1024,
-      hostedPayment: deps.config.hostedPayment,
-    }),
-    orderLookupRoutes({
-      ...deps,
-      lookupsPerMinute: deps.config.lookupsPerMinute,
-      lookupsPerAddressPerHour: deps.config.lookupsPerAddressPerHour,
-    }),
-    orderPageRoutes({ ...deps, restateUiUrl: deps.config.restateUiUrl }),
-    // Before opsRoutes: its catch-all order action route (/ops/orders/:id/:action) would answer these paths with a 404.
-    opsStockRoutes(deps),
-    opsOrderActionRoutes(deps),
-    opsDecisionsRoutes(deps),
-    opsLiveRoutes({
-      ...deps,
-      keepAliveMs: deps.config.sseKeepAliveMs,
-      restateUiUrl: deps.config.restateUiUrl,
-      operatorRecheckMs: deps.config.operatorRecheckMs,
-    }),
-    opsRoutes({
-      ...deps,
-      loginsPerMinute: deps.config.loginsPerMinute,
-      restateUiUrl: deps.config.restateUiUrl,
-    }),
-    orderEventRoutes({ ...deps, ...streams.deps, orderStream: streams.order }),
-    campaignRoutes({
-      ...deps,
-      maxRecipients: deps.config.campaignMaxRecipients,
-      campaignsPerMinute: 10,
-      restateUiUrl: deps.config.restateUiUrl,
-      mailUiUrl: deps.config.profile === "dev" ? deps.config.mailUiUrl : undefined,
-    }),
-    campaignEventRoutes({ ...deps, ...streams.deps, campaignStream: streams.campaign }),
-    unsubscribeRoutes(deps),
-  ];
 
   app.use(tracing());
   app.use(requestContext(deps.logger));
@@ -259,7 +91,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   }
   app.use(sessions({ secret: deps.config.sessionSecret, ttlSeconds: deps.config.sessionTtlSeconds, secure }));
   // Once, in front of every router: no route under /ops, whoever adds it, is served to a non-operator.
-  app.use(operatorGate(deps));
-  for (const r of routes) app.use(r.routes()).use(r.allowedMethods());
+  app.use(operatorGate({ operators: deps.operators }));
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

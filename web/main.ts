@@ -8,7 +8,7 @@ import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";
 import { createWebListener } from "./app.ts";
 import { createWebMetrics } from "./metrics.ts";
-import { prepareOperators } from "./operator-setup.ts";
+import { prepareOperators } from "./operators/operator-setup.ts";
 import { wireWeb } from "./wiring.ts";
 
 const config = loadConfigOrExit(webConfigSchema);

@@ -7,7 +7,7 @@
 import type { Context } from "koa";
 import type { z } from "zod";
 import type { ResourceKind } from "../shared/progress-event.ts";
-import type { OperatorSessions } from "./adapters/operator-sessions.ts";
+import type { OperatorSessions } from "./operators/operator-sessions.ts";
 import type { OwnershipStore } from "./adapters/ownership.store.ts";
 import type { AppState } from "./app-state.ts";
 

@@ -15,12 +15,12 @@ import { createContentClient } from "./adapters/content-client.ts";
 import { createContentJobsReadRepo } from "./adapters/content-jobs-read.repo.ts";
 import { createOrdersClient } from "./adapters/orders-client.ts";
 import { createOrderLookupClient } from "./adapters/order-lookup-client.ts";
-import { createOperatorSessions } from "./adapters/operator-sessions.ts";
+import { createOperatorSessions } from "./operators/operator-sessions.ts";
 import { createStockClient } from "./adapters/stock-client.ts";
 import { createOrderRefundsClient } from "./adapters/order-refunds-client.ts";
 import { createStockMovementsReadRepo } from "./adapters/stock-movements-read.repo.ts";
 import { createOperatorDecisionsReadRepo } from "./adapters/operator-decisions-read.repo.ts";
-import { createOperatorsRepo } from "./adapters/operators.repo.ts";
+import { createOperatorsRepo } from "./operators/operators.repo.ts";
 import { createOpsLiveRepo } from "./adapters/ops-live.repo.ts";
 import { createOpsOverviewRepo } from "./adapters/ops-overview.repo.ts";
 import { createProviderAlertsReadRepo } from "./adapters/provider-alerts-read.repo.ts";
@@ -32,7 +32,7 @@ import { createQuietCheck } from "./progress/quiet-check.ts";
 import { createRateLimiter } from "./adapters/rate-limiter.ts";
 import { createSseMetrics } from "./progress/sse-metrics.ts";
 import { createSseStreams } from "./progress/sse-streams.ts";
-import type { AppDeps } from "./app.ts";
+import type { AppDeps } from "./app-deps.ts";
 
 export interface WebWiring {
   deps: AppDeps & { sseRegistry: Registry };

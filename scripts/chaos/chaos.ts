@@ -28,7 +28,7 @@ import { sendCampaign, shop, type CampaignOutcome, type ShopperOutcome } from ".
 import { restock, type RestockOutcome } from "./restocker.ts";
 import { CARD_3DS, CARD_DECLINED, CARD_SUCCEEDS, startFakeStripe, type FakeStripeServer } from "../stack/local-stripe/server.ts";
 import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invariants.ts";
-import { createOperatorsRepo } from "../../web/adapters/operators.repo.ts";
+import { createOperatorsRepo } from "../../web/operators/operators.repo.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
 import { Redis } from "ioredis";
 import { loadConfig, workerConfigSchema } from "../../shared/config.ts";

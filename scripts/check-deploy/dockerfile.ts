@@ -32,7 +32,7 @@ export interface ImageSpec {
 }
 export const IMAGES: Record<string, ImageSpec> = {
   "deploy/Dockerfile.web": {
-    entrypoints: ["web/main.ts", "migrations/migrate.ts", "web/operator.command.ts"],
+    entrypoints: ["web/main.ts", "migrations/migrate.ts", "web/operators/operator.command.ts"],
     preload: "shared/telemetry-register.ts",
     ports: [WEB.http, WEB.metrics],
     healthUrl: `:${WEB.http}/`,

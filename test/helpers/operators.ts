@@ -10,13 +10,13 @@ export interface CommandRun {
   stderr: string;
 }
 
-/** Runs `web/operator.command.ts` against the stack's database, with `stdin` piped in. */
+/** Runs `web/operators/operator.command.ts` against the stack's database, with `stdin` piped in. */
 export function operatorCommand(
   env: NodeJS.ProcessEnv,
   args: string[],
   opts: { stdin?: string; extraEnv?: NodeJS.ProcessEnv } = {},
 ): Promise<CommandRun> {
-  const child = spawn(process.execPath, [path.join(ROOT, "web/operator.command.ts"), ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, "web/operators/operator.command.ts"), ...args], {
     env: { PATH: env.PATH, DATABASE_URL: env.DATABASE_URL, LOG_LEVEL: "info", ...opts.extraEnv },
     stdio: ["pipe", "pipe", "pipe"],
   });

@@ -138,7 +138,6 @@ async function withResources(stack: TestStack, web: InProcessWeb, redis: Redis, 
       const id = idsByArea[path.split("/")[1] ?? ""];
       return id === undefined ? undefined : [id];
     },
-    action: (path) => (path.startsWith("/ops/orders/") ? ["approve", "reject"] : undefined),
     sku: () => ["MUG-QUAY"],
     campaignId: () => [campaignId],
     hash: () => ["not-a-signature-of-anything"],

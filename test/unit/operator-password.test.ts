@@ -1,7 +1,7 @@
 /** Operator passwords: scrypt with a salt per hash, parameters read back from the stored string. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } from "../../web/operator-password.ts";
+import { UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } from "../../web/operators/operator-password.ts";
 
 describe("operator passwords", () => {
   it("verifies the password a hash was made from, and nothing else", async () => {

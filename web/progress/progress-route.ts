@@ -8,7 +8,7 @@
 import type { RouterMiddleware } from "@koa/router";
 import type { AppState } from "../app-state.ts";
 import { readAccessCheck } from "../ownership-check.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../operators/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import { openKoaStream } from "./sse-streams.ts";
 import {

@@ -11,6 +11,7 @@ import type { CampaignsReadRepo } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
+import { idRoute } from "../id-route.ts";
 import { accessLinks, shareUrl } from "../access-links.ts";
 import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
@@ -93,21 +94,24 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
 
   const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/emails/${id}` });
 
-  router.get("/emails/:id", signedLink, async (ctx) => {
-    const id = await ownedId(ctx);
-    // The snapshot first: rows read after it are at least as new, and the stream continues from it.
-    const snapshot = await currentCampaignSnapshot(deps, id, ctx.state.log);
-    const campaign = await deps.campaignStore.find(id);
-    const opts = {
-      csrfToken: ctx.state.session.csrfToken,
-      restateUiUrl: deps.restateUiUrl,
-      mailUiUrl: deps.mailUiUrl,
-      shareUrl: shareUrl(ctx, deps.links, "campaign", id, `/emails/${id}`),
-    };
-    ctx.set("Cache-Control", "no-store");
-    ctx.type = "html";
-    ctx.body = renderPage(ctx, campaignPage(id, campaign, snapshot, opts));
-  });
+  router.get(
+    "/emails/:id",
+    idRoute(access, signedLink, async (ctx) => {
+      const id = await ownedId(ctx);
+      // The snapshot first: rows read after it are at least as new, and the stream continues from it.
+      const snapshot = await currentCampaignSnapshot(deps, id, ctx.state.log);
+      const campaign = await deps.campaignStore.find(id);
+      const opts = {
+        csrfToken: ctx.state.session.csrfToken,
+        restateUiUrl: deps.restateUiUrl,
+        mailUiUrl: deps.mailUiUrl,
+        shareUrl: shareUrl(ctx, deps.links, "campaign", id, `/emails/${id}`),
+      };
+      ctx.set("Cache-Control", "no-store");
+      ctx.type = "html";
+      ctx.body = renderPage(ctx, campaignPage(id, campaign, snapshot, opts));
+    }),
+  );
 
   router.post("/emails/:id/cancel", formBody({ limitBytes: 4 * 1024 }), async (ctx) => {
     const id = await ownedId(ctx);

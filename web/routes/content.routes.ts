@@ -9,6 +9,7 @@ import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo } from "../adapters/content-jobs-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
+import { idRoute } from "../id-route.ts";
 import { accessLinks, shareUrl } from "../access-links.ts";
 import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
@@ -93,15 +94,18 @@ export function contentRoutes(deps: ContentRouteDeps) {
   const ownedJob = ownershipCheck(access);
   const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/content/${id}` });
 
-  router.get("/content/:id", signedLink, async (ctx) => {
-    const jobId = await ownedJob(ctx);
-    const job = await deps.contentJobs.find(jobId);
-    const snapshot = await currentContentSnapshot(deps, jobId, ctx.state.log, job);
-    ctx.set("Cache-Control", "no-store");
-    ctx.type = "html";
-    const share = shareUrl(ctx, deps.links, "content", jobId, `/content/${jobId}`);
-    ctx.body = renderPage(ctx, contentPage(jobId, job, snapshot, deps.restateUiUrl, share));
-  });
+  router.get(
+    "/content/:id",
+    idRoute(access, signedLink, async (ctx) => {
+      const jobId = await ownedJob(ctx);
+      const job = await deps.contentJobs.find(jobId);
+      const snapshot = await currentContentSnapshot(deps, jobId, ctx.state.log, job);
+      ctx.set("Cache-Control", "no-store");
+      ctx.type = "html";
+      const share = shareUrl(ctx, deps.links, "content", jobId, `/content/${jobId}`);
+      ctx.body = renderPage(ctx, contentPage(jobId, job, snapshot, deps.restateUiUrl, share));
+    }),
+  );
 
   return router;
 }

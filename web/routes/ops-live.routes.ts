@@ -2,16 +2,16 @@
  * `GET /ops/overview`: the shop's last hour (orders per minute, fulfilment p50, counts by status)
  * and the approvals list, live. `GET /ops/events`: the operator's SSE stream of fragments
  * (progress/ops-feed.ts); `?topics=` names what the page shows (overview, approvals, orders; all by
- * default). Both are for operators only: the operator gate (web/operator-gate.ts) lets the request
+ * default). Both are for operators only: the operator gate (web/operators/operator-gate.ts) lets the request
  * in, and keeps watching the stream, which ends once its session is no longer an operator's.
  */
 import Router from "@koa/router";
 import type { Logger } from "../../shared/logger.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../operators/operator-sessions.ts";
 import type { OpsLiveRepo } from "../adapters/ops-live.repo.ts";
 import type { OpsOverviewRepo } from "../adapters/ops-overview.repo.ts";
 import type { AppState } from "../app-state.ts";
-import { watchOperatorStreams } from "../operator-gate.ts";
+import { watchOperatorStreams } from "../operators/operator-gate.ts";
 import { opsTopics, type OpsFeed, type OpsTopic } from "../progress/ops-feed.ts";
 import { openKoaStream, type SseStreams } from "../progress/sse-streams.ts";
 import { renderPage } from "../views/layout.view.ts";

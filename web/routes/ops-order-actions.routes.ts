@@ -14,7 +14,7 @@ import { z } from "zod";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { ControlAnswer } from "../../worker/order-controls.handlers.ts";
-import type { OperatorsRepo } from "../adapters/operators.repo.ts";
+import type { OperatorsRepo } from "../operators/operators.repo.ts";
 import type { OrderRefundsClient } from "../adapters/order-refunds-client.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
@@ -22,7 +22,7 @@ import type { ProviderAlertsReadRepo } from "../adapters/provider-alerts-read.re
 import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { signedInOperator } from "../operator-gate.ts";
+import { signedInOperator } from "../operators/operator-gate.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { opsOrderActionsPage, type OpsOrderActionsModel, type OrderAction } from "../views/ops-order-actions.view.ts";
 
@@ -53,7 +53,7 @@ export function cancelledBy(operator: string, reason: string): string {
 
 export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
   const router = new Router<AppState>();
-  // The operator gate (web/operator-gate.ts) let the request in; this is the name it found.
+  // The operator gate (web/operators/operator-gate.ts) let the request in; this is the name it found.
   const operator = signedInOperator;
   const form = formBody({ limitBytes: 4 * 1024 });
 

@@ -19,7 +19,7 @@ import type { AppState } from "../app-state.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
 import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { signedInOperator } from "../operator-gate.ts";
+import { signedInOperator } from "../operators/operator-gate.ts";
 import { renderPage } from "../views/layout.view.ts";
 import { describeMovement, opsStockPage, type FailedStockForm, type OpsStockModel } from "../views/ops-stock.view.ts";
 
@@ -43,7 +43,7 @@ function sameChange(m: StockMovementView, f: StockForm): boolean {
 
 export function opsStockRoutes(deps: OpsStockDeps) {
   const router = new Router<AppState>();
-  // The operator gate (web/operator-gate.ts) let the request in; this is the name it found.
+  // The operator gate (web/operators/operator-gate.ts) let the request in; this is the name it found.
   const operator = signedInOperator;
 
   const model = async (

@@ -1,41 +1,32 @@
 /**
- * `/ops`: operators sign in with their name and password (scrypt, rate-limited), then see the
- * orders awaiting approval and the order list (keyset pages, a status filter, search by order id
+ * `/ops`: signed-in operators (web/operators/) see the orders awaiting approval and the order list (keyset pages, a status filter, search by order id
  * or email), and approve or reject. Each decision is recorded with the operator's name before the
  * workflow is asked, and the workflow shows that name in the order's timeline. A decision on an
  * order that does not exist is a 404, on one that is not waiting (decided, finished) a 409: neither
  * is recorded nor sent to the workflow. While a payment provider refuses our key, a banner above
  * it all says so. Who may see and do this is the operator gate's question
- * (web/operator-gate.ts), asked before any route here.
+ * (web/operators/operator-gate.ts), asked before any route here.
  */
 import Router from "@koa/router";
-import { operatorNameSchema } from "../../shared/operator.schema.ts";
 import { orderIdSchema } from "../../shared/order.schema.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
-import type { OperatorsRepo } from "../adapters/operators.repo.ts";
+import type { OperatorsRepo } from "../operators/operators.repo.ts";
 import type { ProviderAlertsReadRepo } from "../adapters/provider-alerts-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
-import type { OwnershipStore } from "../adapters/ownership.store.ts";
-import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import type { AppState } from "../app-state.ts";
 import { rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
-import { rateLimit } from "../middleware/rate-limit.ts";
-import { signedInOperator } from "../operator-gate.ts";
+import { signedInOperator } from "../operators/operator-gate.ts";
 import { parseOrderListQuery } from "../order-list-query.ts";
 import { renderPage } from "../views/layout.view.ts";
-import { opsDashboardPage, opsLoginPage, type OpsLoginErrors } from "../views/ops.view.ts";
+import { opsDashboardPage } from "../views/ops.view.ts";
 
 export interface OpsDeps {
   orderStore: OrdersReadRepo;
   orders: OrdersClient;
-  operators: OperatorSessions;
-  accounts: OperatorsRepo;
-  ownership: OwnershipStore;
-  limiter: RateLimiter;
-  loginsPerMinute: number;
+  /** Where a decision is recorded with the operator's name, before the workflow is asked. */
+  accounts: Pick<OperatorsRepo, "recordDecision" | "settleDecision">;
   restateUiUrl: string | undefined;
   /** A provider refusing our key, shown above everything; absent = no banner. */
   providerAlerts?: ProviderAlertsReadRepo | undefined;
@@ -54,12 +45,6 @@ const NOT_WAITING = "That order is not waiting for a decision any more: it was d
 export function opsRoutes(deps: OpsDeps) {
   const router = new Router<AppState>();
   const form = formBody({ limitBytes: 4 * 1024 });
-  const loginLimit = rateLimit({
-    limiter: deps.limiter,
-    name: "ops-login",
-    perMinute: deps.loginsPerMinute,
-    message: "Too many sign-in attempts. Please wait a minute.",
-  });
 
   // Signed out, the gate answers this path with the sign-in form.
   router.get("/ops", async (ctx) => {
@@ -91,70 +76,37 @@ export function opsRoutes(deps: OpsDeps) {
     ctx.body = renderPage(ctx, view);
   });
 
-  router.post("/ops/login", form, loginLimit, async (ctx) => {
-    const rawName = ctx.state.form.get("name") ?? "";
-    const password = ctx.state.form.get("password") ?? "";
-    const name = operatorNameSchema.safeParse(rawName);
-    const errors: OpsLoginErrors = {};
-    if (!name.success) errors.name = rawName.trim() === "" ? "Enter your operator name" : name.error.issues[0]!.message;
-    if (password === "") errors.password = "Enter your password";
-    else if (password.length > 1024) errors.password = "That password is too long";
-    if (errors.name || errors.password)
-      return rejectForm(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, errors }));
-    const operator = await deps.accounts.authenticate(name.data!, password);
-    if (!operator) {
-      // The attempted name is not logged: a password typed into the name field would be.
-      ctx.state.log.info("operator sign-in refused");
-      ctx.status = 401;
-      ctx.type = "html";
-      ctx.body = renderPage(ctx, opsLoginPage(ctx.state.session.csrfToken, { name: rawName, error: "Wrong name or password." }));
-      return;
-    }
-    // A new session id at sign-in: a cookie planted in this browser beforehand never becomes an operator's.
-    const before = ctx.state.session.id;
-    const after = ctx.state.session.rotate();
-    await deps.ownership.transfer(before, after);
-    await deps.operators.grant(after, operator);
-    ctx.state.log.info({ operator: operator.name }, "operator signed in");
-    ctx.status = 303;
-    ctx.redirect("/ops");
-  });
-
-  router.post("/ops/logout", form, async (ctx) => {
-    await deps.operators.revoke(ctx.state.session.id);
-    ctx.status = 303;
-    ctx.redirect("/ops");
-  });
-
-  router.post("/ops/orders/:id/:action", form, async (ctx) => {
-    const operator = await signedInOperator(ctx);
-    const id = orderIdSchema.safeParse(ctx.params.id);
-    const action = ctx.params.action;
-    if (!id.success || (action !== "approve" && action !== "reject")) return ctx.throw(404, "No such order action.");
-    // Asked before anything is recorded or sent: a workflow key that never existed must not be started.
-    const order = await deps.orderStore.findOrder(id.data);
-    if (!order) return ctx.throw(404, "We could not find that order.");
-    if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
-    const decision = await deps.accounts.recordDecision(operator, id.data, action);
-    if (decision === null) return ctx.throw(409, NOT_WAITING);
-    let accepted: boolean;
-    try {
-      accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
-    } catch (err) {
-      if (!(err instanceof RestateUnavailableError)) throw err;
-      await deps.accounts.settleDecision(decision, "unknown");
-      ctx.state.log.error({ err, orderId: id.data, operator }, "operator decision failed");
-      return ctx.throw(503, "We could not reach the order system; the decision may not have been taken. Please try again.", {
-        expose: true,
-      });
-    }
-    await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
-    ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
-    // Refused: another decision (or a cancel) reached the order between our read and the workflow.
-    if (!accepted) return ctx.throw(409, NOT_WAITING);
-    ctx.status = 303;
-    ctx.redirect(`/ops?done=${action}`);
-  });
+  // One path per decision, never `/ops/orders/:id/:action`: a catch-all there would answer the
+  // order action routes' paths (ops-order-actions.routes.ts) whenever it was mounted first.
+  for (const action of ["approve", "reject"] as const)
+    router.post(`/ops/orders/:id/${action}`, form, async (ctx) => {
+      const operator = await signedInOperator(ctx);
+      const id = orderIdSchema.safeParse(ctx.params.id);
+      if (!id.success) return ctx.throw(404, "No such order action.");
+      // Asked before anything is recorded or sent: a workflow key that never existed must not be started.
+      const order = await deps.orderStore.findOrder(id.data);
+      if (!order) return ctx.throw(404, "We could not find that order.");
+      if (order.status !== "awaiting_approval") return ctx.throw(409, NOT_WAITING);
+      const decision = await deps.accounts.recordDecision(operator, id.data, action);
+      if (decision === null) return ctx.throw(409, NOT_WAITING);
+      let accepted: boolean;
+      try {
+        accepted = (await deps.orders.control(id.data, action, "", operator)).accepted;
+      } catch (err) {
+        if (!(err instanceof RestateUnavailableError)) throw err;
+        await deps.accounts.settleDecision(decision, "unknown");
+        ctx.state.log.error({ err, orderId: id.data, operator }, "operator decision failed");
+        return ctx.throw(503, "We could not reach the order system; the decision may not have been taken. Please try again.", {
+          expose: true,
+        });
+      }
+      await deps.accounts.settleDecision(decision, accepted ? "accepted" : "refused");
+      ctx.state.log.info({ orderId: id.data, action, accepted, operator }, "operator decision");
+      // Refused: another decision (or a cancel) reached the order between our read and the workflow.
+      if (!accepted) return ctx.throw(409, NOT_WAITING);
+      ctx.status = 303;
+      ctx.redirect(`/ops?done=${action}`);
+    });
 
   return router;
 }

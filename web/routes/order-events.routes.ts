@@ -5,7 +5,7 @@ import { orderIdSchema } from "../../shared/order.schema.ts";
 import { isOrderSettled } from "../../shared/order-steps.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../operators/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
 import { currentOrderSnapshot, readOrderEvents, rowIsAhead, snapshotFromOrderRow } from "../progress/order-snapshot.ts";

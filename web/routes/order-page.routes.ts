@@ -5,10 +5,11 @@ import type { ResourceLinks } from "../../shared/resource-link.ts";
 import type { OrdersReadRepo } from "../adapters/orders-read.repo.ts";
 import { RestateUnavailableError } from "../adapters/ingress.ts";
 import type { OrdersClient } from "../adapters/orders-client.ts";
-import type { OperatorSessions } from "../adapters/operator-sessions.ts";
+import type { OperatorSessions } from "../operators/operator-sessions.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { AppState } from "../app-state.ts";
+import { idRoute } from "../id-route.ts";
 import { accessLinks } from "../access-links.ts";
 import { ownershipCheck, readAccessCheck } from "../ownership-check.ts";
 import { redirectAfterPost } from "../claimed-submission.ts";
@@ -53,33 +54,36 @@ export function orderPageRoutes(deps: OrderPageDeps) {
 
   const signedLink = accessLinks({ ...access, links: deps.links, pathOf: (id) => `/orders/${id}` });
 
-  router.get("/orders/:id", signedLink, async (ctx) => {
-    const { id: orderId, asOperator } = await readableOrder(ctx);
-    // One read of the stream and one of the order serve both the page and its snapshot.
-    const [order, events] = await Promise.all([
-      deps.orderStore.findOrder(orderId),
-      deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => null),
-    ]);
-    const snapshot = await currentOrderSnapshot(deps, orderId, ctx.state.log, { events, row: order });
-    ctx.set("Cache-Control", "no-store");
-    ctx.type = "html";
-    ctx.body = renderPage(
-      ctx,
-      orderPage({
-        orderId,
-        order,
-        snapshot,
-        events: events ?? [],
-        restateUiUrl: deps.restateUiUrl,
-        csrfToken: ctx.state.session.csrfToken,
-        readOnly: asOperator,
-        notice:
-          typeof ctx.query.cancel === "string" && Object.hasOwn(NOTICES, ctx.query.cancel)
-            ? NOTICES[ctx.query.cancel]
-            : undefined,
-      }),
-    );
-  });
+  router.get(
+    "/orders/:id",
+    idRoute(access, signedLink, async (ctx) => {
+      const { id: orderId, asOperator } = await readableOrder(ctx);
+      // One read of the stream and one of the order serve both the page and its snapshot.
+      const [order, events] = await Promise.all([
+        deps.orderStore.findOrder(orderId),
+        deps.hub.readSince({ kind: "order", id: orderId }, 0).catch(() => null),
+      ]);
+      const snapshot = await currentOrderSnapshot(deps, orderId, ctx.state.log, { events, row: order });
+      ctx.set("Cache-Control", "no-store");
+      ctx.type = "html";
+      ctx.body = renderPage(
+        ctx,
+        orderPage({
+          orderId,
+          order,
+          snapshot,
+          events: events ?? [],
+          restateUiUrl: deps.restateUiUrl,
+          csrfToken: ctx.state.session.csrfToken,
+          readOnly: asOperator,
+          notice:
+            typeof ctx.query.cancel === "string" && Object.hasOwn(NOTICES, ctx.query.cancel)
+              ? NOTICES[ctx.query.cancel]
+              : undefined,
+        }),
+      );
+    }),
+  );
 
   router.post("/orders/:id/cancel", formBody({ limitBytes: 4 * 1024 }), async (ctx) => {
     const orderId = await ownedOrder(ctx);

@@ -42,7 +42,7 @@ const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string }> = [
   { href: "/ops/decisions", label: "Decisions" },
 ];
 
-// The gate (web/operator-gate.ts) names the operator only on /ops paths, so a customer never sees this.
+// The gate (web/operators/operator-gate.ts) names the operator only on /ops paths, so a customer never sees this.
 function operatorNav(ctx: Context): SafeHtml | "" {
   const operator = (ctx.state as Partial<AppState>).operator;
   if (!operator) return "";

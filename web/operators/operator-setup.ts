@@ -3,8 +3,8 @@
  * (`ops`, password `ops-dev-password`) so a fresh `npm run dev` can sign in. Prod: the web refuses
  * to start with no enabled operator, or with one whose password is the development one.
  */
-import type { Logger } from "../shared/logger.ts";
-import type { OperatorsRepo } from "./adapters/operators.repo.ts";
+import type { Logger } from "../../shared/logger.ts";
+import type { OperatorsRepo } from "./operators.repo.ts";
 import { DEV_OPERATOR } from "./operator-password.ts";
 
 const ADD = "create one with `npm run operator -- add <name>`";

@@ -2,7 +2,7 @@
  * The one gate in front of the operator console: every request under `/ops`, whichever router
  * serves it, passes `operatorGate` (mounted once, in app.ts) before any route sees it. It lets in
  * a session that is an enabled operator account's at the account's current version
- * (adapters/operator-sessions.ts) and puts the name on `ctx.state.operator`; anything else gets
+ * (operator-sessions.ts) and puts the name on `ctx.state.operator`; anything else gets
  * the sign-in form (a page) or a 403. Only signing in and out are open.
  *
  * What it costs: a Valkey GET per request, plus one PostgreSQL primary-key read when the session
@@ -11,12 +11,12 @@
  * operator stream together (one MGET and one query per round) and ends those no longer allowed.
  */
 import type { Context, Middleware } from "koa";
-import type { Logger } from "../shared/logger.ts";
-import type { OperatorSessions } from "./adapters/operator-sessions.ts";
-import type { AppState } from "./app-state.ts";
-import type { SseStream } from "./progress/sse-response.ts";
-import { renderPage } from "./views/layout.view.ts";
-import { opsLoginPage } from "./views/ops.view.ts";
+import type { Logger } from "../../shared/logger.ts";
+import type { OperatorSessions } from "./operator-sessions.ts";
+import type { AppState } from "../app-state.ts";
+import type { SseStream } from "../progress/sse-response.ts";
+import { renderPage } from "../views/layout.view.ts";
+import { opsLoginPage } from "../views/ops.view.ts";
 
 /** The operator console's paths: `/ops` and everything below it. */
 export function isOperatorPath(path: string): boolean {

@@ -1,9 +1,9 @@
 /**
  * Operator accounts and their decisions. Passwords are stored only as scrypt hashes
- * (web/operator-password.ts); a sign-in with an unknown name costs as much as a wrong password.
+ * (web/operators/operator-password.ts); a sign-in with an unknown name costs as much as a wrong password.
  */
 import type pg from "pg";
-import { DEV_OPERATOR, UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } from "../operator-password.ts";
+import { DEV_OPERATOR, UNKNOWN_OPERATOR_HASH, hashPassword, verifyPassword } from "./operator-password.ts";
 
 export type DecisionOutcome = "accepted" | "refused" | "unknown";
 
@@ -62,7 +62,7 @@ export function createOperatorsRepo(pool: pg.Pool) {
     return r.rows.map((o) => ({ name: o.name, updatedAt: o.updated_at, disabled: o.disabled_at !== null }));
   }
 
-  /** Ends the account's access at once (its signed-in sessions and open streams too, web/operator-gate.ts); its decisions keep its name. */
+  /** Ends the account's access at once (its signed-in sessions and open streams too, web/operators/operator-gate.ts); its decisions keep its name. */
   async function disable(name: string): Promise<boolean> {
     const r = await pool.query(
       `UPDATE operators SET disabled_at = now(), updated_at = now() WHERE name = $1 AND disabled_at IS NULL`,

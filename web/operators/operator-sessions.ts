@@ -1,7 +1,7 @@
 /**
  * Who is signed in as an operator: session id → the account as it was at sign-in (name and
  * version) in Valkey, for a working day. A session is an operator's only while that account
- * exists, is enabled and has the same version (web/adapters/operators.repo.ts), so `disable`
+ * exists, is enabled and has the same version (web/operators/operators.repo.ts), so `disable`
  * and `reset` end every session signed in before them, at once.
  */
 import { z } from "zod";

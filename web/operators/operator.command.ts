@@ -7,9 +7,9 @@
  * (with a non-zero exit), never log lines.
  */
 import pg from "pg";
-import { loadConfigOrExit, operatorCommandConfigSchema } from "../shared/config.ts";
-import { operatorNameSchema } from "../shared/operator.schema.ts";
-import { createOperatorsRepo } from "./adapters/operators.repo.ts";
+import { loadConfigOrExit, operatorCommandConfigSchema } from "../../shared/config.ts";
+import { operatorNameSchema } from "../../shared/operator.schema.ts";
+import { createOperatorsRepo } from "./operators.repo.ts";
 import { DEV_OPERATOR, MIN_PASSWORD_LENGTH } from "./operator-password.ts";
 
 const USAGE = "usage: npm run operator -- add <name> | reset <name> | disable <name> | list";
