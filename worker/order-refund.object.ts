@@ -31,7 +31,7 @@ import { z } from "zod";
 import { formatMoney } from "../shared/money.ts";
 import { orderSteps, type OrderStepDraft } from "../shared/order-steps.ts";
 import type { OrderStatus } from "../shared/order.schema.ts";
-import type { OrdersRepo, RefundableOrder } from "./adapters/orders.repo.ts";
+import type { AfterSaleRepo, RefundableOrder } from "./adapters/after-sale.repo.ts";
 import type { AfterSale, PaymentProvider, Refund } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
@@ -51,7 +51,8 @@ export const reconcileInput = z.object({
 export type ReconcileInput = z.output<typeof reconcileInput>;
 
 export interface OrderRefundDeps {
-  orders: OrdersRepo;
+  /** The order repo (only its after-sale statements are used here). */
+  orders: AfterSaleRepo;
   payments: PaymentProvider;
   progress: ProgressPublisher;
   publicWebUrl: string;
