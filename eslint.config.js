@@ -13,6 +13,9 @@ const durableFiles = [
   "worker/order-run.ts",
   "worker/order-payments.ts",
   "worker/hosted-payment.ts",
+  // OrderRefund's shared steps and its reconcile steps run inside its handlers.
+  "worker/order-refund-steps.ts",
+  "worker/order-refund-reconcile.ts",
 ];
 
 export default tseslint.config(

@@ -1,5 +1,6 @@
 /** `npm run migrate`: apply pending migrations to DATABASE_URL and exit. */
-import { loadConfigOrExit, migrateConfigSchema } from "../shared/config.ts";
+import { migrateConfigSchema } from "../shared/command-config.schema.ts";
+import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { runMigrations } from "./runner.ts";
 

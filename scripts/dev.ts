@@ -20,7 +20,9 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { loadConfig, webConfigSchema, workerConfigSchema, type WorkerConfig } from "../shared/config.ts";
+import { loadConfig } from "../shared/config.ts";
+import { webConfigSchema } from "../shared/web-config.schema.ts";
+import { workerConfigSchema, type WorkerConfig } from "../shared/worker-config.schema.ts";
 import { createLogger } from "../shared/logger.ts";
 import { startFakeStripe, type FakeStripeServer } from "./stack/local-stripe/server.ts";
 import { portIsFree } from "./stack/processes.ts";

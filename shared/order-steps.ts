@@ -67,10 +67,17 @@ export const progressOfStatus: Record<OrderStatus, Shown> = {
 
 /**
  * Steps an order reaches after fulfilment (refunds and disputes, from the shop or the provider's
- * side): the order's row says them before its stream does, so a row at one of these is ahead of a
- * stream that ends elsewhere.
+ * side), each also the order's status: the order's row says them before its stream does, so a row
+ * at one of these is ahead of a stream that ends elsewhere. The ship statement
+ * (worker/adapters/orders.repo.ts) leaves a row at one of these alone, so a replayed ship step
+ * never undoes a refund.
  */
-export const afterSaleSteps: ReadonlySet<string> = new Set(["refund_pending", "refunded", "refund_failed", "disputed"]);
+export const afterSaleSteps: ReadonlySet<string> = new Set<OrderStatus>([
+  "refund_pending",
+  "refunded",
+  "refund_failed",
+  "disputed",
+]);
 
 /** Where more may still happen after the bar has ended: a refund or dispute may follow, or settle. */
 const OPEN_AFTER_END: ReadonlySet<string> = new Set(["fulfilled", "refund_pending", "refund_failed", "disputed"]);

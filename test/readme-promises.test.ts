@@ -16,7 +16,8 @@ import { runMigrations } from "../migrations/runner.ts";
 import { freePort, startProcess } from "../scripts/stack/processes.ts";
 import { ROOT, startWeb } from "../scripts/stack/stack.ts";
 import { supervise } from "../scripts/stack/supervisor.ts";
-import { loadConfig, webConfigSchema } from "../shared/config.ts";
+import { loadConfig } from "../shared/config.ts";
+import { webConfigSchema } from "../shared/web-config.schema.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createOperatorsRepo } from "../web/operators/operators.repo.ts";
 import { DEV_OPERATOR } from "../web/operators/operator-password.ts";
@@ -44,7 +45,8 @@ describe("settings: .env and the shell", () => {
     const probe = path.join(dir, "print-config.ts");
     writeFileSync(
       probe,
-      `import { loadConfig, webConfigSchema } from ${JSON.stringify(path.join(ROOT, "shared/config.ts"))};
+      `import { loadConfig } from ${JSON.stringify(path.join(ROOT, "shared/config.ts"))};
+import { webConfigSchema } from ${JSON.stringify(path.join(ROOT, "shared/web-config.schema.ts"))};
 const c = loadConfig(webConfigSchema, process.env);
 process.stdout.write(JSON.stringify({ rate: c.ORDER_RATE_LIMIT_PER_MINUTE, port: c.WEB_PORT, drain: c.SHUTDOWN_DRAIN_MS }));
 `,

@@ -2,7 +2,8 @@
 import http from "node:http";
 import { Registry } from "prom-client";
 import { runMigrations } from "../migrations/runner.ts";
-import { loadConfigOrExit, webConfigSchema } from "../shared/config.ts";
+import { loadConfigOrExit } from "../shared/config.ts";
+import { webConfigSchema } from "../shared/web-config.schema.ts";
 import { createLogger } from "../shared/logger.ts";
 import { startOpsServer } from "../shared/metrics-server.ts";
 import { startTelemetry } from "../shared/telemetry.ts";

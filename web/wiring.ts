@@ -2,7 +2,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { Registry } from "prom-client";
-import type { WebConfig } from "../shared/config.ts";
+import type { WebConfig } from "../shared/web-config.schema.ts";
 import type { Logger } from "../shared/logger.ts";
 import { connectValkey, isCluster } from "../shared/valkey-client.ts";
 import { createResourceLinks } from "../shared/resource-link.ts";

@@ -25,18 +25,21 @@
  *     6. a check that finds the refund still pending schedules the next one, at doubling intervals,
  *        REFUND_CHECKS in all (about three weeks from an hour); then the row asks for a look by hand.
  * Nothing else is compensated: the goods have shipped, the stock stays sold.
+ *
+ * The events and email both handlers send are in order-refund-steps.ts; reconcile's steps 3 to 5 in
+ * order-refund-reconcile.ts.
  */
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { formatMoney } from "../shared/money.ts";
-import { orderSteps, type OrderStepDraft } from "../shared/order-steps.ts";
-import type { OrderStatus } from "../shared/order.schema.ts";
-import type { OrdersRepo, RefundableOrder } from "./adapters/orders.repo.ts";
-import type { AfterSale, PaymentProvider, Refund } from "./adapters/payment-provider.ts";
+import { orderSteps } from "../shared/order-steps.ts";
+import type { AfterSaleRepo } from "./adapters/after-sale.repo.ts";
+import type { PaymentProvider, Refund } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
-import { emailSenderApi } from "./email-sender.service.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import type { ControlAnswer } from "./order-controls.handlers.ts";
+import { createRefundReconcile } from "./order-refund-reconcile.ts";
+import { createRefundNotices, REFUNDABLE, REFUND_CHECKS, refundedBy, refundFailedLine } from "./order-refund-steps.ts";
 
 export const refundInput = z.object({
   operator: z.string().trim().min(1).max(100),
@@ -51,7 +54,8 @@ export const reconcileInput = z.object({
 export type ReconcileInput = z.output<typeof reconcileInput>;
 
 export interface OrderRefundDeps {
-  orders: OrdersRepo;
+  /** The order repo (only its after-sale statements are used here). */
+  orders: AfterSaleRepo;
   payments: PaymentProvider;
   progress: ProgressPublisher;
   publicWebUrl: string;
@@ -59,68 +63,10 @@ export interface OrderRefundDeps {
   refundCheckMs: number;
 }
 
-/** Checks of a pending refund: from an hour, doubling, the last about three weeks after the refund. */
-export const REFUND_CHECKS = 9;
-
-/** The line the customer's timeline, email and the order's row show: the shop did it, who, and why. */
-export function refundedBy(operator: string, reason: string): string {
-  return `Refunded by the shop (${operator}): ${reason}`;
-}
-
-/**
- * Above every seq an order's workflow publishes (about ten events): what an after-sale event is
- * numbered when the order's stream has expired, so that a page still showing the workflow's events
- * takes it.
- */
-export const REFUND_SEQ_FLOOR = 1_000;
-
-/**
- * An after-sale event's seq, after the stream's newest (`latest`, 0 when the stream is gone). Read
- * inside the journalled step, so a replay publishes the same seq, which the store refuses again.
- */
-export function refundSeq(latest: number): number {
-  return latest > 0 ? latest + 1 : REFUND_SEQ_FLOOR;
-}
-
-/** What an order may be refunded from: fulfilled, or after the bank refused the last refund. */
-const REFUNDABLE = new Set(["fulfilled", "refund_failed"]);
-
 export function createOrderRefundObject(deps: OrderRefundDeps) {
   const provider = deps.payments.name === "stripe" ? "Stripe" : "the payment provider";
-
-  /** An event after the order's last one, unless the stream's newest is this step already. Best-effort: the row says it. */
-  async function publishAfterSale(ctx: restate.ObjectContext, draft: OrderStepDraft): Promise<void> {
-    const resource = { kind: "order", id: ctx.key } as const;
-    await ctx.run(`publish ${draft.step}`, async () => {
-      try {
-        const last = (await deps.progress.latest?.(resource)) ?? { seq: 0, step: null };
-        if (last.step === draft.step) return "duplicate";
-        return (await deps.progress.publish(resource, { ...draft, seq: refundSeq(last.seq) })).outcome;
-      } catch {
-        return "dropped";
-      }
-    });
-  }
-
-  /** The customer is told once, whichever way the refund came (the key is the order's). */
-  function refundedEmail(ctx: restate.ObjectContext, order: RefundableOrder, reason: string, refundedCents: number): void {
-    const orderUrl = new URL(`/orders/${ctx.key}`, deps.publicWebUrl).toString();
-    ctx.serviceSendClient(emailSenderApi).send({
-      idempotencyKey: `order:${ctx.key}:refunded`,
-      to: order.email,
-      template: "order-refunded",
-      data: { orderId: ctx.key, orderUrl, reason, refundedCents, currency: order.currency },
-    });
-  }
-
-  async function announceRefunded(ctx: restate.ObjectContext, order: RefundableOrder, reason: string, cents: number, by: string) {
-    refundedEmail(ctx, order, reason, cents);
-    await publishAfterSale(ctx, {
-      ...orderSteps.refunded,
-      message: reason,
-      data: { refundedCents: cents, currency: order.currency, operator: by },
-    });
-  }
+  const notices = createRefundNotices(deps);
+  const { publishAfterSale, announceRefunded } = notices;
 
   function scheduleCheck(ctx: restate.ObjectContext, check: number): void {
     if (check > REFUND_CHECKS) return;
@@ -129,138 +75,12 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
       .reconcile({ trigger: "check", check }, restate.rpc.sendOpts({ delay: deps.refundCheckMs * 2 ** (check - 1) }));
   }
 
-  const failedLine = (r: Pick<Refund, "failureReason">) =>
-    `The refund failed at the bank${r.failureReason ? ` (${r.failureReason.replaceAll("_", " ")})` : ""}: refund again, or reach the customer.`;
-
-  /** Our own refund, pending until now: where the provider says it stands. Returns the order as it is now. */
-  async function settleOurRefund(
-    ctx: restate.ObjectContext,
-    order: RefundableOrder,
-    seen: AfterSale,
-    check: number,
-  ): Promise<RefundableOrder> {
-    const ours = order.refund;
-    if (ours?.state !== "pending") return order;
-    const now = seen.refunds.find((r) => r.providerRef === ours.providerRef);
-    if (!now || now.state === "pending") {
-      if (check === 0) return order; // a webhook about something else: the timer chain is still running
-      if (check < REFUND_CHECKS) {
-        scheduleCheck(ctx, check + 1);
-        return order;
-      }
-      await ctx.run(
-        "flag stuck refund",
-        () =>
-          deps.orders.moveAfterSale(
-            ctx.key,
-            ["refund_pending"],
-            "refund_pending",
-            `The refund is still pending at ${provider} after weeks: look at it there.`,
-          ),
-        infraRetry,
-      );
-      return order;
-    }
-    const reason =
-      now.state === "succeeded"
-        ? `Refunded by the shop: ${formatMoney(now.amountCents, order.currency)}, confirmed by the bank`
-        : failedLine(now);
-    const moved = await ctx.run(
-      "settle refund",
-      () =>
-        deps.orders.settleRefund(ctx.key, {
-          providerRef: now.providerRef,
-          state: now.state === "succeeded" ? "succeeded" : "failed",
-          failureReason: now.failureReason,
-          statusReason: reason,
-        }),
-      infraRetry,
-    );
-    if (!moved) return order;
-    const settled = now.state === "succeeded" ? "succeeded" : "failed";
-    if (settled === "succeeded") await announceRefunded(ctx, order, reason, now.amountCents, provider);
-    else await publishAfterSale(ctx, orderSteps.refundFailed);
-    // This object is the only writer after fulfilment (one handler at a time): no need to read it again.
-    const status = settled === "succeeded" ? "refunded" : "refund_failed";
-    return { ...order, status, refund: { providerRef: now.providerRef, state: settled } };
-  }
-
-  /** Refunds made in the provider's dashboard: the whole amount makes the order refunded. Returns the order as it is now. */
-  async function recordDashboardRefunds(
-    ctx: restate.ObjectContext,
-    order: RefundableOrder,
-    seen: AfterSale,
-  ): Promise<RefundableOrder> {
-    const theirs = seen.refunds.filter((r) => r.state === "succeeded" && r.providerRef !== order.refund?.providerRef);
-    const cents = theirs.reduce((n, r) => n + r.amountCents, 0);
-    const newest = theirs[0];
-    if (!newest || !REFUNDABLE.has(order.status)) return order;
-    const amounts = `${formatMoney(cents, order.currency)} of ${formatMoney(order.totalCents, order.currency)}`;
-    if (cents < order.totalCents) {
-      await ctx.run(
-        "note partial refund",
-        () =>
-          deps.orders.moveAfterSale(
-            ctx.key,
-            [order.status],
-            order.status as OrderStatus,
-            `Partly refunded in ${provider}'s dashboard: ${amounts}`,
-          ),
-        infraRetry,
-      );
-      return order;
-    }
-    const reason = `Refunded in ${provider}'s dashboard: ${formatMoney(cents, order.currency)}`;
-    await ctx.run(
-      "record dashboard refund",
-      () =>
-        deps.orders.recordRefund({
-          orderId: ctx.key,
-          amountCents: cents,
-          currency: order.currency,
-          providerRef: newest.providerRef,
-          operator: `${provider} dashboard`,
-          reason,
-          statusReason: reason,
-          state: "succeeded",
-        }),
-      infraRetry,
-    );
-    await announceRefunded(ctx, order, reason, cents, `${provider} dashboard`);
-    return { ...order, status: "refunded", refund: { providerRef: newest.providerRef, state: "succeeded" } };
-  }
-
-  /** A chargeback: the order says so while it is open, and how it ended once it is closed. */
-  async function followDisputes(ctx: restate.ObjectContext, order: RefundableOrder, seen: AfterSale) {
-    const open = seen.disputes.find((d) => d.state === "open");
-    if (open) {
-      const reason = `Disputed by the card holder's bank (${open.reason}, ${formatMoney(open.amountCents, order.currency)}): answer it in ${provider}'s dashboard.`;
-      const moved = await ctx.run(
-        "record dispute",
-        () =>
-          deps.orders.moveAfterSale(ctx.key, ["fulfilled", "refund_failed", "refunded", "refund_pending"], "disputed", reason),
-        infraRetry,
-      );
-      if (moved) await publishAfterSale(ctx, orderSteps.disputed);
-      return;
-    }
-    const closed = seen.disputes[0];
-    if (!closed || order.status !== "disputed") return;
-    if (closed.state === "won") {
-      const refunded = seen.refunds.some((r) => r.state === "succeeded");
-      const back: OrderStatus = refunded ? "refunded" : "fulfilled";
-      const reason = "Dispute won: the bank kept the payment with the shop.";
-      const moved = await ctx.run(
-        "close dispute",
-        () => deps.orders.moveAfterSale(ctx.key, ["disputed"], back, reason),
-        infraRetry,
-      );
-      if (moved) await publishAfterSale(ctx, { ...(refunded ? orderSteps.refunded : orderSteps.fulfilled), message: reason });
-    } else {
-      const reason = `Dispute lost: the bank returned ${formatMoney(closed.amountCents, order.currency)} to the card holder.`;
-      await ctx.run("close dispute", () => deps.orders.moveAfterSale(ctx.key, ["disputed"], "disputed", reason), infraRetry);
-    }
-  }
+  const { settleOurRefund, recordDashboardRefunds, followDisputes } = createRefundReconcile({
+    orders: deps.orders,
+    provider,
+    notices,
+    scheduleCheck,
+  });
 
   return restate.object({
     name: "OrderRefund",
@@ -303,7 +123,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
             return { accepted: false, message: `The payment provider refused the refund: ${err.message}` };
           }
 
-          const reason = refund.state === "failed" ? failedLine(refund) : refundedBy(req.operator, req.reason);
+          const reason = refund.state === "failed" ? refundFailedLine(refund) : refundedBy(req.operator, req.reason);
           await ctx.run(
             "record refund",
             () =>
@@ -329,7 +149,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           }
           if (refund.state === "failed") {
             await publishAfterSale(ctx, orderSteps.refundFailed);
-            return { accepted: false, message: failedLine(refund) };
+            return { accepted: false, message: refundFailedLine(refund) };
           }
           await announceRefunded(ctx, order, reason, refund.amountCents, req.operator);
           return { accepted: true, message: `Refunded ${amount}.` };

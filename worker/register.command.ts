@@ -3,7 +3,8 @@
  * production step (a one-shot job) that replaces the worker's own registration in dev. Use a
  * versioned URL per release, so invocations in flight finish on the deployment that started them.
  */
-import { loadConfigOrExit, workerConfigSchema } from "../shared/config.ts";
+import { loadConfigOrExit } from "../shared/config.ts";
+import { workerConfigSchema } from "../shared/worker-config.schema.ts";
 import { createLogger } from "../shared/logger.ts";
 import { registerDeployment } from "./deployment-registration.ts";
 

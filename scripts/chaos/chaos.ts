@@ -31,7 +31,8 @@ import { checkInvariants, type ChaosFigures, type LedgerSource } from "./invaria
 import { createOperatorsRepo } from "../../web/operators/operators.repo.ts";
 import { judgeSoak, watchMemory, type SoakFigures } from "./soak.ts";
 import { Redis } from "ioredis";
-import { loadConfig, workerConfigSchema } from "../../shared/config.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 
 export interface ChaosOptions {
   orders: number;

@@ -1,5 +1,6 @@
 /** What the manifests set must be what the processes accept: the env against the web and worker config schemas. */
-import { webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+import { webConfigSchema } from "../../shared/web-config.schema.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 import { read, STANDARD_VARS, zodProblems } from "./deploy-files.ts";
 
 export const documentedVars = (): Set<string> =>

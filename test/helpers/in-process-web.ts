@@ -1,7 +1,8 @@
 /** The web app in this process (real adapters, real services), listening on a free port. */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadConfig, webConfigSchema } from "../../shared/config.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { webConfigSchema } from "../../shared/web-config.schema.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createApp, createWebListener } from "../../web/app.ts";
 import { registeredRoutes, type RegisteredRoute } from "../../web/route-list.ts";

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, loadConfig, migrateConfigSchema, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+import { migrateConfigSchema } from "../../shared/command-config.schema.ts";
+import { ConfigError, loadConfig } from "../../shared/config.ts";
+import { webConfigSchema } from "../../shared/web-config.schema.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 
 const RESTATE_KEY = "publickeyv1_2m8tZhuvAR2NfkGVoGUoTagAe8bvRLoK7ZzVchLJm9rc";
 const OTHER_RESTATE_KEY = "publickeyv1_3d7b1CbLmv7rdTUJZoz4pt9Zwo35KdpDoCTAgy5yf2eL";

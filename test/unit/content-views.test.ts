@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { contentFormSchema } from "../../shared/content-job.schema.ts";
-import { loadConfig, workerConfigSchema } from "../../shared/config.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { ContentJobView } from "../../web/adapters/content-jobs-read.repo.ts";
 import { contentPanel, contentResult } from "../../web/views/content-page.view.ts";

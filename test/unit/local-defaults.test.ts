@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { parseEnv } from "node:util";
-import { loadConfig, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { webConfigSchema } from "../../shared/web-config.schema.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 import { DEFAULT_PORTS } from "../../scripts/stack/stack.ts";
 
 test("the worker's and web's built-in defaults point at the ports npm run services uses", () => {

@@ -5,7 +5,7 @@ import { isOrderSettled, orderSteps } from "../../shared/order-steps.ts";
 import type { ProgressSnapshot } from "../../shared/progress-event.ts";
 import { rowIsAhead } from "../../web/progress/order-snapshot.ts";
 import { progressPanel, refundLine, withRefundFromRow } from "../../web/views/order-page.view.ts";
-import { REFUND_SEQ_FLOOR, refundSeq } from "../../worker/order-refund.object.ts";
+import { REFUND_SEQ_FLOOR, refundSeq } from "../../worker/order-refund-steps.ts";
 
 function snapshot(patch: Partial<ProgressSnapshot> = {}): ProgressSnapshot {
   return {

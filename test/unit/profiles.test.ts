@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig, webConfigSchema, workerConfigSchema } from "../../shared/config.ts";
+import { ConfigError, loadConfig } from "../../shared/config.ts";
+import { webConfigSchema } from "../../shared/web-config.schema.ts";
+import { workerConfigSchema } from "../../shared/worker-config.schema.ts";
 
 const SAFE_WEB = {
   APP_PROFILE: "prod",

@@ -7,7 +7,8 @@
  * (with a non-zero exit), never log lines.
  */
 import pg from "pg";
-import { loadConfigOrExit, operatorCommandConfigSchema } from "../../shared/config.ts";
+import { operatorCommandConfigSchema } from "../../shared/command-config.schema.ts";
+import { loadConfigOrExit } from "../../shared/config.ts";
 import { operatorNameSchema } from "../../shared/operator.schema.ts";
 import { createOperatorsRepo } from "./operators.repo.ts";
 import { DEV_OPERATOR, MIN_PASSWORD_LENGTH } from "./operator-password.ts";

@@ -2,7 +2,7 @@
  * The configured language model: the one place that loads the OpenAI and Anthropic SDKs, imported
  * by `worker/main.ts` only, so durable files that use a provider never load either SDK.
  */
-import type { WorkerConfig } from "../../shared/config.ts";
+import type { WorkerConfig } from "../../shared/worker-config.schema.ts";
 import type { LlmProviderName } from "../../shared/content-job.schema.ts";
 import { createAnthropicProvider } from "./llm-anthropic.ts";
 import { createOfflineProvider } from "./llm-offline.ts";

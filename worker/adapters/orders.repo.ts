@@ -1,9 +1,13 @@
-/** Orders in PostgreSQL. Every write is keyed by the order id, so a replayed step is a no-op. */
+/**
+ * Orders in PostgreSQL. Every write is keyed by the order id, so a replayed step is a no-op. The
+ * statements after fulfilment (refunds, disputes) are after-sale.repo.ts's, served as part of this repo.
+ */
 import type pg from "pg";
 import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
-import { cancellableStatuses } from "../../shared/order-steps.ts";
+import { afterSaleSteps, cancellableStatuses } from "../../shared/order-steps.ts";
 import { PermanentError } from "../errors.ts";
+import { createAfterSaleRepo } from "./after-sale.repo.ts";
 import { reservationColumns, reservationCtes, reservationOutcome, type OrderReservation } from "./stock.repo.ts";
 
 export type StoredOrder = OrderRecord;
@@ -15,35 +19,6 @@ export interface RecentOrder {
   currency: string;
   status: string;
 }
-
-/** What a refund needs from an order's row. */
-export interface RefundableOrder {
-  status: string;
-  email: string;
-  totalCents: number;
-  currency: string;
-  /** The charge's provider reference; null for an order that was never charged. */
-  paymentRef: string | null;
-  /** The order's refund, if one was made (a failed one may be followed by another). */
-  refund: { providerRef: string; state: "pending" | "succeeded" | "failed" } | null;
-}
-
-export interface RefundRecord {
-  orderId: string;
-  amountCents: number;
-  currency: string;
-  providerRef: string;
-  operator: string;
-  reason: string;
-  /** What the order's row says from now on (status_reason). */
-  statusReason: string;
-  /** Where the refund stands at the provider: the order becomes refunded, refund_pending or refund_failed. */
-  state: "pending" | "succeeded" | "failed";
-  failureReason?: string | undefined;
-}
-
-/** Statuses an order reaches after it shipped: a replayed ship step leaves them alone. */
-const AFTER_SALE = `('refunded', 'refund_pending', 'refund_failed', 'disputed')`;
 
 export function createOrdersRepo(pool: pg.Pool) {
   async function find(id: string): Promise<StoredOrder | null> {
@@ -164,88 +139,6 @@ export function createOrdersRepo(pool: pg.Pool) {
     );
   }
 
-  async function refundable(id: string): Promise<RefundableOrder | null> {
-    const r = await pool.query(
-      `SELECT o.status, o.email, o.total_cents, o.currency, o.payment_ref, r.provider_ref AS refund_ref, r.status AS refund_state
-         FROM orders o LEFT JOIN order_refunds r ON r.order_id = o.id WHERE o.id = $1`,
-      [id],
-    );
-    const o = r.rows[0];
-    return o
-      ? {
-          status: String(o.status),
-          email: String(o.email),
-          totalCents: Number(o.total_cents),
-          currency: String(o.currency).trim(),
-          paymentRef: o.payment_ref === null ? null : String(o.payment_ref),
-          refund:
-            o.refund_ref === null
-              ? null
-              : { providerRef: String(o.refund_ref), state: o.refund_state as "pending" | "succeeded" | "failed" },
-        }
-      : null;
-  }
-
-  // One statement: the refund's row (one per order, by its primary key; a failed refund's row is
-  // replaced by the next attempt) and the order's new status, from a state that may be refunded.
-  // Run again, it changes nothing: the row is no longer 'failed' (or is the same), the status moved.
-  const RECORD_REFUND = `
-    WITH refund AS (
-      INSERT INTO order_refunds (order_id, amount_cents, currency, provider_ref, operator, reason, status, failure_reason)
-      VALUES ($1, $2, $3, $4, $5, $6, $8, $9)
-      ON CONFLICT (order_id) DO UPDATE
-        SET amount_cents = EXCLUDED.amount_cents, provider_ref = EXCLUDED.provider_ref, operator = EXCLUDED.operator,
-            reason = EXCLUDED.reason, status = EXCLUDED.status, failure_reason = EXCLUDED.failure_reason,
-            created_at = now(), updated_at = now()
-        WHERE order_refunds.status = 'failed' AND order_refunds.provider_ref <> EXCLUDED.provider_ref
-    )
-    UPDATE orders
-       SET status = CASE $8::text WHEN 'succeeded' THEN 'refunded' WHEN 'pending' THEN 'refund_pending' ELSE 'refund_failed' END,
-           status_reason = $7, updated_at = now()
-     WHERE id = $1 AND status IN ('fulfilled', 'refund_failed')`;
-
-  async function recordRefund(r: RefundRecord): Promise<void> {
-    await pool.query(RECORD_REFUND, [
-      r.orderId,
-      r.amountCents,
-      r.currency,
-      r.providerRef,
-      r.operator,
-      r.reason,
-      r.statusReason,
-      r.state,
-      r.failureReason ?? null,
-    ]);
-  }
-
-  // A pending refund's outcome: its row and the order's status, only from pending (a replay, or an
-  // outcome heard twice, changes nothing). True when this call moved it.
-  const SETTLE_REFUND = `
-    WITH refund AS (
-      UPDATE order_refunds SET status = $3, failure_reason = $4, updated_at = now()
-       WHERE order_id = $1 AND provider_ref = $2 AND status = 'pending'
-    )
-    UPDATE orders SET status = CASE $3::text WHEN 'succeeded' THEN 'refunded' ELSE 'refund_failed' END,
-           status_reason = $5, updated_at = now()
-     WHERE id = $1 AND status = 'refund_pending'`;
-
-  async function settleRefund(
-    orderId: string,
-    s: { providerRef: string; state: "succeeded" | "failed"; failureReason?: string | undefined; statusReason: string },
-  ): Promise<boolean> {
-    const r = await pool.query(SETTLE_REFUND, [orderId, s.providerRef, s.state, s.failureReason ?? null, s.statusReason]);
-    return (r.rowCount ?? 0) > 0;
-  }
-
-  /** Moves an order between after-sale statuses (a dispute opened or closed); true when it moved. */
-  async function moveAfterSale(id: string, from: readonly string[], to: OrderStatus, reason: string): Promise<boolean> {
-    const r = await pool.query(
-      `UPDATE orders SET status = $3, status_reason = $4, updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`,
-      [id, from, to, reason],
-    );
-    return (r.rowCount ?? 0) > 0;
-  }
-
   /** The decision and, when an operator made it, their name. */
   async function recordApproval(id: string, decision: "approved" | "rejected" | "timed_out", by?: string): Promise<void> {
     await pool.query(
@@ -264,8 +157,8 @@ export function createOrdersRepo(pool: pg.Pool) {
   async function ship(id: string): Promise<{ shipped: true } | { shipped: false; reason: string }> {
     const r = await pool.query(
       `UPDATE orders SET status = 'fulfilled', status_reason = NULL, shipped_at = COALESCE(shipped_at, now()), updated_at = now()
-        WHERE id = $1 AND cancel_requested_at IS NULL AND status NOT IN ${AFTER_SALE}`,
-      [id],
+        WHERE id = $1 AND cancel_requested_at IS NULL AND status <> ALL($2::text[])`,
+      [id, [...afterSaleSteps]],
     );
     if (r.rowCount === 1) return { shipped: true };
     const cancel = await cancelRequested(id);
@@ -326,10 +219,7 @@ export function createOrdersRepo(pool: pg.Pool) {
     requestCancel,
     cancelRequested,
     recentForEmail,
-    refundable,
-    recordRefund,
-    settleRefund,
-    moveAfterSale,
+    ...createAfterSaleRepo(pool),
   };
 }
 
