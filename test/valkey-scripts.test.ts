@@ -100,6 +100,23 @@ describe("Valkey scripts as commands", () => {
     assert.equal(await store.claim("order", "t-1", "before"), false, "the old session no longer holds it");
   });
 
+  it("lists a claim in one script call, no MULTI, with the list's expiry; a session of 5,000 ids moves whole", async () => {
+    const store = createOwnershipStore(redis, 600);
+    await store.claim("order", "warm-up", "lister"); // the scripts' text goes once per connection
+    const cmds = await observe(() => store.claim("order", "l-1", "lister"));
+    const names = cmds.map((c) => c[0]!.toLowerCase());
+    assert.ok(!names.includes("multi"), `a claim runs no transaction: ${names.join(" ")}`);
+    assert.equal(names.filter((n) => n === "evalsha").length, 2, "the claim and the listing, one script call each");
+    assert.ok((await redis.ttl("session:lister:order")) > 0, "the session's list expires");
+
+    // More pairs than one ZADD of the script takes at a time (Lua's unpack has a limit).
+    const many = Array.from({ length: 5_000 }, (_, i) => `m-${i}`);
+    await redis.zadd("session:big-before:order", ...many.flatMap((id, i) => [i, id]));
+    await store.transfer("big-before", "big-after");
+    assert.equal(await redis.zcard("session:big-after:order"), many.length);
+    assert.equal(await redis.exists("session:big-before:order"), 0);
+  });
+
   it("progress events are appended and announced by a command, and a replayed seq is refused", async () => {
     const publisher = createProgressPublisher(redis, createLogger({ name: "test", level: "silent", format: "json" }), {
       maxLen: 100,
