@@ -25,12 +25,20 @@ export interface OrderAccount {
   invocationsPerOrder: number;
   /** Invocations the run awaited (`Call` commands), besides the run itself. */
   awaitedInvocationsPerOrder: number;
-  /** Where the time of one order goes, ms averaged over the samples, in order. */
-  latency: Array<{ phase: string; ms: number }>;
+  /**
+   * Where the time of one order goes, ms averaged over the samples, in order. The phases up to the
+   * browser's `done` add up to `latencyTotalMs`; those marked `afterDone` come after it (a step
+   * publishes its events before its own end, and the order's last step sends its email after
+   * them), so they are not part of what the customer waits for.
+   */
+  latency: Array<{ phase: string; ms: number; afterDone?: boolean }>;
   latencyTotalMs: number;
 }
 
-interface InvocationRow {
+/** Marks a phase's share that came after the browser saw `done` (stripped before it is reported). */
+const AFTER_DONE = "after done: ";
+
+export interface InvocationRow {
   id: string;
   target_service_name: string;
   target_service_key: string | null;
@@ -41,7 +49,7 @@ interface InvocationRow {
   completed_at: string | null;
 }
 
-interface JournalRow {
+export interface JournalRow {
   id: string;
   index: number;
   entry_type: string;
@@ -82,6 +90,61 @@ function label(e: JournalRow): string {
 const quoted = (ids: string[]) => ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(", ");
 const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : NaN);
 
+/**
+ * Where the time of the sampled orders went, from their runs' journal append times (mean per
+ * order; a phase missing from an order counts 0 for it).
+ */
+export function latencyPhases(
+  samples: OrderSample[],
+  runs: Array<Pick<InvocationRow, "id" | "target_service_key" | "created_at">>,
+  journal: Array<Pick<JournalRow, "id" | "index" | "entry_type" | "name" | "appended_at" | "entry_lite_json">>,
+): OrderAccount["latency"] {
+  // Latency: the browser's POST → Restate created the run → each completion the run waited for
+  // (a step's result, a call's answer, a promise) → its output → the browser's stream saw `done`.
+  // The journal goes on after `done` when the last step publishes it before the step ends: what
+  // comes after `done` is counted apart, so the phases before it add up to the order's latency.
+  const phases = new Map<string, number[]>();
+  const add = (phase: string, v: number) => {
+    if (!Number.isFinite(v) || v === 0) return;
+    const list = phases.get(phase) ?? [];
+    list.push(v);
+    phases.set(phase, list);
+  };
+  const byRun = new Map<string, JournalRow[]>();
+  for (const j of journal) byRun.set(j.id, [...(byRun.get(j.id) ?? []), j]);
+  for (const s of samples) {
+    const run = runs.find((r) => r.target_service_key === s.orderId);
+    if (!run) continue;
+    add("web: POST → workflow submitted", ms(run.created_at) - s.postedAt);
+    let prev = ms(run.created_at);
+    /** Adds a phase ending at `at`, split at the browser's `done`. */
+    const until = (phase: string, at: number) => {
+      if (prev < s.doneAt) add(phase, Math.min(at, s.doneAt) - prev);
+      if (at > s.doneAt) add(`${AFTER_DONE}${phase}`, at - Math.max(prev, s.doneAt));
+      prev = at;
+    };
+    let waitingFor = "start";
+    let outputAt = NaN;
+    for (const e of (byRun.get(run.id) ?? []).sort((a, b) => a.index - b.index)) {
+      const at = ms(e.appended_at);
+      if (e.entry_type === "Command: Output") outputAt = at;
+      else if (e.entry_type.startsWith("Command") && e.entry_type !== "Command: SetState") waitingFor = label(e);
+      else if (e.entry_type.startsWith("Notification") && e.entry_type !== "Notification: CallInvocationId")
+        until(waitingFor, at);
+    }
+    if (Number.isFinite(outputAt)) until("last completion → output", outputAt);
+    if (prev < s.doneAt) add("web: output → browser saw done", s.doneAt - prev);
+  }
+  const latency = [...phases].map(([phase, values]) => ({
+    phase: phase.replace(AFTER_DONE, ""),
+    ms: values.reduce((a, b) => a + b, 0) / samples.length,
+    ...(phase.startsWith(AFTER_DONE) ? { afterDone: true } : {}),
+  }));
+  // Before `done` first, in the order they happened; then what came after it.
+  latency.sort((a, b) => Number(a.afterDone ?? false) - Number(b.afterDone ?? false));
+  return latency;
+}
+
 export async function accountOrders(adminUrl: string, samples: OrderSample[]): Promise<OrderAccount> {
   const keys = samples.map((s) => s.orderId);
   const own = await query<InvocationRow>(
@@ -111,37 +174,7 @@ export async function accountOrders(adminUrl: string, samples: OrderSample[]): P
     commandTypes[type] = (commandTypes[type] ?? 0) + 1 / n;
   }
 
-  // Latency: the browser's POST → Restate created the run → each completion the run waited for
-  // (a step's result, a call's answer, a promise) → its output → the browser's stream saw `done`.
-  const phases = new Map<string, number[]>();
-  const add = (phase: string, v: number) => {
-    if (!Number.isFinite(v)) return;
-    const list = phases.get(phase) ?? [];
-    list.push(v);
-    phases.set(phase, list);
-  };
-  const byRun = new Map<string, JournalRow[]>();
-  for (const j of journal) byRun.set(j.id, [...(byRun.get(j.id) ?? []), j]);
-  for (const s of samples) {
-    const run = runs.find((r) => r.target_service_key === s.orderId);
-    if (!run) continue;
-    add("web: POST → workflow submitted", ms(run.created_at) - s.postedAt);
-    let prev = ms(run.created_at);
-    let waitingFor = "start";
-    let outputAt = NaN;
-    for (const e of (byRun.get(run.id) ?? []).sort((a, b) => a.index - b.index)) {
-      const at = ms(e.appended_at);
-      if (e.entry_type === "Command: Output") outputAt = at;
-      else if (e.entry_type.startsWith("Command") && e.entry_type !== "Command: SetState") waitingFor = label(e);
-      else if (e.entry_type.startsWith("Notification") && e.entry_type !== "Notification: CallInvocationId") {
-        add(waitingFor, at - prev);
-        prev = at;
-      }
-    }
-    add("last completion → output", outputAt - prev);
-    add("web: output → browser saw done", s.doneAt - outputAt);
-  }
-  const latency = [...phases].map(([phase, values]) => ({ phase, ms: values.reduce((a, b) => a + b, 0) / samples.length }));
+  const latency = latencyPhases(samples, runs, journal);
   return {
     orders: runs.length,
     commandsPerOrder: commands.length / n,

@@ -156,7 +156,11 @@ function accountSection(a: OrderAccount): string[] {
     `\nWhere the ${f(a.latencyTotalMs, 1)} ms of one order go at c=1 (mean; journal append times, ms resolution):\n`,
     table(
       ["phase", "ms", "share"],
-      a.latency.map((p) => [p.phase, f(p.ms, 1), `${f((100 * p.ms) / a.latencyTotalMs, 0)} %`]),
+      a.latency.map((p) =>
+        p.afterDone
+          ? [`after the browser saw done: ${p.phase}`, f(p.ms, 1), "not in the latency"]
+          : [p.phase, f(p.ms, 1), `${f((100 * p.ms) / a.latencyTotalMs, 0)} %`],
+      ),
     ),
   ];
 }
