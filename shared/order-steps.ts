@@ -118,3 +118,17 @@ export function isCancellable(s: Pick<ProgressSnapshot, "status" | "step">): boo
 export const cancellableStatuses: ReadonlySet<OrderStatus> = new Set(
   orderStatusSchema.options.filter((status) => isCancellable(progressOfStatus[status])),
 );
+
+/**
+ * What an order may be refunded from: fulfilled, or after the bank refused the last refund. The
+ * refund's conditional statement (worker/adapters/after-sale.repo.ts) writes only from these,
+ * OrderRefund checks them before it asks the provider, and the operators' actions page offers a
+ * refund only on these.
+ */
+export const refundableStatuses: ReadonlySet<OrderStatus> = new Set<OrderStatus>(["fulfilled", "refund_failed"]);
+
+/** The same rule on a status read as plain text (a row not yet parsed as an `OrderStatus`). */
+export function isRefundable(status: string): boolean {
+  const refundable: ReadonlySet<string> = refundableStatuses;
+  return refundable.has(status);
+}

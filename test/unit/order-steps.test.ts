@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isCancellable, isShippedOrEnded, orderSteps, progressOfStatus } from "../../shared/order-steps.ts";
+import { orderStatusSchema } from "../../shared/order.schema.ts";
+import {
+  isCancellable,
+  isRefundable,
+  isShippedOrEnded,
+  orderSteps,
+  progressOfStatus,
+  refundableStatuses,
+} from "../../shared/order-steps.ts";
 
 describe("isShippedOrEnded", () => {
   it("holds once the order shipped, and for every ending", () => {
@@ -20,5 +28,16 @@ describe("isShippedOrEnded", () => {
 
   it("is what a cancel is refused on", () => {
     for (const d of Object.values(orderSteps)) assert.equal(isCancellable(d), !isShippedOrEnded(d), d.step);
+  });
+});
+
+describe("refundableStatuses", () => {
+  it("are a fulfilled order and one whose last refund the bank refused", () => {
+    assert.deepEqual([...refundableStatuses], ["fulfilled", "refund_failed"]);
+  });
+
+  it("are what isRefundable says of a status read as text", () => {
+    for (const status of orderStatusSchema.options) assert.equal(isRefundable(status), refundableStatuses.has(status), status);
+    assert.equal(isRefundable("not a status"), false);
   });
 });
