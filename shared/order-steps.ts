@@ -91,12 +91,23 @@ export function isOrderSettled(s: Pick<ProgressSnapshot, "status" | "step">): bo
   return isTerminal(s) && !OPEN_AFTER_END.has(s.step);
 }
 
+/** Steps after which the order is on its way to the customer. */
+const SHIPPED_STEPS: ReadonlySet<string> = new Set([orderSteps.shipped.step, orderSteps.fulfilled.step]);
+
+/**
+ * Whether an order has shipped or something has ended it: too late to cancel it, or to ship it
+ * early. The workflow's `cancel` and `dispatch` controls read it from the order's progress.
+ */
+export function isShippedOrEnded(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
+  return isTerminal(s) || SHIPPED_STEPS.has(s.step);
+}
+
 /**
  * What may be cancelled: an order that has not shipped and that nothing has ended. The order's
  * page (its cancel button) and the workflow's `cancel` control read it from the order's progress.
  */
 export function isCancellable(s: Pick<ProgressSnapshot, "status" | "step">): boolean {
-  return !isTerminal(s) && s.step !== orderSteps.shipped.step;
+  return !isShippedOrEnded(s);
 }
 
 /**
@@ -107,3 +118,17 @@ export function isCancellable(s: Pick<ProgressSnapshot, "status" | "step">): boo
 export const cancellableStatuses: ReadonlySet<OrderStatus> = new Set(
   orderStatusSchema.options.filter((status) => isCancellable(progressOfStatus[status])),
 );
+
+/**
+ * What an order may be refunded from: fulfilled, or after the bank refused the last refund. The
+ * refund's conditional statement (worker/adapters/after-sale.repo.ts) writes only from these,
+ * OrderRefund checks them before it asks the provider, and the operators' actions page offers a
+ * refund only on these.
+ */
+export const refundableStatuses: ReadonlySet<OrderStatus> = new Set<OrderStatus>(["fulfilled", "refund_failed"]);
+
+/** The same rule on a status read as plain text (a row not yet parsed as an `OrderStatus`). */
+export function isRefundable(status: string): boolean {
+  const refundable: ReadonlySet<string> = refundableStatuses;
+  return refundable.has(status);
+}

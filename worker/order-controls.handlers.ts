@@ -6,8 +6,8 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { operatorNameSchema } from "../shared/operator.schema.ts";
-import { isCancellable } from "../shared/order-steps.ts";
-import { isTerminal, type ProgressSnapshot } from "../shared/progress-event.ts";
+import { isCancellable, isShippedOrEnded } from "../shared/order-steps.ts";
+import type { ProgressSnapshot } from "../shared/progress-event.ts";
 import { DECLINES_HEARD, declinedPromise, paymentSignalPromise, paymentSignals } from "./hosted-payment.ts";
 import { infraRetry } from "./errors.ts";
 import { SNAPSHOT_STATE_KEY, snapshotHandler } from "./progress-tracker.ts";
@@ -38,8 +38,6 @@ export type PaymentEventInput = z.output<typeof paymentEventInput>;
 const reasonInput = z.object({ reason: z.string().trim().max(300).default("") });
 const decisionInput = reasonInput.extend({ by: operatorNameSchema.optional() });
 export type ControlInput = z.output<typeof decisionInput>;
-/** Steps after which the order is on its way to the customer. */
-const SHIPPED = new Set(["shipped", "fulfilled"]);
 /**
  * Steps before an order waits for approval. The order's row (what operators see) and its progress
  * events are written inside a step, and this snapshot just after it: a decision that arrives in
@@ -106,7 +104,7 @@ export function orderControlHandlers(opts: OrderControlDeps) {
       { input: restate.serde.schema(decisionInput) },
       async (ctx: restate.WorkflowSharedContext, req): Promise<ControlAnswer> => {
         const snapshot = await ctx.get<ProgressSnapshot>(SNAPSHOT_STATE_KEY);
-        const over = snapshot !== undefined && snapshot !== null && (SHIPPED.has(snapshot.step) || isTerminal(snapshot));
+        const over = snapshot !== undefined && snapshot !== null && isShippedOrEnded(snapshot);
         if (over || !opts.shippingWait || (await ctx.get<boolean>(STOPPING_STATE_KEY))) {
           return { accepted: false, message: "This order is not waiting to ship: it cannot be shipped now." };
         }

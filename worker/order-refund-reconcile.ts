@@ -5,12 +5,12 @@
  */
 import type * as restate from "@restatedev/restate-sdk";
 import { formatMoney } from "../shared/money.ts";
-import { orderSteps } from "../shared/order-steps.ts";
+import { isRefundable, orderSteps } from "../shared/order-steps.ts";
 import type { OrderStatus } from "../shared/order.schema.ts";
 import type { AfterSaleRepo, RefundableOrder } from "./adapters/after-sale.repo.ts";
 import type { AfterSale } from "./adapters/payment-provider.ts";
 import { infraRetry } from "./errors.ts";
-import { REFUNDABLE, REFUND_CHECKS, refundFailedLine, type RefundNotices } from "./order-refund-steps.ts";
+import { REFUND_CHECKS, refundFailedLine, type RefundNotices } from "./order-refund-steps.ts";
 
 export interface RefundReconcileDeps {
   orders: AfterSaleRepo;
@@ -87,7 +87,7 @@ export function createRefundReconcile(deps: RefundReconcileDeps) {
     const theirs = seen.refunds.filter((r) => r.state === "succeeded" && r.providerRef !== order.refund?.providerRef);
     const cents = theirs.reduce((n, r) => n + r.amountCents, 0);
     const newest = theirs[0];
-    if (!newest || !REFUNDABLE.has(order.status)) return order;
+    if (!newest || !isRefundable(order.status)) return order;
     const amounts = `${formatMoney(cents, order.currency)} of ${formatMoney(order.totalCents, order.currency)}`;
     if (cents < order.totalCents) {
       await ctx.run(

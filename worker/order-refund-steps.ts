@@ -33,9 +33,6 @@ export function refundSeq(latest: number): number {
   return latest > 0 ? latest + 1 : REFUND_SEQ_FLOOR;
 }
 
-/** What an order may be refunded from: fulfilled, or after the bank refused the last refund. */
-export const REFUNDABLE: ReadonlySet<string> = new Set(["fulfilled", "refund_failed"]);
-
 /** What the order's row and the operator's answer say when the bank refused a refund. */
 export const refundFailedLine = (r: Pick<Refund, "failureReason">) =>
   `The refund failed at the bank${r.failureReason ? ` (${r.failureReason.replaceAll("_", " ")})` : ""}: refund again, or reach the customer.`;

@@ -32,14 +32,14 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { formatMoney } from "../shared/money.ts";
-import { orderSteps } from "../shared/order-steps.ts";
+import { isRefundable, orderSteps } from "../shared/order-steps.ts";
 import type { AfterSaleRepo } from "./adapters/after-sale.repo.ts";
 import type { PaymentProvider, Refund } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { asTerminalError, infraRetry } from "./errors.ts";
 import type { ControlAnswer } from "./order-controls.handlers.ts";
 import { createRefundReconcile } from "./order-refund-reconcile.ts";
-import { createRefundNotices, REFUNDABLE, REFUND_CHECKS, refundedBy, refundFailedLine } from "./order-refund-steps.ts";
+import { createRefundNotices, REFUND_CHECKS, refundedBy, refundFailedLine } from "./order-refund-steps.ts";
 
 export const refundInput = z.object({
   operator: z.string().trim().min(1).max(100),
@@ -92,7 +92,7 @@ export function createOrderRefundObject(deps: OrderRefundDeps) {
           const order = await ctx.run("load order", () => deps.orders.refundable(orderId), infraRetry);
           if (!order) return { accepted: false, message: "There is no such order." };
           if (order.status === "refunded") return { accepted: false, message: "This order has already been refunded." };
-          if (!REFUNDABLE.has(order.status)) {
+          if (!isRefundable(order.status)) {
             return {
               accepted: false,
               message: `Only a fulfilled order can be refunded; this one is ${order.status.replaceAll("_", " ")}.`,

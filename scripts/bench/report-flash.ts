@@ -1,5 +1,6 @@
 /** Report section 5, the flash sale: each phase's outcome, the oversell check, and the hot product's throughput against the spread one's. */
-import type { FlashPhase, FlashResult } from "./flash-sale.scenario.ts";
+import type { FlashPhase } from "./flash-sale-phase.ts";
+import type { FlashResult } from "./flash-sale.scenario.ts";
 import { f, ok, ratio, table } from "./report-format.ts";
 
 export function flashSection(x: FlashResult): string[] {

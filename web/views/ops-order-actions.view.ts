@@ -8,14 +8,11 @@
 import { html, type SafeHtml } from "../../shared/html.ts";
 import { formatMoney } from "../../shared/money.ts";
 import { orderReference } from "../../shared/order-reference.ts";
-import { cancellableStatuses } from "../../shared/order-steps.ts";
+import { cancellableStatuses, refundableStatuses } from "../../shared/order-steps.ts";
 import type { OrderView } from "../adapters/orders-read.repo.ts";
 import type { ProviderAlert } from "../adapters/provider-alerts-read.repo.ts";
 import type { Page } from "./layout.view.ts";
 import { providerAlertBanner } from "./ops.view.ts";
-
-/** A fulfilled order, or one whose refund the bank refused: the shop may (again) give the money back. */
-const REFUNDABLE = new Set(["fulfilled", "refund_failed"]);
 
 /** A confirmed order is in its shipping wait: "ship now" ends it (the workflow has the last word). */
 const WAITING_TO_SHIP = "confirmed";
@@ -88,8 +85,8 @@ export function opsOrderActionsPage(m: OpsOrderActionsModel): Page {
       <p class="hint">Signed in as <strong>${m.operator}</strong>: what you do here is recorded with your name.</p>
       ${o.status === WAITING_TO_SHIP ? html`<h2>Ship now</h2><p>Ends the shipping wait: the order ships at once and the customer gets the shipped email.</p>${dispatchForm(m)}` : ""}
       ${cancellableStatuses.has(o.status) ? html`<h2>Cancel</h2><p>Stops the order before it ships: the payment is refunded or released and the stock returns.</p>${actionForm("cancel", m)}` : ""}
-      ${REFUNDABLE.has(o.status) ? html`<h2>Refund</h2><p>${o.status === "refund_failed" ? "The last refund failed at the bank. " : ""}Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
-      ${!cancellableStatuses.has(o.status) && !REFUNDABLE.has(o.status) ? html`<p class="no-actions">${whyNoAction(o.status)}</p>` : ""}
+      ${refundableStatuses.has(o.status) ? html`<h2>Refund</h2><p>${o.status === "refund_failed" ? "The last refund failed at the bank. " : ""}Refunds the whole amount to the customer's payment method. The goods have shipped: stock is not returned.</p>${actionForm("refund", m)}` : ""}
+      ${!cancellableStatuses.has(o.status) && !refundableStatuses.has(o.status) ? html`<p class="no-actions">${whyNoAction(o.status)}</p>` : ""}
       <p><a href="/orders/${o.id}">The customer's page</a> · <a href="/ops">Back to operations</a></p>
     </section>`,
   };

@@ -4,6 +4,7 @@
  * step is a no-op.
  */
 import type pg from "pg";
+import { refundableStatuses } from "../../shared/order-steps.ts";
 import type { OrderStatus } from "../../shared/order.schema.ts";
 
 /** What a refund needs from an order's row. */
@@ -71,7 +72,7 @@ export function createAfterSaleRepo(pool: pg.Pool) {
     UPDATE orders
        SET status = CASE $8::text WHEN 'succeeded' THEN 'refunded' WHEN 'pending' THEN 'refund_pending' ELSE 'refund_failed' END,
            status_reason = $7, updated_at = now()
-     WHERE id = $1 AND status IN ('fulfilled', 'refund_failed')`;
+     WHERE id = $1 AND status = ANY($10::text[])`;
 
   async function recordRefund(r: RefundRecord): Promise<void> {
     await pool.query(RECORD_REFUND, [
@@ -84,6 +85,7 @@ export function createAfterSaleRepo(pool: pg.Pool) {
       r.statusReason,
       r.state,
       r.failureReason ?? null,
+      [...refundableStatuses],
     ]);
   }
 
