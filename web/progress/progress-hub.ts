@@ -1,7 +1,8 @@
 /**
  * Progress for the web's SSE streams. Valkey subscriptions shared by the whole process, one
- * channel per resource while at least one client listens, fanning each event out in-process; replays come
- * from the resource's stream (entry id = seq), so a reconnecting client misses nothing.
+ * channel per resource while at least one client listens, fanning each event out in-process;
+ * replays come from the resource's stream (progress-replay.ts), so a reconnecting client misses
+ * nothing.
  *
  * While a subscriber connection is down, events go by unseen (and the worker drops what it cannot
  * publish). When it is back, `onGap` runs for every subscription it carries, so its stream can
@@ -19,7 +20,9 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
 import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
+import { createNaiveSubscriptions } from "./naive-subscriptions.ts";
 import { createNodeSubscriber } from "./node-subscriber.ts";
+import { createProgressReplay } from "./progress-replay.ts";
 import { createShardSubscribers } from "./shard-subscribers.ts";
 import type { ValkeySubscriberEvents } from "./valkey-subscriber.ts";
 import {
@@ -28,8 +31,6 @@ import {
   orderFeedMessageSchema,
   progressEventSchema,
   resourceFromChannel,
-  streamIdForSeq,
-  streamKey,
   type OrderFeedMessage,
   type ProgressEvent,
   type ResourceRef,
@@ -78,7 +79,6 @@ export function createProgressHub(deps: ProgressHubDeps) {
   const gapHandlers = new Set<{ onGap(): void }>();
   const feedListeners = new Set<OrderFeedSubscriber>();
   let feedReady: Promise<unknown> | null = null;
-  const naive = new Map<ProgressSubscriber, Redis>();
   /** Channels whose last listener left, to be unsubscribed together (see UNSUBSCRIBE_AFTER_MS). */
   const idle = new Set<string>();
   let idleTimer: NodeJS.Timeout | null = null;
@@ -111,7 +111,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     }
   };
 
-  const fanOut = (listeners: Iterable<ProgressSubscriber>, event: ProgressEvent) => {
+  const fanOut = (listeners: Iterable<Pick<ProgressSubscriber, "onEvent">>, event: ProgressEvent) => {
     for (const l of listeners) {
       try {
         l.onEvent(event);
@@ -129,6 +129,14 @@ export function createProgressHub(deps: ProgressHubDeps) {
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
   };
+  const naive = deps.naiveSubscriber
+    ? createNaiveSubscriptions({
+        connect: deps.naiveSubscriber,
+        logger: deps.logger,
+        parse: parseMessage,
+        deliver: (listener, event) => fanOut([listener], event),
+      })
+    : null;
 
   function fanOutFeed(message: string): void {
     let parsed: OrderFeedMessage;
@@ -179,7 +187,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
    * resolves once subscribed. Each subscription ends with `unsubscribe`.
    */
   async function subscribe(resource: ResourceRef, subscriber: ProgressSubscriber): Promise<void> {
-    if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, subscriber);
+    if (naive) return naive.subscribe(resource, subscriber);
     const channel = channelName(resource);
     let ch = channels.get(channel);
     if (!ch) {
@@ -202,12 +210,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   }
 
   function unsubscribe(resource: ResourceRef, subscriber: ProgressSubscriber): void {
-    const conn = naive.get(subscriber);
-    if (conn) {
-      naive.delete(subscriber);
-      conn.disconnect();
-      return;
-    }
+    if (naive?.unsubscribe(subscriber)) return;
     gapHandlers.delete(subscriber);
     const channel = channelName(resource);
     const ch = channels.get(channel);
@@ -229,53 +232,11 @@ export function createProgressHub(deps: ProgressHubDeps) {
     valkey.unsubscribe(due).catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
   }
 
-  async function subscribeNaive(connect: () => Redis, resource: ResourceRef, subscriber: ProgressSubscriber) {
-    const channel = channelName(resource);
-    const conn = connect();
-    conn.on("error", (err) => deps.logger.debug({ err, channel }, "naive subscriber connection error"));
-    conn.on("message", (ch: string, message: string) => {
-      const event = ch === channel ? parseMessage(ch, message) : null;
-      if (event) fanOut([subscriber], event);
-    });
-    try {
-      await conn.subscribe(channel);
-    } catch (err) {
-      conn.disconnect();
-      throw err;
-    }
-    naive.set(subscriber, conn);
-  }
-
-  function parseEntries(entries: Array<[string, string[]]>): ProgressEvent[] {
-    const events: ProgressEvent[] = [];
-    for (const [, fields] of entries) {
-      const idx = fields.indexOf("event");
-      const raw = idx >= 0 ? fields[idx + 1] : undefined;
-      try {
-        const parsed = raw ? progressEventSchema.safeParse(JSON.parse(raw)) : undefined;
-        if (parsed?.success) events.push(parsed.data);
-      } catch {
-        // not JSON: skipped like any malformed entry
-      }
-    }
-    return events;
-  }
-
-  /** Events stored after `afterSeq`, oldest first. */
-  async function readSince(resource: ResourceRef, afterSeq: number): Promise<ProgressEvent[]> {
-    return parseEntries(await deps.commands.xrange(streamKey(resource), `(${streamIdForSeq(Math.max(afterSeq, 0))}`, "+"));
-  }
-
-  /** The newest stored event, if any. */
-  async function latest(resource: ResourceRef): Promise<ProgressEvent | null> {
-    return parseEntries(await deps.commands.xrevrange(streamKey(resource), "+", "-", "COUNT", 1))[0] ?? null;
-  }
-
   /** Channels subscribed on the shared connections and the listeners behind them (for tests). */
   function stats() {
     let clients = 0;
     for (const ch of channels.values()) clients += ch.listeners.size;
-    return { channels: channels.size, clients, naiveConnections: naive.size };
+    return { channels: channels.size, clients, naiveConnections: naive?.connections() ?? 0 };
   }
 
   /** Stops live delivery and closes the subscriber connections the hub opened itself (on a cluster). */
@@ -283,6 +244,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     valkey.close();
   }
 
+  const { readSince, latest } = createProgressReplay(deps.commands);
   return { subscribe, unsubscribe, subscribeOrderFeed, unsubscribeOrderFeed, readSince, latest, stats, close };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;
