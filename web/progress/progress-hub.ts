@@ -1,32 +1,36 @@
 /**
- * Progress for the web's SSE streams. One Valkey subscriber connection per process, subscribed
- * per resource while at least one client listens, fanning each event out in-process; replays come
- * from the resource's stream (entry id = seq), so a reconnecting client misses nothing.
+ * Progress for the web's SSE streams. Valkey subscriptions shared by the whole process, one
+ * channel per resource while at least one client listens, fanning each event out in-process;
+ * replays come from the resource's stream (progress-replay.ts), so a reconnecting client misses
+ * nothing.
  *
- * While the subscriber connection is down, events go by unseen (and the worker drops what it
- * cannot publish). When it is back, every subscription's `onGap` runs, so its stream can make the
- * browser reconnect and pick up the durable snapshot, which has whatever was missed.
+ * While a subscriber connection is down, events go by unseen (and the worker drops what it cannot
+ * publish). When it is back, `onGap` runs for every subscription it carries, so its stream can
+ * make the browser reconnect and pick up the durable snapshot, which has whatever was missed.
  *
  * Besides the per-resource channels, the hub can listen to the order feed (every order's events on
- * one channel, for operators' live views): one more subscription on the same connection.
+ * one channel, for operators' live views): one more channel beside them.
  *
- * On a cluster the resource channels are shard channels and the order feed a plain channel, all
- * placed by shard-subscribers.ts on one connection per primary that serves a subscribed channel;
- * after a failover the channels that moved are subscribed on the promoted replica and only their
- * streams hear of the gap.
+ * The connections are a `ValkeySubscriber` picked once, at start: on a single node one connection
+ * (node-subscriber.ts); on a cluster, where the resource channels are shard channels and the order
+ * feed a plain channel, one connection per primary that serves a subscribed channel
+ * (shard-subscribers.ts), so after a failover only the streams of the channels that moved hear of
+ * the gap.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../../shared/logger.ts";
 import { isCluster, type ValkeyClient } from "../../shared/valkey-client.ts";
+import { createNaiveSubscriptions } from "./naive-subscriptions.ts";
+import { createNodeSubscriber } from "./node-subscriber.ts";
+import { createProgressReplay } from "./progress-replay.ts";
 import { createShardSubscribers } from "./shard-subscribers.ts";
+import type { ValkeySubscriberEvents } from "./valkey-subscriber.ts";
 import {
   channelName,
   ORDER_FEED_CHANNEL,
   orderFeedMessageSchema,
   progressEventSchema,
   resourceFromChannel,
-  streamIdForSeq,
-  streamKey,
   type OrderFeedMessage,
   type ProgressEvent,
   type ResourceRef,
@@ -75,42 +79,27 @@ export function createProgressHub(deps: ProgressHubDeps) {
   const gapHandlers = new Set<{ onGap(): void }>();
   const feedListeners = new Set<OrderFeedSubscriber>();
   let feedReady: Promise<unknown> | null = null;
-  const naive = new Map<ProgressSubscriber, Redis>();
   /** Channels whose last listener left, to be unsubscribed together (see UNSUBSCRIBE_AFTER_MS). */
   const idle = new Set<string>();
   let idleTimer: NodeJS.Timeout | null = null;
-  let connectedBefore = false;
-  const sub = deps.subscriber;
 
-  /** Live delivery had a gap on these channels (all of them when the single subscriber reconnected). */
-  const resync = (why: string, channelsHit?: string[]) => {
-    const hit: Array<{ onGap(): void }> = channelsHit
-      ? channelsHit.flatMap((c): Array<{ onGap(): void }> =>
-          c === ORDER_FEED_CHANNEL ? [...feedListeners] : [...(channels.get(c)?.listeners ?? [])],
-        )
-      : [...gapHandlers];
+  /** Live delivery had a gap on these channels: their streams (those subscribed by now) resync. */
+  const resync = (channelsHit: string[], why: string) => {
+    const hit = channelsHit.flatMap((c): Array<{ onGap(): void }> =>
+      c === ORDER_FEED_CHANNEL ? [...feedListeners] : [...(channels.get(c)?.listeners ?? [])],
+    );
     const streams = hit.filter((s) => gapHandlers.has(s));
     deps.logger.info({ streams: streams.length }, `${why}: resyncing open progress streams`);
     for (const s of streams) s.onGap();
   };
-  const shards = isCluster(sub)
-    ? createShardSubscribers(sub, {
-        logger: deps.logger,
-        onMessage: (channel, message) => onMessage(channel, message),
-        onGap: (hit, why) => resync(why, hit),
-      })
-    : null;
-  if (!shards) {
-    sub.on("ready", () => {
-      if (connectedBefore) resync("Valkey subscriber reconnected");
-      connectedBefore = true;
-    });
-  }
-  const subscribeChannel = (channel: string) => (shards ? shards.subscribe(channel, "sharded") : sub.subscribe(channel));
-  const unsubscribeChannels = async (channels: string[]) => {
-    if (shards) await shards.unsubscribe(channels);
-    else await sub.unsubscribe(...channels);
+  const events: ValkeySubscriberEvents = {
+    logger: deps.logger,
+    onMessage: (channel, message) => onMessage(channel, message),
+    onGap: resync,
   };
+  const valkey = isCluster(deps.subscriber)
+    ? createShardSubscribers(deps.subscriber, events)
+    : createNodeSubscriber(deps.subscriber, events);
 
   const parseMessage = (channel: string, message: string): ProgressEvent | null => {
     if (!resourceFromChannel(channel)) return null;
@@ -122,7 +111,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
     }
   };
 
-  const fanOut = (listeners: Iterable<ProgressSubscriber>, event: ProgressEvent) => {
+  const fanOut = (listeners: Iterable<Pick<ProgressSubscriber, "onEvent">>, event: ProgressEvent) => {
     for (const l of listeners) {
       try {
         l.onEvent(event);
@@ -140,7 +129,14 @@ export function createProgressHub(deps: ProgressHubDeps) {
     const event = parseMessage(channel, message);
     if (event) fanOut(ch.listeners, event);
   };
-  if (!shards) sub.on("message", onMessage);
+  const naive = deps.naiveSubscriber
+    ? createNaiveSubscriptions({
+        connect: deps.naiveSubscriber,
+        logger: deps.logger,
+        parse: parseMessage,
+        deliver: (listener, event) => fanOut([listener], event),
+      })
+    : null;
 
   function fanOutFeed(message: string): void {
     let parsed: OrderFeedMessage;
@@ -162,7 +158,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   /** Starts delivering every order's events to `listener`; resolves once subscribed. Ends with `unsubscribeOrderFeed`. */
   async function subscribeOrderFeed(listener: OrderFeedSubscriber): Promise<void> {
     if (!feedReady) {
-      const ready = shards ? shards.subscribe(ORDER_FEED_CHANNEL, "plain") : sub.subscribe(ORDER_FEED_CHANNEL);
+      const ready = valkey.subscribe(ORDER_FEED_CHANNEL, "plain");
       feedReady = ready;
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       ready.catch(() => feedReady === ready && (feedReady = null));
@@ -181,9 +177,9 @@ export function createProgressHub(deps: ProgressHubDeps) {
     gapHandlers.delete(listener);
     if (!feedListeners.delete(listener) || feedListeners.size > 0) return;
     feedReady = null;
-    (shards ? shards.unsubscribe([ORDER_FEED_CHANNEL]) : sub.unsubscribe(ORDER_FEED_CHANNEL)).catch((err: unknown) =>
-      deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"),
-    );
+    valkey
+      .unsubscribe([ORDER_FEED_CHANNEL])
+      .catch((err: unknown) => deps.logger.debug({ err, channel: ORDER_FEED_CHANNEL }, "unsubscribe failed"));
   }
 
   /**
@@ -191,11 +187,11 @@ export function createProgressHub(deps: ProgressHubDeps) {
    * resolves once subscribed. Each subscription ends with `unsubscribe`.
    */
   async function subscribe(resource: ResourceRef, subscriber: ProgressSubscriber): Promise<void> {
-    if (deps.naiveSubscriber) return subscribeNaive(deps.naiveSubscriber, resource, subscriber);
+    if (naive) return naive.subscribe(resource, subscriber);
     const channel = channelName(resource);
     let ch = channels.get(channel);
     if (!ch) {
-      const ready = subscribeChannel(channel);
+      const ready = valkey.subscribe(channel, "sharded");
       ch = { listeners: new Set(), ready };
       channels.set(channel, ch);
       const created = ch;
@@ -214,12 +210,7 @@ export function createProgressHub(deps: ProgressHubDeps) {
   }
 
   function unsubscribe(resource: ResourceRef, subscriber: ProgressSubscriber): void {
-    const conn = naive.get(subscriber);
-    if (conn) {
-      naive.delete(subscriber);
-      conn.disconnect();
-      return;
-    }
+    if (naive?.unsubscribe(subscriber)) return;
     gapHandlers.delete(subscriber);
     const channel = channelName(resource);
     const ch = channels.get(channel);
@@ -238,63 +229,22 @@ export function createProgressHub(deps: ProgressHubDeps) {
     idle.clear();
     for (const channel of due) channels.delete(channel);
     if (due.length === 0) return;
-    unsubscribeChannels(due).catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
+    valkey.unsubscribe(due).catch((err: unknown) => deps.logger.debug({ err, channels: due.length }, "unsubscribe failed"));
   }
 
-  async function subscribeNaive(connect: () => Redis, resource: ResourceRef, subscriber: ProgressSubscriber) {
-    const channel = channelName(resource);
-    const conn = connect();
-    conn.on("error", (err) => deps.logger.debug({ err, channel }, "naive subscriber connection error"));
-    conn.on("message", (ch: string, message: string) => {
-      const event = ch === channel ? parseMessage(ch, message) : null;
-      if (event) fanOut([subscriber], event);
-    });
-    try {
-      await conn.subscribe(channel);
-    } catch (err) {
-      conn.disconnect();
-      throw err;
-    }
-    naive.set(subscriber, conn);
-  }
-
-  function parseEntries(entries: Array<[string, string[]]>): ProgressEvent[] {
-    const events: ProgressEvent[] = [];
-    for (const [, fields] of entries) {
-      const idx = fields.indexOf("event");
-      const raw = idx >= 0 ? fields[idx + 1] : undefined;
-      try {
-        const parsed = raw ? progressEventSchema.safeParse(JSON.parse(raw)) : undefined;
-        if (parsed?.success) events.push(parsed.data);
-      } catch {
-        // not JSON: skipped like any malformed entry
-      }
-    }
-    return events;
-  }
-
-  /** Events stored after `afterSeq`, oldest first. */
-  async function readSince(resource: ResourceRef, afterSeq: number): Promise<ProgressEvent[]> {
-    return parseEntries(await deps.commands.xrange(streamKey(resource), `(${streamIdForSeq(Math.max(afterSeq, 0))}`, "+"));
-  }
-
-  /** The newest stored event, if any. */
-  async function latest(resource: ResourceRef): Promise<ProgressEvent | null> {
-    return parseEntries(await deps.commands.xrevrange(streamKey(resource), "+", "-", "COUNT", 1))[0] ?? null;
-  }
-
-  /** Channels subscribed on the shared connection and the listeners behind them (for tests and the bench). */
+  /** Channels subscribed on the shared connections and the listeners behind them (for tests). */
   function stats() {
     let clients = 0;
     for (const ch of channels.values()) clients += ch.listeners.size;
-    return { channels: channels.size, clients, naiveConnections: naive.size, shardConnections: shards?.stats().connections ?? 0 };
+    return { channels: channels.size, clients, naiveConnections: naive?.connections() ?? 0 };
   }
 
-  /** Closes the subscriber connections the hub opened itself (on a cluster). */
+  /** Stops live delivery and closes the subscriber connections the hub opened itself (on a cluster). */
   function close(): void {
-    shards?.close();
+    valkey.close();
   }
 
+  const { readSince, latest } = createProgressReplay(deps.commands);
   return { subscribe, unsubscribe, subscribeOrderFeed, unsubscribeOrderFeed, readSince, latest, stats, close };
 }
 export type ProgressHub = ReturnType<typeof createProgressHub>;

@@ -14,16 +14,7 @@
  */
 import calculateSlot from "cluster-key-slot";
 import { Redis, type Cluster, type RedisOptions } from "ioredis";
-import type { Logger } from "../../shared/logger.ts";
-
-export type ChannelMode = "sharded" | "plain";
-
-export interface ShardSubscriberDeps {
-  logger: Logger;
-  onMessage(channel: string, message: string): void;
-  /** Live delivery on these channels may have missed messages (a move or a reconnect). */
-  onGap(channels: string[], why: string): void;
-}
+import type { ChannelMode, ValkeySubscriber, ValkeySubscriberEvents } from "./valkey-subscriber.ts";
 
 interface Connection {
   redis: Redis;
@@ -37,7 +28,7 @@ const SUBSCRIBE_TIMEOUT_MS = 2_000;
 const REPLACE_FIRST_MS = 250;
 const REPLACE_MAX_MS = 2_000;
 
-export function createShardSubscribers(cluster: Cluster, deps: ShardSubscriberDeps) {
+export function createShardSubscribers(cluster: Cluster, deps: ValkeySubscriberEvents): ValkeySubscriber {
   const connections = new Map<string, Connection>();
   /** Each subscribed channel: its node and how it is subscribed there. */
   const placed = new Map<string, { node: string; mode: ChannelMode }>();
@@ -194,11 +185,6 @@ export function createShardSubscribers(cluster: Cluster, deps: ShardSubscriberDe
     });
   }
 
-  /** Subscribed channels and the connections holding them (tests, the bench). */
-  function stats() {
-    return { channels: placed.size, connections: connections.size };
-  }
-
   function close(): void {
     closed = true;
     if (replaceTimer) clearTimeout(replaceTimer);
@@ -207,5 +193,5 @@ export function createShardSubscribers(cluster: Cluster, deps: ShardSubscriberDe
     placed.clear();
   }
 
-  return { subscribe, unsubscribe, stats, close };
+  return { subscribe, unsubscribe, close };
 }
