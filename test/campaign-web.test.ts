@@ -291,6 +291,7 @@ describe("email campaigns on the web", () => {
       const [[lastId] = []] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
       const behind = await client.get(`/emails/${campaignId}`);
       assert.match(behind.html, /data-status="succeeded" data-percent="100" data-sent="2"/);
+      assert.match(behind.html, /Campaign complete: 2 of 2 sent/, "the row reads as the lost event did");
       assert.doesNotMatch(behind.html, /Stop sending/);
       const fresh = await client.sse(`/emails/${campaignId}/events`);
       assert.match(fresh.events.find((e) => e.event === "progress")?.data ?? "", /data-status="succeeded"/);

@@ -93,6 +93,17 @@ describe("campaignRowIsAhead (the stored outcomes against the stream)", () => {
     assert.equal(campaignRowIsAhead(completed, { ...running, status: "succeeded", data: { ...running.data, sent: 2 } }), false);
   });
 
+  it("reads an ended campaign's row as its terminal event reads", () => {
+    const ended = stored({
+      status: "completed",
+      counts: { ...campaign.counts, sent: 2, pending: 0 },
+      recipients: [...campaign.recipients, { position: 2, address: "c@x.io", status: "suppressed", error: null }],
+    });
+    assert.equal(ended.message, "Campaign complete: 2 of 2 sent, 1 unsubscribed (skipped)");
+    assert.equal(ended.status, "succeeded");
+    assert.equal(stored({ status: "cancelled" }).message, "Cancelled: 1 of 2 sent");
+  });
+
   it("takes the row when Valkey lost newer events: more outcomes, or the end", () => {
     const bounced = stored({ counts: { ...campaign.counts, bounced: 1, pending: 0 } });
     assert.equal(campaignRowIsAhead(bounced, running), true, "one more outcome, at the same percent or not");

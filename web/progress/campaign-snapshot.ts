@@ -8,19 +8,22 @@ import { progressOfCampaign } from "../../shared/campaign-steps.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { isTerminal, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
-import type { CampaignsReadRepo, CampaignSummary, CampaignView } from "../adapters/campaigns-read.repo.ts";
+import type { CampaignsReadRepo, CampaignSummary, CampaignView, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { ProgressHub } from "./progress-hub.ts";
 import { currentSnapshot, type CurrentState, type KnownState, type SnapshotSource } from "./resource-snapshot.ts";
 
 /** What a campaign's stored outcomes say, for when the stream is behind them or cannot be read. */
-export function snapshotFromCampaignRow(c: CampaignSummary & { invocationId: string | null }): ProgressSnapshot {
+export function snapshotFromCampaignRow(
+  c: CampaignSummary & { invocationId: string | null; recipients?: Array<Pick<RecipientView, "status">> },
+): ProgressSnapshot {
   const { sent, bounced, failed, pending, cancelled, total } = c.counts;
+  const suppressed = c.recipients?.filter((r) => r.status === "suppressed").length ?? 0;
   return {
-    ...progressOfCampaign(c.status, c.counts),
+    ...progressOfCampaign(c.status, c.counts, suppressed),
     seq: 0,
     at: null,
     invocationId: c.invocationId,
-    data: { sent, bounced, failed, pending, cancelled, total },
+    data: { sent, bounced, failed, pending, cancelled, total, suppressed },
   };
 }
 
