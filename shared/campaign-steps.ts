@@ -1,6 +1,6 @@
 /**
  * The steps of an email campaign as its page shows them: the progress events EmailCampaign
- * publishes and the snapshot the web derives from the stored outcomes when Restate cannot answer.
+ * publishes and the snapshot the web derives from the stored outcomes when its stream is behind them.
  * One module, read by both, so the bar and its line mean the same thing wherever they are drawn.
  */
 import type { ProgressDraft, ProgressSnapshot } from "./progress-event.ts";
@@ -67,13 +67,13 @@ export const campaignSteps = {
 };
 
 type Shown = Pick<ProgressSnapshot, "percent" | "status" | "step" | "message">;
+const shown = (d: CampaignStepDraft): Shown => ({ percent: d.percent, status: d.status, step: d.step, message: d.message });
 
-/** What a stored campaign shows when no progress event is at hand: its status is the step. */
-export function progressOfCampaign(status: "sending" | "completed" | "cancelled", t: CampaignTally): Shown {
-  return {
-    step: status,
-    percent: status === "completed" ? 100 : campaignPercent(t),
-    status: status === "completed" ? "succeeded" : status === "cancelled" ? "cancelled" : "running",
-    message: sentLine(t),
-  };
+/**
+ * What a stored campaign shows when no progress event is at hand: its status is the step, and an
+ * ended one reads as its terminal event does (`suppressed`: the addresses skipped as unsubscribed).
+ */
+export function progressOfCampaign(status: "sending" | "completed" | "cancelled", t: CampaignTally, suppressed = 0): Shown {
+  if (status === "sending") return { step: status, percent: campaignPercent(t), status: "running", message: sentLine(t) };
+  return shown(campaignSteps[status](t, suppressed));
 }

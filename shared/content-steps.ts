@@ -1,6 +1,6 @@
 /**
  * The steps of a content job as the page shows them: the progress events ContentGeneration
- * publishes and the snapshot the web derives from a stored job row when Restate cannot answer.
+ * publishes and the snapshot the web derives from a stored job row when its stream is behind it.
  * One table, read by both, so the bar means the same thing wherever it is drawn.
  */
 import type { ContentJobStatus } from "./content-job.schema.ts";

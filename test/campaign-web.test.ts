@@ -1,12 +1,15 @@
 /**
  * Email campaigns through the web app against real PostgreSQL, Valkey, restate-server and a
- * running worker: the form's 422s, PRG, ownership, the live page and its SSE stream, stopping.
+ * running worker: the form's 422s, PRG, ownership, the live page and its SSE stream (built from
+ * Valkey and the stored campaign without asking Restate), stopping.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { freePort } from "../scripts/stack/processes.ts";
+import { streamKey } from "../shared/progress-event.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { startCountingProxy } from "./helpers/counting-proxy.ts";
 import type { SseEvent } from "../scripts/lib/sse-parser.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -248,6 +251,60 @@ describe("email campaigns on the web", () => {
     const after = await client.get(`/emails/${campaignId}`);
     assert.equal((after.html.match(/Not sent \(cancelled\)/g) ?? []).length, 2);
     assert.equal(stack.services.mail.messages.filter((m) => m.envelopeTo.join().endsWith("@stop.example")).length, 2);
+  });
+
+  it("builds the campaign's page and stream from Valkey, not Restate; the stored outcomes win when Valkey lost the end", async () => {
+    // The web reaches Restate through a proxy that records every call it makes.
+    const ingress = await startCountingProxy(stack.env.RESTATE_INGRESS_URL!);
+    const counted = await startInProcessWeb({ ...stack.env, RESTATE_INGRESS_URL: ingress.url });
+    const statusCalls = () => ingress.count(/\/EmailCampaign\/[^/]+\/status$/);
+    try {
+      const client = new BrowserClient(counted.url);
+      const { csrf, campaignId } = await openForm(client);
+      assert.equal((await client.postForm("/emails", fields(csrf, campaignId))).status, 303);
+      const live = await client.sse(`/emails/${campaignId}/events`);
+      assert.equal(live.events.at(-1)?.event, "done");
+
+      const key = streamKey({ kind: "campaign", id: campaignId });
+      const [[terminalId] = []] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+      const terminalSeq = Number(terminalId?.split("-")[0]);
+      const page = await client.get(`/emails/${campaignId}`);
+      assert.match(
+        page.html,
+        new RegExp(`data-seq="${terminalSeq}" data-status="succeeded"`),
+        "the panel is the stream's last event",
+      );
+      assert.match(page.html, /Campaign complete: 2 of 2 sent/);
+      assert.match(
+        page.html,
+        new RegExp(`href="${stack.services.restate.adminUrl}/ui/invocations/inv_`),
+        "the invocation, from the row",
+      );
+      assert.equal((page.html.match(/<tr id="rcpt-\d+"/g) ?? []).length, 2);
+      const again = await client.sse(`/emails/${campaignId}/events`);
+      assert.equal(again.events[0]?.id, String(terminalSeq));
+      assert.equal(again.events.at(-1)?.event, "done");
+      assert.equal(statusCalls(), 0, "neither the page nor its streams asked Restate");
+
+      // Valkey lost the terminal event: the campaign's row, marked finished first, wins.
+      assert.equal(await redis.xdel(key, terminalId!), 1);
+      const [[lastId] = []] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+      const behind = await client.get(`/emails/${campaignId}`);
+      assert.match(behind.html, /data-status="succeeded" data-percent="100" data-sent="2"/);
+      assert.match(behind.html, /Campaign complete: 2 of 2 sent/, "the row reads as the lost event did");
+      assert.doesNotMatch(behind.html, /Stop sending/);
+      const fresh = await client.sse(`/emails/${campaignId}/events`);
+      assert.match(fresh.events.find((e) => e.event === "progress")?.data ?? "", /data-status="succeeded"/);
+      assert.equal(fresh.events.at(-1)?.event, "done");
+      // A browser that saw the stream's last event is sent the stored end, not left waiting.
+      const resumed = await client.sse(`/emails/${campaignId}/events`, { lastEventId: lastId!.split("-")[0] });
+      assert.match(resumed.events.find((e) => e.event === "progress")?.data ?? "", /data-status="succeeded"/);
+      assert.equal(resumed.events.at(-1)?.event, "done");
+      assert.equal(statusCalls(), 0);
+    } finally {
+      await counted.close();
+      await ingress.close();
+    }
   });
 
   it("answers 503 and starts nothing when Restate is unreachable", async () => {

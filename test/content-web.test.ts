@@ -1,15 +1,18 @@
 /**
  * Product copy through the web: the form (422s, PRG), ownership, the job page with its result,
- * the SSE stream with live text, "my jobs", 503 when Restate is away, and in Chromium, a model
- * that answers with markup: it must render as inert text.
+ * the SSE stream with live text, "my jobs", 503 when Restate is away, the page and stream built
+ * from Valkey and the stored job without asking Restate, and in Chromium, a model that answers
+ * with markup: it must render as inert text.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { Redis } from "ioredis";
 import { freePort } from "../scripts/stack/processes.ts";
+import { streamKey } from "../shared/progress-event.ts";
 import { launchBrowser } from "./helpers/browser.ts";
 import { BrowserClient, extract, waitUntil } from "./helpers/browser-client.ts";
+import { startCountingProxy } from "./helpers/counting-proxy.ts";
 import { startFakeLlm, type FakeLlmServer } from "./helpers/fake-llm-server.ts";
 import { startInProcessWeb, type InProcessWeb } from "./helpers/in-process-web.ts";
 import { startTestStack, type TestStack } from "./helpers/test-stack.ts";
@@ -136,6 +139,69 @@ describe("content web", () => {
       assert.equal(await redis.exists(`owner:content:${jobId}`), 0);
     } finally {
       await broken.close();
+    }
+  });
+
+  it("builds the job's page and stream from Valkey, not Restate; the stored job wins when Valkey lost the end", async () => {
+    // The web reaches Restate through a proxy that records every call it makes.
+    const ingress = await startCountingProxy(stack.env.RESTATE_INGRESS_URL!);
+    const counted = await startInProcessWeb({ ...stack.env, RESTATE_INGRESS_URL: ingress.url });
+    const statusCalls = () => ingress.count(/\/ContentGeneration\/[^/]+\/status$/);
+    try {
+      const client = new BrowserClient(counted.url);
+      const { csrf, jobId } = await openForm(client);
+      const post = await client.postForm("/content", {
+        _csrf: csrf,
+        jobId,
+        productName: "Harbour lamp",
+        details: "brass",
+        languages: "fr",
+      });
+      assert.equal(post.status, 303);
+      const live = await client.sse(`/content/${jobId}/events`, { stopWhen: (e) => e.event === "done" });
+      assert.match(live.events.filter((e) => e.event === "progress").at(-1)?.data ?? "", /data-status="succeeded"/);
+
+      const key = streamKey({ kind: "content", id: jobId });
+      const [[terminalId] = []] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+      const terminalSeq = Number(terminalId?.split("-")[0]);
+      const page = await client.get(`/content/${jobId}`);
+      assert.match(
+        page.html,
+        new RegExp(`data-seq="${terminalSeq}" data-status="succeeded"`),
+        "the panel is the stream's last event",
+      );
+      assert.match(
+        page.html,
+        new RegExp(`href="${stack.services.restate.adminUrl}/ui/invocations/inv_`),
+        "the invocation, from the job's row",
+      );
+      assert.match(page.html, /<div class="copy" data-lang="fr">/);
+      const again = await client.sse(`/content/${jobId}/events`);
+      assert.equal(again.events.at(-1)?.event, "done");
+      assert.equal(again.events[0]?.id, String(terminalSeq));
+      assert.equal(statusCalls(), 0, "neither the page nor its streams asked Restate");
+
+      // Valkey lost the terminal event: the job's row, which recorded the end first, wins.
+      assert.equal(await redis.xdel(key, terminalId!), 1);
+      const [[lastId] = []] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+      const behind = await client.get(`/content/${jobId}`);
+      assert.match(behind.html, /data-status="succeeded"/);
+      assert.match(behind.html, /Product copy ready/);
+      const fresh = await client.sse(`/content/${jobId}/events`);
+      assert.match(fresh.events.find((e) => e.event === "progress")?.data ?? "", /data-status="succeeded"/);
+      assert.equal(fresh.events.at(-1)?.event, "done");
+      // A browser that saw the stream's last event is sent the stored end, not left waiting.
+      const resumed = await client.sse(`/content/${jobId}/events`, { lastEventId: lastId!.split("-")[0] });
+      assert.match(resumed.events.find((e) => e.event === "progress")?.data ?? "", /data-status="succeeded"/);
+      assert.ok(
+        resumed.events.some((e) => e.event === "result"),
+        "the stored result is loaded",
+      );
+      assert.equal(resumed.events.at(-1)?.event, "done");
+      assert.equal(statusCalls(), 0);
+    } finally {
+      await counted.close();
+      await ingress.close();
     }
   });
 

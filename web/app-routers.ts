@@ -31,8 +31,8 @@ export function progressStreams(deps: AppDeps) {
   return {
     deps: { hub: deps.hub, sseStreams: deps.sseStreams, keepAliveMs: deps.config.sseKeepAliveMs, quiet: deps.quietCheck },
     order: orderStream({ orderStore: deps.orderStore, orders: deps.orders, hub: deps.hub, restateUiUrl }),
-    content: contentStream({ content: deps.content, contentJobs: deps.contentJobs, restateUiUrl }),
-    campaign: campaignStream({ campaigns: deps.campaigns, campaignStore: deps.campaignStore, restateUiUrl }),
+    content: contentStream({ content: deps.content, contentJobs: deps.contentJobs, hub: deps.hub, restateUiUrl }),
+    campaign: campaignStream({ campaigns: deps.campaigns, campaignStore: deps.campaignStore, hub: deps.hub, restateUiUrl }),
   };
 }
 
@@ -63,6 +63,7 @@ export function appRouters(deps: AppDeps): Router<AppState>[] {
     contentRoutes({
       content: deps.content,
       contentJobs: deps.contentJobs,
+      hub: deps.hub,
       ownership,
       links,
       restateUiUrl,
@@ -74,6 +75,7 @@ export function appRouters(deps: AppDeps): Router<AppState>[] {
     campaignRoutes({
       campaigns: deps.campaigns,
       campaignStore: deps.campaignStore,
+      hub: deps.hub,
       ownership,
       links,
       limiter,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { emptySnapshot, type ProgressSnapshot } from "../../shared/progress-event.ts";
 import type { CampaignView } from "../../web/adapters/campaigns-read.repo.ts";
+import { campaignRowIsAhead, snapshotFromCampaignRow } from "../../web/progress/campaign-snapshot.ts";
 import { recipientFromEvent } from "../../web/routes/campaign-events.routes.ts";
 import { campaignPage, recipientRow } from "../../web/views/campaign-page.view.ts";
 
@@ -80,5 +81,37 @@ describe("recipientFromEvent", () => {
     });
     assert.equal(recipientFromEvent({ ...event, data: { sent: 1 } }), null);
     assert.equal(recipientFromEvent({ ...event, data: { ...data, outcome: "exploded" } }), null);
+  });
+});
+
+describe("campaignRowIsAhead (the stored outcomes against the stream)", () => {
+  const stored = (patch: Partial<CampaignView>) => snapshotFromCampaignRow({ ...campaign, ...patch });
+
+  it("prefers the stream while the row has recorded no more outcomes than it reports", () => {
+    assert.equal(campaignRowIsAhead(stored({}), running), false);
+    const completed = stored({ status: "completed", counts: { ...campaign.counts, sent: 2, pending: 0 } });
+    assert.equal(campaignRowIsAhead(completed, { ...running, status: "succeeded", data: { ...running.data, sent: 2 } }), false);
+  });
+
+  it("reads an ended campaign's row as its terminal event reads", () => {
+    const ended = stored({
+      status: "completed",
+      counts: { ...campaign.counts, sent: 2, pending: 0 },
+      recipients: [...campaign.recipients, { position: 2, address: "c@x.io", status: "suppressed", error: null }],
+    });
+    assert.equal(ended.message, "Campaign complete: 2 of 2 sent, 1 unsubscribed (skipped)");
+    assert.equal(ended.status, "succeeded");
+    assert.equal(stored({ status: "cancelled" }).message, "Cancelled: 1 of 2 sent");
+  });
+
+  it("takes the row when Valkey lost newer events: more outcomes, or the end", () => {
+    const bounced = stored({ counts: { ...campaign.counts, bounced: 1, pending: 0 } });
+    assert.equal(campaignRowIsAhead(bounced, running), true, "one more outcome, at the same percent or not");
+    assert.equal(campaignRowIsAhead(stored({ status: "cancelled" }), running), true, "cancelled with no outcome since");
+    assert.equal(
+      campaignRowIsAhead(stored({}), { status: "running", data: { sent: 0, bounced: 0, failed: 0 } }),
+      true,
+      "past the first event",
+    );
   });
 });

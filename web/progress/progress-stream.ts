@@ -156,15 +156,15 @@ class ProgressStream implements ProgressSubscriber, StreamViewer, QuietWatched {
 
   /** The quiet check found the stored state ahead of the page: the stream's missed events first, then the stored state. */
   private async catchUpWithStored(stored: ProgressSnapshot): Promise<void> {
-    const check = this.kind.quiet;
-    if (!check || this.sse.closed || this.replaying || !this.shown || !check.ahead(stored, this.shown)) return;
+    const kind = this.kind;
+    if (!kind.ahead || this.sse.closed || this.replaying || !this.shown || !kind.ahead(stored, this.shown)) return;
     try {
       // When Valkey stored them, the stream has the steps in between.
       for (const e of await this.deps.hub.readSince(this.resource, this.lastSeq)) this.deliver(e);
     } catch (err) {
       this.log().debug({ err }, "quiet stream: the progress stream could not be read");
     }
-    if (this.sse.closed || !check.ahead(stored, this.shown)) return;
+    if (this.sse.closed || !kind.ahead(stored, this.shown)) return;
     this.log().info({ step: stored.step, lastSeq: this.lastSeq }, "a quiet stream was behind its stored state: sent it");
     this.deps.sseStreams?.metrics?.quietRecovered();
     this.showStored(stored);
@@ -271,9 +271,9 @@ class ProgressStream implements ProgressSubscriber, StreamViewer, QuietWatched {
       } else this.deliver({ ...snapshot, kind: "terminal", at: snapshot.at ?? new Date().toISOString() });
       return;
     }
-    // A stored state (an order's row) past the stream's newest event: what the client was shown
-    // ends where the stream ends, so the stored state is sent, terminal or not.
-    if (newest !== undefined && this.kind.quiet?.ahead(snapshot, newest ?? emptySnapshot)) return this.showStored(snapshot);
+    // A stored state (the resource's row) past the stream's newest event: what the client was
+    // shown ends where the stream ends, so the stored state is sent, terminal or not.
+    if (newest !== undefined && this.kind.ahead?.(snapshot, newest ?? emptySnapshot)) return this.showStored(snapshot);
     // The terminal event may have been dropped from the stream; the snapshot still has it.
     if (isTerminal(snapshot) && this.ends(snapshot)) this.finish();
   }

@@ -59,14 +59,17 @@ export interface ProgressStreamKind {
    */
   render(viewer: StreamViewer, shown: ProgressSnapshot, event: ProgressEvent | null, extra?: unknown): SseFrame[];
   /**
-   * For a kind whose state is also stored where the web can read it (an order's row): a stream
-   * that hears nothing a while reads it, and catches up when it is ahead of what the page shows
-   * (quiet-check.ts). Also used when a resuming client's snapshot is the stored state.
+   * Whether a stored state (the resource's row, as its snapshot reads it) is ahead of what was
+   * shown: events were lost on the way. A resuming client whose snapshot is such a state past its
+   * stream is sent it, and the quiet check sends it to a stream that heard nothing.
    */
-  quiet?: QuietCheckedKind & {
-    /** Whether the stored state is ahead of what was shown: events were lost on the way. */
-    ahead(stored: ProgressSnapshot, shown: Pick<ProgressSnapshot, "percent" | "status" | "step">): boolean;
-  };
+  ahead?(stored: ProgressSnapshot, shown: Pick<ProgressSnapshot, "percent" | "status" | "step" | "data">): boolean;
+  /**
+   * For a kind whose stored state can be read for many at once (an order's row): a stream that
+   * hears nothing a while reads it, and catches up when it is `ahead` of what the page shows
+   * (quiet-check.ts).
+   */
+  quiet?: QuietCheckedKind;
 }
 
 /** What every stream of a process shares. */

@@ -6,7 +6,8 @@
 import Router from "@koa/router";
 import { campaignIdSchema } from "../../shared/campaign.schema.ts";
 import type { ProgressEvent } from "../../shared/progress-event.ts";
-import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
+import { campaignRowIsAhead, currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsReadRepo, RecipientStatus, RecipientView } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -19,6 +20,7 @@ import { campaignPanel, recipientRow, recipientRowsOob } from "../views/campaign
 export interface CampaignStreamDeps {
   campaigns: CampaignsClient;
   campaignStore: CampaignsReadRepo;
+  hub: ProgressHub;
   restateUiUrl: string | undefined;
 }
 
@@ -39,12 +41,14 @@ export function campaignStream(deps: CampaignStreamDeps): ProgressStreamKind {
     idSchema: campaignIdSchema,
     notFound: "We could not find that campaign.",
     logKey: "campaignId",
-    // The rows are read after the snapshot, so no outcome falls in between; only the snapshot's frame sends them.
+    // Built from the newest event as read after subscribing, and checked against the campaign read
+    // after it: its rows are at least as new as the snapshot. Only the snapshot's frame sends them.
     loadSnapshot: async (campaignId, log) => {
-      const snapshot = await currentCampaignSnapshot(deps, campaignId, log);
-      const rows = (await deps.campaignStore.find(campaignId))?.recipients ?? null;
-      return { snapshot, extra: rows };
+      const { snapshot, row, fromStream } = await currentCampaignSnapshot(deps, campaignId, log);
+      const campaign = row !== undefined ? row : await deps.campaignStore.find(campaignId);
+      return { snapshot, extra: campaign?.recipients ?? null, complete: fromStream };
     },
+    ahead: campaignRowIsAhead,
     render: ({ id, csrfToken }, shown, event, extra) => {
       const opts = { csrfToken, restateUiUrl: deps.restateUiUrl, mailUiUrl: undefined };
       const changed = event ? recipientFromEvent(event) : null;

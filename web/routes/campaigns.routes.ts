@@ -6,6 +6,7 @@ import Router from "@koa/router";
 import { v7 as uuidv7 } from "uuid";
 import { campaignFormSchema, campaignIdSchema, type CampaignFormValues } from "../../shared/campaign.schema.ts";
 import { currentCampaignSnapshot } from "../progress/campaign-snapshot.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { CampaignsClient } from "../adapters/campaigns-client.ts";
 import type { CampaignsReadRepo } from "../adapters/campaigns-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
@@ -28,6 +29,7 @@ import { renderPage } from "../views/layout.view.ts";
 export interface CampaignRouteDeps {
   campaigns: CampaignsClient;
   campaignStore: CampaignsReadRepo;
+  hub: ProgressHub;
   ownership: OwnershipStore;
   links: ResourceLinks;
   limiter: RateLimiter;
@@ -100,9 +102,9 @@ export function campaignRoutes(deps: CampaignRouteDeps) {
     "/emails/:id",
     idRoute(access, signedLink, async (ctx) => {
       const id = await ownedId(ctx);
-      // The snapshot first: rows read after it are at least as new, and the stream continues from it.
-      const snapshot = await currentCampaignSnapshot(deps, id, ctx.state.log);
-      const campaign = await deps.campaignStore.find(id);
+      // The campaign is read after the stream: its rows are at least as new as the snapshot.
+      const { snapshot, row } = await currentCampaignSnapshot(deps, id, ctx.state.log);
+      const campaign = row !== undefined ? row : await deps.campaignStore.find(id);
       const opts = {
         csrfToken: ctx.state.session.csrfToken,
         restateUiUrl: deps.restateUiUrl,

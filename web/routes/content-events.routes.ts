@@ -6,7 +6,8 @@ import type { ContentClient } from "../adapters/content-client.ts";
 import type { ContentJobsReadRepo } from "../adapters/content-jobs-read.repo.ts";
 import type { OwnershipStore } from "../adapters/ownership.store.ts";
 import type { AppState } from "../app-state.ts";
-import { currentContentSnapshot } from "../progress/content-snapshot.ts";
+import { contentRowIsAhead, currentContentSnapshot } from "../progress/content-snapshot.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import { progressRoute } from "../progress/progress-route.ts";
 import type { ProgressStreamDeps, ProgressStreamKind, SseFrame } from "../progress/stream-kind.ts";
 import { contentPanel, resultLoader } from "../views/content-page.view.ts";
@@ -14,6 +15,7 @@ import { contentPanel, resultLoader } from "../views/content-page.view.ts";
 export interface ContentStreamDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
+  hub: ProgressHub;
   restateUiUrl: string | undefined;
 }
 
@@ -24,7 +26,12 @@ export function contentStream(deps: ContentStreamDeps): ProgressStreamKind {
     idSchema: contentJobIdSchema,
     notFound: "We could not find that job.",
     logKey: "jobId",
-    loadSnapshot: async (jobId, log) => ({ snapshot: await currentContentSnapshot(deps, jobId, log) }),
+    // Built from the job's newest event as read after subscribing: a fresh client has nothing to replay.
+    loadSnapshot: async (jobId, log) => {
+      const { snapshot, fromStream } = await currentContentSnapshot(deps, jobId, log);
+      return { snapshot, complete: fromStream };
+    },
+    ahead: contentRowIsAhead,
     render: ({ id }, shown) => {
       const frames: SseFrame[] = [{ event: "progress", data: contentPanel(shown, deps.restateUiUrl).value }];
       // The stored result (translations, usage, cost) is read from the page once the job is done.

@@ -15,6 +15,7 @@ import { ownershipCheck } from "../ownership-check.ts";
 import type { ResourceLinks } from "../../shared/resource-link.ts";
 import { submitClaimed } from "../claimed-submission.ts";
 import { currentContentSnapshot } from "../progress/content-snapshot.ts";
+import type { ProgressHub } from "../progress/progress-hub.ts";
 import type { RateLimiter } from "../adapters/rate-limiter.ts";
 import { fieldErrors, rejectForm } from "../form-rejection.ts";
 import { formBody } from "../middleware/form-body.ts";
@@ -27,6 +28,7 @@ import { renderPage } from "../views/layout.view.ts";
 export interface ContentRouteDeps {
   content: ContentClient;
   contentJobs: ContentJobsReadRepo;
+  hub: ProgressHub;
   ownership: OwnershipStore;
   links: ResourceLinks;
   restateUiUrl: string | undefined;
@@ -98,8 +100,8 @@ export function contentRoutes(deps: ContentRouteDeps) {
     "/content/:id",
     idRoute(access, signedLink, async (ctx) => {
       const jobId = await ownedJob(ctx);
-      const job = await deps.contentJobs.find(jobId);
-      const snapshot = await currentContentSnapshot(deps, jobId, ctx.state.log, job);
+      const { snapshot, row } = await currentContentSnapshot(deps, jobId, ctx.state.log);
+      const job = row !== undefined ? row : await deps.contentJobs.find(jobId);
       ctx.set("Cache-Control", "no-store");
       ctx.type = "html";
       const share = shareUrl(ctx, deps.links, "content", jobId, `/content/${jobId}`);

@@ -35,6 +35,7 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
     },
     // A fulfilled order may still be refunded: a page's stream (`?until=settled`) waits for that.
     settled: isOrderSettled,
+    ahead: rowIsAhead,
     // A stream that hears nothing reads the row, which every step writes with its events.
     quiet: {
       kind: "order",
@@ -42,7 +43,6 @@ export function orderStream(deps: OrderStreamDeps): ProgressStreamKind {
         const rows = await deps.orderStore.ordersProgress(ids);
         return new Map([...rows].map(([id, row]) => [id, snapshotFromOrderRow(row)]));
       },
-      ahead: rowIsAhead,
     },
     render: ({ id, csrfToken, readOnly }, shown, event) => [
       {
