@@ -22,15 +22,37 @@ export interface OrderRecord {
   lines: OrderRecordLine[];
 }
 
+/** An `orders` row as pg returns it (integer as number, timestamptz as Date, char(3) padded). */
+export interface OrderRow {
+  id: string;
+  email: string;
+  payment_method: string;
+  total_cents: number;
+  currency: string;
+  /** text with no CHECK: the worker writes only OrderStatus values. */
+  status: OrderStatus;
+  status_reason: string | null;
+  invocation_id: string | null;
+  created_at: Date;
+  payment_url: string | null;
+}
+
+interface OrderLineRow {
+  sku: string;
+  quantity: number;
+  unit_price_cents: number;
+  name: string;
+}
+
 export async function readOrder(db: pg.Pool | pg.PoolClient, id: string): Promise<OrderRecord | null> {
-  const o = await db.query(
+  const o = await db.query<OrderRow>(
     `SELECT id, email, payment_method, total_cents, currency, status, status_reason, invocation_id, created_at, payment_url
        FROM orders WHERE id = $1`,
     [id],
   );
   const row = o.rows[0];
   if (!row) return null;
-  const l = await db.query(
+  const l = await db.query<OrderLineRow>(
     `SELECT l.sku, l.quantity, l.unit_price_cents, p.name
        FROM order_lines l JOIN products p USING (sku) WHERE l.order_id = $1 ORDER BY p.name`,
     [id],
@@ -44,7 +66,7 @@ export async function readOrder(db: pg.Pool | pg.PoolClient, id: string): Promis
     status: row.status,
     statusReason: row.status_reason,
     invocationId: row.invocation_id,
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: row.created_at.toISOString(),
     paymentUrl: row.payment_url ?? null,
     lines: l.rows.map((r) => ({ sku: r.sku, quantity: r.quantity, unitPriceCents: r.unit_price_cents, name: r.name })),
   };

@@ -6,7 +6,8 @@
  * A tampered, expired or other resource's token gets the same 404 as having no access at all;
  * a session that already has access is sent to the plain URL whatever the token.
  */
-import type { Context, Middleware } from "koa";
+import type { RouterMiddleware } from "@koa/router";
+import type { Context } from "koa";
 import type { z } from "zod";
 import type { ResourceKind } from "../shared/progress-event.ts";
 import { ACCESS_PARAM, type ResourceLinks } from "../shared/resource-link.ts";
@@ -25,9 +26,12 @@ export interface AccessLinkOptions {
   notFound: string;
 }
 
-export function accessLinks(opts: AccessLinkOptions): Middleware<AppState> {
+export function accessLinks(opts: AccessLinkOptions): RouterMiddleware<AppState> {
   return async (ctx, next) => {
-    if (!Object.hasOwn(ctx.query, ACCESS_PARAM)) return next();
+    if (!Object.hasOwn(ctx.query, ACCESS_PARAM)) {
+      await next();
+      return;
+    }
     ctx.set("Cache-Control", "no-store");
     ctx.set("Referrer-Policy", "no-referrer");
     const id = opts.idSchema.safeParse(ctx.params.id);

@@ -31,7 +31,10 @@ export function createWebMetrics() {
   };
 
   const middleware: Middleware = async (ctx, next) => {
-    if (UNMEASURED.test(ctx.path)) return next();
+    if (UNMEASURED.test(ctx.path)) {
+      await next();
+      return;
+    }
     const started = performance.now();
     try {
       await next();

@@ -49,9 +49,15 @@ export function assetUrl(name: keyof typeof SOURCES): string {
 export function staticAssets(): Middleware {
   const byUrl = new Map([...assets().values()].map((a) => [a.url, a]));
   return async (ctx, next) => {
-    if (!ctx.path.startsWith("/assets/") || (ctx.method !== "GET" && ctx.method !== "HEAD")) return next();
+    if (!ctx.path.startsWith("/assets/") || (ctx.method !== "GET" && ctx.method !== "HEAD")) {
+      await next();
+      return;
+    }
     const asset = byUrl.get(ctx.path);
-    if (!asset) return next();
+    if (!asset) {
+      await next();
+      return;
+    }
     ctx.set("ETag", asset.etag);
     ctx.set("Cache-Control", "public, max-age=31536000, immutable");
     if (ctx.get("if-none-match") === asset.etag) {

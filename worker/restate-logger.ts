@@ -12,7 +12,8 @@ type Level = "trace" | "debug" | "info" | "warn" | "error";
 
 export function restateLogger(logger: Logger): restate.LoggerTransport {
   const log = logger.child({ component: "restate" });
-  return (meta, message, ...rest) => {
+  // Messages are whatever a handler passed to ctx.console (`any` in the SDK's type): read as unknown.
+  return (meta, message: unknown, ...rest: unknown[]) => {
     if (meta.replaying) return;
     // The SDK's own chatter is debug; its warnings and errors (a failed attempt, a retry) stay.
     // Its lifecycle lines come as "JOURNAL" (or "SYSTEM"), a handler's `ctx.console` as "USER".

@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { z } from "zod";
 import { findPostgresBin } from "../stack/postgres.ts";
 import { ROOT } from "../stack/stack.ts";
 import { benchDirs, owned, startBenchStack, type BenchDirs, type BenchStack } from "./bench-stack.ts";
@@ -98,8 +99,9 @@ function newResults(k: BenchKnobs): BenchResults {
       node: process.version,
       postgres: version(path.join(findPostgresBin(), "postgres"), ["--version"]),
       valkey: version("sh", ["-c", "valkey-server --version 2>/dev/null || redis-server --version"]).split(" sha=")[0] ?? "?",
-      "restate-server": JSON.parse(readFileSync(path.join(ROOT, "node_modules/@restatedev/restate-server/package.json"), "utf8"))
-        .version,
+      "restate-server": z
+        .object({ version: z.string() })
+        .parse(JSON.parse(readFileSync(path.join(ROOT, "node_modules/@restatedev/restate-server/package.json"), "utf8"))).version,
     },
     settings: {
       durationPerStepMs: k.BENCH_DURATION_MS,

@@ -25,7 +25,8 @@ export function kubectlKustomizeMissing(): string | null {
 export function kustomizeDrift(dir: string, ours: KubeObject[]): string[] {
   const out = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
   if (out.status !== 0) return [`kubectl kustomize ${rel(dir)}: ${out.stderr.trim()}`];
-  const real = parseAllDocuments(out.stdout).map((d): unknown => d.toJS());
+  // Array.from, not .map: on the union parseAllDocuments returns, .map drops the callback's `unknown`.
+  const real = Array.from(parseAllDocuments(out.stdout), (d): unknown => d.toJS());
   const plain = ours.map((o): unknown => JSON.parse(JSON.stringify(o)));
   const key = (o: unknown): string => {
     const { kind, metadata } = identity.parse(o);

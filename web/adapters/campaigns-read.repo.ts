@@ -42,21 +42,37 @@ const SUMMARY_SQL = `
          count(*) FILTER (WHERE r.status = 'cancelled')::int AS cancelled
     FROM email_campaigns c LEFT JOIN campaign_recipients r ON r.campaign_id = c.id`;
 
-function summary(row: Record<string, unknown>): CampaignSummary & Pick<CampaignView, "bodyFormat" | "invocationId"> {
+/** A row of SUMMARY_SQL; `status` and `body_format` are held to these values by the table's CHECKs. */
+interface SummaryRow {
+  id: string;
+  subject: string;
+  status: CampaignSummary["status"];
+  total: number;
+  created_at: Date;
+  body_format: CampaignView["bodyFormat"];
+  invocation_id: string | null;
+  sent: number;
+  bounced: number;
+  failed: number;
+  pending: number;
+  cancelled: number;
+}
+
+function summary(row: SummaryRow): CampaignSummary & Pick<CampaignView, "bodyFormat" | "invocationId"> {
   return {
-    id: String(row.id),
-    subject: String(row.subject),
-    status: row.status as CampaignSummary["status"],
-    createdAt: new Date(row.created_at as string).toISOString(),
-    bodyFormat: row.body_format as CampaignView["bodyFormat"],
-    invocationId: (row.invocation_id as string | null) ?? null,
+    id: row.id,
+    subject: row.subject,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+    bodyFormat: row.body_format,
+    invocationId: row.invocation_id,
     counts: {
-      sent: Number(row.sent),
-      bounced: Number(row.bounced),
-      failed: Number(row.failed),
-      pending: Number(row.pending),
-      cancelled: Number(row.cancelled),
-      total: Number(row.total),
+      sent: row.sent,
+      bounced: row.bounced,
+      failed: row.failed,
+      pending: row.pending,
+      cancelled: row.cancelled,
+      total: row.total,
     },
   };
 }
@@ -64,20 +80,24 @@ function summary(row: Record<string, unknown>): CampaignSummary & Pick<CampaignV
 export function createCampaignsReadRepo(pool: pg.Pool) {
   /** The campaign with every recipient in send order; null until the worker has saved it. */
   async function find(id: string): Promise<CampaignView | null> {
-    const c = await pool.query(`${SUMMARY_SQL} WHERE c.id = $1 GROUP BY c.id`, [id]);
+    const c = await pool.query<SummaryRow>(`${SUMMARY_SQL} WHERE c.id = $1 GROUP BY c.id`, [id]);
     const row = c.rows[0];
     if (!row) return null;
-    const r = await pool.query(
+    // The columns are the view's, by name; status is held to RecipientStatus by the table's CHECK.
+    const r = await pool.query<RecipientView>(
       `SELECT position, address, status, error FROM campaign_recipients WHERE campaign_id = $1 ORDER BY position`,
       [id],
     );
-    return { ...summary(row), recipients: r.rows.map((x) => ({ ...x }) as RecipientView) };
+    return { ...summary(row), recipients: r.rows };
   }
 
   /** Summaries of the given campaigns, newest first (ids a session owns). */
   async function summaries(ids: string[]): Promise<CampaignSummary[]> {
     if (ids.length === 0) return [];
-    const r = await pool.query(`${SUMMARY_SQL} WHERE c.id = ANY($1::uuid[]) GROUP BY c.id ORDER BY c.created_at DESC`, [ids]);
+    const r = await pool.query<SummaryRow>(
+      `${SUMMARY_SQL} WHERE c.id = ANY($1::uuid[]) GROUP BY c.id ORDER BY c.created_at DESC`,
+      [ids],
+    );
     return r.rows.map(summary);
   }
 

@@ -10,9 +10,21 @@ export interface Product {
   stock: number;
 }
 
+/** A `products` row as pg returns it (currency is char(3), space-padded). */
+interface ProductRow {
+  sku: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  currency: string;
+  stock: number;
+}
+
 export function createCatalogRepo(pool: pg.Pool) {
   async function listProducts(): Promise<Product[]> {
-    const r = await pool.query(`SELECT sku, name, description, price_cents, currency, stock FROM products ORDER BY name`);
+    const r = await pool.query<ProductRow>(
+      `SELECT sku, name, description, price_cents, currency, stock FROM products ORDER BY name`,
+    );
     return r.rows.map((p) => ({
       sku: p.sku,
       name: p.name,
@@ -27,7 +39,9 @@ export function createCatalogRepo(pool: pg.Pool) {
   let skus: { at: number; value: Promise<Set<string>> } | null = null;
   function knownSkus(): Promise<Set<string>> {
     if (!skus || Date.now() - skus.at > 10_000) {
-      const value = pool.query(`SELECT sku FROM products`).then((r) => new Set(r.rows.map((p) => p.sku as string)));
+      const value = pool
+        .query<Pick<ProductRow, "sku">>(`SELECT sku FROM products`)
+        .then((r) => new Set(r.rows.map((p) => p.sku)));
       value.catch(() => (skus = null));
       skus = { at: Date.now(), value };
     }

@@ -131,11 +131,33 @@ export function decisionPageQuery(
   return { text, values };
 }
 
-const toView = (r: pg.QueryResultRow): DecisionView => ({
-  at: new Date(r.created_at).toISOString(),
-  operator: String(r.operator),
+/**
+ * A row of `decisionPageQuery`, as the union names its columns. `kind` and `outcome` are held to
+ * these values by each table's CHECK (or are literals in the select list).
+ */
+interface DecisionRow {
+  src: DecisionCursor["source"];
+  /** The table's key as text (a bigint zero-padded so keys sort as text). */
+  key: string;
+  created_at: Date;
+  created_us: string;
+  operator: string;
+  kind: DecisionKind;
+  order_id: string | null;
+  sku: string | null;
+  product_name: string | null;
+  outcome: DecisionOutcome;
+  reason: string | null;
+  delta: number | null;
+  amount_cents: number | null;
+  currency: string | null;
+}
+
+const toView = (r: DecisionRow): DecisionView => ({
+  at: r.created_at.toISOString(),
+  operator: r.operator,
   kind: r.kind,
-  orderId: r.order_id === null ? null : String(r.order_id),
+  orderId: r.order_id,
   sku: r.sku,
   productName: r.product_name,
   outcome: r.outcome,
@@ -145,8 +167,8 @@ const toView = (r: pg.QueryResultRow): DecisionView => ({
   currency: r.currency,
 });
 
-const cursorOf = (r: pg.QueryResultRow | undefined): DecisionCursor | null =>
-  r ? { atMicros: String(r.created_us), source: r.src, key: r.src === "r" ? String(r.key) : String(BigInt(r.key)) } : null;
+const cursorOf = (r: DecisionRow | undefined): DecisionCursor | null =>
+  r ? { atMicros: r.created_us, source: r.src, key: r.src === "r" ? r.key : String(BigInt(r.key)) } : null;
 
 export function createOperatorDecisionsReadRepo(pool: pg.Pool) {
   /** One page of what operators did, as the order list pages: `after` older rows, `before` newer ones. */
@@ -154,7 +176,7 @@ export function createOperatorDecisionsReadRepo(pool: pg.Pool) {
     q: { after?: DecisionCursor | undefined; before?: DecisionCursor | undefined },
     pageSize: number,
   ): Promise<DecisionPage> {
-    const r = await pool.query(decisionPageQuery(q, pageSize));
+    const r = await pool.query<DecisionRow>(decisionPageQuery(q, pageSize));
     const more = r.rows.length > pageSize;
     // Going back with no more than a page of newer rows left: that is the first page, shown whole.
     if (q.before && !more) return page({}, pageSize);

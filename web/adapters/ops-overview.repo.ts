@@ -56,12 +56,33 @@ const HOUR_P50 = `
 
 const BY_STATUS = `SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY n DESC, status`;
 
+// Rows as pg returns them: count(*)::int as number, percentile_cont (double precision) as number,
+// timestamptz as Date.
+interface MinuteRow {
+  minute: Date;
+  orders: number;
+  p50: number | null;
+}
+interface HourRow {
+  p50: number | null;
+  completed: number;
+  as_of: Date;
+}
+interface StatusRow {
+  status: string;
+  n: number;
+}
+
 const seconds = (v: unknown): number | null => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
 
 export function createOpsOverviewRepo(pool: pg.Pool) {
   async function overview(): Promise<OpsOverview> {
-    const [series, hour, statuses] = await Promise.all([pool.query(SERIES), pool.query(HOUR_P50), pool.query(BY_STATUS)]);
-    const summary = hour.rows[0] ?? {};
+    const [series, hour, statuses] = await Promise.all([
+      pool.query<MinuteRow>(SERIES),
+      pool.query<HourRow>(HOUR_P50),
+      pool.query<StatusRow>(BY_STATUS),
+    ]);
+    const summary: Partial<HourRow> = hour.rows[0] ?? {};
     return {
       minutes: series.rows.map((r) => ({
         minute: new Date(r.minute).toISOString(),

@@ -1,6 +1,6 @@
 /** Read-only views of orders, for pages and progress snapshots. Writes belong to the worker. */
 import type pg from "pg";
-import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
+import { readOrder, type OrderRecord, type OrderRow } from "../../shared/order-read.ts";
 import type { OrderListCursor, OrderListQuery } from "../order-list-query.ts";
 
 export type OrderView = OrderRecord;
@@ -50,14 +50,19 @@ export function orderPageQuery(q: OrderListQuery, pageSize: number): { text: str
   return { text, values };
 }
 
-const progressRow = (o: pg.QueryResultRow): OrderProgressRow => ({
+type ProgressRow = Pick<OrderRow, "status" | "status_reason" | "invocation_id" | "payment_url">;
+type SummaryRow = Omit<OrderRow, "payment_method" | "payment_url"> & { approved_by: string | null };
+/** A row of `orderPageQuery`: its cursor's time as text, to the microsecond a JS Date cannot hold. */
+type PageRow = SummaryRow & { created_us: string };
+
+const progressRow = (o: ProgressRow): OrderProgressRow => ({
   status: o.status,
   statusReason: o.status_reason,
   invocationId: o.invocation_id,
   paymentUrl: o.payment_url ?? null,
 });
 
-const summary = (o: pg.QueryResultRow): OrderSummary => ({
+const summary = (o: SummaryRow): OrderSummary => ({
   id: o.id,
   email: o.email,
   totalCents: o.total_cents,
@@ -65,7 +70,7 @@ const summary = (o: pg.QueryResultRow): OrderSummary => ({
   status: o.status,
   statusReason: o.status_reason,
   invocationId: o.invocation_id,
-  createdAt: new Date(o.created_at).toISOString(),
+  createdAt: o.created_at.toISOString(),
   approvedBy: o.approved_by,
 });
 
@@ -76,35 +81,37 @@ export function createOrdersReadRepo(pool: pg.Pool) {
 
   /** Where an order stands, in one indexed read: what a progress snapshot needs from the row. */
   async function orderProgress(id: string): Promise<OrderProgressRow | null> {
-    const r = await pool.query(`SELECT status, status_reason, invocation_id, payment_url FROM orders WHERE id = $1`, [id]);
+    const r = await pool.query<ProgressRow>(
+      `SELECT status, status_reason, invocation_id, payment_url FROM orders WHERE id = $1`,
+      [id],
+    );
     const o = r.rows[0];
     return o ? progressRow(o) : null;
   }
 
   /** Where many orders stand, in one read (the quiet check of open streams); ids with no row are left out. */
   async function ordersProgress(ids: readonly string[]): Promise<Map<string, OrderProgressRow>> {
-    const r = await pool.query(
+    const r = await pool.query<ProgressRow & Pick<OrderRow, "id">>(
       `SELECT id, status, status_reason, invocation_id, payment_url FROM orders WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    return new Map(r.rows.map((o) => [String(o.id), progressRow(o)]));
+    return new Map(r.rows.map((o) => [o.id, progressRow(o)]));
   }
 
   /** The order a payment belongs to (a refund or dispute made in the provider's dashboard names only the payment). */
   async function orderIdForPayment(paymentRef: string): Promise<string | null> {
-    const r = await pool.query(`SELECT id FROM orders WHERE payment_ref = $1 LIMIT 1`, [paymentRef]);
-    return r.rows[0] ? String(r.rows[0].id) : null;
+    const r = await pool.query<Pick<OrderRow, "id">>(`SELECT id FROM orders WHERE payment_ref = $1 LIMIT 1`, [paymentRef]);
+    return r.rows[0]?.id ?? null;
   }
 
   /** One page of the operator's list (see `orderPageQuery`). */
   async function pageOrders(q: OrderListQuery, pageSize: number): Promise<OrderPage> {
-    const r = await pool.query(orderPageQuery(q, pageSize));
+    const r = await pool.query<PageRow>(orderPageQuery(q, pageSize));
     const more = r.rows.length > pageSize;
     // Going back with no more than a page of newer orders left: that is the first page, shown whole.
     if (q.before && !more) return pageOrders({ ...q, before: undefined }, pageSize);
     const rows = q.before ? r.rows.slice(0, pageSize).reverse() : r.rows.slice(0, pageSize);
-    const cursorOf = (o: pg.QueryResultRow | undefined) =>
-      o ? { createdAtMicros: o.created_us as string, id: o.id as string } : null;
+    const cursorOf = (o: PageRow | undefined) => (o ? { createdAtMicros: o.created_us, id: o.id } : null);
     return {
       orders: rows.map(summary),
       // Past a cursor there is always the cursor's own row on the other side.
@@ -116,7 +123,7 @@ export function createOrdersReadRepo(pool: pg.Pool) {
 
   /** Orders newest first: those with the given ids, or with the given status, or all. */
   async function listOrders(filter: { ids?: string[]; status?: string; limit?: number } = {}): Promise<OrderSummary[]> {
-    const r = await pool.query(
+    const r = await pool.query<SummaryRow>(
       `SELECT id, email, total_cents, currency, status, status_reason, invocation_id, created_at,
               CASE WHEN approval_decision = 'approved' THEN approval_decided_by END AS approved_by FROM orders
         WHERE ($1::uuid[] IS NULL OR id = ANY($1::uuid[])) AND ($2::text IS NULL OR status = $2)

@@ -7,7 +7,10 @@ import type { AppState } from "../app-state.ts";
 
 export function formBody(opts: { limitBytes: number }): Middleware<AppState> {
   return async (ctx, next) => {
-    if (!["POST", "PUT", "PATCH", "DELETE"].includes(ctx.method)) return next();
+    if (!["POST", "PUT", "PATCH", "DELETE"].includes(ctx.method)) {
+      await next();
+      return;
+    }
     const type = ctx.request.type;
     if (type && type !== "application/x-www-form-urlencoded")
       ctx.throw(415, "Send the form as application/x-www-form-urlencoded");

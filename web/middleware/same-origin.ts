@@ -45,7 +45,10 @@ export function sameOriginWrites(opts: { allowPaths?: readonly string[] } = {}):
   const prefixes = (opts.allowPaths ?? []).filter((p) => p.endsWith("/"));
   const allowed = (path: string) => exact.has(path) || prefixes.some((p) => path.startsWith(p));
   return async (ctx, next) => {
-    if (SAFE_METHODS.has(ctx.method) || allowed(ctx.path)) return next();
+    if (SAFE_METHODS.has(ctx.method) || allowed(ctx.path)) {
+      await next();
+      return;
+    }
     // ctx.host honours X-Forwarded-Host only when the app trusts its proxy (prod).
     const reason = crossSiteReason({ secFetchSite: ctx.get("sec-fetch-site"), origin: ctx.get("origin") }, ctx.host);
     if (reason) {

@@ -11,7 +11,10 @@ import { contextFromHeaders, inSpan, isUntracedPath } from "../../shared/telemet
 
 export function tracing(): Middleware {
   return async (ctx, next) => {
-    if (isUntracedPath(ctx.path)) return next();
+    if (isUntracedPath(ctx.path)) {
+      await next();
+      return;
+    }
     const server = trace.getActiveSpan();
     if (server?.isRecording()) {
       try {

@@ -30,11 +30,15 @@ const SIGN_IN_FIRST = "Sign in as an operator first (Operations, at the foot of 
 
 export function operatorGate(deps: { operators: OperatorSessions }): Middleware<AppState> {
   return async (ctx, next) => {
-    if (!isOperatorPath(ctx.path) || OPEN_OPERATOR_ROUTES.has(`${ctx.method} ${ctx.path}`)) return next();
+    if (!isOperatorPath(ctx.path) || OPEN_OPERATOR_ROUTES.has(`${ctx.method} ${ctx.path}`)) {
+      await next();
+      return;
+    }
     const name = await deps.operators.operatorOf(ctx.state.session.id);
     if (name !== null) {
       ctx.state.operator = name;
-      return next();
+      await next();
+      return;
     }
     if ((ctx.method === "GET" || ctx.method === "HEAD") && ctx.accepts("html", "text/event-stream") === "html") {
       // A page asked for: the sign-in form, at /ops as the console's front door, elsewhere as the 403.

@@ -58,7 +58,9 @@ export function createOperatorsRepo(pool: pg.Pool) {
   }
 
   async function list(): Promise<Array<{ name: string; updatedAt: Date; disabled: boolean }>> {
-    const r = await pool.query(`SELECT name, updated_at, disabled_at FROM operators ORDER BY name`);
+    const r = await pool.query<{ name: string; updated_at: Date; disabled_at: Date | null }>(
+      `SELECT name, updated_at, disabled_at FROM operators ORDER BY name`,
+    );
     return r.rows.map((o) => ({ name: o.name, updatedAt: o.updated_at, disabled: o.disabled_at !== null }));
   }
 
@@ -83,7 +85,9 @@ export function createOperatorsRepo(pool: pg.Pool) {
   }
 
   async function count(): Promise<number> {
-    return Number((await pool.query(`SELECT count(*) AS n FROM operators WHERE disabled_at IS NULL`)).rows[0].n);
+    // count(*) is a bigint, which pg returns as text; an aggregate always returns its one row.
+    const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM operators WHERE disabled_at IS NULL`);
+    return Number(r.rows[0]!.n);
   }
 
   /**
@@ -92,14 +96,15 @@ export function createOperatorsRepo(pool: pg.Pool) {
    * may still say it is waiting for a moment after the workflow took one.
    */
   async function recordDecision(operator: string, orderId: string, action: "approve" | "reject"): Promise<string | null> {
-    const r = await pool.query(
+    // id is a bigserial: pg returns it as text.
+    const r = await pool.query<{ id: string }>(
       `INSERT INTO operator_decisions (operator, order_id, action)
        SELECT $1, $2, $3
         WHERE NOT EXISTS (SELECT 1 FROM operator_decisions WHERE order_id = $2 AND outcome = 'accepted')
        RETURNING id`,
       [operator, orderId, action],
     );
-    return r.rows[0] ? String(r.rows[0].id) : null;
+    return r.rows[0]?.id ?? null;
   }
 
   /**
@@ -112,11 +117,12 @@ export function createOperatorsRepo(pool: pg.Pool) {
     action: "cancel" | "dispatch",
     reason: string | null,
   ): Promise<string> {
-    const r = await pool.query(
+    const r = await pool.query<{ id: string }>(
       `INSERT INTO operator_decisions (operator, order_id, action, reason) VALUES ($1, $2, $3, $4) RETURNING id`,
       [operator, orderId, action, reason],
     );
-    return String(r.rows[0].id);
+    // INSERT … RETURNING without a condition returns its one row.
+    return r.rows[0]!.id;
   }
 
   async function settleDecision(id: string, outcome: DecisionOutcome): Promise<void> {

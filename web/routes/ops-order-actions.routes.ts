@@ -7,7 +7,7 @@
  * is a 409 with the reason; bad input a 422; Restate not answering a 503 that says submitting
  * again is safe. The page opens with the dashboard's banner while a payment provider refuses our key.
  */
-import Router from "@koa/router";
+import Router, { type RouterContext } from "@koa/router";
 import type { Context } from "koa";
 import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
@@ -57,14 +57,14 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
   const operator = signedInOperator;
   const form = formBody({ limitBytes: 4 * 1024 });
 
-  async function orderOr404(ctx: Context) {
+  async function orderOr404(ctx: RouterContext<AppState>) {
     const id = orderIdSchema.safeParse(ctx.params.id);
     const order = id.success ? await deps.orderStore.findOrder(id.data) : null;
     return order ?? ctx.throw(404, "We could not find that order.");
   }
 
   async function show(
-    ctx: Context & { state: AppState },
+    ctx: RouterContext<AppState>,
     status: number,
     m: Omit<OpsOrderActionsModel, "csrfToken" | "refundRequestId" | "order" | "alerts" | "notice">,
     /** What was just done (`?done=`): its notice, said from where the order now stands. */
@@ -95,7 +95,7 @@ export function opsOrderActionRoutes(deps: OpsOrderActionsDeps) {
    * 409 with the workflow's own sentence when refused, 503 when Restate cannot be reached.
    */
   async function control(
-    ctx: Context & { state: AppState },
+    ctx: RouterContext<AppState>,
     c: { operator: string; orderId: string; action: "cancel" | "dispatch"; reason: string; by?: string; typed: string },
   ): Promise<void> {
     const record = await deps.accounts.recordAction(c.operator, c.orderId, c.action, c.typed.trim() || null);

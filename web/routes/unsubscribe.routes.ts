@@ -6,8 +6,7 @@
  * footer link) shows a button that posts the same URL: a link preview or a scanner must not
  * unsubscribe anyone by fetching it.
  */
-import Router from "@koa/router";
-import type { Context } from "koa";
+import Router, { type RouterContext } from "@koa/router";
 import { html } from "../../shared/html.ts";
 import { ACCESS_PARAM, type ResourceLinks } from "../../shared/resource-link.ts";
 import { ADDRESS_HASH, UNSUBSCRIBE_KIND, unsubscribeTokenId } from "../../shared/unsubscribe-link.ts";
@@ -26,7 +25,7 @@ export function unsubscribeRoutes(deps: UnsubscribeRouteDeps) {
   const router = new Router<AppState>();
 
   /** The campaign and address hash of a link whose token is valid; otherwise a 404. */
-  const checked = (ctx: Context) => {
+  const checked = (ctx: RouterContext<AppState>) => {
     const campaignId = String(ctx.params.campaignId ?? "");
     const hash = String(ctx.params.hash ?? "");
     const token = ctx.query[ACCESS_PARAM];

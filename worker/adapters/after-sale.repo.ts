@@ -33,9 +33,21 @@ export interface RefundRecord {
   failureReason?: string | undefined;
 }
 
+/** The row `refundable` reads: the order and, joined, its refund (null columns when there is none). */
+interface RefundableRow {
+  status: string;
+  email: string;
+  total_cents: number;
+  currency: string;
+  payment_ref: string | null;
+  refund_ref: string | null;
+  /** Held to these values by order_refunds' CHECK. */
+  refund_state: "pending" | "succeeded" | "failed" | null;
+}
+
 export function createAfterSaleRepo(pool: pg.Pool) {
   async function refundable(id: string): Promise<RefundableOrder | null> {
-    const r = await pool.query(
+    const r = await pool.query<RefundableRow>(
       `SELECT o.status, o.email, o.total_cents, o.currency, o.payment_ref, r.provider_ref AS refund_ref, r.status AS refund_state
          FROM orders o LEFT JOIN order_refunds r ON r.order_id = o.id WHERE o.id = $1`,
       [id],
@@ -43,15 +55,12 @@ export function createAfterSaleRepo(pool: pg.Pool) {
     const o = r.rows[0];
     return o
       ? {
-          status: String(o.status),
-          email: String(o.email),
-          totalCents: Number(o.total_cents),
-          currency: String(o.currency).trim(),
-          paymentRef: o.payment_ref === null ? null : String(o.payment_ref),
-          refund:
-            o.refund_ref === null
-              ? null
-              : { providerRef: String(o.refund_ref), state: o.refund_state as "pending" | "succeeded" | "failed" },
+          status: o.status,
+          email: o.email,
+          totalCents: o.total_cents,
+          currency: o.currency.trim(),
+          paymentRef: o.payment_ref,
+          refund: o.refund_ref === null || o.refund_state === null ? null : { providerRef: o.refund_ref, state: o.refund_state },
         }
       : null;
   }

@@ -17,12 +17,13 @@ export function createCampaignsRepo(pool: pg.Pool) {
   async function create(input: CampaignInput, invocationId: string): Promise<string[]> {
     return inTransaction(pool, async (client) => {
       const hashes = input.recipients.map(addressHash);
-      const suppressed = await client.query(
+      const suppressed = await client.query<{ addresses: string[] | null }>(
         `SELECT array_agg(r.address) AS addresses FROM unnest($1::text[], $2::text[]) AS r(address, hash)
           WHERE EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address_hash = r.hash)`,
         [input.recipients, hashes],
       );
-      const skipped = new Set<string>((suppressed.rows[0] as { addresses: string[] | null }).addresses ?? []);
+      // An aggregate without GROUP BY returns its one row (null when no address matched).
+      const skipped = new Set<string>(suppressed.rows[0]!.addresses ?? []);
       const inserted = await client.query(
         `INSERT INTO email_campaigns (id, subject, body, body_format, total, invocation_id)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
@@ -37,18 +38,22 @@ export function createCampaignsRepo(pool: pg.Pool) {
         );
         return [...skipped];
       }
-      const stored = await client.query(
+      const stored = await client.query<{ address: string }>(
         `SELECT address FROM campaign_recipients WHERE campaign_id = $1 AND status = 'suppressed' ORDER BY position`,
         [input.campaignId],
       );
-      return stored.rows.map((r: { address: string }) => r.address);
+      return stored.rows.map((r) => r.address);
     });
   }
 
   /** What every message of the campaign says, as stored when it started. */
   async function content(campaignId: string): Promise<CampaignContent | null> {
-    const r = await pool.query(`SELECT subject, body, body_format FROM email_campaigns WHERE id = $1`, [campaignId]);
-    const row = r.rows[0] as { subject: string; body: string; body_format: CampaignContent["format"] } | undefined;
+    // body_format is held to these values by the table's CHECK.
+    const r = await pool.query<{ subject: string; body: string; body_format: CampaignContent["format"] }>(
+      `SELECT subject, body, body_format FROM email_campaigns WHERE id = $1`,
+      [campaignId],
+    );
+    const row = r.rows[0];
     return row ? { subject: row.subject, body: row.body, format: row.body_format } : null;
   }
 

@@ -35,6 +35,14 @@ function providerRef(prefix: string, key: string): string {
   return `${prefix}_${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
 }
 
+/** The columns of a `payments` row this provider reads back (currency is char(3), space-padded). */
+interface PaymentRow {
+  provider_ref: string;
+  amount_cents: number;
+  currency: string;
+  status: string;
+}
+
 export function createLocalPaymentProvider(
   pool: pg.Pool,
   opts: LocalPaymentOptions = { latencyMs: 0, faultRate: 0 },
@@ -46,21 +54,23 @@ export function createLocalPaymentProvider(
   }
 
   async function flakyAttempt(key: string): Promise<void> {
-    const r = await pool.query(
+    const r = await pool.query<{ attempts: number }>(
       `INSERT INTO payment_attempts (idempotency_key, attempts) VALUES ($1, 1)
        ON CONFLICT (idempotency_key) DO UPDATE SET attempts = payment_attempts.attempts + 1, updated_at = now()
        RETURNING attempts`,
       [key],
     );
-    if (Number(r.rows[0].attempts) <= FLAKY_FAILURES)
+    // An upsert with RETURNING returns its one row.
+    if (r.rows[0]!.attempts <= FLAKY_FAILURES)
       throw new TransientPaymentError("payment provider timed out (test card pm_card_flaky)");
   }
 
   async function existing(key: string) {
-    const r = await pool.query(`SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`, [
-      key,
-    ]);
-    return r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
+    const r = await pool.query<PaymentRow>(
+      `SELECT provider_ref, amount_cents, currency, status FROM payments WHERE idempotency_key = $1`,
+      [key],
+    );
+    return r.rows[0];
   }
 
   /** A charge row: `succeeded` at once, or `authorized` until captured or cancelled. */
@@ -73,7 +83,7 @@ export function createLocalPaymentProvider(
     const declined = req.paymentMethod === "pm_card_chargeDeclined";
     const status = declined ? "declined" : mode === "charge" ? "succeeded" : "authorized";
     // One round trip: the first call with a key records the outcome; any later one gets that row back.
-    const r = await pool.query(
+    const r = await pool.query<PaymentRow>(
       `INSERT INTO payments (idempotency_key, order_id, kind, amount_cents, currency, payment_method, status, provider_ref)
        VALUES ($1, $2, 'charge', $3, $4, $5, $6, $7)
        ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
@@ -88,7 +98,7 @@ export function createLocalPaymentProvider(
         providerRef(declined ? "dc" : "ch", req.idempotencyKey),
       ],
     );
-    const row = r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
+    const row = r.rows[0];
     if (!row) throw new Error(`charge ${req.idempotencyKey} not found after insert`);
     if (row.amount_cents !== req.amountCents) {
       throw new PermanentError("idempotency_mismatch", "The idempotency key was used for a different amount");
@@ -100,14 +110,14 @@ export function createLocalPaymentProvider(
   /** Moves an authorised charge to `to`; a row already there is the earlier call's outcome. */
   async function settle(req: AuthorizationRequest, to: "succeeded" | "canceled"): Promise<Charge> {
     await simulateNetwork();
-    const r = await pool.query(
+    const r = await pool.query<PaymentRow>(
       `UPDATE payments SET status = CASE WHEN status = 'authorized' THEN $2 ELSE status END,
                            updated_at = CASE WHEN status = 'authorized' THEN now() ELSE updated_at END
         WHERE provider_ref = $1 AND kind = 'charge'
         RETURNING provider_ref, amount_cents, currency, status`,
       [req.chargeRef, to],
     );
-    const row = r.rows[0] as { provider_ref: string; amount_cents: number; currency: string; status: string } | undefined;
+    const row = r.rows[0];
     if (!row) throw new PermanentError("no_such_charge", `No authorisation ${req.chargeRef}`);
     if (row.status !== to) {
       const verb = to === "succeeded" ? "capture" : "cancel";
@@ -139,7 +149,7 @@ export function createLocalPaymentProvider(
 
   /** The local ledger's refunds of a charge (they succeed at once); it knows no disputes. */
   async function afterSale(paymentRef: string): Promise<AfterSale> {
-    const r = await pool.query(
+    const r = await pool.query<Pick<PaymentRow, "provider_ref" | "amount_cents">>(
       `SELECT r.provider_ref, r.amount_cents FROM payments r
          JOIN payments c ON c.order_id = r.order_id AND c.kind = 'charge' AND c.provider_ref = $1
         WHERE r.kind = 'refund' AND r.status = 'succeeded'`,
@@ -147,8 +157,8 @@ export function createLocalPaymentProvider(
     );
     return {
       refunds: r.rows.map((row) => ({
-        providerRef: String(row.provider_ref),
-        amountCents: Number(row.amount_cents),
+        providerRef: row.provider_ref,
+        amountCents: row.amount_cents,
         state: "succeeded",
       })),
       disputes: [],

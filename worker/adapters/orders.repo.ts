@@ -3,12 +3,18 @@
  * statements after fulfilment (refunds, disputes) are after-sale.repo.ts's, served as part of this repo.
  */
 import type pg from "pg";
-import { readOrder, type OrderRecord } from "../../shared/order-read.ts";
+import { readOrder, type OrderRecord, type OrderRow } from "../../shared/order-read.ts";
 import type { OrderStatus, PlaceOrderInput } from "../../shared/order.schema.ts";
 import { afterSaleSteps, cancellableStatuses } from "../../shared/order-steps.ts";
 import { PermanentError } from "../errors.ts";
 import { createAfterSaleRepo } from "./after-sale.repo.ts";
-import { reservationColumns, reservationCtes, reservationOutcome, type OrderReservation } from "./stock.repo.ts";
+import {
+  reservationColumns,
+  reservationCtes,
+  reservationOutcome,
+  type OrderReservation,
+  type ReservationRow,
+} from "./stock.repo.ts";
 
 export type StoredOrder = OrderRecord;
 
@@ -18,6 +24,15 @@ export interface RecentOrder {
   totalCents: number;
   currency: string;
   status: string;
+}
+
+/**
+ * The row PLACE returns. `stored` and `lines` are jsonb built by the statement itself (so their
+ * timestamps are text): null when no order was stored.
+ */
+interface PlaceRow extends ReservationRow {
+  stored: { status: StoredOrder["status"]; created_at: string; total_cents: number; currency: string } | null;
+  lines: StoredOrder["lines"] | null;
 }
 
 export function createOrdersRepo(pool: pg.Pool) {
@@ -58,8 +73,11 @@ export function createOrdersRepo(pool: pg.Pool) {
   /** Why lines that were not stored cannot be: an unknown SKU or mixed currencies. */
   async function explain(input: PlaceOrderInput): Promise<never> {
     const skus = input.lines.map((l) => l.sku);
-    const products = await pool.query(`SELECT sku, currency FROM products WHERE sku = ANY($1::text[])`, [skus]);
-    const known = new Set(products.rows.map((p) => p.sku as string));
+    const products = await pool.query<{ sku: string; currency: string }>(
+      `SELECT sku, currency FROM products WHERE sku = ANY($1::text[])`,
+      [skus],
+    );
+    const known = new Set(products.rows.map((p) => p.sku));
     const missing = skus.filter((sku) => !known.has(sku));
     if (missing.length > 0) throw new PermanentError("unknown_sku", `Unknown product: ${missing.join(", ")}`);
     throw new PermanentError("mixed_currency", "Products in one order must share a currency");
@@ -75,7 +93,7 @@ export function createOrdersRepo(pool: pg.Pool) {
     invocationId: string,
     opts: { claimCharge: boolean },
   ): Promise<{ order: StoredOrder; stock: OrderReservation }> {
-    const r = await pool.query(PLACE, [
+    const r = await pool.query<PlaceRow>(PLACE, [
       input.orderId,
       input.email,
       input.paymentMethod,
@@ -84,14 +102,8 @@ export function createOrdersRepo(pool: pg.Pool) {
       input.lines.map((l) => l.quantity),
       opts.claimCharge,
     ]);
-    const row = r.rows[0] as {
-      stored: { status: StoredOrder["status"]; created_at: string; total_cents: number; currency: string } | null;
-      lines: StoredOrder["lines"] | null;
-      prior_lines: number;
-      prior_held: number;
-      taken: number;
-      short: string[];
-    };
+    // A SELECT without FROM returns its one row.
+    const row = r.rows[0]!;
     const order: StoredOrder = row.stored
       ? {
           id: input.orderId,
@@ -171,7 +183,7 @@ export function createOrdersRepo(pool: pg.Pool) {
    * keeps the first one's reason.
    */
   async function requestCancel(id: string, reason: string): Promise<"requested" | "closed" | "unknown"> {
-    const r = await pool.query(
+    const r = await pool.query<{ requested: boolean; known: boolean }>(
       `WITH asked AS (
          UPDATE orders SET cancel_requested_at = COALESCE(cancel_requested_at, now()),
                 cancel_reason = COALESCE(cancel_reason, $2), updated_at = now()
@@ -180,30 +192,35 @@ export function createOrdersRepo(pool: pg.Pool) {
        SELECT EXISTS (SELECT 1 FROM asked) AS requested, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`,
       [id, reason.slice(0, 300), [...cancellableStatuses]],
     );
-    const row = r.rows[0] as { requested: boolean; known: boolean };
+    // A SELECT without FROM returns its one row.
+    const row = r.rows[0]!;
     return row.requested ? "requested" : row.known ? "closed" : "unknown";
   }
 
   /** The reason of a cancel the customer asked for, or null when none was. */
   async function cancelRequested(id: string): Promise<string | null> {
-    const r = await pool.query(`SELECT cancel_reason FROM orders WHERE id = $1 AND cancel_requested_at IS NOT NULL`, [id]);
-    return r.rows[0] ? String(r.rows[0].cancel_reason ?? "") : null;
+    const r = await pool.query<{ cancel_reason: string | null }>(
+      `SELECT cancel_reason FROM orders WHERE id = $1 AND cancel_requested_at IS NOT NULL`,
+      [id],
+    );
+    const row = r.rows[0];
+    return row ? (row.cancel_reason ?? "") : null;
   }
 
   /** The newest orders placed with this address (compared case-insensitively) within the last `days`. */
   async function recentForEmail(email: string, opts: { limit: number; days: number }): Promise<RecentOrder[]> {
-    const res = await pool.query(
+    const res = await pool.query<Pick<OrderRow, "id" | "created_at" | "total_cents" | "currency" | "status">>(
       `SELECT id, created_at, total_cents, currency, status FROM orders
         WHERE lower(email) = lower($1) AND created_at > now() - make_interval(days => $3)
         ORDER BY created_at DESC LIMIT $2`,
       [email, opts.limit, opts.days],
     );
     return res.rows.map((r) => ({
-      orderId: String(r.id),
-      placedAt: (r.created_at as Date).toISOString(),
-      totalCents: Number(r.total_cents),
-      currency: String(r.currency).trim(),
-      status: String(r.status),
+      orderId: r.id,
+      placedAt: r.created_at.toISOString(),
+      totalCents: r.total_cents,
+      currency: r.currency.trim(),
+      status: r.status,
     }));
   }
 

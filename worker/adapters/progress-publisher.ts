@@ -97,13 +97,15 @@ export function createProgressPublisher(redis: ValkeyClient, logger: Logger, opt
   const redeliver = new Map<string, { resource: ResourceRef; events: ProgressEvent[] }>();
   let timer: NodeJS.Timeout | null = null;
 
-  const send = async (resource: ResourceRef, events: ProgressEvent[]) => {
+  // The script's reply: per event, 1 when appended, 0 when its seq was there already.
+  const send = async (resource: ResourceRef, events: ProgressEvent[]): Promise<unknown[]> => {
     const keys = [streamKey(resource), channelName(resource)];
     const feed = resource.kind === "order" ? ORDER_FEED_CHANNEL : "";
     const args = events.flatMap((e) => [streamIdForSeq(e.seq), JSON.stringify(e)]);
     const r = await append(keys, [opts.maxLen, opts.ttlSeconds, JSON.stringify(resource.id), feed, ...args]);
     if (!Array.isArray(r)) throw new Error("unexpected reply from the progress script");
-    return r;
+    const replies: unknown[] = r;
+    return replies;
   };
 
   async function redeliverDropped(): Promise<void> {

@@ -142,7 +142,7 @@ export function createSmtpMailer(
     const rendered = renderEmail(await renderable(req), links);
     const messageId = messageIdFor(req.idempotencyKey, from);
     const key = req.idempotencyKey;
-    const row = await db.query(
+    const row = await db.query<{ status: string; error: string | null }>(
       `WITH lock AS (SELECT pg_advisory_lock(hashtextextended($6, 0)))
        INSERT INTO emails (idempotency_key, message_id, recipient, subject, template, attempts)
        SELECT $1, $2, $3, $4, $5, 1 FROM lock
@@ -151,7 +151,7 @@ export function createSmtpMailer(
       [key, messageId, req.to, rendered.subject, req.template, lock.key],
     );
     lock.held = true;
-    const stored = row.rows[0] as { status: string; error: string | null } | undefined;
+    const stored = row.rows[0];
     if (stored?.status === "sent") return { messageId, status: "sent" };
     if (stored?.status === "bounced" || stored?.status === "failed")
       throw new PermanentError(stored.status, stored.error ?? `The message was ${stored.status} earlier`);

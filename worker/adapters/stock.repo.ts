@@ -65,7 +65,7 @@ export const reservationColumns = `(SELECT count(*) FROM prior)::int AS prior_li
            (SELECT count(*) FROM taken)::int AS taken,
            (SELECT coalesce(array_agg(sku ORDER BY sku), '{}') FROM short) AS short`;
 
-interface ReservationRow {
+export interface ReservationRow {
   prior_lines: number;
   prior_held: number;
   taken: number;
@@ -87,13 +87,24 @@ export async function reservationOutcome(
   // Reserved before (a retried step): held then, unless it was released since.
   if (row.prior_lines > 0) return row.prior_held === lines ? { reserved: true } : { reserved: false, short: [] };
   if (row.taken === lines) return { reserved: true };
-  const again = await db.query(
+  const again = await db.query<{ held: number; lines: number }>(
     `SELECT count(*) FILTER (WHERE status = 'reserved')::int AS held, count(*)::int AS lines FROM stock_reservations WHERE order_id = $1`,
     [orderId],
   );
-  const now = again.rows[0] as { held: number; lines: number };
+  // An aggregate without GROUP BY returns its one row.
+  const now = again.rows[0]!;
   if (now.lines > 0) return now.held === lines ? { reserved: true } : { reserved: false, short: [] };
   return { reserved: false, short: row.short };
+}
+
+/** The row MOVE returns: the earlier movement with this id, or this one (nulls for what did not happen). */
+interface MoveRow {
+  prior_sku: string | null;
+  prior_delta: number | null;
+  prior_stock: number | null;
+  delta: number | null;
+  stock: number | null;
+  known: boolean;
 }
 
 export function createStockRepo(pool: pg.Pool) {
@@ -139,7 +150,7 @@ export function createStockRepo(pool: pg.Pool) {
 
   async function move(sku: string, req: StockMovementInput): Promise<StockMovementResult> {
     const { change } = req;
-    const r = await pool.query(MOVE, [
+    const r = await pool.query<MoveRow>(MOVE, [
       req.movementId,
       sku,
       change.kind === "restock" ? change.units : 0,
@@ -148,14 +159,8 @@ export function createStockRepo(pool: pg.Pool) {
       req.reason,
       req.operator,
     ]);
-    const row = r.rows[0] as {
-      prior_sku: string | null;
-      prior_delta: number | null;
-      prior_stock: number | null;
-      delta: number | null;
-      stock: number | null;
-      known: boolean;
-    };
+    // A SELECT without FROM returns its one row.
+    const row = r.rows[0]!;
     if (row.prior_sku !== null) {
       if (row.prior_sku !== sku) throw new PermanentError("movement_id_reused", "That movement id was used for another product");
       return { applied: false, delta: Number(row.prior_delta), stock: Number(row.prior_stock) };
