@@ -42,35 +42,10 @@
  */
 import * as restate from "@restatedev/restate-sdk";
 import { placeOrderInputSchema } from "../shared/order.schema.ts";
-import type { OrdersRepo } from "./adapters/orders.repo.ts";
-import type { PaymentProvider } from "./adapters/payment-provider.ts";
-import type { StockRepo } from "./adapters/stock.repo.ts";
-import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
-import type { Mailer } from "./adapters/smtp-mailer.ts";
 import { asTerminalError } from "./errors.ts";
 import { orderControlHandlers } from "./order-controls.handlers.ts";
-import type { OrderOutcome } from "./order-stop.ts";
+import type { OrderFulfilmentDeps, OrderResult } from "./order-fulfilment.types.ts";
 import { createOrderRun } from "./order-run.ts";
-import type { HostedPaymentPolicy } from "./hosted-payment.ts";
-
-export interface OrderFulfilmentDeps {
-  orders: OrdersRepo;
-  stock: StockRepo;
-  payments: PaymentProvider;
-  mailer: Mailer;
-  progress: ProgressPublisher;
-  publicWebUrl: string;
-  approvalThresholdCents: number;
-  approvalTimeoutMs: number;
-  shippingDelayMs: number;
-  paymentPolicy: HostedPaymentPolicy;
-}
-
-export interface OrderResult {
-  orderId: string;
-  outcome: Exclude<OrderOutcome, "failed">;
-  reason: string | null;
-}
 
 export function createOrderFulfilmentWorkflow(deps: OrderFulfilmentDeps) {
   return restate.workflow({

@@ -7,8 +7,7 @@
 import type { StoredOrder } from "./adapters/orders.repo.ts";
 import type { AuthorizationRequest, Charge, RefundRequest } from "./adapters/payment-provider.ts";
 import { PermanentError } from "./errors.ts";
-import type { OrderFulfilmentDeps } from "./order-fulfilment.workflow.ts";
-import type { Placed } from "./order-run.ts";
+import type { OrderFulfilmentDeps, Placed } from "./order-fulfilment.types.ts";
 import { orderSteps } from "../shared/order-steps.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
 

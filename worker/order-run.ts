@@ -10,28 +10,16 @@ import type { PlaceOrderInput } from "../shared/order.schema.ts";
 import { orderSteps } from "../shared/order-steps.ts";
 import type { StoredOrder } from "./adapters/orders.repo.ts";
 import type { Charge } from "./adapters/payment-provider.ts";
-import type { OrderReservation } from "./adapters/stock.repo.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
 import { infraRetry, PermanentError } from "./errors.ts";
 import { payOnHostedPage } from "./hosted-payment.ts";
 import { STOPPING_STATE_KEY, type ApprovalDecision, type DispatchRequest } from "./order-controls.handlers.ts";
-import type { OrderFulfilmentDeps, OrderResult } from "./order-fulfilment.workflow.ts";
+import type { OrderFulfilmentDeps, OrderResult, Placed } from "./order-fulfilment.types.ts";
 import { orderPayments } from "./order-payments.ts";
 import { OrderStop, outcomeOf } from "./order-stop.ts";
 import { trackProgress, type StepMail } from "./progress-tracker.ts";
+import { tracedSend } from "./tracing.ts";
 import type { EmailRequest } from "./templates/email-templates.ts";
-
-/** What the first step did: the order stored, its stock, and (paid by card) its payment. */
-export interface Placed {
-  order: StoredOrder;
-  stock: OrderReservation;
-  /** Charged, or only authorised for an order that needs approval. */
-  charge?: Charge;
-  /** Why the provider refused the payment (a declined card), when it did. */
-  declined?: string;
-  /** False when the charge went through but its record did not: a step of its own writes it. */
-  recorded?: boolean;
-}
 
 export function createOrderRun(ctx: restate.WorkflowContext, deps: OrderFulfilmentDeps) {
   const orderId = ctx.key;
@@ -44,8 +32,8 @@ export function createOrderRun(ctx: restate.WorkflowContext, deps: OrderFulfilme
   // records and reports it, and one that cannot be delivered does not undo a paid order.
   // The order's own trace context (a journalled input header, so the same on every replay)
   // travels with each send: the email's SMTP span lands in the order's trace.
-  const traceparent = ctx.request().headers.get("traceparent");
-  const traced = traceparent ? restate.rpc.sendOpts<EmailRequest>({ headers: { traceparent } }) : undefined;
+  const traced = tracedSend<EmailRequest>(ctx);
+  // Two calls, not one with `traced` possibly undefined: the SDK refuses an undefined second argument.
   const notify = (req: EmailRequest) =>
     traced ? ctx.serviceSendClient(emailSenderApi).send(req, traced) : ctx.serviceSendClient(emailSenderApi).send(req);
   // Each email is tried once by the step that makes it due; EmailSender gets only those the mail
