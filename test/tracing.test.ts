@@ -1,9 +1,11 @@
 /**
  * With OTEL_EXPORTER_OTLP_ENDPOINT set, one order is one trace: the browser's POST in the web,
  * the workflow's handler attempts in the worker, and each executed step inside them. A local
- * HTTP server speaking OTLP/HTTP (JSON) plays the collector. Log lines carry the trace id.
+ * HTTP server speaking OTLP/HTTP (JSON) plays the collector. Log lines carry the trace id. A
+ * refund's email is sent in the refund's trace.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -105,5 +107,20 @@ describe("tracing", () => {
 
     const webLog = readFileSync(path.join(stack.logDir, "web.log"), "utf8");
     assert.match(webLog, new RegExp(`"trace_id":"${root.traceId}"`), "the request's log lines carry its trace id");
+
+    // A refund of the fulfilled order, started with a trace context of its own (as the web's
+    // operator POST sends one): the refund's handler and the refunded email's EmailSender
+    // invocation are in that trace, not in traces of their own.
+    const traceId = randomBytes(16).toString("hex");
+    const res = await fetch(`${stack.services.restate.ingressUrl}/OrderRefund/${orderId}/refund`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+      body: JSON.stringify({ operator: "ana", reason: "Tracing a refund" }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(((await res.json()) as { accepted: boolean }).accepted, true);
+    const inRefundTrace = (name: string) => collector.spans.find((s) => s.traceId === traceId && s.name === name);
+    await waitUntil("the refund's handler in its trace", () => inRefundTrace("OrderRefund/refund"), 30_000);
+    await waitUntil("the refunded email's invocation in the refund's trace", () => inRefundTrace("EmailSender/send"), 30_000);
   });
 });

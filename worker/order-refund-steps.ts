@@ -9,6 +9,8 @@ import type { RefundableOrder } from "./adapters/after-sale.repo.ts";
 import type { Refund } from "./adapters/payment-provider.ts";
 import type { ProgressPublisher } from "./adapters/progress-publisher.ts";
 import { emailSenderApi } from "./email-sender.service.ts";
+import type { EmailRequest } from "./templates/email-templates.ts";
+import { tracedSend } from "./tracing.ts";
 
 /** Checks of a pending refund: from an hour, doubling, the last about three weeks after the refund. */
 export const REFUND_CHECKS = 9;
@@ -60,12 +62,17 @@ export function createRefundNotices(deps: RefundNoticeDeps) {
   /** The customer is told once, whichever way the refund came (the key is the order's). */
   function refundedEmail(ctx: restate.ObjectContext, order: RefundableOrder, reason: string, refundedCents: number): void {
     const orderUrl = new URL(`/orders/${ctx.key}`, deps.publicWebUrl).toString();
-    ctx.serviceSendClient(emailSenderApi).send({
+    const email: EmailRequest = {
       idempotencyKey: `order:${ctx.key}:refunded`,
       to: order.email,
       template: "order-refunded",
       data: { orderId: ctx.key, orderUrl, reason, refundedCents, currency: order.currency },
-    });
+    };
+    // In the refund's trace (an operator's request, or the webhook that settled it). Two calls: the
+    // SDK refuses an undefined second argument.
+    const traced = tracedSend<EmailRequest>(ctx);
+    if (traced) ctx.serviceSendClient(emailSenderApi).send(email, traced);
+    else ctx.serviceSendClient(emailSenderApi).send(email);
   }
 
   async function announceRefunded(ctx: restate.ObjectContext, order: RefundableOrder, reason: string, cents: number, by: string) {

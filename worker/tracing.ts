@@ -5,7 +5,7 @@
  * call inside it). Replayed steps do not run, so they make no span.
  */
 import { context } from "@opentelemetry/api";
-import type * as restate from "@restatedev/restate-sdk";
+import * as restate from "@restatedev/restate-sdk";
 import { contextFromHeaders, inSpan } from "../shared/telemetry.ts";
 
 export function tracingHooks(): restate.HooksProvider {
@@ -31,4 +31,14 @@ export function tracingHooks(): restate.HooksProvider {
       },
     };
   };
+}
+
+/**
+ * Options for a one-way send that keep the receiving invocation in this one's trace: the trace
+ * context this invocation was started with (a journalled input header, the same on every replay).
+ * Undefined when it carries none: then send with no options at all (the SDK refuses `undefined`).
+ */
+export function tracedSend<I>(ctx: restate.Context) {
+  const traceparent = ctx.request().headers.get("traceparent");
+  return traceparent ? restate.rpc.sendOpts<I>({ headers: { traceparent } }) : undefined;
 }
